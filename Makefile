@@ -1,0 +1,36 @@
+# Two commands on a fresh machine: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: install run test lint bench eval clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+run: $(STAMP)
+	$(BIN)/tabot chat
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/tabot kb lint
+	$(BIN)/pytest -q
+
+eval: $(STAMP)
+	$(BIN)/tabot eval --questions tests/data/questions.jsonl
+	$(BIN)/tabot eval --questions tests/data/questions-heldout.jsonl
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_matcher.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,150 @@
+"""The terminal adapter: `tabot chat`. Works typed at a prompt and with piped input."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import sys
+import textwrap
+from typing import TextIO
+
+from adapters.base import Adapter
+from bot.assistant import Assistant
+from bot.messages import (
+    Action,
+    ActionKind,
+    AnswerReply,
+    EscalatedReply,
+    Message,
+    OfferStaffReply,
+    Reply,
+    SuggestReply,
+    TextReply,
+    TopicsReply,
+)
+
+YES = {"yes", "y", "yep", "helped", "this helped"}
+NO = {"no", "n", "nope", "not quite"}
+QUIT = {"quit", "exit", "bye", ":q"}
+WIDTH = 88
+
+
+def render(reply: Reply) -> str:
+    """Plain text for a terminal (also a fair fallback for any text-only channel)."""
+    match reply:
+        case AnswerReply():
+            return _answer(reply)
+        case SuggestReply():
+            options = "\n".join(f"  {i}. {c.title}" for i, c in enumerate(reply.choices, 1))
+            return (f"{reply.text}\n{options}\nType a number, or 'staff' to send your question "
+                    "to TA staff.")
+        case TopicsReply():
+            return "\n".join(
+                f"{category.replace('-', ' ').title()}:\n"
+                + "\n".join(f"  - {c.title}" for c in choices)
+                for category, choices in reply.categories.items()
+            )
+        case OfferStaffReply():
+            return f"{reply.text} Type 'yes' to send it, or ask again in other words."
+        case EscalatedReply() | TextReply():
+            return _wrap(reply.text)
+    raise TypeError(f"cannot render {type(reply).__name__}")
+
+
+def _answer(reply: AnswerReply) -> str:
+    parts = [f"== {reply.title} ==", _wrap(reply.answer)]
+    sources = [f"  - {s.title}" + (f" <{s.url}>" if s.url else "") for s in reply.sources]
+    parts.append("Sources:\n" + "\n".join(sources))
+    if reply.related:
+        parts.append("Related: " + "; ".join(c.title for c in reply.related))
+    if reply.disclaimer:
+        parts.append(f"({reply.disclaimer})")
+    parts.append("Did this help? Type 'yes' or 'no'.")
+    return "\n".join(parts)
+
+
+def _wrap(text: str) -> str:
+    paragraphs = text.strip().split("\n")
+    return "\n".join(
+        textwrap.fill(p, WIDTH, subsequent_indent="  " if p.lstrip().startswith("- ") else "")
+        if p.strip() else "" for p in paragraphs
+    )
+
+
+class ConsoleAdapter(Adapter):
+    name = "console"
+
+    def __init__(self, assistant: Assistant, stdin: TextIO | None = None,
+                 stdout: TextIO | None = None, greeting: str = "") -> None:
+        super().__init__(assistant)
+        self.stdin = stdin or sys.stdin
+        self.stdout = stdout or sys.stdout
+        self.greeting = greeting
+        self.user_id = getpass.getuser()
+        self._last: Reply | None = None
+
+    def _write(self, text: str) -> None:
+        self.stdout.write(text + "\n")
+        self.stdout.flush()
+
+    async def send(self, to: Message, replies: list[Reply]) -> None:
+        for reply in replies:
+            self._write(render(reply) + "\n")
+            self._last = reply
+
+    async def run(self) -> None:
+        interactive = self.stdin.isatty()
+        if self.greeting:
+            self._write(self.greeting)
+        loop = asyncio.get_running_loop()
+        while True:
+            if interactive:
+                self.stdout.write("you> ")
+                self.stdout.flush()
+            line = await loop.run_in_executor(None, self.stdin.readline)
+            if not line or line.strip().casefold() in QUIT:
+                break
+            if not line.strip():
+                continue
+            await self.dispatch(self.message(line.rstrip("\n")))
+        self._write("Goodbye.")
+
+    def message(self, text: str) -> Message:
+        """Typed text, or the console's stand-in for pressing a button."""
+        return Message(self.name, self.user_id, "console", text, action=self._action(text))
+
+    def _action(self, text: str) -> Action | None:
+        said = text.strip().casefold()
+        last = self._last
+        if isinstance(last, SuggestReply):
+            if said.isdigit() and 1 <= int(said) <= len(last.choices):
+                return Action(ActionKind.CHOOSE, last.choices[int(said) - 1].entry_id,
+                              last.question)
+            if said == "staff":
+                return Action(ActionKind.SEND_TO_STAFF, question=last.question)
+        if isinstance(last, AnswerReply) and said in YES | NO:
+            kind = ActionKind.HELPED if said in YES else ActionKind.NOT_HELPED
+            return Action(kind, last.entry_id, last.question)
+        if isinstance(last, OfferStaffReply) and said in YES | {"staff"}:
+            return Action(ActionKind.SEND_TO_STAFF, question=last.question)
+        return None
+
+
+
+def create(assistant: Assistant) -> ConsoleAdapter:
+    kb = assistant.knowledge
+    greeting = (
+        f"tabot: technical assistance from {len(kb.entries)} knowledge entries in "
+        f"{kb.directory}.\nConversations are saved in {_database_location(assistant)}.\n"
+        "Ask a question, type 'help' for commands, or 'quit' to leave.\n"
+    )
+    return ConsoleAdapter(assistant, greeting=greeting)
+
+
+def _database_location(assistant: Assistant) -> str:
+    from sqlalchemy.engine import make_url
+
+    url = make_url(assistant.db.url)
+    if url.get_backend_name() == "sqlite":
+        return str(url.database)
+    return url.render_as_string(hide_password=True)

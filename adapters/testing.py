@@ -1,0 +1,30 @@
+"""An in-memory adapter for tests: messages are queued in, replies queued out."""
+
+from __future__ import annotations
+
+import asyncio
+
+from adapters.base import Adapter
+from bot.assistant import Assistant
+from bot.messages import Message, Reply
+
+
+class QueueAdapter(Adapter):
+    name = "test"
+
+    def __init__(self, assistant: Assistant) -> None:
+        super().__init__(assistant)
+        self.inbox: asyncio.Queue[Message | None] = asyncio.Queue()
+        self.outbox: asyncio.Queue[tuple[Message, list[Reply]]] = asyncio.Queue()
+
+    async def send(self, to: Message, replies: list[Reply]) -> None:
+        await self.outbox.put((to, replies))
+
+    async def run(self) -> None:
+        while (message := await self.inbox.get()) is not None:
+            await self.dispatch(message)
+
+    async def ask(self, text: str, user_id: str = "tester") -> list[Reply]:
+        await self.inbox.put(Message(self.name, user_id, f"dm-{user_id}", text))
+        _, replies = await self.outbox.get()
+        return replies

@@ -1,0 +1,232 @@
+"""The core: every adapter hands its messages to `Assistant.handle()` and renders the replies.
+
+Here, and only here, is decided what happens to a question: privacy first (redaction before
+anything leaves memory), then commands, matching, answering, suggesting or escalating, and
+recording.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import unicodedata
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from bot.config import Settings
+from bot.entries import Entry
+from bot.escalations import Reason, create_escalation, escalations_for
+from bot.interactions import record_interaction
+from bot.knowledge import KnowledgeBase
+from bot.matcher import Match, Matcher, Outcome
+from bot.messages import (
+    Action,
+    ActionKind,
+    AnswerReply,
+    Choice,
+    EscalatedReply,
+    Message,
+    OfferStaffReply,
+    Reply,
+    SuggestReply,
+    TextReply,
+    TopicsReply,
+)
+from bot.privacy import redact
+from bot.storage import Database, DatabaseUnavailable
+
+log = logging.getLogger(__name__)
+
+HELP = """I answer questions about serving survivors, confidentiality, shelter, grants, standards \
+and coalition work, from the coalition's knowledge base. Just type your question.
+
+Commands:
+  help            this message
+  topics          browse the knowledge base by category
+  status          your questions waiting for TA staff
+  /staff QUESTION send a question straight to TA staff
+
+Answers are general guidance, not legal advice. Please leave out names and other details that \
+could identify a survivor."""
+
+DISCLAIMER = "General guidance, not legal advice; check your state's law and your program's policy."
+REDACTION_NOTICE = (
+    "I removed identifying details ({kinds}) from your message before saving it. Survivor "
+    "information stays with your program, so there's no need to include it."
+)
+STORAGE_DOWN = (
+    "I couldn't pass your question to TA staff just now because the database is not reachable. "
+    "Please try again in a few minutes, or contact the coalition's TA staff directly."
+)
+_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
+_PLACEHOLDER = re.compile(r"\[[A-Z ]+\]")
+_COMMANDS = {"help", "start", "menu", "topics", "status", "staff"}
+
+
+def clean(text: str) -> str:
+    """Printable text only: control and invisible formatting characters become spaces."""
+    text = unicodedata.normalize("NFC", text)
+    return " ".join(_CONTROL.sub(" ", text).split())
+
+
+def parse_command(text: str) -> tuple[str | None, str]:
+    """`/cmd rest`, `/cmd@botname rest`, or a bare command word on its own."""
+    if text.startswith("/"):
+        head, _, rest = text[1:].partition(" ")
+        name = head.split("@", 1)[0].casefold()
+        return (name if name in _COMMANDS else None), rest.strip()
+    word = text.casefold().strip(" ?!.")
+    return (word if word in _COMMANDS else None), ""
+
+
+class Assistant:
+    def __init__(self, knowledge: KnowledgeBase, db: Database, settings: Settings) -> None:
+        self.knowledge = knowledge
+        self.db = db
+        self.settings = settings
+        self._told_about_redaction: set[tuple[str, str]] = set()
+
+    @property
+    def matcher(self) -> Matcher:
+        return Matcher(self.knowledge.index, self.settings.thresholds)
+
+    async def handle(self, message: Message) -> list[Reply]:
+        if message.action is not None:
+            return await self._on_action(message, message.action)
+        text = clean(message.text)
+        if len(text) > self.settings.max_message_chars:
+            return [TextReply(
+                f"That message is {len(text):,} characters long; I can take up to "
+                f"{self.settings.max_message_chars:,}. Please ask a shorter question.")]
+        if not any(ch.isalnum() for ch in text):
+            return [TextReply("I didn't find a question in that. Type your question in words, "
+                              "or 'help' to see what I can do.")]
+        command, rest = parse_command(text)
+        if command is not None:
+            return await self._on_command(message, command, rest)
+        return await self._ask(message, text)
+
+    async def _on_command(self, message: Message, command: str, rest: str) -> list[Reply]:
+        if command in {"help", "start", "menu"}:
+            return [TextReply(HELP)]
+        if command == "topics":
+            return [self.topics()]
+        if command == "status":
+            return await self._status(message)
+        if not rest:
+            return [TextReply("Type /staff followed by your question, e.g. "
+                              "'/staff how do we handle a records request from a court?'")]
+        return await self._to_staff(message, rest, Reason.ASKED_FOR_STAFF)
+
+    def topics(self) -> TopicsReply:
+        return TopicsReply({
+            category: tuple(Choice(e.id, e.title) for e in entries)
+            for category, entries in self.knowledge.by_category().items()
+        })
+
+    async def _ask(self, message: Message, text: str) -> list[Reply]:
+        redaction = redact(text)
+        replies: list[Reply] = []
+        if redaction.changed and self._first_redaction(message):
+            kinds = ", ".join(sorted(k.strip("[]").lower() for k in redaction.kinds))
+            replies.append(TextReply(REDACTION_NOTICE.format(kinds=kinds)))
+        match = self.matcher.match(_PLACEHOLDER.sub(" ", redaction.text))
+        handlers: dict[Outcome, Callable[[Message, str, Match], Awaitable[list[Reply]]]] = {
+            Outcome.ANSWER: self._answered,
+            Outcome.SUGGEST: self._suggested,
+            Outcome.ESCALATE: self._unmatched,
+        }
+        replies += await handlers[match.outcome](message, redaction.text, match)
+        return replies
+
+    def _first_redaction(self, message: Message) -> bool:
+        key = (message.platform, message.conversation_id)
+        first = key not in self._told_about_redaction
+        self._told_about_redaction.add(key)
+        return first
+
+    async def _answered(self, message: Message, question: str, match: Match) -> list[Reply]:
+        best = match.best
+        assert best is not None
+        await self._record(message, question, Outcome.ANSWER, best.entry.id, best.score)
+        replies: list[Reply] = [self.answer(best.entry, question, best.score)]
+        if best.entry.escalate:
+            replies += await self._to_staff(message, question, Reason.STATE_LAW,
+                                            tags=list(best.entry.tags))
+        return replies
+
+    async def _suggested(self, message: Message, question: str, match: Match) -> list[Reply]:
+        await self._record(message, question, Outcome.SUGGEST, None, match.score)
+        choices = tuple(Choice(e.id, e.title) for e in match.suggestions(3))
+        return [SuggestReply(question, choices)]
+
+    async def _unmatched(self, message: Message, question: str, match: Match) -> list[Reply]:
+        await self._record(message, question, Outcome.ESCALATE, None, match.score)
+        tags = [t for e in match.suggestions(3) for t in e.tags]
+        return await self._to_staff(message, question, Reason.NO_MATCH, tags)
+
+    def answer(self, entry: Entry, question: str, score: float) -> AnswerReply:
+        related = tuple(Choice(e.id, e.title) for rid in entry.related
+                        if (e := self.knowledge.get(rid)) is not None)
+        return AnswerReply(entry.id, entry.title, entry.answer, entry.sources, score, question,
+                           related, DISCLAIMER)
+
+    async def _to_staff(self, message: Message, question: str, reason: str,
+                        tags: list[str] | None = None) -> list[Reply]:
+        question = redact(question).text
+        try:
+            escalation = await create_escalation(self.db, message, question, reason, tags or [])
+        except (SQLAlchemyError, DatabaseUnavailable, OSError):
+            log.error("could not store an escalation from %s", message.platform)
+            return [TextReply(STORAGE_DOWN)]
+        log.info("escalation %s created (%s)", escalation.reference, reason)
+        intro = {
+            Reason.NO_MATCH: "I don't have a good answer to that in the knowledge base, so I've "
+                             "sent your question to the coalition's TA staff.",
+            Reason.STATE_LAW: "Because the answer depends on your state's law, I've also sent "
+                              "your question to TA staff.",
+        }.get(reason, "I've sent your question to the coalition's TA staff.")
+        text = (f"{intro} Your reference is {escalation.reference}. Expect a reply "
+                f"{self.settings.response_time}; it will come back to you here.")
+        return [EscalatedReply(escalation.reference, self.settings.response_time, text)]
+
+    async def _status(self, message: Message) -> list[Reply]:
+        try:
+            mine = await escalations_for(self.db, message.platform, message.user_id)
+        except (SQLAlchemyError, OSError):
+            return [TextReply("I can't look up your questions right now; please try again soon.")]
+        if not mine:
+            return [TextReply("You have no questions waiting for TA staff.")]
+        lines = [f"{e.reference}  {e.state:<8} {_shorten(e.question, 70)}" for e in mine[:20]]
+        return [TextReply("Your questions for TA staff:\n" + "\n".join(lines))]
+
+    async def _on_action(self, message: Message, action: Action) -> list[Reply]:
+        question = redact(clean(action.question or "")).text
+        entry = self.knowledge.get(action.entry_id) if action.entry_id else None
+        if action.kind is ActionKind.SEND_TO_STAFF:
+            return await self._to_staff(message, question or "(no question text)",
+                                        Reason.NOT_HELPED)
+        if entry is None:
+            return [TextReply("That entry is no longer in the knowledge base. Please ask again.")]
+        if action.kind is ActionKind.CHOOSE:
+            await self._record(message, question, Outcome.ANSWER, entry.id, 1.0)
+            return [self.answer(entry, question, 1.0)]
+        helped = action.kind is ActionKind.HELPED
+        await self._record(message, question, "feedback", entry.id, 0.0,
+                           feedback="helped" if helped else "not-helped")
+        if helped:
+            return [TextReply("Thanks, glad it helped.")]
+        return [OfferStaffReply(question)]
+
+    async def _record(self, message: Message, question: str, outcome: str, entry_id: str | None,
+                      score: float, feedback: str | None = None) -> None:
+        try:
+            await record_interaction(self.db, message, question, outcome, entry_id, score,
+                                     feedback)
+        except (SQLAlchemyError, OSError):
+            log.warning("could not record an interaction from %s", message.platform)
+
+
+def _shorten(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

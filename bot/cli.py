@@ -1,0 +1,203 @@
+"""`tabot`: chat in the terminal, ask one question, evaluate, lint, and manage the database.
+
+This is the composition root: it reads settings, loads the knowledge base, opens the database,
+and starts an adapter found by name (`adapters.<name>`), so the core never imports one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import importlib
+import json
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from bot import evaluation
+from bot.assistant import Assistant
+from bot.config import ConfigError, Settings, load_settings
+from bot.evaluation import QuestionFileError
+from bot.knowledge import KnowledgeBase, KnowledgeError
+from bot.lint import lint
+from bot.matcher import Match, Matcher, Outcome
+from bot.problems import Severity, has_errors
+from bot.storage import Database, DatabaseUnavailable, safe_url
+
+EXPECTED_ERRORS = (ConfigError, KnowledgeError, DatabaseUnavailable, QuestionFileError, OSError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return args.func(args)
+    except EXPECTED_ERRORS as exc:
+        print(f"tabot: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tabot", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def command(name: str, func: Callable[[argparse.Namespace], int], help_text: str,
+                kb: bool = True) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(func=func)
+        if kb:
+            sub.add_argument("--kb", metavar="DIR", help="knowledge directory (default: $TABOT_KB "
+                             "or the shipped knowledge/)")
+        return sub
+
+    command("chat", cmd_chat, "talk to the assistant in this terminal")
+    ask = command("ask", cmd_ask, "answer one question, with no side effects")
+    ask.add_argument("text", nargs="+", help="the question")
+    ask.add_argument("--json", action="store_true", help="print one JSON object")
+    ask.add_argument("--explain", action="store_true", help="show why the top entries scored")
+    ev = command("eval", cmd_eval, "measure matching on a labeled question set")
+    ev.add_argument("--questions", required=True, type=Path, metavar="FILE.jsonl")
+    ev.add_argument("--json", action="store_true", help="print one JSON object")
+    ev.add_argument("--failures", action="store_true", help="list the questions it got wrong")
+
+    kb = commands.add_parser("kb", help="knowledge base tools")
+    kb_commands = kb.add_subparsers(dest="kb_command", required=True)
+    kb_lint = kb_commands.add_parser("lint", help="check every knowledge file")
+    kb_lint.add_argument("--kb", metavar="DIR")
+    kb_lint.set_defaults(func=cmd_lint)
+
+    db = commands.add_parser("db", help="database tools")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply database migrations").set_defaults(
+        func=cmd_db_upgrade)
+    return parser
+
+
+def _knowledge(settings: Settings, quiet: bool = False) -> KnowledgeBase:
+    kb = KnowledgeBase.load(settings.knowledge_dir)
+    if not quiet:
+        for problem in kb.problems:
+            if problem.severity is Severity.ERROR:
+                print(f"knowledge: {problem} (skipped)", file=sys.stderr)
+    return kb
+
+
+def cmd_chat(args: argparse.Namespace) -> int:
+    settings = load_settings(kb=args.kb)
+    return asyncio.run(_chat(settings))
+
+
+async def _chat(settings: Settings) -> int:
+    kb = _knowledge(settings)
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+        adapter = importlib.import_module("adapters.console").create(Assistant(kb, db, settings))
+        await adapter.run()
+    finally:
+        await db.close()
+    return 0
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    settings = load_settings(kb=args.kb)
+    kb = _knowledge(settings, quiet=True)
+    match = Matcher(kb.index, settings.thresholds).match(" ".join(args.text))
+    if args.json:
+        print(json.dumps(_match_json(match)))
+    else:
+        print(_match_text(match))
+    if args.explain:
+        print(explain(match))
+    return 0
+
+
+def _match_json(match: Match) -> dict:
+    best = match.best
+    answered = match.outcome is Outcome.ANSWER
+    return {
+        "outcome": match.outcome.value,
+        "entry_id": best.entry.id if best and answered else None,
+        "score": round(match.score, 4),
+        "margin": round(match.margin, 4),
+        "suggestions": [e.id for e in match.suggestions(3)] if not answered else [],
+    }
+
+
+def _match_text(match: Match) -> str:
+    best = match.best
+    if match.outcome is Outcome.ANSWER and best is not None:
+        sources = "\n".join(f"  - {s.title}" + (f" <{s.url}>" if s.url else "")
+                            for s in best.entry.sources)
+        return f"{best.entry.title}\n\n{best.entry.answer}\n\nSources:\n{sources}"
+    if match.outcome is Outcome.SUGGEST:
+        return "Not sure. Did you mean:\n" + "\n".join(
+            f"  {i}. {e.title} [{e.id}]" for i, e in enumerate(match.suggestions(3), 1))
+    return "No good match: this question would go to TA staff."
+
+
+def explain(match: Match) -> str:
+    words = ", ".join(f"{q.surface}={q.weight:.2f}" + ("" if q.known else " (unknown)")
+                      for q in match.query)
+    lines = [f"\noutcome: {match.outcome.value}   score: {match.score:.3f}   "
+             f"margin over runner-up: {match.margin:.3f}", f"question words (weight): {words}",
+             f"{'entry':<38} {'score':>6} {'cover':>6} {'overlap':>7} {'fuzzy':>6}  matched words"]
+    for c in match.candidates[:5]:
+        lines.append(f"{c.entry.id:<38} {c.score:6.3f} {c.coverage:6.3f} {c.overlap:7.3f} "
+                     f"{c.fuzzy:6.3f}  {', '.join(c.matched)}")
+    if match.best:
+        lines.append(f"closest phrasing (normalised): {match.best.phrasing}")
+    return "\n".join(lines)
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    settings = load_settings(kb=args.kb)
+    kb = _knowledge(settings, quiet=True)
+    questions = evaluation.read_questions(args.questions)
+    outcomes = evaluation.run(Matcher(kb.index, settings.thresholds), questions)
+    result = evaluation.summarise(outcomes)
+    if args.json:
+        print(json.dumps(result.as_dict()))
+    else:
+        print(f"questions: {result.n} ({result.in_scope} in scope, {result.out_of_scope} out)")
+        for key in ("in_scope_accuracy", "resolved", "oos_recall", "wrong_answer_rate",
+                    "suggest_rate", "escalate_rate"):
+            print(f"{key.replace('_', ' '):<20} {getattr(result, key):7.1%}")
+        print(f"latency              p50 {result.p50_ms:.2f} ms, p99 {result.p99_ms:.2f} ms")
+    if args.failures:
+        for o in evaluation.failures(outcomes):
+            got = o.entry_id or f"{o.outcome.value} {list(o.suggestions)}"
+            print(f"line {o.question.line}: expected {o.question.expect}, got {got}: "
+                  f"{o.question.text}", file=sys.stderr)
+    return 0
+
+
+def cmd_lint(args: argparse.Namespace) -> int:
+    settings = load_settings(kb=args.kb)
+    kb = KnowledgeBase.load(settings.knowledge_dir)
+    problems = lint(kb)
+    for problem in problems:
+        print(problem)
+    errors = sum(p.severity is Severity.ERROR for p in problems)
+    files = len({e.path for e in kb.entries.values()})
+    print(f"{len(kb.entries)} entries in {files} files: {errors} errors, "
+          f"{len(problems) - errors} warnings")
+    return 1 if has_errors(problems) else 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    settings = load_settings()
+
+    async def upgrade() -> None:
+        db = Database(settings.database_url)
+        try:
+            await db.upgrade()
+        finally:
+            await db.close()
+
+    asyncio.run(upgrade())
+    print(f"database at {safe_url(settings.database_url)} is up to date")
+    return 0

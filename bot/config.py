@@ -1,0 +1,84 @@
+"""Settings from the environment, checked at start with messages that name the variable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import platformdirs
+
+from bot.knowledge import SHIPPED_KNOWLEDGE
+from bot.matcher import Thresholds
+
+
+class ConfigError(Exception):
+    """A configuration value is missing or wrong; the message says which and what to do."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str
+    knowledge_dir: Path
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    response_time: str = "within one business day"
+    max_message_chars: int = 4000
+
+    @property
+    def database_is_default(self) -> bool:
+        return self.database_url == default_database_url()
+
+
+def default_database_url() -> str:
+    path = platformdirs.user_data_path("tabot") / "tabot.db"
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def async_database_url(url: str) -> str:
+    """Accept the URL forms hosts hand out and pick the async driver for each."""
+    for prefix, replacement in (
+        ("postgres://", "postgresql+asyncpg://"),
+        ("postgresql://", "postgresql+asyncpg://"),
+        ("sqlite:///", "sqlite+aiosqlite:///"),
+    ):
+        if url.startswith(prefix):
+            return replacement + url.removeprefix(prefix)
+    if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
+        return url
+    raise ConfigError(
+        f"DATABASE_URL {url.split(':', 1)[0]}:... is not supported; use postgresql://user@host/db "
+        "or sqlite:///path/to/file.db"
+    )
+
+
+def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    raw = env.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low:g} and {high:g}, got {raw!r}")
+    return value
+
+
+def load_settings(env: Mapping[str, str] | None = None, kb: str | None = None) -> Settings:
+    env = os.environ if env is None else env
+    defaults = Thresholds()
+    thresholds = Thresholds(
+        answer=_number(env, "TABOT_ANSWER_THRESHOLD", defaults.answer, 0, 1),
+        margin=_number(env, "TABOT_MARGIN", defaults.margin, 0, 1),
+        coverage=_number(env, "TABOT_COVERAGE", defaults.coverage, 0, 1),
+        suggest=_number(env, "TABOT_SUGGEST_THRESHOLD", defaults.suggest, 0, 1),
+    )
+    raw_url = env.get("DATABASE_URL", "").strip()
+    return Settings(
+        database_url=async_database_url(raw_url) if raw_url else default_database_url(),
+        knowledge_dir=Path(kb or env.get("TABOT_KB") or SHIPPED_KNOWLEDGE),
+        thresholds=thresholds,
+        response_time=env.get("TABOT_RESPONSE_TIME", "").strip() or "within one business day",
+        max_message_chars=int(_number(env, "TABOT_MAX_MESSAGE_CHARS", 4000, 100, 100_000)),
+    )

@@ -1,0 +1,56 @@
+"""Handing a question to the coalition's TA staff.
+
+The escalation is committed before the asker is told its reference, so a reference the asker
+holds always exists.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from bot.messages import Message
+from bot.storage import Database, Escalation, EscalationEvent, utcnow
+
+
+class Reason:
+    NO_MATCH = "no-match"
+    ASKED_FOR_STAFF = "asked-for-staff"
+    NOT_HELPED = "not-helped"
+    STATE_LAW = "state-law"
+
+
+async def create_escalation(db: Database, message: Message, question: str, reason: str,
+                            tags: list[str]) -> Escalation:
+    """Store a redacted question for staff; `question` must already be redacted."""
+    now = utcnow()
+    escalation = Escalation(
+        question=question,
+        platform=message.platform,
+        user_id=message.user_id,
+        conversation_id=message.conversation_id,
+        thread_id=message.thread_id,
+        program=message.program,
+        tags=",".join(dict.fromkeys(tags)),
+        reason=reason,
+        state="open",
+        created_at=now,
+        updated_at=now,
+    )
+    async with db.session() as session, session.begin():
+        session.add(escalation)
+        await session.flush()
+        actor = f"{message.platform}:{message.user_id}"
+        session.add(EscalationEvent(escalation_id=escalation.id, kind="created", actor=actor,
+                                    detail=reason, created_at=now))
+    return escalation
+
+
+async def escalations_for(db: Database, platform: str, user_id: str) -> list[Escalation]:
+    """An asker's own escalations, newest first, and nobody else's."""
+    async with db.session() as session:
+        rows = await session.scalars(
+            select(Escalation)
+            .where(Escalation.platform == platform, Escalation.user_id == user_id)
+            .order_by(Escalation.id.desc())
+        )
+        return list(rows)

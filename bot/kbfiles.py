@@ -1,0 +1,166 @@
+"""Reading knowledge files: YAML with line numbers, validated against the entry contract.
+
+Every problem names its file and line so a TA staff member editing by hand knows where to look.
+A broken file never stops the other files from loading.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from bot.entries import Entry
+from bot.messages import Source
+from bot.problems import Problem, Severity
+from bot.schema import EntryModel, validation_errors
+
+SYNONYMS_FILE = "synonyms.yaml"
+DRAFTS_DIR = "drafts"
+_SYNONYMS = TypeAdapter(dict[str, list[str]])
+
+
+@dataclass
+class FileResult:
+    path: Path
+    entries: list[Entry] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not any(p.severity is Severity.ERROR for p in self.problems)
+
+    def error(self, line: int, message: str) -> None:
+        self.problems.append(Problem(self.path, line, Severity.ERROR, message))
+
+
+def entry_files(directory: Path, include_drafts: bool = False) -> list[Path]:
+    """Entry files in a stable order; drafts wait for review and are not served."""
+    files = []
+    for path in sorted(directory.rglob("*.yaml")) + sorted(directory.rglob("*.yml")):
+        relative = path.relative_to(directory)
+        if relative.name == SYNONYMS_FILE and len(relative.parts) == 1:
+            continue
+        if DRAFTS_DIR in relative.parts[:-1] and not include_drafts:
+            continue
+        if any(part.startswith(".") for part in relative.parts):
+            continue
+        files.append(path)
+    return files
+
+
+def parse_yaml(result: FileResult) -> tuple[Any, yaml.Node | None]:
+    """Parse one file, keeping the node tree so errors can point at lines."""
+    raw = result.path.read_bytes()
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        result.error(line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")
+        return None, None
+    loader = yaml.SafeLoader(text)
+    try:
+        node = loader.get_single_node()
+        return (loader.construct_document(node) if node else None), node
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 1
+        detail = " ".join(filter(None, [exc.context, exc.problem]))
+        result.error(line, f"YAML syntax error: {detail}; check indentation and quoting")
+        return None, None
+    except yaml.YAMLError as exc:
+        result.error(1, f"YAML error: {exc}")
+        return None, None
+    finally:
+        loader.dispose()
+
+
+def line_of(node: yaml.Node, loc: tuple) -> int:
+    """The line of the deepest node along a validation error's location."""
+    for part in loc:
+        child = _child(node, part)
+        if child is None:
+            break
+        node = child
+    return node.start_mark.line + 1
+
+
+def _child(node: yaml.Node, part: object) -> yaml.Node | None:
+    if isinstance(node, yaml.MappingNode):
+        return next((v for k, v in node.value if k.value == part), None)
+    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+        return node.value[part]
+    return None
+
+
+def load_entry_file(path: Path) -> FileResult:
+    result = FileResult(path)
+    data, node = parse_yaml(result)
+    if node is None:
+        if result.ok:
+            result.problems.append(Problem(path, 1, Severity.WARNING, "file is empty"))
+        return result
+    if isinstance(node, yaml.MappingNode):
+        items = [(data, node)]
+    elif isinstance(node, yaml.SequenceNode):
+        items = list(zip(data, node.value, strict=True))
+    else:
+        result.error(1, "expected one entry (a mapping) or a list of entries")
+        return result
+    for item, item_node in items:
+        entry = _validate(result, item, item_node)
+        if entry is not None:
+            result.entries.append(entry)
+    return result
+
+
+def _validate(result: FileResult, item: Any, node: yaml.Node) -> Entry | None:
+    line = node.start_mark.line + 1
+    if not isinstance(item, dict):
+        result.error(line, "expected an entry (a mapping with id, title, questions, ...)")
+        return None
+    try:
+        model = EntryModel.model_validate(item)
+    except ValidationError as exc:
+        for loc, message in validation_errors(exc):
+            result.error(line_of(node, loc), message)
+        return None
+    return Entry(
+        id=model.id,
+        category=model.category.value,
+        title=model.title,
+        questions=tuple(model.questions),
+        answer=model.answer.strip(),
+        tags=tuple(model.tags),
+        sources=tuple(Source(s.title, s.url) for s in model.sources),
+        reviewed=model.reviewed,
+        path=result.path,
+        line=line,
+        related=tuple(model.related),
+        escalate=model.escalate,
+        owner=model.owner,
+        language=model.language,
+        question_lines=tuple(line_of(node, ("questions", k)) for k in range(len(model.questions))),
+    )
+
+
+def load_synonyms(directory: Path) -> tuple[dict[str, list[str]], list[Problem]]:
+    path = directory / SYNONYMS_FILE
+    if not path.exists():
+        return {}, []
+    result = FileResult(path)
+    data, node = parse_yaml(result)
+    if node is None:
+        return {}, result.problems
+    try:
+        synonyms = _SYNONYMS.validate_python(data)
+    except ValidationError as exc:
+        for err in exc.errors():
+            result.error(line_of(node, tuple(err["loc"])),
+                         "synonyms.yaml maps a term to a list of words, e.g. "
+                         "'domestic violence: [DV, IPV]'")
+        return {}, result.problems
+    return synonyms, result.problems

@@ -1,0 +1,101 @@
+"""The knowledge base the bot serves: loaded and indexed once, reloadable without a restart.
+
+A reload never loses what was loaded: a file that now has errors keeps its last good version,
+and the problems are reported for staff to fix.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.entries import Entry
+from bot.kbfiles import entry_files, load_entry_file, load_synonyms
+from bot.matcher import Index
+from bot.problems import Problem, Severity
+
+SHIPPED_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+class KnowledgeError(Exception):
+    """The knowledge directory cannot be used at all."""
+
+
+@dataclass(frozen=True)
+class _Snapshot:
+    entries: dict[str, Entry]
+    files: dict[Path, tuple[Entry, ...]]
+    synonyms: dict[str, list[str]]
+    index: Index
+
+
+class KnowledgeBase:
+    def __init__(self, directory: Path) -> None:
+        self.directory = Path(directory)
+        self.problems: list[Problem] = []
+        self._snapshot = _Snapshot({}, {}, {}, Index([], {}))
+
+    @classmethod
+    def load(cls, directory: Path) -> KnowledgeBase:
+        kb = cls(directory)
+        kb.reload()
+        return kb
+
+    @property
+    def entries(self) -> dict[str, Entry]:
+        return self._snapshot.entries
+
+    @property
+    def synonyms(self) -> dict[str, list[str]]:
+        return self._snapshot.synonyms
+
+    @property
+    def index(self) -> Index:
+        return self._snapshot.index
+
+    def get(self, entry_id: str) -> Entry | None:
+        return self._snapshot.entries.get(entry_id)
+
+    def by_category(self) -> dict[str, list[Entry]]:
+        grouped: dict[str, list[Entry]] = {}
+        for entry in sorted(self.entries.values(), key=lambda e: e.title.casefold()):
+            grouped.setdefault(entry.category, []).append(entry)
+        return dict(sorted(grouped.items()))
+
+    def reload(self) -> list[Problem]:
+        """Read every file again; broken files keep their last good version."""
+        if not self.directory.is_dir():
+            raise KnowledgeError(
+                f"knowledge directory {self.directory} does not exist; "
+                "pass --kb DIR or set TABOT_KB to a folder of *.yaml entries"
+            )
+        previous = self._snapshot
+        problems: list[Problem] = []
+        files: dict[Path, tuple[Entry, ...]] = {}
+        for path in entry_files(self.directory):
+            result = load_entry_file(path)
+            problems += result.problems
+            kept = previous.files.get(path)
+            files[path] = kept if not result.ok and kept else tuple(result.entries)
+        synonyms, synonym_problems = load_synonyms(self.directory)
+        problems += synonym_problems
+        if synonym_problems and previous.synonyms:
+            synonyms = previous.synonyms
+        entries = self._unique(files, problems)
+        index = Index(list(entries.values()), synonyms)
+        self._snapshot = _Snapshot(entries, files, synonyms, index)
+        self.problems = problems
+        return problems
+
+    @staticmethod
+    def _unique(files: dict[Path, tuple[Entry, ...]], problems: list[Problem]) -> dict[str, Entry]:
+        entries: dict[str, Entry] = {}
+        for entry in (e for group in files.values() for e in group):
+            first = entries.get(entry.id)
+            if first is None:
+                entries[entry.id] = entry
+                continue
+            problems.append(Problem(entry.path, entry.line, Severity.ERROR,
+                                    f"duplicate id '{entry.id}' (first defined at "
+                                    f"{first.path}:{first.line}); give one of them a new id"))
+        return entries

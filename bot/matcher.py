@@ -1,0 +1,208 @@
+"""Finding the knowledge entry a question is about, and how sure to be.
+
+The index scores every phrasing of every entry and keeps the best per entry. An entry's score
+blends three views of the same question, each between 0 and 1 on any knowledge base:
+
+* coverage: how much of the question's informative weight (IDF over entries) the entry's
+  words account for; words the knowledge base has never seen count against it;
+* overlap: weighted Dice overlap between the question and the entry's closest phrasing;
+* fuzzy: rapidfuzz's token-sort similarity to that phrasing, which forgives word order and
+  spelling the normaliser could not fix.
+
+The decision uses the same scale-free figures: the blended score, the margin over the runner-up
+entry, and coverage. See "How matching works" in the README.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from rapidfuzz import fuzz
+
+from bot.entries import Entry
+from bot.normalize import STOPWORDS, Normalizer
+
+STOPWORD_FACTOR = 0.1
+CANDIDATES = 20
+WEIGHTS = (0.5, 0.3, 0.2)  # coverage, overlap, fuzzy
+
+
+class Outcome(StrEnum):
+    ANSWER = "answer"
+    SUGGEST = "suggest"
+    ESCALATE = "escalate"
+
+
+@dataclass(frozen=True)
+class Thresholds:
+    """When to answer, suggest or escalate. Defaults are calibrated; see the README."""
+
+    answer: float = 0.55
+    margin: float = 0.05
+    coverage: float = 0.6
+    suggest: float = 0.3
+
+
+@dataclass(frozen=True)
+class QueryToken:
+    surface: str
+    token: str
+    weight: float
+    known: bool
+
+
+@dataclass(frozen=True)
+class Candidate:
+    entry: Entry
+    score: float
+    coverage: float
+    overlap: float
+    fuzzy: float
+    phrasing: str
+    matched: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Match:
+    question: str
+    outcome: Outcome
+    candidates: tuple[Candidate, ...]
+    query: tuple[QueryToken, ...] = field(default=())
+
+    @property
+    def best(self) -> Candidate | None:
+        return self.candidates[0] if self.candidates else None
+
+    @property
+    def score(self) -> float:
+        return self.best.score if self.best else 0.0
+
+    @property
+    def margin(self) -> float:
+        if not self.candidates:
+            return 0.0
+        runner_up = self.candidates[1].score if len(self.candidates) > 1 else 0.0
+        return self.candidates[0].score - runner_up
+
+    def suggestions(self, limit: int = 3) -> list[Entry]:
+        return [c.entry for c in self.candidates[:limit]]
+
+
+@dataclass(frozen=True)
+class _Phrasing:
+    text: str
+    tokens: frozenset[str]
+    weight: float
+
+
+class Index:
+    """Every phrasing of every entry, prepared once so each question costs milliseconds."""
+
+    def __init__(self, entries: Sequence[Entry], synonyms: dict[str, list[str]]) -> None:
+        self.entries = list(entries)
+        texts = [t for e in self.entries for t in (e.title, *e.questions, *e.tags)]
+        self.normalizer = Normalizer(synonyms, texts)
+        raw = [self._entry_phrasings(e) for e in self.entries]
+        self._vocab: list[Counter[str]] = [Counter(t for p in ps for t in set(p)) for ps in raw]
+        self._idf = self._inverse_document_frequency(self._vocab)
+        self._unknown_weight = math.log(1 + (len(self.entries) + 0.5) / 0.5)
+        self._stop = {self.normalizer.stem(w) for w in STOPWORDS}
+        self._postings: dict[str, list[int]] = {}
+        for i, vocab in enumerate(self._vocab):
+            for token in vocab:
+                if token not in self._stop:
+                    self._postings.setdefault(token, []).append(i)
+        self._phrasings = [[self._phrasing(p) for p in ps] for ps in raw]
+
+    def _entry_phrasings(self, entry: Entry) -> list[list[str]]:
+        texts = [entry.title, *entry.questions, " ".join(entry.tags)]
+        return [self.normalizer.tokens(t, correct_typos=False) for t in texts]
+
+    @staticmethod
+    def _inverse_document_frequency(vocabs: list[Counter[str]]) -> dict[str, float]:
+        frequency = Counter(t for vocab in vocabs for t in vocab)
+        n = len(vocabs)
+        return {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequency.items()}
+
+    def weight(self, token: str) -> float:
+        base = self._idf.get(token, self._unknown_weight)
+        return base * STOPWORD_FACTOR if token in self._stop else base
+
+    def _phrasing(self, tokens: list[str]) -> _Phrasing:
+        unique = frozenset(tokens)
+        return _Phrasing(" ".join(tokens), unique, sum(self.weight(t) for t in unique))
+
+    def analyse(self, text: str) -> list[QueryToken]:
+        seen: dict[str, QueryToken] = {}
+        for surface in self.normalizer.words(text):
+            token = self.normalizer.stem(surface)
+            if token not in seen:
+                seen[token] = QueryToken(surface, token, self.weight(token), token in self._idf)
+        return list(seen.values())
+
+    def candidates(self, query: list[QueryToken], exclude: tuple[int, int] | None = None,
+                   limit: int = CANDIDATES) -> list[Candidate]:
+        total = sum(q.weight for q in query)
+        if total <= 0:
+            return []
+        accumulated: Counter[int] = Counter()
+        for q in query:
+            for i in self._postings.get(q.token, ()):
+                accumulated[i] += q.weight
+        shortlist = [i for i, _ in accumulated.most_common(limit)]
+        scored = [self._score(i, query, total, exclude) for i in shortlist]
+        return sorted((c for c in scored if c is not None), key=lambda c: c.score, reverse=True)
+
+    def _score(self, i: int, query: list[QueryToken], total: float,
+               exclude: tuple[int, int] | None) -> Candidate | None:
+        vocab = self._vocab[i]
+        phrasings = self._phrasings[i]
+        if exclude is not None and exclude[0] == i:
+            vocab = vocab - Counter(phrasings[exclude[1]].tokens)
+            phrasings = [p for j, p in enumerate(phrasings) if j != exclude[1]]
+        if not phrasings:
+            return None
+        matched = tuple(q.surface for q in query if q.token in vocab)
+        coverage = sum(q.weight for q in query if q.token in vocab) / total
+        text = " ".join(q.token for q in query)
+        tokens = {q.token: q.weight for q in query}
+        best = max(phrasings, key=lambda p: self._overlap(tokens, total, p))
+        overlap = self._overlap(tokens, total, best)
+        fuzzy = fuzz.token_sort_ratio(text, best.text) / 100
+        score = WEIGHTS[0] * coverage + WEIGHTS[1] * overlap + WEIGHTS[2] * fuzzy
+        return Candidate(self.entries[i], score, coverage, overlap, fuzzy, best.text, matched)
+
+    @staticmethod
+    def _overlap(tokens: dict[str, float], total: float, phrasing: _Phrasing) -> float:
+        shared = sum(w for t, w in tokens.items() if t in phrasing.tokens)
+        return 2 * shared / (total + phrasing.weight) if total + phrasing.weight else 0.0
+
+
+def decide(candidates: Sequence[Candidate], thresholds: Thresholds) -> Outcome:
+    if not candidates:
+        return Outcome.ESCALATE
+    best = candidates[0]
+    runner_up = candidates[1].score if len(candidates) > 1 else 0.0
+    confident = (
+        best.score >= thresholds.answer
+        and best.coverage >= thresholds.coverage
+        and best.score - runner_up >= thresholds.margin
+    )
+    if confident:
+        return Outcome.ANSWER
+    return Outcome.SUGGEST if best.score >= thresholds.suggest else Outcome.ESCALATE
+
+
+class Matcher:
+    def __init__(self, index: Index, thresholds: Thresholds | None = None) -> None:
+        self.index = index
+        self.thresholds = thresholds or Thresholds()
+
+    def match(self, text: str, exclude: tuple[int, int] | None = None) -> Match:
+        query = self.index.analyse(text)
+        candidates = self.index.candidates(query, exclude)
+        return Match(text, decide(candidates, self.thresholds), tuple(candidates), tuple(query))
