@@ -81,7 +81,7 @@ class ConsoleAdapter(Adapter):
         self.stdout = stdout or sys.stdout
         self.greeting = greeting
         self.user_id = getpass.getuser()
-        self._last: Reply | None = None
+        self._pending: Reply | None = None  # what "1", "yes" or "staff" would answer
 
     def _write(self, text: str) -> None:
         self.stdout.write(text + "\n")
@@ -90,7 +90,8 @@ class ConsoleAdapter(Adapter):
     async def send(self, to: Message, replies: list[Reply]) -> None:
         for reply in replies:
             self._write(render(reply) + "\n")
-            self._last = reply
+            if isinstance(reply, AnswerReply | SuggestReply | OfferStaffReply):
+                self._pending = reply
 
     async def run(self) -> None:
         interactive = self.stdin.isatty()
@@ -111,11 +112,13 @@ class ConsoleAdapter(Adapter):
 
     def message(self, text: str) -> Message:
         """Typed text, or the console's stand-in for pressing a button."""
-        return Message(self.name, self.user_id, "console", text, action=self._action(text))
+        action = self._action(text)
+        self._pending = None
+        return Message(self.name, self.user_id, "console", text, action=action)
 
     def _action(self, text: str) -> Action | None:
         said = text.strip().casefold()
-        last = self._last
+        last = self._pending
         if isinstance(last, SuggestReply):
             if said.isdigit() and 1 <= int(said) <= len(last.choices):
                 return Action(ActionKind.CHOOSE, last.choices[int(said) - 1].entry_id,

@@ -59,6 +59,8 @@ STORAGE_DOWN = (
     "I couldn't pass your question to TA staff just now because the database is not reachable. "
     "Please try again in a few minutes, or contact the coalition's TA staff directly."
 )
+SMALL_TALK = ("Hello! I'm the coalition's TA assistant. Ask me a question about your work, e.g. "
+              "'how do we respond to a subpoena?', or type 'help'.")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
 _PLACEHOLDER = re.compile(r"\[[A-Z ]+\]")
 _COMMANDS = {"help", "start", "menu", "topics", "status", "staff"}
@@ -132,6 +134,8 @@ class Assistant:
             kinds = ", ".join(sorted(k.strip("[]").lower() for k in redaction.kinds))
             replies.append(TextReply(REDACTION_NOTICE.format(kinds=kinds)))
         match = self.matcher.match(_PLACEHOLDER.sub(" ", redaction.text))
+        if not match.has_content:
+            return [*replies, TextReply(SMALL_TALK)]
         handlers: dict[Outcome, Callable[[Message, str, Match], Awaitable[list[Reply]]]] = {
             Outcome.ANSWER: self._answered,
             Outcome.SUGGEST: self._suggested,

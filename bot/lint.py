@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from bot.knowledge import KnowledgeBase
-from bot.matcher import Matcher
+from bot.matcher import Matcher, Outcome
 from bot.normalize import fold
 from bot.problems import Problem, Severity
 
@@ -36,18 +36,24 @@ def _shared_phrasings(kb: KnowledgeBase) -> list[Problem]:
 
 
 def _misleading_phrasings(kb: KnowledgeBase) -> list[Problem]:
-    """A phrasing that, left out of its own entry, is matched to another entry instead."""
+    """A phrasing that, left out of its own entry, would be answered with another entry.
+
+    Leaving it out asks: if an advocate typed these words, would the bot confidently give the
+    wrong entry? That means two entries overlap and one of them needs clearer phrasings.
+    """
     matcher = Matcher(kb.index)
     problems = []
     for i, entry in enumerate(kb.index.entries):
         for j, (question, line) in enumerate(zip(entry.questions, entry.question_lines,
                                                  strict=True)):
-            best = matcher.match(question, exclude=(i, j + 1)).best
-            if best is not None and best.entry.id != entry.id:
+            match = matcher.match(question, exclude=(i, j + 1))
+            best = match.best
+            if match.outcome is Outcome.ANSWER and best is not None and best.entry.id != entry.id:
                 problems.append(Problem(
                     entry.path, line, Severity.ERROR,
                     f"phrasing {question!r} matches '{best.entry.id}' better than its own entry "
-                    f"'{entry.id}'; reword it with words specific to this entry"))
+                    f"'{entry.id}'; reword it with words specific to this entry, or make the "
+                    "two entries' phrasings less alike"))
     return problems
 
 

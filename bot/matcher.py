@@ -29,6 +29,7 @@ from bot.normalize import STOPWORDS, Normalizer
 STOPWORD_FACTOR = 0.1
 CANDIDATES = 20
 WEIGHTS = (0.5, 0.3, 0.2)  # coverage, overlap, fuzzy
+ANSWER_CREDIT = 0.5  # a question word found only in an entry's answer counts this much
 
 
 class Outcome(StrEnum):
@@ -41,9 +42,9 @@ class Outcome(StrEnum):
 class Thresholds:
     """When to answer, suggest or escalate. Defaults are calibrated; see the README."""
 
-    answer: float = 0.55
+    answer: float = 0.4
     margin: float = 0.05
-    coverage: float = 0.6
+    coverage: float = 0.3
     suggest: float = 0.3
 
 
@@ -53,6 +54,12 @@ class QueryToken:
     token: str
     weight: float
     known: bool
+    stopword: bool
+
+    @property
+    def informative(self) -> bool:
+        """A word that says what the question is about (not "how do I", not a bare number)."""
+        return not self.stopword and not self.surface.isdigit()
 
 
 @dataclass(frozen=True)
@@ -88,6 +95,10 @@ class Match:
         runner_up = self.candidates[1].score if len(self.candidates) > 1 else 0.0
         return self.candidates[0].score - runner_up
 
+    @property
+    def has_content(self) -> bool:
+        return any(q.informative for q in self.query)
+
     def suggestions(self, limit: int = 3) -> list[Entry]:
         return [c.entry for c in self.candidates[:limit]]
 
@@ -104,18 +115,25 @@ class Index:
 
     def __init__(self, entries: Sequence[Entry], synonyms: dict[str, list[str]]) -> None:
         self.entries = list(entries)
-        texts = [t for e in self.entries for t in (e.title, *e.questions, *e.tags)]
+        texts = [t for e in self.entries for t in (e.title, *e.questions, *e.tags, e.answer)]
         self.normalizer = Normalizer(synonyms, texts)
         raw = [self._entry_phrasings(e) for e in self.entries]
         self._vocab: list[Counter[str]] = [Counter(t for p in ps for t in set(p)) for ps in raw]
-        self._idf = self._inverse_document_frequency(self._vocab)
+        self._answer_tokens = [frozenset(self.normalizer.tokens(e.answer, correct_typos=False))
+                               for e in self.entries]
+        self._answer_vocab = [answer - vocab.keys()
+                              for answer, vocab in zip(self._answer_tokens, self._vocab, strict=True)]
+        self._idf = self._inverse_document_frequency(
+            [vocab.keys() | answer for vocab, answer in zip(self._vocab, self._answer_vocab,
+                                                            strict=True)])
         self._unknown_weight = math.log(1 + (len(self.entries) + 0.5) / 0.5)
         self._stop = {self.normalizer.stem(w) for w in STOPWORDS}
-        self._postings: dict[str, list[int]] = {}
-        for i, vocab in enumerate(self._vocab):
-            for token in vocab:
-                if token not in self._stop:
-                    self._postings.setdefault(token, []).append(i)
+        self._postings: dict[str, list[tuple[int, float]]] = {}
+        for i, (vocab, answer) in enumerate(zip(self._vocab, self._answer_vocab, strict=True)):
+            for token in vocab.keys() - self._stop:
+                self._postings.setdefault(token, []).append((i, 1.0))
+            for token in answer - self._stop:
+                self._postings.setdefault(token, []).append((i, ANSWER_CREDIT))
         self._phrasings = [[self._phrasing(p) for p in ps] for ps in raw]
 
     def _entry_phrasings(self, entry: Entry) -> list[list[str]]:
@@ -123,7 +141,7 @@ class Index:
         return [self.normalizer.tokens(t, correct_typos=False) for t in texts]
 
     @staticmethod
-    def _inverse_document_frequency(vocabs: list[Counter[str]]) -> dict[str, float]:
+    def _inverse_document_frequency(vocabs: list[set[str]]) -> dict[str, float]:
         frequency = Counter(t for vocab in vocabs for t in vocab)
         n = len(vocabs)
         return {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequency.items()}
@@ -141,7 +159,8 @@ class Index:
         for surface in self.normalizer.words(text):
             token = self.normalizer.stem(surface)
             if token not in seen:
-                seen[token] = QueryToken(surface, token, self.weight(token), token in self._idf)
+                seen[token] = QueryToken(surface, token, self.weight(token), token in self._idf,
+                                         token in self._stop)
         return list(seen.values())
 
     def candidates(self, query: list[QueryToken], exclude: tuple[int, int] | None = None,
@@ -151,8 +170,8 @@ class Index:
             return []
         accumulated: Counter[int] = Counter()
         for q in query:
-            for i in self._postings.get(q.token, ()):
-                accumulated[i] += q.weight
+            for i, credit in self._postings.get(q.token, ()):
+                accumulated[i] += q.weight * credit
         shortlist = [i for i, _ in accumulated.most_common(limit)]
         scored = [self._score(i, query, total, exclude) for i in shortlist]
         return sorted((c for c in scored if c is not None), key=lambda c: c.score, reverse=True)
@@ -161,13 +180,17 @@ class Index:
                exclude: tuple[int, int] | None) -> Candidate | None:
         vocab = self._vocab[i]
         phrasings = self._phrasings[i]
+        answer = self._answer_vocab[i]
         if exclude is not None and exclude[0] == i:
             vocab = vocab - Counter(phrasings[exclude[1]].tokens)
+            answer = self._answer_tokens[i] - vocab.keys()
             phrasings = [p for j, p in enumerate(phrasings) if j != exclude[1]]
         if not phrasings:
             return None
-        matched = tuple(q.surface for q in query if q.token in vocab)
-        coverage = sum(q.weight for q in query if q.token in vocab) / total
+        matched = tuple(q.surface for q in query if q.token in vocab or q.token in answer)
+        covered = sum(q.weight * (1.0 if q.token in vocab else ANSWER_CREDIT)
+                      for q in query if q.token in vocab or q.token in answer)
+        coverage = covered / total
         text = " ".join(q.token for q in query)
         tokens = {q.token: q.weight for q in query}
         best = max(phrasings, key=lambda p: self._overlap(tokens, total, p))

@@ -23,7 +23,8 @@ _STOPWORD_TEXT = """
     or other our ours out over own please same she should so some such than that thats the
     their them then there these they this those through to too under until up us very want
     was we were what whats when where which while who whom why will with would you your
-    yours s t d ll re ve m hi hey hello thanks thank get got anyone someone something
+    yours s t d ll re ve m hi hey hello thanks thank get got anyone someone something yes yeah
+yep nope sure cool great good morning afternoon evening bye goodbye
 """
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 

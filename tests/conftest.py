@@ -1,0 +1,124 @@
+"""Fixtures build real objects: knowledge directories on disk, real databases, real assistants."""
+
+from __future__ import annotations
+
+import os
+import textwrap
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.assistant import Assistant
+from bot.config import Settings, async_database_url
+from bot.knowledge import SHIPPED_KNOWLEDGE, KnowledgeBase
+from bot.storage import Database
+
+REPO = Path(__file__).resolve().parent.parent
+DATA = REPO / "tests" / "data"
+
+
+def entry(id: str, questions: list[str], **fields) -> dict:
+    """A valid knowledge entry; tests override the fields they care about."""
+    return {
+        "id": id,
+        "category": fields.pop("category", "best-practice"),
+        "title": fields.pop("title", id.replace("-", " ").capitalize()),
+        "questions": questions,
+        "answer": fields.pop("answer", f"Practical guidance about {id.replace('-', ' ')}."),
+        "tags": fields.pop("tags", [id.split("-")[0]]),
+        "sources": fields.pop("sources", [{"title": "Test source", "url": "https://example.org"}]),
+        "reviewed": fields.pop("reviewed", "2026-10-01"),
+        **fields,
+    }
+
+
+def write_yaml(path: Path, data: object) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def write_text(path: Path, content: str) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(textwrap.dedent(content), encoding="utf-8")
+    return path
+
+
+SMALL_KB = [
+    entry("subpoena-response", ["what do we do when we get a subpoena for records",
+                                "court subpoena for client file", "records demand from a lawyer"],
+          tags=["subpoena", "records"]),
+    entry("shelter-curfew", ["can our shelter have a curfew", "rules about curfew for residents",
+                             "is a 10pm curfew ok"], tags=["shelter", "rules"]),
+    entry("interpreter-use", ["can a child interpret for their mom",
+                              "finding an interpreter for a survivor", "language line for intake"],
+          tags=["language", "interpreters"]),
+    entry("dv-definition", ["what counts as domestic violence", "definition of dv",
+                            "is financial control abuse"], tags=["domestic-violence"]),
+]
+
+
+@pytest.fixture
+def small_kb_dir(tmp_path: Path) -> Path:
+    directory = tmp_path / "kb"
+    for item in SMALL_KB:
+        write_yaml(directory / f"{item['id']}.yaml", item)
+    write_yaml(directory / "synonyms.yaml",
+               {"domestic violence": ["DV", "IPV", "intimate partner violence"]})
+    return directory
+
+
+@pytest.fixture(scope="session")
+def shipped_kb() -> KnowledgeBase:
+    return KnowledgeBase.load(SHIPPED_KNOWLEDGE)
+
+
+def postgres_url() -> str | None:
+    raw = os.environ.get("TEST_DATABASE_URL")
+    return async_database_url(raw) if raw else None
+
+
+async def fresh_postgres_database() -> str:
+    """A new, empty database on the test server, so tests never see each other's rows."""
+    base = postgres_url()
+    assert base is not None
+    name = f"tabot_{uuid.uuid4().hex[:12]}"
+    admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'CREATE DATABASE "{name}"'))
+    await admin.dispose()
+    return base.rsplit("/", 1)[0] + "/" + name
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database: SQLite always; PostgreSQL where TEST_DATABASE_URL names a server."""
+    if request.param == "sqlite":
+        url = f"sqlite+aiosqlite:///{tmp_path / 'tabot.db'}"
+    else:
+        if postgres_url() is None:
+            if os.environ.get("CI"):
+                pytest.fail("CI must run the PostgreSQL tests: set TEST_DATABASE_URL")
+            pytest.skip("TEST_DATABASE_URL is not set (CI sets it)")
+        url = await fresh_postgres_database()
+    db = Database(url)
+    await db.upgrade()
+    yield db
+    await db.close()
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'tabot.db'}",
+                    knowledge_dir=SHIPPED_KNOWLEDGE)
+
+
+@pytest.fixture
+async def assistant(shipped_kb: KnowledgeBase, database: Database,
+                    settings: Settings) -> Assistant:
+    return Assistant(shipped_kb, database, settings)

@@ -1,0 +1,105 @@
+from pathlib import Path
+
+from bot.kbfiles import entry_files, load_entry_file, load_synonyms
+from bot.problems import Severity
+from tests.conftest import entry, write_text, write_yaml
+
+
+def messages(result) -> list[str]:
+    return [f"{p.line}: {p.message}" for p in result.problems]
+
+
+def test_a_single_entry_file_loads_with_every_field(tmp_path: Path) -> None:
+    path = write_yaml(tmp_path / "one.yaml", entry("shelter-rules", ["a", "b"], owner="TA team"))
+    result = load_entry_file(path)
+    assert result.ok
+    [loaded] = result.entries
+    assert loaded.id == "shelter-rules" and loaded.questions == ("a", "b")
+    assert loaded.owner == "TA team" and loaded.reviewed.year == 2026
+
+
+def test_a_list_file_loads_every_entry_and_records_each_line(tmp_path: Path) -> None:
+    path = write_yaml(tmp_path / "many.yaml", [entry("one", ["q1"]), entry("two", ["q2"])])
+    result = load_entry_file(path)
+    assert [e.id for e in result.entries] == ["one", "two"]
+    assert result.entries[0].line < result.entries[1].line
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "bad.yaml", """\
+        id: broken
+        category: standard
+        title: "unterminated
+        questions: [a]
+        """)
+    result = load_entry_file(path)
+    assert not result.ok and not result.entries
+    [problem] = result.problems
+    assert problem.line >= 3 and "YAML syntax error" in problem.message
+
+
+def test_invalid_utf8_is_reported_with_its_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.yaml"
+    path.write_bytes(b"id: x\ntitle: caf\xe9\n")
+    result = load_entry_file(path)
+    assert messages(result) == ["2: not valid UTF-8 (byte 0xe9); save the file as UTF-8"]
+
+
+def test_missing_answer_is_reported_at_the_entry(tmp_path: Path) -> None:
+    data = entry("no-answer", ["q"])
+    del data["answer"]
+    result = load_entry_file(write_yaml(tmp_path / "e.yaml", data))
+    assert messages(result) == ["1: missing required field 'answer'"]
+
+
+def test_empty_fields_and_unknown_category_point_at_their_lines(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "e.yaml", """\
+        id: empty-things
+        category: rumour
+        title: "  "
+        questions: []
+        answer: ok
+        sources: [{title: s}]
+        reviewed: 2026-01-01
+        """)
+    found = messages(load_entry_file(path))
+    assert "2: unknown category 'rumour'; use one of: best-practice, emerging-issue, standard" in found
+    assert "3: 'title' is empty; fill it in" in found
+    assert "4: 'questions' is empty; fill it in" in found
+
+
+def test_a_misspelt_field_is_named(tmp_path: Path) -> None:
+    data = entry("typo-field", ["q"])
+    data["anwser"] = "x"
+    found = messages(load_entry_file(write_yaml(tmp_path / "e.yaml", data)))
+    assert any("unknown field 'anwser'" in m for m in found)
+
+
+def test_a_bad_id_and_a_bad_date_are_explained(tmp_path: Path) -> None:
+    data = entry("Not Kebab", ["q"], reviewed="last spring")
+    found = messages(load_entry_file(write_yaml(tmp_path / "e.yaml", data)))
+    assert any("'id' must be kebab-case" in m for m in found)
+    assert any("'reviewed' must be a date written YYYY-MM-DD" in m for m in found)
+
+
+def test_one_bad_entry_in_a_list_does_not_stop_the_others(tmp_path: Path) -> None:
+    bad = entry("bad", ["q"])
+    del bad["sources"]
+    result = load_entry_file(write_yaml(tmp_path / "e.yaml", [entry("good", ["q"]), bad]))
+    assert [e.id for e in result.entries] == ["good"]
+    assert [p.severity for p in result.problems] == [Severity.ERROR]
+
+
+def test_drafts_and_synonyms_are_not_served_as_entries(tmp_path: Path) -> None:
+    write_yaml(tmp_path / "a.yaml", entry("a", ["q"]))
+    write_yaml(tmp_path / "drafts" / "b.yaml", entry("b", ["q"]))
+    write_yaml(tmp_path / "synonyms.yaml", {"x": ["y"]})
+    assert [p.name for p in entry_files(tmp_path)] == ["a.yaml"]
+    assert len(entry_files(tmp_path, include_drafts=True)) == 2
+
+
+def test_synonyms_with_the_wrong_shape_are_explained(tmp_path: Path) -> None:
+    write_text(tmp_path / "synonyms.yaml", "domestic violence: DV\n")
+    synonyms, problems = load_synonyms(tmp_path)
+    assert synonyms == {}
+    assert "maps a term to a list of words" in problems[0].message

@@ -1,0 +1,67 @@
+from pathlib import Path
+
+import pytest
+
+from bot.knowledge import KnowledgeBase, KnowledgeError
+from bot.problems import Severity
+from tests.conftest import entry, write_text, write_yaml
+
+
+def test_loads_entries_synonyms_and_builds_the_index(small_kb_dir: Path) -> None:
+    kb = KnowledgeBase.load(small_kb_dir)
+    assert set(kb.entries) == {"subpoena-response", "shelter-curfew", "interpreter-use",
+                               "dv-definition"}
+    assert "domestic violence" in kb.synonyms
+    assert len(kb.index.entries) == 4
+    assert kb.problems == []
+
+
+def test_a_file_that_breaks_keeps_its_last_good_version_on_reload(small_kb_dir: Path) -> None:
+    kb = KnowledgeBase.load(small_kb_dir)
+    write_text(small_kb_dir / "shelter-curfew.yaml", "id: shelter-curfew\ntitle: [unclosed\n")
+    problems = kb.reload()
+    assert any(p.severity is Severity.ERROR and p.path.name == "shelter-curfew.yaml"
+               for p in problems)
+    assert "shelter-curfew" in kb.entries
+    assert kb.index.entries and len(kb.entries) == 4
+
+
+def test_reload_picks_up_new_and_changed_entries(small_kb_dir: Path) -> None:
+    kb = KnowledgeBase.load(small_kb_dir)
+    write_yaml(small_kb_dir / "new.yaml", entry("pets-in-shelter", ["can residents bring pets"]))
+    write_yaml(small_kb_dir / "shelter-curfew.yaml",
+               entry("shelter-curfew", ["curfew"], answer="Updated answer."))
+    assert kb.reload() == []
+    assert kb.get("pets-in-shelter") is not None
+    assert kb.get("shelter-curfew").answer == "Updated answer."
+
+
+def test_a_broken_file_at_first_load_does_not_stop_the_rest(small_kb_dir: Path) -> None:
+    write_text(small_kb_dir / "broken.yaml", "id: [\n")
+    kb = KnowledgeBase.load(small_kb_dir)
+    assert len(kb.entries) == 4
+    assert [p.path.name for p in kb.problems] == ["broken.yaml"]
+
+
+def test_duplicate_ids_keep_the_first_and_name_both_files(small_kb_dir: Path) -> None:
+    write_yaml(small_kb_dir / "zz-copy.yaml", entry("shelter-curfew", ["another curfew q"]))
+    kb = KnowledgeBase.load(small_kb_dir)
+    [problem] = kb.problems
+    assert problem.path.name == "zz-copy.yaml"
+    assert "duplicate id 'shelter-curfew'" in problem.message
+    assert "shelter-curfew.yaml" in problem.message
+    assert kb.get("shelter-curfew").questions[0] == "can our shelter have a curfew"
+
+
+def test_a_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
+    with pytest.raises(KnowledgeError, match="does not exist; pass --kb DIR or set TABOT_KB"):
+        KnowledgeBase.load(tmp_path / "nowhere")
+
+
+def test_the_shipped_knowledge_base_meets_the_content_contract(shipped_kb) -> None:
+    entries = list(shipped_kb.entries.values())
+    assert len(entries) >= 60
+    assert {e.category for e in entries} == {"best-practice", "emerging-issue", "standard"}
+    assert all(len(e.questions) >= 6 for e in entries)
+    assert all(e.sources for e in entries)
+    assert not [p for p in shipped_kb.problems if p.severity is Severity.ERROR]
