@@ -121,8 +121,10 @@ class Index:
         self._vocab: list[Counter[str]] = [Counter(t for p in ps for t in set(p)) for ps in raw]
         self._answer_tokens = [frozenset(self.normalizer.tokens(e.answer, correct_typos=False))
                                for e in self.entries]
-        self._answer_vocab = [answer - vocab.keys()
-                              for answer, vocab in zip(self._answer_tokens, self._vocab, strict=True)]
+        self._answer_vocab = [
+            answer - vocab.keys()
+            for answer, vocab in zip(self._answer_tokens, self._vocab, strict=True)
+        ]
         self._idf = self._inverse_document_frequency(
             [vocab.keys() | answer for vocab, answer in zip(self._vocab, self._answer_vocab,
                                                             strict=True)])

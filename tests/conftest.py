@@ -83,6 +83,15 @@ def postgres_url() -> str | None:
     return async_database_url(raw) if raw else None
 
 
+async def drop_postgres_database(url: str) -> None:
+    base = postgres_url()
+    assert base is not None
+    admin = create_async_engine(base, isolation_level="AUTOCOMMIT")
+    async with admin.connect() as connection:
+        await connection.execute(text(f'DROP DATABASE IF EXISTS "{url.rsplit("/", 1)[1]}"'))
+    await admin.dispose()
+
+
 async def fresh_postgres_database() -> str:
     """A new, empty database on the test server, so tests never see each other's rows."""
     base = postgres_url()
@@ -110,6 +119,8 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     await db.upgrade()
     yield db
     await db.close()
+    if request.param == "postgres":
+        await drop_postgres_database(url)
 
 
 @pytest.fixture

@@ -63,7 +63,8 @@ def test_empty_fields_and_unknown_category_point_at_their_lines(tmp_path: Path) 
         reviewed: 2026-01-01
         """)
     found = messages(load_entry_file(path))
-    assert "2: unknown category 'rumour'; use one of: best-practice, emerging-issue, standard" in found
+    assert ("2: unknown category 'rumour'; use one of: best-practice, emerging-issue, standard"
+            in found)
     assert "3: 'title' is empty; fill it in" in found
     assert "4: 'questions' is empty; fill it in" in found
 

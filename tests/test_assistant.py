@@ -1,0 +1,193 @@
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from bot.assistant import STORAGE_DOWN, Assistant
+from bot.config import Settings
+from bot.knowledge import KnowledgeBase
+from bot.messages import (
+    Action,
+    ActionKind,
+    AnswerReply,
+    EscalatedReply,
+    Message,
+    OfferStaffReply,
+    SuggestReply,
+    TextReply,
+    TopicsReply,
+)
+from bot.storage import Database, Escalation, Interaction
+
+UNRELATED = "what time does the hardware store close on sundays"
+
+
+def msg(text: str = "", user: str = "U1", action: Action | None = None) -> Message:
+    return Message("test", user, f"dm-{user}", text, action=action)
+
+
+async def rows(db: Database, model) -> list:
+    async with db.session() as session:
+        return list(await session.scalars(select(model).order_by(model.id)))
+
+
+async def test_a_shipped_phrasing_is_answered_with_sources_and_a_disclaimer(
+        assistant: Assistant) -> None:
+    replies = await assistant.handle(msg("what do we do if we get a subpoena for a survivor's "
+                                         "records"))
+    reply = replies[0]
+    assert isinstance(reply, AnswerReply)
+    assert reply.entry_id == "subpoena-for-records"
+    assert reply.sources and "not legal advice" in reply.disclaimer
+    [recorded] = await rows(assistant.db, Interaction)
+    assert (recorded.outcome, recorded.entry_id) == ("answer", "subpoena-for-records")
+
+
+async def test_an_entry_that_depends_on_state_law_is_answered_and_sent_to_staff(
+        assistant: Assistant) -> None:
+    replies = await assistant.handle(msg("what do we do if we get a subpoena for a survivor's "
+                                         "records"))
+    assert [type(r) for r in replies] == [AnswerReply, EscalatedReply]
+    [escalation] = await rows(assistant.db, Escalation)
+    assert escalation.reason == "state-law" and escalation.reference == "TA-0001"
+
+
+async def test_an_unmatched_question_is_committed_for_staff_before_the_asker_is_told(
+        assistant: Assistant) -> None:
+    [reply] = await assistant.handle(msg(UNRELATED))
+    assert isinstance(reply, EscalatedReply)
+    [escalation] = await rows(assistant.db, Escalation)
+    assert reply.reference == escalation.reference == "TA-0001"
+    assert reply.expected_response in reply.text
+    assert (escalation.platform, escalation.user_id, escalation.state) == ("test", "U1", "open")
+    assert escalation.question == UNRELATED
+
+
+async def test_references_are_never_reused(assistant: Assistant) -> None:
+    first = await assistant.handle(msg(UNRELATED))
+    second = await assistant.handle(msg("/staff how do we budget for a new roof"))
+    assert [first[0].reference, second[0].reference] == ["TA-0001", "TA-0002"]
+
+
+async def test_a_vague_question_gets_distinct_suggestions(assistant: Assistant) -> None:
+    replies = await assistant.handle(msg("rules"))
+    suggestion = next(r for r in replies if isinstance(r, SuggestReply))
+    ids = [c.entry_id for c in suggestion.choices]
+    assert 1 < len(ids) <= 3 and len(set(ids)) == len(ids)
+
+
+@pytest.mark.parametrize("text", ["", "   \n\t ", "😀🙏💜", "\x00\x07\x1b", "?!..."])
+async def test_empty_emoji_and_control_only_messages_get_a_clear_reply(
+        assistant: Assistant, text: str) -> None:
+    [reply] = await assistant.handle(msg(text))
+    assert isinstance(reply, TextReply) and "Type your question in words" in reply.text
+    assert await rows(assistant.db, Escalation) == []
+
+
+async def test_a_20000_character_message_is_refused_with_the_limit(assistant: Assistant) -> None:
+    [reply] = await assistant.handle(msg("subpoena " * 2223))
+    assert isinstance(reply, TextReply)
+    assert "20,006 characters" in reply.text and "4,000" in reply.text
+
+
+async def test_control_characters_inside_a_question_are_ignored(assistant: Assistant) -> None:
+    replies = await assistant.handle(msg("what do we do if we get a\x00 subpoena\x1b[31m for a "
+                                         "survivor's records\u200b"))
+    assert isinstance(replies[0], AnswerReply)
+
+
+@pytest.mark.parametrize("text", ["hi", "thanks!", "hello there", "ok"])
+async def test_small_talk_is_not_sent_to_staff(assistant: Assistant, text: str) -> None:
+    [reply] = await assistant.handle(msg(text))
+    assert isinstance(reply, TextReply) and "Ask me a question" in reply.text
+    assert await rows(assistant.db, Escalation) == []
+
+
+async def test_help_and_topics_cover_every_entry(assistant: Assistant) -> None:
+    [help_reply] = await assistant.handle(msg("/help"))
+    assert "/staff" in help_reply.text
+    [topics] = await assistant.handle(msg("topics"))
+    assert isinstance(topics, TopicsReply)
+    assert set(topics.categories) == {"best-practice", "emerging-issue", "standard"}
+    listed = {c.entry_id for choices in topics.categories.values() for c in choices}
+    assert listed == set(assistant.knowledge.entries)
+
+
+async def test_staff_command_escalates_directly_and_needs_a_question(
+        assistant: Assistant) -> None:
+    [hint] = await assistant.handle(msg("/staff"))
+    assert isinstance(hint, TextReply) and "/staff followed by your question" in hint.text
+    [reply] = await assistant.handle(msg("/staff@tabot can we use VOCA money for a van?"))
+    assert isinstance(reply, EscalatedReply)
+    [escalation] = await rows(assistant.db, Escalation)
+    assert escalation.reason == "asked-for-staff"
+    assert escalation.question == "can we use VOCA money for a van?"
+
+
+async def test_status_shows_an_asker_only_their_own_questions(assistant: Assistant) -> None:
+    await assistant.handle(msg("/staff question from the first advocate", user="U1"))
+    await assistant.handle(msg("/staff question from the second advocate", user="U2"))
+    [mine] = await assistant.handle(msg("status", user="U2"))
+    assert "second advocate" in mine.text and "first advocate" not in mine.text
+    [none] = await assistant.handle(msg("status", user="U3"))
+    assert "no questions waiting" in none.text
+
+
+async def test_identifiers_are_redacted_before_storage_and_the_asker_is_told_once(
+        assistant: Assistant) -> None:
+    replies = await assistant.handle(msg("/staff client Jane Roe at 555-867-5309 or "
+                                         "jroe@example.com needs a ride"))
+    stored = (await rows(assistant.db, Escalation))[0].question
+    assert "555-867-5309" not in stored and "jroe@example.com" not in stored
+    assert "Roe" not in stored and "[PHONE]" in stored and "[EMAIL]" in stored
+    await assistant.handle(msg(f"{UNRELATED} call 555-867-5309"))
+    again = await assistant.handle(msg(f"{UNRELATED} call 555-867-5309"))
+    notices = [r for r in again if isinstance(r, TextReply) and "removed identifying" in r.text]
+    assert notices == []
+    assert isinstance(replies[-1], EscalatedReply)
+    for row in await rows(assistant.db, Interaction):
+        assert "555-867-5309" not in row.text
+
+
+async def test_feedback_is_recorded_and_not_quite_offers_staff(assistant: Assistant) -> None:
+    helped = Action(ActionKind.HELPED, "shelter-rules", "curfew?")
+    [thanks] = await assistant.handle(msg(action=helped))
+    assert "glad" in thanks.text
+    not_quite = Action(ActionKind.NOT_HELPED, "shelter-rules", "curfew?")
+    [offer] = await assistant.handle(msg(action=not_quite))
+    assert isinstance(offer, OfferStaffReply) and offer.question == "curfew?"
+    [sent] = await assistant.handle(msg(action=Action(ActionKind.SEND_TO_STAFF,
+                                                      question=offer.question)))
+    assert isinstance(sent, EscalatedReply)
+    feedback = [r.feedback for r in await rows(assistant.db, Interaction)]
+    assert feedback == ["helped", "not-helped"]
+    assert (await rows(assistant.db, Escalation))[0].reason == "not-helped"
+
+
+async def test_choosing_a_suggestion_answers_with_that_entry(assistant: Assistant) -> None:
+    [reply] = await assistant.handle(msg(action=Action(ActionKind.CHOOSE, "pets-in-shelter",
+                                                       "pets")))
+    assert isinstance(reply, AnswerReply) and reply.entry_id == "pets-in-shelter"
+    [gone] = await assistant.handle(msg(action=Action(ActionKind.CHOOSE, "no-such-entry", "x")))
+    assert "no longer in the knowledge base" in gone.text
+
+
+async def test_a_database_that_is_down_gets_a_clear_reply_not_a_crash(
+        shipped_kb: KnowledgeBase, tmp_path: Path) -> None:
+    down = Database("postgresql+asyncpg://postgres@127.0.0.1:9/nothing")
+    settings = Settings(database_url=down.url, knowledge_dir=tmp_path)
+    assistant = Assistant(shipped_kb, down, settings)
+    [reply] = await assistant.handle(msg(UNRELATED))
+    assert reply == TextReply(STORAGE_DOWN)
+    answered = await assistant.handle(msg("what do we do if we get a subpoena for a "
+                                          "survivor's records"))
+    assert isinstance(answered[0], AnswerReply)
+    await down.close()
+
+
+async def test_count_of_rows_matches_questions_asked(assistant: Assistant) -> None:
+    for text in ["pets in shelter", UNRELATED, "hi"]:
+        await assistant.handle(msg(text))
+    async with assistant.db.session() as session:
+        count = await session.scalar(select(func.count()).select_from(Interaction))
+    assert count == 2

@@ -1,0 +1,163 @@
+"""The `tabot` command run as a user runs it: a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import select
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import DATA, REPO, entry, write_text, write_yaml
+
+SUBPOENA = "what do we do if we get a subpoena for a survivor's records"
+
+
+def tabot(*args: str, env: dict[str, str] | None = None, stdin: str | None = None,
+          timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    full_env = {**os.environ, **(env or {})}
+    return subprocess.run([sys.executable, "-m", "bot", *args], input=stdin, text=True,
+                          capture_output=True, env=full_env, cwd=REPO, timeout=timeout)
+
+
+@pytest.fixture
+def db_env(tmp_path: Path) -> dict[str, str]:
+    return {"DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}"}
+
+
+def test_ask_json_reports_outcome_entry_score_and_suggestions() -> None:
+    result = tabot("ask", SUBPOENA, "--json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["outcome"] == "answer" and data["entry_id"] == "subpoena-for-records"
+    assert 0 < data["score"] <= 1 and data["suggestions"] == []
+
+
+def test_ask_json_for_an_unrelated_question_names_no_entry() -> None:
+    data = json.loads(tabot("ask", "best", "pizza", "toppings", "--json").stdout)
+    assert data["outcome"] in {"escalate", "suggest"} and data["entry_id"] is None
+
+
+def test_ask_explain_shows_scores_matched_words_and_margin() -> None:
+    out = tabot("ask", SUBPOENA, "--explain").stdout
+    assert "margin over runner-up" in out and "subpoena-for-records" in out
+    assert "matched words" in out and "subpoena" in out
+
+
+def test_ask_has_no_side_effects(tmp_path: Path) -> None:
+    database = tmp_path / "untouched.db"
+    tabot("ask", "totally unrelated gardening question", env={
+        "DATABASE_URL": f"sqlite:///{database}"})
+    assert not database.exists()
+
+
+def test_eval_json_has_every_figure() -> None:
+    result = tabot("eval", "--questions", str(DATA / "questions.jsonl"), "--json")
+    data = json.loads(result.stdout)
+    assert {"in_scope_accuracy", "oos_recall", "wrong_answer_rate", "p50_ms", "p99_ms", "n",
+            "resolved", "suggest_rate"} <= set(data)
+    assert data["n"] >= 200
+
+
+def test_eval_names_the_line_of_a_bad_question_file(tmp_path: Path) -> None:
+    bad = write_text(tmp_path / "q.jsonl", '{"text": "ok", "expect": null}\nnot json\n')
+    result = tabot("eval", "--questions", str(bad))
+    assert result.returncode == 2 and "q.jsonl:2" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_lint_passes_on_the_shipped_knowledge() -> None:
+    result = tabot("kb", "lint")
+    assert result.returncode == 0, result.stdout
+    assert " 0 errors" in result.stdout
+
+
+def test_lint_reports_each_problem_with_file_and_line_and_fails(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    write_yaml(kb / "a.yaml", entry("curfew", ["can we have a curfew", "curfew rules"]))
+    write_yaml(kb / "b.yaml", entry("curfew", ["curfew rules"], reviewed="2020-01-01"))
+    write_text(kb / "c.yaml", "id: broken\n  title: [\n")
+    result = tabot("kb", "lint", "--kb", str(kb))
+    assert result.returncode == 1
+    out = result.stdout
+    assert f"{kb / 'b.yaml'}:1: error: duplicate id 'curfew'" in out
+    assert f"{kb / 'c.yaml'}:2: error: YAML syntax error" in out
+    assert "errors" in out.splitlines()[-1]
+
+
+def test_lint_flags_shared_phrasings_and_stale_reviews(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    write_yaml(kb / "a.yaml", entry("pets", ["can residents bring pets", "dog in shelter"],
+                                    reviewed="2020-01-01"))
+    write_yaml(kb / "b.yaml", entry("service-animals", ["service animal rules",
+                                                        "Dog in shelter?"]))
+    out = tabot("kb", "lint", "--kb", str(kb)).stdout
+    assert "is also a phrasing of 'pets'" in out
+    assert "warning: 'pets' was last reviewed 2020-01-01, over a year ago" in out
+
+
+def test_an_unreachable_database_is_a_clear_error_naming_database_url() -> None:
+    result = tabot("db", "upgrade",
+                   env={"DATABASE_URL": "postgresql://postgres:secret@127.0.0.1:9/none"})
+    assert result.returncode == 2
+    assert "DATABASE_URL=postgresql+asyncpg://postgres:***@127.0.0.1:9/none" in result.stderr
+    assert "secret" not in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_bad_setting_names_the_variable() -> None:
+    result = tabot("ask", "x", env={"TABOT_ANSWER_THRESHOLD": "high"})
+    assert result.returncode == 2
+    assert "TABOT_ANSWER_THRESHOLD must be a number, got 'high'" in result.stderr
+
+
+def test_a_missing_knowledge_directory_is_a_clear_error(tmp_path: Path) -> None:
+    result = tabot("ask", "x", "--kb", str(tmp_path / "nope"))
+    assert result.returncode == 2 and "does not exist" in result.stderr
+
+
+def test_chat_with_piped_input_answers_and_escalates(db_env: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    script = f"hi\n{SUBPOENA}\nyes\nhow do i fix my lawnmower engine\nstatus\nquit\n"
+    result = tabot("chat", env=db_env, stdin=script)
+    out = result.stdout
+    assert result.returncode == 0, result.stderr
+    assert str(tmp_path / "cli.db") in out.splitlines()[1]
+    assert "== Responding to a subpoena" in out
+    assert "Thanks, glad it helped." in out
+    assert "Your reference is TA-0002" in out
+    assert "TA-0002  open" in out and out.rstrip().endswith("Goodbye.")
+
+
+def test_chat_typed_at_a_terminal_shows_a_prompt_and_answers(db_env: dict[str, str]) -> None:
+    """A real pseudo-terminal: the prompt appears, a question is typed, the answer comes back."""
+    main, replica = pty.openpty()
+    process = subprocess.Popen([sys.executable, "-m", "bot", "chat"], stdin=replica,
+                               stdout=replica, stderr=replica, cwd=REPO,
+                               env={**os.environ, **db_env})
+    os.close(replica)
+    try:
+        assert "you> " in _read_until(main, "you> ")
+        os.write(main, f"{SUBPOENA}\n".encode())
+        answer = _read_until(main, "Did this help?")
+        assert "Responding to a subpoena" in answer
+        os.write(main, b"quit\n")
+        assert "Goodbye." in _read_until(main, "Goodbye.")
+        assert process.wait(timeout=20) == 0
+    finally:
+        process.kill()
+        os.close(main)
+
+
+def _read_until(fd: int, marker: str, timeout: float = 30) -> str:
+    seen = ""
+    deadline = time.monotonic() + timeout
+    while marker not in seen and time.monotonic() < deadline:
+        ready, _, _ = select.select([fd], [], [], 0.5)
+        if ready:
+            seen += os.read(fd, 4096).decode(errors="replace")
+    return seen

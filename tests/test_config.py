@@ -1,0 +1,53 @@
+from pathlib import Path
+
+import pytest
+
+from bot.config import ConfigError, async_database_url, default_database_url, load_settings
+from bot.knowledge import SHIPPED_KNOWLEDGE
+
+
+def test_defaults_use_the_shipped_knowledge_and_a_per_user_sqlite_file() -> None:
+    settings = load_settings({})
+    assert settings.knowledge_dir == SHIPPED_KNOWLEDGE
+    assert settings.database_url == default_database_url()
+    assert settings.database_url.startswith("sqlite+aiosqlite:///")
+    assert settings.database_url.endswith("tabot.db")
+
+
+def test_kb_flag_beats_environment(tmp_path: Path) -> None:
+    settings = load_settings({"TABOT_KB": "/from/env"}, kb=str(tmp_path))
+    assert settings.knowledge_dir == tmp_path
+    assert load_settings({"TABOT_KB": "/from/env"}).knowledge_dir == Path("/from/env")
+
+
+@pytest.mark.parametrize(("given", "expected"), [
+    ("postgres://u@h/db", "postgresql+asyncpg://u@h/db"),
+    ("postgresql://u:p@h:5432/db", "postgresql+asyncpg://u:p@h:5432/db"),
+    ("sqlite:///tmp/x.db", "sqlite+aiosqlite:///tmp/x.db"),
+    ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg://u@h/db"),
+])
+def test_database_urls_get_the_async_driver(given: str, expected: str) -> None:
+    assert async_database_url(given) == expected
+
+
+def test_an_unsupported_database_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="DATABASE_URL mysql:... is not supported"):
+        load_settings({"DATABASE_URL": "mysql://root@localhost/x"})
+
+
+@pytest.mark.parametrize(("name", "value", "message"), [
+    ("TABOT_ANSWER_THRESHOLD", "abc", "must be a number, got 'abc'"),
+    ("TABOT_MARGIN", "2", "must be between 0 and 1, got '2'"),
+    ("TABOT_MAX_MESSAGE_CHARS", "5", "must be between 100 and 100000"),
+])
+def test_bad_numbers_are_refused_with_the_variable_name(name: str, value: str,
+                                                        message: str) -> None:
+    with pytest.raises(ConfigError, match=f"{name} {message}"):
+        load_settings({name: value})
+
+
+def test_thresholds_and_response_time_come_from_the_environment() -> None:
+    settings = load_settings({"TABOT_ANSWER_THRESHOLD": "0.7",
+                              "TABOT_RESPONSE_TIME": "within two days"})
+    assert settings.thresholds.answer == 0.7
+    assert settings.response_time == "within two days"

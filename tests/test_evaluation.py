@@ -1,0 +1,70 @@
+"""Floors on matching quality, measured with default settings (see the README's figures)."""
+
+from pathlib import Path
+
+import pytest
+
+from bot import evaluation
+from bot.knowledge import KnowledgeBase
+from bot.matcher import Matcher, Outcome
+from tests.conftest import DATA, write_text
+
+FLOORS = {"in_scope_accuracy": 0.82, "resolved": 0.93, "oos_recall": 0.88}
+WRONG_ANSWER_CEILING = 0.06
+
+
+@pytest.fixture(scope="module")
+def tuning_result() -> evaluation.EvalResult:
+    kb = KnowledgeBase.load(Path(__file__).resolve().parent.parent / "knowledge")
+    questions = evaluation.read_questions(DATA / "questions.jsonl")
+    return evaluation.summarise(evaluation.run(Matcher(kb.index), questions))
+
+
+def test_the_tuning_set_is_big_enough_and_mixed(tuning_result) -> None:
+    assert tuning_result.n >= 200 and tuning_result.out_of_scope >= 40
+
+
+@pytest.mark.parametrize("figure", sorted(FLOORS))
+def test_matching_stays_above_its_measured_floor(tuning_result, figure: str) -> None:
+    assert getattr(tuning_result, figure) >= FLOORS[figure]
+
+
+def test_wrong_answers_stay_rare(tuning_result) -> None:
+    assert tuning_result.wrong_answer_rate <= WRONG_ANSWER_CEILING
+
+
+def test_questions_are_not_copied_from_the_knowledge_base(shipped_kb) -> None:
+    phrasings = {q.casefold().strip() for e in shipped_kb.entries.values() for q in e.questions}
+    for name in ("questions.jsonl", "questions-heldout.jsonl"):
+        texts = [q.text.casefold().strip() for q in evaluation.read_questions(DATA / name)]
+        assert not [t for t in texts if t in phrasings]
+
+
+def test_every_labeled_entry_exists(shipped_kb) -> None:
+    for name in ("questions.jsonl", "questions-heldout.jsonl"):
+        expected = {q.expect for q in evaluation.read_questions(DATA / name) if q.expect}
+        assert expected <= set(shipped_kb.entries)
+
+
+def test_summary_counts_each_kind_of_outcome() -> None:
+    def outcome(expect, got, kind, suggestions=()):
+        question = evaluation.LabeledQuestion("q", expect, 1)
+        return evaluation.Outcomes(question, kind, got, tuple(suggestions), 1.0)
+
+    result = evaluation.summarise([
+        outcome("a", "a", Outcome.ANSWER),
+        outcome("a", "b", Outcome.ANSWER),
+        outcome("b", None, Outcome.SUGGEST, ["c", "b"]),
+        outcome(None, "a", Outcome.ANSWER),
+        outcome(None, None, Outcome.ESCALATE),
+    ])
+    assert result.in_scope_accuracy == pytest.approx(1 / 3)
+    assert result.resolved == pytest.approx(2 / 3)
+    assert result.oos_recall == pytest.approx(1 / 2)
+    assert result.wrong_answer_rate == pytest.approx(2 / 3)
+    assert result.suggest_rate == pytest.approx(1 / 5)
+
+
+def test_a_question_file_without_questions_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(evaluation.QuestionFileError, match="no questions found"):
+        evaluation.read_questions(write_text(tmp_path / "empty.jsonl", "\n"))
