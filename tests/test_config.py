@@ -31,7 +31,7 @@ def test_database_urls_get_the_async_driver(given: str, expected: str) -> None:
 
 
 def test_an_unsupported_database_names_the_variable() -> None:
-    with pytest.raises(ConfigError, match="DATABASE_URL mysql:... is not supported"):
+    with pytest.raises(ConfigError, match=r"DATABASE_URL mysql:\.\.\. is not supported"):
         load_settings({"DATABASE_URL": "mysql://root@localhost/x"})
 
 
