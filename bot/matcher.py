@@ -24,7 +24,7 @@ from enum import StrEnum
 from rapidfuzz import fuzz
 
 from bot.entries import Entry
-from bot.normalize import STOPWORDS, Normalizer
+from bot.normalize import STOPWORDS, Normalizer, fold
 
 STOPWORD_FACTOR = 0.1
 CANDIDATES = 20
@@ -115,12 +115,14 @@ class Index:
 
     def __init__(self, entries: Sequence[Entry], synonyms: dict[str, list[str]]) -> None:
         self.entries = list(entries)
-        texts = [t for e in self.entries for t in (e.title, *e.questions, *e.tags, e.answer)]
-        self.normalizer = Normalizer(synonyms, texts)
-        raw = [self._entry_phrasings(e) for e in self.entries]
+        # Fold every text once: phrasings (title, questions, tags) first, the answer last.
+        folded = [[fold(t) for t in (e.title, *e.questions, " ".join(e.tags), e.answer)]
+                  for e in self.entries]
+        self.normalizer = Normalizer(synonyms)
+        self.normalizer.learn(t for texts in folded for t in texts)
+        raw = [[self._tokens(t) for t in texts[:-1]] for texts in folded]
         self._vocab: list[Counter[str]] = [Counter(t for p in ps for t in set(p)) for ps in raw]
-        self._answer_tokens = [frozenset(self.normalizer.tokens(e.answer, correct_typos=False))
-                               for e in self.entries]
+        self._answer_tokens = [frozenset(self._tokens(texts[-1])) for texts in folded]
         self._answer_vocab = [
             answer - vocab.keys()
             for answer, vocab in zip(self._answer_tokens, self._vocab, strict=True)
@@ -138,9 +140,8 @@ class Index:
                 self._postings.setdefault(token, []).append((i, ANSWER_CREDIT))
         self._phrasings = [[self._phrasing(p) for p in ps] for ps in raw]
 
-    def _entry_phrasings(self, entry: Entry) -> list[list[str]]:
-        texts = [entry.title, *entry.questions, " ".join(entry.tags)]
-        return [self.normalizer.tokens(t, correct_typos=False) for t in texts]
+    def _tokens(self, folded_text: str) -> list[str]:
+        return self.normalizer.tokens(folded_text, correct_typos=False, folded=True)
 
     @staticmethod
     def _inverse_document_frequency(vocabs: list[set[str]]) -> dict[str, float]:

