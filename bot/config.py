@@ -9,8 +9,8 @@ from pathlib import Path
 
 import platformdirs
 
+from bot.confidence import Thresholds
 from bot.knowledge import SHIPPED_KNOWLEDGE
-from bot.matcher import Thresholds
 
 
 class ConfigError(Exception):
@@ -69,9 +69,8 @@ def load_settings(env: Mapping[str, str] | None = None, kb: str | None = None) -
     env = os.environ if env is None else env
     defaults = Thresholds()
     thresholds = Thresholds(
-        answer=_number(env, "TABOT_ANSWER_THRESHOLD", defaults.answer, 0, 1),
+        confidence=_number(env, "TABOT_ANSWER_CONFIDENCE", defaults.confidence, 0, 1),
         margin=_number(env, "TABOT_MARGIN", defaults.margin, 0, 1),
-        coverage=_number(env, "TABOT_COVERAGE", defaults.coverage, 0, 1),
         suggest=_number(env, "TABOT_SUGGEST_THRESHOLD", defaults.suggest, 0, 1),
     )
     raw_url = env.get("DATABASE_URL", "").strip()

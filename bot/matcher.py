@@ -1,4 +1,4 @@
-"""Finding the knowledge entry a question is about, and how sure to be.
+"""Finding the knowledge entry a question is about.
 
 The index scores every phrasing of every entry and keeps the best per entry. An entry's score
 blends three views of the same question, each between 0 and 1 on any knowledge base:
@@ -9,8 +9,8 @@ blends three views of the same question, each between 0 and 1 on any knowledge b
 * fuzzy: rapidfuzz's token-sort similarity to that phrasing, which forgives word order and
   spelling the normaliser could not fix.
 
-The decision uses the same scale-free figures: the blended score, the margin over the runner-up
-entry, and coverage. See "How matching works" in the README.
+Whether to answer, suggest or escalate is decided in `bot.confidence` from the same
+scale-free figures. See "How matching works" in the README.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import math
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from enum import StrEnum
 
 from rapidfuzz import fuzz
 
+from bot.confidence import Outcome, QueryToken, Thresholds, decide
 from bot.entries import Entry
 from bot.normalize import STOPWORDS, Normalizer, fold
 
@@ -30,36 +30,7 @@ STOPWORD_FACTOR = 0.1
 CANDIDATES = 20
 WEIGHTS = (0.5, 0.3, 0.2)  # coverage, overlap, fuzzy
 ANSWER_CREDIT = 0.5  # a question word found only in an entry's answer counts this much
-
-
-class Outcome(StrEnum):
-    ANSWER = "answer"
-    SUGGEST = "suggest"
-    ESCALATE = "escalate"
-
-
-@dataclass(frozen=True)
-class Thresholds:
-    """When to answer, suggest or escalate. Defaults are calibrated; see the README."""
-
-    answer: float = 0.4
-    margin: float = 0.05
-    coverage: float = 0.3
-    suggest: float = 0.3
-
-
-@dataclass(frozen=True)
-class QueryToken:
-    surface: str
-    token: str
-    weight: float
-    known: bool
-    stopword: bool
-
-    @property
-    def informative(self) -> bool:
-        """A word that says what the question is about (not "how do I", not a bare number)."""
-        return not self.stopword and not self.surface.isdigit()
+TITLE_BONUS = 0.3  # question words in the title (staff's own summary) count this much more
 
 
 @dataclass(frozen=True)
@@ -69,6 +40,8 @@ class Candidate:
     coverage: float
     overlap: float
     fuzzy: float
+    recall: float  # the largest share of one phrasing's weight found in the question
+    specificity: float  # how rare the rarest shared word is: 1 = used by this entry alone
     phrasing: str
     matched: tuple[str, ...]
 
@@ -79,6 +52,7 @@ class Match:
     outcome: Outcome
     candidates: tuple[Candidate, ...]
     query: tuple[QueryToken, ...] = field(default=())
+    confidence: float = 0.0
 
     @property
     def best(self) -> Candidate | None:
@@ -194,33 +168,25 @@ class Index:
         covered = sum(q.weight * (1.0 if q.token in vocab else ANSWER_CREDIT)
                       for q in query if q.token in vocab or q.token in answer)
         coverage = covered / total
+        rarest = max((q.weight for q in query if q.token in vocab or q.token in answer), default=0)
+        specificity = rarest / self._unknown_weight
         text = " ".join(q.token for q in query)
         tokens = {q.token: q.weight for q in query}
-        best = max(phrasings, key=lambda p: self._overlap(tokens, total, p))
-        overlap = self._overlap(tokens, total, best)
+        overlap, recall, best = 0.0, 0.0, phrasings[0]
+        for phrasing in phrasings:
+            shared = sum(w for t, w in tokens.items() if t in phrasing.tokens)
+            dice = 2 * shared / (total + phrasing.weight)
+            if dice > overlap:
+                overlap, best = dice, phrasing
+            if phrasing.weight:
+                recall = max(recall, shared / phrasing.weight)
         fuzzy = fuzz.token_sort_ratio(text, best.text) / 100
-        score = WEIGHTS[0] * coverage + WEIGHTS[1] * overlap + WEIGHTS[2] * fuzzy
-        return Candidate(self.entries[i], score, coverage, overlap, fuzzy, best.text, matched)
-
-    @staticmethod
-    def _overlap(tokens: dict[str, float], total: float, phrasing: _Phrasing) -> float:
-        shared = sum(w for t, w in tokens.items() if t in phrasing.tokens)
-        return 2 * shared / (total + phrasing.weight) if total + phrasing.weight else 0.0
-
-
-def decide(candidates: Sequence[Candidate], thresholds: Thresholds) -> Outcome:
-    if not candidates:
-        return Outcome.ESCALATE
-    best = candidates[0]
-    runner_up = candidates[1].score if len(candidates) > 1 else 0.0
-    confident = (
-        best.score >= thresholds.answer
-        and best.coverage >= thresholds.coverage
-        and best.score - runner_up >= thresholds.margin
-    )
-    if confident:
-        return Outcome.ANSWER
-    return Outcome.SUGGEST if best.score >= thresholds.suggest else Outcome.ESCALATE
+        title = phrasings[0].tokens if not (exclude and exclude[0] == i and exclude[1] == 0) else ()
+        in_title = sum(w for t, w in tokens.items() if t in title) / total
+        score = (WEIGHTS[0] * coverage + WEIGHTS[1] * overlap + WEIGHTS[2] * fuzzy
+                 + TITLE_BONUS * in_title) / (1 + TITLE_BONUS)
+        return Candidate(self.entries[i], score, coverage, overlap, fuzzy, recall, specificity,
+                         best.text, matched)
 
 
 class Matcher:
@@ -231,4 +197,5 @@ class Matcher:
     def match(self, text: str, exclude: tuple[int, int] | None = None) -> Match:
         query = self.index.analyse(text)
         candidates = self.index.candidates(query, exclude)
-        return Match(text, decide(candidates, self.thresholds), tuple(candidates), tuple(query))
+        outcome, confidence = decide(candidates, query, self.thresholds)
+        return Match(text, outcome, tuple(candidates), tuple(query), confidence)

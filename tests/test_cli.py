@@ -110,9 +110,9 @@ def test_an_unreachable_database_is_a_clear_error_naming_database_url() -> None:
 
 
 def test_a_bad_setting_names_the_variable() -> None:
-    result = tabot("ask", "x", env={"TABOT_ANSWER_THRESHOLD": "high"})
+    result = tabot("ask", "x", env={"TABOT_ANSWER_CONFIDENCE": "high"})
     assert result.returncode == 2
-    assert "TABOT_ANSWER_THRESHOLD must be a number, got 'high'" in result.stderr
+    assert "TABOT_ANSWER_CONFIDENCE must be a number, got 'high'" in result.stderr
 
 
 def test_a_missing_knowledge_directory_is_a_clear_error(tmp_path: Path) -> None:

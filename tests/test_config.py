@@ -36,7 +36,7 @@ def test_an_unsupported_database_names_the_variable() -> None:
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [
-    ("TABOT_ANSWER_THRESHOLD", "abc", "must be a number, got 'abc'"),
+    ("TABOT_ANSWER_CONFIDENCE", "abc", "must be a number, got 'abc'"),
     ("TABOT_MARGIN", "2", "must be between 0 and 1, got '2'"),
     ("TABOT_MAX_MESSAGE_CHARS", "5", "must be between 100 and 100000"),
 ])
@@ -47,7 +47,7 @@ def test_bad_numbers_are_refused_with_the_variable_name(name: str, value: str,
 
 
 def test_thresholds_and_response_time_come_from_the_environment() -> None:
-    settings = load_settings({"TABOT_ANSWER_THRESHOLD": "0.7",
+    settings = load_settings({"TABOT_ANSWER_CONFIDENCE": "0.7",
                               "TABOT_RESPONSE_TIME": "within two days"})
-    assert settings.thresholds.answer == 0.7
+    assert settings.thresholds.confidence == 0.7
     assert settings.response_time == "within two days"
