@@ -61,10 +61,12 @@ class Scored(Protocol):
     def recall(self) -> float: ...
     @property
     def specificity(self) -> float: ...
+    @property
+    def fuzzy(self) -> float: ...
 
 
 FEATURES = ("score", "margin", "coverage", "overlap", "recall", "specificity", "unknown",
-            "informative")
+            "informative", "fuzzy", "agreement")
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,8 @@ class Evidence:
     specificity: float
     unknown: float  # share of the question's weight in words the knowledge base never uses
     informative: float  # log(1 + number of informative words)
+    fuzzy: float
+    agreement: float  # share of the three scorers whose own favourite is the best entry
 
     def vector(self) -> tuple[float, ...]:
         return tuple(getattr(self, name) for name in FEATURES)
@@ -90,8 +94,10 @@ def evidence(candidates: Sequence[Scored], query: Sequence[QueryToken]) -> Evide
     total = sum(q.weight for q in query) or 1.0
     unknown = sum(q.weight for q in query if not q.known) / total
     informative = math.log1p(sum(q.informative for q in query))
+    agreement = sum(max(candidates, key=lambda c, f=f: getattr(c, f)) is best
+                    for f in ("coverage", "overlap", "fuzzy")) / 3
     return Evidence(best.score, best.score - runner_up, best.coverage, best.overlap,
-                    best.recall, best.specificity, unknown, informative)
+                    best.recall, best.specificity, unknown, informative, best.fuzzy, agreement)
 
 
 @dataclass(frozen=True)
@@ -111,10 +117,10 @@ class LogisticModel:
 
 # Fitted by scripts/calibrate.py; rerun it and paste its output here after changing scoring.
 DEFAULT_MODEL = LogisticModel(
-    means=(0.4533, 0.1535, 0.6363, 0.3978, 0.4315, 0.5262, 0.0152, 1.5151),
-    scales=(0.1816, 0.1684, 0.2812, 0.1973, 0.2620, 0.1715, 0.0879, 0.5157),
-    weights=(0.1982, 1.6611, 0.8943, -1.0037, 1.4516, 0.5118, -0.0337, 0.4097),
-    bias=0.2265,
+    means=(0.4533, 0.1535, 0.6361, 0.3980, 0.4319, 0.5259, 0.0152, 1.5158, 0.4696, 0.6670),
+    scales=(0.1816, 0.1684, 0.2813, 0.1973, 0.2625, 0.1717, 0.0879, 0.5160, 0.1780, 0.2859),
+    weights=(-0.2559, 1.8263, 1.4328, -1.0012, 1.4618, 0.4295, -0.0398, 0.4522, 0.5775, -0.0467),
+    bias=0.3561,
 )
 
 

@@ -7,7 +7,8 @@ any knowledge base rather than the quirks of one question set:
 * the same, with its whole entry removed: there is no right answer (a realistic near miss);
 * single words from the knowledge base's vocabulary: a word used by one entry should find it,
   a word many entries use ("shelter") is too vague to answer;
-* labeled question files (`{"text": ..., "expect": id or null}`), if given.
+* labeled question files (`{"text": ..., "expect": id or null}`) for the first knowledge base,
+  if given; each counts QUESTION_WEIGHT times, as real questions are what matters.
 
 The label is 1 when the best candidate is the expected entry. The fit is L2-regularised
 logistic regression by Newton's method, in plain Python.
@@ -28,6 +29,7 @@ from bot.knowledge import KnowledgeBase
 from bot.matcher import Index
 
 Example = tuple[tuple[float, ...], int]
+QUESTION_WEIGHT = 3  # real questions count more than examples made from the phrasings
 
 
 def leave_one_out(index: Index) -> list[Example]:
@@ -76,7 +78,8 @@ def _example(candidates, query, expect: str | None) -> list[Example]:
     return [(found.vector(), int(right))]
 
 
-def fit(examples: list[Example], l2: float = 1.0, rounds: int = 25) -> LogisticModel:
+def fit(examples: list[Example], weights: list[float], l2: float = 1.0,
+        rounds: int = 25) -> LogisticModel:
     columns = list(zip(*(x for x, _ in examples), strict=True))
     means = tuple(statistics.fmean(c) for c in columns)
     scales = tuple(statistics.pstdev(c) or 1.0 for c in columns)
@@ -87,12 +90,12 @@ def fit(examples: list[Example], l2: float = 1.0, rounds: int = 25) -> LogisticM
     for _ in range(rounds):
         gradient = [l2 * wi if k else 0.0 for k, wi in enumerate(w)]
         hessian = [[(l2 if a == b and a else 0.0) for b in range(len(w))] for a in range(len(w))]
-        for row, y in zip(rows, labels, strict=True):
+        for row, y, weight in zip(rows, labels, weights, strict=True):
             p = 1 / (1 + math.exp(-sum(wi * xi for wi, xi in zip(w, row, strict=True))))
             for a, xa in enumerate(row):
-                gradient[a] += (p - y) * xa
+                gradient[a] += weight * (p - y) * xa
                 for b, xb in enumerate(row):
-                    hessian[a][b] += p * (1 - p) * xa * xb
+                    hessian[a][b] += weight * p * (1 - p) * xa * xb
         step = _solve(hessian, gradient)
         w = [wi - si for wi, si in zip(w, step, strict=True)]
     return LogisticModel(means, scales, tuple(w[1:]), w[0])
@@ -121,14 +124,15 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, action="append", default=[])
     args = parser.parse_args()
     examples: list[Example] = []
-    first_index = None
-    for directory in args.kb:
-        index = KnowledgeBase.load(directory).index
-        first_index = first_index or index
+    indexes = [KnowledgeBase.load(directory).index for directory in args.kb]
+    for index in indexes:
         examples += leave_one_out(index) + single_words(index)
+    weights = [1.0] * len(examples)
     for path in args.questions:
-        examples += labeled(first_index, path)
-    model = fit(examples)
+        questions = labeled(indexes[0], path)
+        examples += questions
+        weights += [float(QUESTION_WEIGHT)] * len(questions)
+    model = fit(examples, weights)
     print(f"# {len(examples)} examples, {sum(y for _, y in examples)} right; features {FEATURES}")
     print("DEFAULT_MODEL = LogisticModel(")
     for name in ("means", "scales", "weights"):
