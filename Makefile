@@ -28,6 +28,7 @@ test: $(STAMP)
 eval: $(STAMP)
 	$(BIN)/tabot eval --questions tests/data/questions.jsonl
 	$(BIN)/tabot eval --questions tests/data/questions-heldout.jsonl
+	$(BIN)/tabot eval --kb tests/data/library_kb --questions tests/data/library_questions.jsonl
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matcher.py
