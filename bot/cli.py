@@ -11,6 +11,7 @@ import asyncio
 import importlib
 import json
 import logging
+import signal
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -25,6 +26,7 @@ from bot.matcher import Match, Matcher, Outcome
 from bot.problems import Severity, has_errors
 from bot.storage import Database, DatabaseUnavailable, safe_url
 
+log = logging.getLogger("tabot")
 EXPECTED_ERRORS = (ConfigError, KnowledgeError, DatabaseUnavailable, QuestionFileError, OSError)
 
 
@@ -93,6 +95,7 @@ def cmd_chat(args: argparse.Namespace) -> int:
 async def _chat(settings: Settings) -> int:
     kb = _knowledge(settings)
     db = Database(settings.database_url)
+    reload_on_hangup(kb)
     try:
         await db.upgrade()
         adapter = importlib.import_module("adapters.console").create(Assistant(kb, db, settings))
@@ -100,6 +103,21 @@ async def _chat(settings: Settings) -> int:
     finally:
         await db.close()
     return 0
+
+
+def reload_on_hangup(kb: KnowledgeBase) -> None:
+    """`kill -HUP <pid>` re-reads the knowledge base without a restart."""
+    if not hasattr(signal, "SIGHUP"):
+        return
+
+    def reload() -> None:
+        problems = kb.reload()
+        errors = [p for p in problems if p.severity is Severity.ERROR]
+        for problem in errors:
+            print(f"knowledge: {problem} (kept the last good version)", file=sys.stderr)
+        log.warning("knowledge reloaded: %d entries, %d errors", len(kb.entries), len(errors))
+
+    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -6,6 +6,7 @@ import json
 import os
 import pty
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -161,3 +162,24 @@ def _read_until(fd: int, marker: str, timeout: float = 30) -> str:
         if ready:
             seen += os.read(fd, 4096).decode(errors="replace")
     return seen
+
+
+def test_chat_reloads_the_knowledge_base_on_sighup(db_env: dict[str, str],
+                                                   tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    write_yaml(kb / "a.yaml", entry("shelter-curfew", ["can our shelter have a curfew"]))
+    process = subprocess.Popen([sys.executable, "-m", "bot", "chat", "--kb", str(kb)],
+                               stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, cwd=REPO,
+                               env={**os.environ, **db_env})
+    try:
+        assert "1 knowledge entries" in process.stdout.readline()
+        write_yaml(kb / "b.yaml", entry("pets-in-shelter", ["can residents bring their pets"]))
+        write_text(kb / "a.yaml", "id: [broken\n")
+        process.send_signal(signal.SIGHUP)
+        assert "kept the last good version" in process.stderr.readline()
+        out, _ = process.communicate("can residents bring their pets\n"
+                                     "can our shelter have a curfew\nquit\n", timeout=30)
+        assert "== Pets in shelter ==" in out and "== Shelter curfew ==" in out
+    finally:
+        process.kill()
