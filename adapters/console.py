@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import getpass
+import os
 import sys
 import textwrap
 from typing import TextIO
+
+from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.base import Adapter
 from bot.assistant import Assistant
@@ -22,6 +26,7 @@ from bot.messages import (
     TextReply,
     TopicsReply,
 )
+from bot.outbox import Delivery
 
 YES = {"yes", "y", "yep", "helped", "this helped"}
 NO = {"no", "n", "nope", "not quite"}
@@ -75,8 +80,10 @@ class ConsoleAdapter(Adapter):
     name = "console"
 
     def __init__(self, assistant: Assistant, stdin: TextIO | None = None,
-                 stdout: TextIO | None = None, greeting: str = "") -> None:
+                 stdout: TextIO | None = None, greeting: str = "",
+                 poll_seconds: float = 2.0) -> None:
         super().__init__(assistant)
+        self.poll_seconds = poll_seconds
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.greeting = greeting
@@ -93,10 +100,29 @@ class ConsoleAdapter(Adapter):
             if isinstance(reply, AnswerReply | SuggestReply | OfferStaffReply):
                 self._pending = reply
 
+    async def deliver(self, delivery: Delivery) -> None:
+        self._write(f"\n{_wrap(delivery.text)}\n")
+        if self.stdin.isatty():
+            self.stdout.write("you> ")
+            self.stdout.flush()
+
+    def delivery_user(self) -> str | None:
+        return self.user_id
+
     async def run(self) -> None:
-        interactive = self.stdin.isatty()
         if self.greeting:
             self._write(self.greeting)
+        poller = asyncio.create_task(self.deliver_forever(self.poll_seconds))
+        try:
+            await self._converse()
+        finally:
+            poller.cancel()
+            with contextlib.suppress(SQLAlchemyError, OSError):
+                await self.deliver_pending()
+        self._write("Goodbye.")
+
+    async def _converse(self) -> None:
+        interactive = self.stdin.isatty()
         loop = asyncio.get_running_loop()
         while True:
             if interactive:
@@ -108,7 +134,6 @@ class ConsoleAdapter(Adapter):
             if not line.strip():
                 continue
             await self.dispatch(self.message(line.rstrip("\n")))
-        self._write("Goodbye.")
 
     def message(self, text: str) -> Message:
         """Typed text, or the console's stand-in for pressing a button."""
@@ -141,7 +166,8 @@ def create(assistant: Assistant) -> ConsoleAdapter:
         f"{kb.directory}.\nConversations are saved in {_database_location(assistant)}.\n"
         "Ask a question, type 'help' for commands, or 'quit' to leave.\n"
     )
-    return ConsoleAdapter(assistant, greeting=greeting)
+    poll = float(os.environ.get("TABOT_POLL_SECONDS", "2") or 2)
+    return ConsoleAdapter(assistant, greeting=greeting, poll_seconds=poll)
 
 
 def _database_location(assistant: Assistant) -> str:

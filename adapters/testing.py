@@ -7,6 +7,7 @@ import asyncio
 from adapters.base import Adapter
 from bot.assistant import Assistant
 from bot.messages import Message, Reply
+from bot.outbox import Delivery
 
 
 class QueueAdapter(Adapter):
@@ -16,9 +17,13 @@ class QueueAdapter(Adapter):
         super().__init__(assistant)
         self.inbox: asyncio.Queue[Message | None] = asyncio.Queue()
         self.outbox: asyncio.Queue[tuple[Message, list[Reply]]] = asyncio.Queue()
+        self.delivered: list[Delivery] = []
 
     async def send(self, to: Message, replies: list[Reply]) -> None:
         await self.outbox.put((to, replies))
+
+    async def deliver(self, delivery: Delivery) -> None:
+        self.delivered.append(delivery)
 
     async def run(self) -> None:
         while (message := await self.inbox.get()) is not None:

@@ -7,6 +7,7 @@ recording.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 import unicodedata
@@ -14,6 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot import outbox
 from bot.config import Settings
 from bot.entries import Entry
 from bot.escalations import Reason, create_escalation, escalations_for
@@ -33,8 +35,10 @@ from bot.messages import (
     TextReply,
     TopicsReply,
 )
+from bot.outbox import Delivery
 from bot.privacy import redact
 from bot.storage import Database, DatabaseUnavailable
+from bot.triage import Actor, EscalationView, Triage, TriageError
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +68,14 @@ SMALL_TALK = ("Hello! I'm the coalition's TA assistant. Ask me a question about 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
 _PLACEHOLDER = re.compile(r"\[[A-Z ]+\]")
 _COMMANDS = {"help", "start", "menu", "topics", "status", "staff"}
+STAFF_COMMANDS = {"queue", "show", "claim", "answer", "note", "close", "reopen"}
+STAFF_HELP = """Staff commands:
+  /queue                   questions waiting for staff, oldest first
+  /show TA-0042            one question with its history and internal notes
+  /claim TA-0042           take it
+  /answer TA-0042 TEXT     answer it; the answer goes back to the asker where they asked
+  /note TA-0042 TEXT       an internal note, never shown to the asker
+  /close TA-0042, /reopen TA-0042"""
 
 
 def clean(text: str) -> str:
@@ -77,9 +89,9 @@ def parse_command(text: str) -> tuple[str | None, str]:
     if text.startswith("/"):
         head, _, rest = text[1:].partition(" ")
         name = head.split("@", 1)[0].casefold()
-        return (name if name in _COMMANDS else None), rest.strip()
+        return (name if name in _COMMANDS | STAFF_COMMANDS else None), rest.strip()
     word = text.casefold().strip(" ?!.")
-    return (word if word in _COMMANDS else None), ""
+    return (word if word in _COMMANDS | {"queue"} else None), ""
 
 
 class Assistant:
@@ -88,6 +100,9 @@ class Assistant:
         self.db = db
         self.settings = settings
         self._told_about_redaction: set[tuple[str, str]] = set()
+        self.triage = Triage(db, settings.staff,
+                             unclaimed_after=dt.timedelta(hours=settings.unclaimed_after_hours),
+                             answer_due=dt.timedelta(hours=settings.answer_due_hours))
 
     @property
     def matcher(self) -> Matcher:
@@ -110,8 +125,11 @@ class Assistant:
         return await self._ask(message, text)
 
     async def _on_command(self, message: Message, command: str, rest: str) -> list[Reply]:
+        if command in STAFF_COMMANDS:
+            return await self._staff_command(message, command, rest)
         if command in {"help", "start", "menu"}:
-            return [TextReply(HELP)]
+            staff = self.triage.is_staff(Actor(message.platform, message.user_id))
+            return [TextReply(HELP + ("\n\n" + STAFF_HELP if staff else ""))]
         if command == "topics":
             return [self.topics()]
         if command == "status":
@@ -120,6 +138,46 @@ class Assistant:
             return [TextReply("Type /staff followed by your question, e.g. "
                               "'/staff how do we handle a records request from a court?'")]
         return await self._to_staff(message, rest, Reason.ASKED_FOR_STAFF)
+
+    async def _staff_command(self, message: Message, command: str, rest: str) -> list[Reply]:
+        actor = Actor(message.platform, message.user_id)
+        reference, _, text = rest.partition(" ")
+        try:
+            if command == "queue":
+                waiting = await self.triage.queue(actor, ("open", "claimed"))
+                return [TextReply(queue_text(waiting))]
+            if not reference:
+                return [TextReply(f"Type /{command} followed by a reference, e.g. "
+                                  f"/{command} TA-0042.")]
+            actions = {
+                "show": lambda: self.triage.show(reference, actor),
+                "claim": lambda: self.triage.claim(reference, actor),
+                "answer": lambda: self.triage.answer(reference, actor, text),
+                "note": lambda: self.triage.note(reference, actor, text),
+                "close": lambda: self.triage.close(reference, actor),
+                "reopen": lambda: self.triage.reopen(reference, actor),
+            }
+            view = await actions[command]()
+        except TriageError as exc:
+            return [TextReply(str(exc))]
+        except (SQLAlchemyError, OSError):
+            return [TextReply("The escalation queue is not reachable right now; try again soon.")]
+        return [TextReply(view_text(view, staff=self.triage.is_staff(actor)))]
+
+    async def pending_deliveries(self, platform: str, user_id: str | None = None) -> list[Delivery]:
+        """Outbox messages this adapter should send; call `delivered()` after each."""
+        return await outbox.claim(self.db, platform, user_id)
+
+    async def delivered(self, delivery: Delivery) -> None:
+        await outbox.delivered(self.db, delivery.id)
+
+    async def delivery_failed(self, delivery: Delivery, error: str,
+                              retry_in: dt.timedelta = dt.timedelta(seconds=30)) -> None:
+        log.warning("delivery %s to %s failed; will retry", delivery.id, delivery.platform)
+        await outbox.failed(self.db, delivery.id, error, retry_in)
+
+    async def sweep(self) -> tuple[list[str], list[str]]:
+        return await self.triage.sweep()
 
     def topics(self) -> TopicsReply:
         return TopicsReply({
@@ -230,6 +288,41 @@ class Assistant:
                                      feedback)
         except (SQLAlchemyError, OSError):
             log.warning("could not record an interaction from %s", message.platform)
+
+
+def queue_text(views: list[EscalationView]) -> str:
+    if not views:
+        return "Nothing is waiting for staff."
+    return "Waiting for staff, oldest first:\n" + escalation_table(views)
+
+
+def escalation_table(views: list[EscalationView]) -> str:
+    """Oldest first, with age, state, owner and topic: what a triage shift scans."""
+    if not views:
+        return "No escalations."
+    header = f"{'ref':<8} {'age':>5}  {'state':<8} {'owner':<22} {'topic':<18} question"
+    rows = [f"{v.reference:<8} {_age(v):>5}  {v.state:<8} {v.claimed_by or '-':<22} "
+            f"{(v.tags or ('-',))[0]:<18} {_shorten(v.question, 60)}" for v in views]
+    return "\n".join([header, *rows])
+
+
+def view_text(view: EscalationView, staff: bool) -> str:
+    lines = [f"{view.reference} · {view.state} · asked {_age(view)} ago",
+             f"Question: {view.question}"]
+    if view.claimed_by and staff:
+        lines.append(f"Claimed by: {view.claimed_by}")
+    if view.answer:
+        lines.append(f"Answer: {view.answer}")
+    lines += [f"  {e.at:%Y-%m-%d %H:%M} {e.kind} by {e.actor}" + (f": {e.detail}" if e.detail
+              and e.kind in {"note", "reassigned"} else "") for e in view.events]
+    return "\n".join(lines)
+
+
+def _age(view: EscalationView) -> str:
+    minutes = int(view.age().total_seconds() // 60)
+    if minutes < 60:
+        return f"{minutes}m"
+    return f"{minutes // 60}h" if minutes < 48 * 60 else f"{minutes // 1440}d"
 
 
 def _shorten(text: str, width: int) -> str:

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
+import getpass
 import importlib
 import json
 import logging
@@ -17,14 +19,16 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bot import evaluation
-from bot.assistant import Assistant
+from bot.assistant import Assistant, escalation_table, view_text
 from bot.config import ConfigError, Settings, load_settings
+from bot.drafts import write_draft
 from bot.evaluation import QuestionFileError
 from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.lint import lint
 from bot.matcher import Match, Matcher, Outcome
 from bot.problems import Severity, has_errors
 from bot.storage import Database, DatabaseUnavailable, safe_url
+from bot.triage import ALL_STATES, Actor, Triage, TriageError
 
 log = logging.getLogger("tabot")
 EXPECTED_ERRORS = (ConfigError, KnowledgeError, DatabaseUnavailable, QuestionFileError, OSError)
@@ -70,6 +74,38 @@ def build_parser() -> argparse.ArgumentParser:
     kb_lint = kb_commands.add_parser("lint", help="check every knowledge file")
     kb_lint.add_argument("--kb", metavar="DIR")
     kb_lint.set_defaults(func=cmd_lint)
+
+    esc = commands.add_parser("escalations", help="the TA staff queue, at a terminal",
+                              description="Triage for TA staff. You act as cli:<your login>, "
+                              "which must be listed in TABOT_STAFF.")
+    esc_commands = esc.add_subparsers(dest="esc_command", required=True)
+    listing = esc_commands.add_parser("list", help="the queue, oldest first")
+    listing.add_argument("--state", action="append",
+                         choices=["open", "claimed", "answered", "closed"],
+                         help="only these states (default: open and claimed)")
+    listing.add_argument("--all", action="store_true", help="every state")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_escalations, action="list")
+    for name, help_text, takes_text in [
+        ("show", "one escalation with its history and notes", False),
+        ("claim", "take an escalation", False),
+        ("answer", "answer it; the answer is relayed to the asker", True),
+        ("note", "add an internal note (never shown to the asker)", True),
+        ("close", "close it", False),
+        ("reopen", "reopen it", False),
+        ("draft", "turn an answered escalation into a draft knowledge entry", False),
+    ]:
+        sub = esc_commands.add_parser(name, help=help_text)
+        sub.add_argument("reference", help="e.g. TA-0042")
+        if takes_text:
+            sub.add_argument("text", nargs="+")
+        if name == "show":
+            sub.add_argument("--json", action="store_true")
+        if name == "draft":
+            sub.add_argument("--kb", metavar="DIR")
+        sub.set_defaults(func=cmd_escalations, action=name)
+    esc_commands.add_parser("sweep", help="re-announce unclaimed questions, flag late answers"
+                            ).set_defaults(func=cmd_escalations, action="sweep")
 
     db = commands.add_parser("db", help="database tools")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -204,6 +240,59 @@ def cmd_lint(args: argparse.Namespace) -> int:
     print(f"{len(kb.entries)} entries in {files} files: {errors} errors, "
           f"{len(problems) - errors} warnings")
     return 1 if has_errors(problems) else 0
+
+
+def cmd_escalations(args: argparse.Namespace) -> int:
+    settings = load_settings(kb=getattr(args, "kb", None))
+    return asyncio.run(_escalations(settings, args))
+
+
+async def _escalations(settings: Settings, args: argparse.Namespace) -> int:
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+        triage = Triage(db, settings.staff,
+                        unclaimed_after=dt.timedelta(hours=settings.unclaimed_after_hours),
+                        answer_due=dt.timedelta(hours=settings.answer_due_hours))
+        actor = Actor("cli", getpass.getuser())
+        try:
+            print(await _triage_action(triage, actor, args, settings))
+        except TriageError as exc:
+            print(f"tabot: {exc}", file=sys.stderr)
+            return 1
+    finally:
+        await db.close()
+    return 0
+
+
+async def _triage_action(triage: Triage, actor: Actor, args: argparse.Namespace,
+                         settings: Settings) -> str:
+    action = args.action
+    if action == "list":
+        states = ALL_STATES if args.all else tuple(args.state or ("open", "claimed"))
+        views = await triage.queue(actor, states)
+        return (json.dumps([v.as_dict() for v in views], indent=2) if args.json
+                else escalation_table(views))
+    if action == "sweep":
+        announced, late = await triage.sweep()
+        return f"re-announced: {', '.join(announced) or 'none'}; late notices: " \
+               f"{', '.join(late) or 'none'}"
+    if action == "draft":
+        path = await write_draft(triage, actor, args.reference, settings.knowledge_dir)
+        return f"draft written to {path}; review it, then move it out of drafts/"
+    text = " ".join(getattr(args, "text", []) or [])
+    calls = {
+        "show": lambda: triage.show(args.reference, actor),
+        "claim": lambda: triage.claim(args.reference, actor),
+        "answer": lambda: triage.answer(args.reference, actor, text),
+        "note": lambda: triage.note(args.reference, actor, text),
+        "close": lambda: triage.close(args.reference, actor),
+        "reopen": lambda: triage.reopen(args.reference, actor),
+    }
+    view = await calls[action]()
+    if getattr(args, "json", False):
+        return json.dumps(view.as_dict(), indent=2)
+    return view_text(view, staff=True)
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

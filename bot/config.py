@@ -24,6 +24,9 @@ class Settings:
     thresholds: Thresholds = field(default_factory=Thresholds)
     response_time: str = "within one business day"
     max_message_chars: int = 4000
+    staff: frozenset[str] = frozenset()
+    unclaimed_after_hours: float = 4.0
+    answer_due_hours: float = 24.0
 
     @property
     def database_is_default(self) -> bool:
@@ -80,4 +83,17 @@ def load_settings(env: Mapping[str, str] | None = None, kb: str | None = None) -
         thresholds=thresholds,
         response_time=env.get("TABOT_RESPONSE_TIME", "").strip() or "within one business day",
         max_message_chars=int(_number(env, "TABOT_MAX_MESSAGE_CHARS", 4000, 100, 100_000)),
+        staff=_staff(env.get("TABOT_STAFF", "")),
+        unclaimed_after_hours=_number(env, "TABOT_UNCLAIMED_AFTER_HOURS", 4, 0.01, 24 * 30),
+        answer_due_hours=_number(env, "TABOT_ANSWER_DUE_HOURS", 24, 0.01, 24 * 60),
     )
+
+
+def _staff(raw: str) -> frozenset[str]:
+    """`slack:U0123,telegram:42,cli:alice`: staff are configured, never inferred."""
+    ids = [item.strip() for item in raw.replace("\n", ",").split(",") if item.strip()]
+    bad = [item for item in ids if ":" not in item or item.startswith(":") or item.endswith(":")]
+    if bad:
+        raise ConfigError(f"TABOT_STAFF entries must look like platform:user_id "
+                          f"(e.g. slack:U0123,cli:alice); fix {', '.join(map(repr, bad))}")
+    return frozenset(ids)

@@ -10,6 +10,9 @@ from sqlalchemy import select
 
 from bot.messages import Message
 from bot.storage import Database, Escalation, EscalationEvent, utcnow
+from bot.triage import announce
+
+MAX_TAGS = 3
 
 
 class Reason:
@@ -30,7 +33,7 @@ async def create_escalation(db: Database, message: Message, question: str, reaso
         conversation_id=message.conversation_id,
         thread_id=message.thread_id,
         program=message.program,
-        tags=",".join(dict.fromkeys(tags)),
+        tags=",".join(list(dict.fromkeys(tags))[:MAX_TAGS]),
         reason=reason,
         state="open",
         created_at=now,
@@ -42,6 +45,7 @@ async def create_escalation(db: Database, message: Message, question: str, reaso
         actor = f"{message.platform}:{message.user_id}"
         session.add(EscalationEvent(escalation_id=escalation.id, kind="created", actor=actor,
                                     detail=reason, created_at=now))
+        announce(session, escalation, "new")
     return escalation
 
 

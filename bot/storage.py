@@ -44,6 +44,11 @@ class Escalation(Base):
     reason: Mapped[str] = mapped_column(String(32))
     state: Mapped[str] = mapped_column(String(16), default="open", index=True)
     claimed_by: Mapped[str | None] = mapped_column(String(128))
+    answer: Mapped[str | None] = mapped_column(Text)
+    answered_by: Mapped[str | None] = mapped_column(String(160))
+    answered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    announced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    late_notice_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
@@ -67,6 +72,28 @@ class EscalationEvent(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
     escalation: Mapped[Escalation] = relationship(back_populates="events")
+
+
+class OutboxMessage(Base):
+    """A message that must reach someone: written in the same transaction as its cause, sent
+    by whichever process serves its platform, retried until marked delivered."""
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    platform: Mapped[str] = mapped_column(String(32), index=True)
+    user_id: Mapped[str] = mapped_column(String(128))
+    conversation_id: Mapped[str] = mapped_column(String(128))
+    thread_id: Mapped[str | None] = mapped_column(String(128))
+    text: Mapped[str] = mapped_column(Text)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
+                                                             index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 
 class Interaction(Base):

@@ -51,3 +51,10 @@ def test_thresholds_and_response_time_come_from_the_environment() -> None:
                               "TABOT_RESPONSE_TIME": "within two days"})
     assert settings.thresholds.confidence == 0.7
     assert settings.response_time == "within two days"
+
+
+def test_staff_are_platform_user_pairs() -> None:
+    settings = load_settings({"TABOT_STAFF": "slack:U01, telegram:42 ,cli:alice"})
+    assert settings.staff == {"slack:U01", "telegram:42", "cli:alice"}
+    with pytest.raises(ConfigError, match="TABOT_STAFF entries must look like platform:user_id"):
+        load_settings({"TABOT_STAFF": "alice"})

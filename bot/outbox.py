@@ -1,0 +1,84 @@
+"""The durable outbox: messages that must reach someone even if a platform or process is down.
+
+A message is written in the same transaction as whatever caused it (a staff answer, a late
+notice), so it cannot be lost. The process that serves its platform claims it with a short
+lease, sends it, and marks it delivered; a process that dies mid-way lets the lease lapse and
+the message is sent after restart. Two processes never hold the same lease.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from sqlalchemy import or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.storage import Database, OutboxMessage, utcnow
+
+LEASE = dt.timedelta(seconds=60)
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """What an adapter needs to send one outbox message; no database object leaves the core."""
+
+    id: int
+    kind: str
+    platform: str
+    user_id: str
+    conversation_id: str
+    thread_id: str | None
+    text: str
+
+
+def enqueue(session: AsyncSession, *, kind: str, platform: str, user_id: str,
+            conversation_id: str, thread_id: str | None, text: str,
+            escalation_id: int | None = None) -> None:
+    """Add a message inside the caller's transaction."""
+    session.add(OutboxMessage(kind=kind, platform=platform, user_id=user_id,
+                              conversation_id=conversation_id, thread_id=thread_id, text=text,
+                              escalation_id=escalation_id, attempts=0, created_at=utcnow()))
+
+
+async def claim(db: Database, platform: str, user_id: str | None = None,
+                limit: int = 20) -> list[Delivery]:
+    """Lease undelivered messages for a platform (and one user, if given), oldest first."""
+    now = utcnow()
+    free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
+    query = select(OutboxMessage.id).where(OutboxMessage.platform == platform,
+                                           OutboxMessage.delivered_at.is_(None), free)
+    if user_id is not None:
+        query = query.where(OutboxMessage.user_id == user_id)
+    async with db.session() as session:
+        ids = list(await session.scalars(query.order_by(OutboxMessage.id).limit(limit)))
+    claimed = [message_id for message_id in ids if await _lease(db, message_id, now)]
+    async with db.session() as session:
+        rows = await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
+                                     .order_by(OutboxMessage.id))
+        return [Delivery(r.id, r.kind, r.platform, r.user_id, r.conversation_id, r.thread_id,
+                         r.text) for r in rows]
+
+
+async def _lease(db: Database, message_id: int, now: dt.datetime) -> bool:
+    """Take the lease if it is free: one conditional UPDATE, so only one process wins."""
+    free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
+    async with db.session() as session, session.begin():
+        result = await session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id, OutboxMessage.delivered_at.is_(None), free)
+            .values(lease_until=now + LEASE, attempts=OutboxMessage.attempts + 1))
+        return result.rowcount == 1
+
+
+async def delivered(db: Database, message_id: int) -> None:
+    async with db.session() as session, session.begin():
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                              .values(delivered_at=utcnow(), lease_until=None, last_error=None))
+
+
+async def failed(db: Database, message_id: int, error: str, retry_in: dt.timedelta) -> None:
+    """Keep the message; try again after `retry_in` (the caller backs off)."""
+    async with db.session() as session, session.begin():
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+                              .values(lease_until=utcnow() + retry_in, last_error=error[:500]))

@@ -1,0 +1,305 @@
+"""The TA staff side of an escalation: claim, answer, note, close, reopen, reassign, draft.
+
+Every interface (the CLI, and the staff commands and buttons of each chat platform) goes through
+`Triage`, so the rules are the same everywhere: only configured staff act, a claim is atomic
+across processes, an answer is committed together with the outbox message that carries it back
+to the asker, and internal notes never reach the asker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import selectinload
+
+from bot import outbox
+from bot.storage import Database, Escalation, EscalationEvent, reference_for, utcnow
+
+MAX_ANSWER_CHARS = 20_000
+ALL_STATES = ("open", "claimed", "answered", "closed")
+STAFF_PLATFORM = "staff"  # outbox messages for whichever triage place each adapter has
+_REFERENCE = re.compile(r"^(?:ta-?)?0*(\d{1,9})$", re.IGNORECASE)
+
+
+class TriageError(Exception):
+    """A staff action that cannot be done; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Actor:
+    platform: str
+    user_id: str
+
+    @property
+    def id(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+
+@dataclass(frozen=True)
+class Event:
+    kind: str
+    actor: str
+    detail: str
+    at: dt.datetime
+
+
+@dataclass(frozen=True)
+class EscalationView:
+    """An escalation as one viewer may see it (notes only for staff)."""
+
+    reference: str
+    state: str
+    question: str
+    platform: str
+    user_id: str
+    program: str | None
+    tags: tuple[str, ...]
+    reason: str
+    claimed_by: str | None
+    answer: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    events: tuple[Event, ...]
+
+    def age(self, now: dt.datetime | None = None) -> dt.timedelta:
+        return (now or utcnow()) - self.created_at
+
+    def as_dict(self) -> dict:
+        return {
+            "reference": self.reference, "state": self.state, "question": self.question,
+            "platform": self.platform, "user_id": self.user_id, "program": self.program,
+            "tags": list(self.tags), "reason": self.reason, "claimed_by": self.claimed_by,
+            "answer": self.answer, "created_at": self.created_at.isoformat(),
+            "updated_at": self.updated_at.isoformat(),
+            "age_hours": round(self.age().total_seconds() / 3600, 2),
+            "events": [{"kind": e.kind, "actor": e.actor, "detail": e.detail,
+                        "at": e.at.isoformat()} for e in self.events],
+        }
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands back naive datetimes; everything here is stored in UTC."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
+def parse_reference(text: str) -> int:
+    found = _REFERENCE.match(text.strip())
+    if not found:
+        raise TriageError(f"{text.strip()!r} is not a reference; they look like TA-0042")
+    return int(found.group(1))
+
+
+class Triage:
+    def __init__(self, db: Database, staff: frozenset[str],
+                 unclaimed_after: dt.timedelta = dt.timedelta(hours=4),
+                 answer_due: dt.timedelta = dt.timedelta(hours=24)) -> None:
+        self.db = db
+        self.staff = staff
+        self.unclaimed_after = unclaimed_after
+        self.answer_due = answer_due
+
+    def is_staff(self, actor: Actor) -> bool:
+        return actor.id in self.staff
+
+    def _require_staff(self, actor: Actor) -> None:
+        if not self.is_staff(actor):
+            raise TriageError("Only the coalition's TA staff can do that. Staff are listed in "
+                              "TABOT_STAFF as platform:user pairs.")
+
+    async def show(self, reference: str, actor: Actor) -> EscalationView:
+        """Staff see everything; an asker sees their own question and answer, nothing else."""
+        async with self.db.session() as session:
+            escalation = await self._load(session, reference)
+            staff = self.is_staff(actor)
+            own = (escalation.platform, escalation.user_id) == (actor.platform, actor.user_id)
+            if not staff and not own:
+                raise TriageError(f"No escalation {reference_for(escalation.id)} of yours; "
+                                  "'status' lists your questions.")
+            return self._view(escalation, include_notes=staff)
+
+    async def queue(self, actor: Actor,
+                    states: tuple[str, ...] = ALL_STATES) -> list[EscalationView]:
+        """Oldest first: the ones waiting longest need staff first."""
+        self._require_staff(actor)
+        async with self.db.session() as session:
+            rows = await session.scalars(select(Escalation).where(Escalation.state.in_(states))
+                                         .options(selectinload(Escalation.events))
+                                         .order_by(Escalation.created_at, Escalation.id))
+            return [self._view(e, include_notes=True) for e in rows]
+
+    async def claim(self, reference: str, actor: Actor) -> EscalationView:
+        self._require_staff(actor)
+        escalation_id = parse_reference(reference)
+        async with self.db.session() as session, session.begin():
+            won = await session.execute(
+                update(Escalation)
+                .where(Escalation.id == escalation_id, Escalation.state == "open")
+                .values(state="claimed", claimed_by=actor.id, updated_at=utcnow()))
+            if won.rowcount == 1:
+                self._event(session, escalation_id, "claimed", actor)
+        async with self.db.session() as session:
+            escalation = await self._load(session, reference)
+            if won.rowcount != 1 and escalation.claimed_by != actor.id:
+                raise TriageError(self._why_not_claimable(escalation))
+            return self._view(escalation, include_notes=True)
+
+    @staticmethod
+    def _why_not_claimable(escalation: Escalation) -> str:
+        ref = reference_for(escalation.id)
+        if escalation.state == "claimed":
+            return f"{ref} is already claimed by {escalation.claimed_by}."
+        return f"{ref} is {escalation.state}; reopen it first if it needs more work."
+
+    async def reassign(self, reference: str, actor: Actor, to: str) -> EscalationView:
+        self._require_staff(actor)
+        if to not in self.staff:
+            raise TriageError(f"{to} is not on the staff list (TABOT_STAFF).")
+        return await self._change(reference, actor, "reassigned", to,
+                                  allowed=("open", "claimed"), state="claimed", claimed_by=to)
+
+    async def note(self, reference: str, actor: Actor, text: str) -> EscalationView:
+        self._require_staff(actor)
+        if not text.strip():
+            raise TriageError("The note is empty.")
+        return await self._change(reference, actor, "note", text.strip())
+
+    async def answer(self, reference: str, actor: Actor, text: str) -> EscalationView:
+        """Store the answer and, in the same transaction, queue it for the asker."""
+        self._require_staff(actor)
+        text = text.strip()
+        if not text:
+            raise TriageError("The answer is empty; write the answer after the reference.")
+        if len(text) > MAX_ANSWER_CHARS:
+            raise TriageError(f"The answer is {len(text):,} characters; the limit is "
+                              f"{MAX_ANSWER_CHARS:,}. Shorten it or link to a document.")
+        async with self.db.session() as session, session.begin():
+            escalation = await self._load(session, reference)
+            if escalation.state == "closed":
+                raise TriageError(f"{escalation.reference} is closed; reopen it before answering.")
+            now = utcnow()
+            escalation.state, escalation.answer = "answered", text
+            escalation.answered_by, escalation.answered_at, escalation.updated_at = (
+                actor.id, now, now)
+            escalation.claimed_by = escalation.claimed_by or actor.id
+            self._event(session, escalation.id, "answered", actor, text)
+            outbox.enqueue(session, kind="answer", platform=escalation.platform,
+                           user_id=escalation.user_id, conversation_id=escalation.conversation_id,
+                           thread_id=escalation.thread_id, escalation_id=escalation.id,
+                           text=relay_text(escalation.reference, escalation.question, text))
+        return await self.show(reference, actor)
+
+    async def close(self, reference: str, actor: Actor) -> EscalationView:
+        self._require_staff(actor)
+        return await self._change(reference, actor, "closed", "",
+                                  allowed=("open", "claimed", "answered"), state="closed")
+
+    async def reopen(self, reference: str, actor: Actor) -> EscalationView:
+        self._require_staff(actor)
+        return await self._change(reference, actor, "reopened", "",
+                                  allowed=("answered", "closed"), state="open", claimed_by=None)
+
+    async def record(self, reference: str, actor: Actor, kind: str, detail: str) -> None:
+        """Add an event to the history (and audit trail) without changing the state."""
+        self._require_staff(actor)
+        await self._change(reference, actor, kind, detail)
+
+    async def _change(self, reference: str, actor: Actor, kind: str, detail: str,
+                      allowed: tuple[str, ...] | None = None, **values: object) -> EscalationView:
+        async with self.db.session() as session, session.begin():
+            escalation = await self._load(session, reference)
+            if allowed is not None and escalation.state not in allowed:
+                raise TriageError(f"{escalation.reference} is {escalation.state}; it cannot be "
+                                  f"{kind} now.")
+            for name, value in {**values, "updated_at": utcnow()}.items():
+                setattr(escalation, name, value)
+            self._event(session, escalation.id, kind, actor, detail)
+        return await self.show(reference, actor)
+
+    async def sweep(self, now: dt.datetime | None = None) -> tuple[list[str], list[str]]:
+        """Re-announce unclaimed questions to staff and tell askers when an answer is late.
+
+        Returns (re-announced references, references whose askers were told it is late).
+        """
+        now = now or utcnow()
+        announced, late = [], []
+        async with self.db.session() as session, session.begin():
+            waiting = await session.scalars(select(Escalation).where(
+                Escalation.state.in_(("open", "claimed"))).order_by(Escalation.id))
+            for escalation in waiting:
+                age = now - as_utc(escalation.created_at)
+                if self._needs_announcing(escalation, now, age):
+                    escalation.announced_at = now
+                    self._event(session, escalation.id, "reannounced", Actor("tabot", "sweep"))
+                    announce(session, escalation, f"still unclaimed after {_hours(age)}")
+                    announced.append(escalation.reference)
+                if escalation.late_notice_at is None and age >= self.answer_due:
+                    escalation.late_notice_at = now
+                    outbox.enqueue(session, kind="late", platform=escalation.platform,
+                                   user_id=escalation.user_id,
+                                   conversation_id=escalation.conversation_id,
+                                   thread_id=escalation.thread_id, escalation_id=escalation.id,
+                                   text=late_text(escalation.reference))
+                    late.append(escalation.reference)
+        return announced, late
+
+    def _needs_announcing(self, escalation: Escalation, now: dt.datetime,
+                          age: dt.timedelta) -> bool:
+        if escalation.state != "open" or age < self.unclaimed_after:
+            return False
+        last = escalation.announced_at
+        return last is None or now - as_utc(last) >= self.unclaimed_after
+
+    @staticmethod
+    async def _load(session: AsyncSession, reference: str) -> Escalation:
+        escalation = await session.get(Escalation, parse_reference(reference),
+                                       options=[selectinload(Escalation.events)],
+                                       populate_existing=True)
+        if escalation is None:
+            raise TriageError(f"No escalation {reference_for(parse_reference(reference))}; "
+                              "check the reference.")
+        return escalation
+
+    @staticmethod
+    def _event(session: AsyncSession, escalation_id: int, kind: str, actor: Actor,
+               detail: str = "") -> None:
+        session.add(EscalationEvent(escalation_id=escalation_id, kind=kind, actor=actor.id,
+                                    detail=detail, created_at=utcnow()))
+
+    @staticmethod
+    def _view(escalation: Escalation, include_notes: bool) -> EscalationView:
+        events = tuple(
+            Event(e.kind, e.actor, e.detail, as_utc(e.created_at))
+            for e in escalation.events if include_notes or e.kind != "note")
+        return EscalationView(
+            escalation.reference, escalation.state, escalation.question, escalation.platform,
+            escalation.user_id, escalation.program,
+            tuple(t for t in escalation.tags.split(",") if t), escalation.reason,
+            escalation.claimed_by, escalation.answer, as_utc(escalation.created_at),
+            as_utc(escalation.updated_at), events if include_notes else ())
+
+
+def announce(session: AsyncSession, escalation: Escalation, why: str) -> None:
+    """Queue a notice for staff wherever each platform keeps its triage queue."""
+    topic = escalation.tags.split(",")[0] if escalation.tags else "no topic"
+    outbox.enqueue(session, kind="staff-notice", platform=STAFF_PLATFORM, user_id="*",
+                   conversation_id="triage", thread_id=None, escalation_id=escalation.id,
+                   text=f"{escalation.reference} ({topic}, {why}): {escalation.question}")
+
+
+def relay_text(reference: str, question: str, answer: str) -> str:
+    short = question if len(question) <= 120 else question[:119] + "…"
+    return f"Answer from TA staff on {reference} (you asked: \"{short}\"):\n\n{answer}"
+
+
+def late_text(reference: str) -> str:
+    return (f"Your question {reference} is taking longer than we said. It is still with TA "
+            "staff, and the answer will come to you here.")
+
+
+def _hours(age: dt.timedelta) -> str:
+    hours = age.total_seconds() / 3600
+    return f"{hours:.0f} h" if hours >= 1 else f"{age.total_seconds() / 60:.0f} min"
