@@ -191,3 +191,30 @@ async def test_count_of_rows_matches_questions_asked(assistant: Assistant) -> No
     async with assistant.db.session() as session:
         count = await session.scalar(select(func.count()).select_from(Interaction))
     assert count == 2
+
+
+async def test_staff_triage_from_chat_and_refusal_for_everyone_else(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
+                        staff=frozenset({"test:STAFF"}))
+    assistant = Assistant(shipped_kb, database, settings)
+    [escalated] = await assistant.handle(msg(UNRELATED, user="ASKER"))
+    ref = escalated.reference
+    for command in (f"/claim {ref}", f"/answer {ref} hi", f"/note {ref} x", f"/close {ref}",
+                    "/queue"):
+        [refused] = await assistant.handle(msg(command, user="ASKER"))
+        assert "Only the coalition's TA staff" in refused.text
+    [queue] = await assistant.handle(msg("queue", user="STAFF"))
+    assert ref in queue.text
+    [claimed] = await assistant.handle(msg(f"/claim {ref}", user="STAFF"))
+    assert "claimed" in claimed.text
+    await assistant.handle(msg(f"/note {ref} internal only", user="STAFF"))
+    await assistant.handle(msg(f"/answer {ref} Ask a hardware store.", user="STAFF"))
+    [own] = await assistant.handle(msg(f"/show {ref}", user="ASKER"))
+    assert "Ask a hardware store." in own.text and "internal only" not in own.text
+    [other] = await assistant.handle(msg(f"/show {ref}", user="SOMEONE"))
+    assert "of yours" in other.text
+    [help_text] = await assistant.handle(msg("help", user="STAFF"))
+    assert "/claim TA-0042" in help_text.text
+    [deliveries] = [await assistant.pending_deliveries("test", "ASKER")]
+    assert [d.kind for d in deliveries] == ["answer"]

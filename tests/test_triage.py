@@ -1,0 +1,145 @@
+import asyncio
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+
+from bot.escalations import Reason, create_escalation
+from bot.messages import Message
+from bot.storage import Database, OutboxMessage
+from bot.triage import MAX_ANSWER_CHARS, Actor, Triage, TriageError, parse_reference
+
+STAFF = Actor("slack", "USTAFF1")
+OTHER_STAFF = Actor("telegram", "777")
+ASKER = Actor("telegram", "4242")
+STRANGER = Actor("telegram", "5353")
+
+
+@pytest.fixture
+def triage(database: Database) -> Triage:
+    return Triage(database, frozenset({STAFF.id, OTHER_STAFF.id}),
+                  unclaimed_after=dt.timedelta(hours=4), answer_due=dt.timedelta(hours=24))
+
+
+async def ask(db: Database, text: str = "how do we budget for a new roof", asker: Actor = ASKER,
+              thread: str | None = "thread-9") -> str:
+    message = Message(asker.platform, asker.user_id, f"chat-{asker.user_id}", text,
+                      thread_id=thread)
+    escalation = await create_escalation(db, message, text, Reason.NO_MATCH, ["finance"])
+    return escalation.reference
+
+
+async def outbox_rows(db: Database, kind: str | None = None) -> list[OutboxMessage]:
+    async with db.session() as session:
+        query = select(OutboxMessage).order_by(OutboxMessage.id)
+        if kind:
+            query = query.where(OutboxMessage.kind == kind)
+        return list(await session.scalars(query))
+
+
+async def test_the_full_lifecycle_is_recorded_with_who_and_when(triage: Triage) -> None:
+    ref = await ask(triage.db)
+    await triage.claim(ref, STAFF)
+    await triage.note(ref, STAFF, "call the roofer first")
+    await triage.reassign(ref, STAFF, OTHER_STAFF.id)
+    await triage.answer(ref, OTHER_STAFF, "Use unrestricted funds; ask your grant manager.")
+    await triage.close(ref, OTHER_STAFF)
+    view = await triage.reopen(ref, STAFF)
+    assert view.state == "open" and view.claimed_by is None
+    kinds = [(e.kind, e.actor) for e in view.events]
+    assert kinds == [("created", ASKER.id), ("claimed", STAFF.id), ("note", STAFF.id),
+                     ("reassigned", STAFF.id), ("answered", OTHER_STAFF.id),
+                     ("closed", OTHER_STAFF.id), ("reopened", STAFF.id)]
+    assert all(e.at.tzinfo is not None for e in view.events)
+
+
+async def test_an_answer_is_queued_for_the_asker_where_they_asked(triage: Triage) -> None:
+    ref = await ask(triage.db)
+    await triage.answer(ref, STAFF, "Here is what to do.")
+    [relay] = await outbox_rows(triage.db, "answer")
+    assert (relay.platform, relay.user_id, relay.conversation_id, relay.thread_id) == (
+        "telegram", "4242", "chat-4242", "thread-9")
+    assert ref in relay.text and "Here is what to do." in relay.text
+    assert relay.delivered_at is None
+
+
+async def test_a_new_escalation_is_announced_to_staff(triage: Triage) -> None:
+    ref = await ask(triage.db)
+    [notice] = await outbox_rows(triage.db, "staff-notice")
+    assert notice.platform == "staff" and ref in notice.text and "finance" in notice.text
+
+
+async def test_only_configured_staff_can_act(triage: Triage) -> None:
+    ref = await ask(triage.db)
+    for action in (triage.claim(ref, ASKER), triage.answer(ref, ASKER, "x"),
+                   triage.note(ref, ASKER, "x"), triage.close(ref, ASKER),
+                   triage.reopen(ref, ASKER), triage.queue(ASKER)):
+        with pytest.raises(TriageError, match="Only the coalition's TA staff"):
+            await action
+
+
+async def test_askers_see_their_own_question_and_answer_but_no_notes(triage: Triage) -> None:
+    ref = await ask(triage.db)
+    await triage.note(ref, STAFF, "internal: unsure about this one")
+    await triage.answer(ref, STAFF, "The answer.")
+    mine = await triage.show(ref, ASKER)
+    assert mine.answer == "The answer." and mine.events == ()
+    assert "internal" not in str(mine.as_dict())
+    with pytest.raises(TriageError, match="of yours"):
+        await triage.show(ref, STRANGER)
+    staff_view = await triage.show(ref, STAFF)
+    assert any(e.kind == "note" for e in staff_view.events)
+
+
+async def test_a_claimed_escalation_names_who_has_it(triage: Triage) -> None:
+    ref = await ask(triage.db)
+    await triage.claim(ref, STAFF)
+    await triage.claim(ref, STAFF)  # claiming your own again is harmless
+    with pytest.raises(TriageError, match=f"already claimed by {STAFF.id}"):
+        await triage.claim(ref, OTHER_STAFF)
+
+
+async def test_many_simultaneous_claims_have_exactly_one_winner(triage: Triage) -> None:
+    ref = await ask(triage.db)
+    contenders = [Actor("slack", f"U{n}") for n in range(12)]
+    contest = Triage(triage.db, frozenset(a.id for a in contenders))
+    results = await asyncio.gather(*(contest.claim(ref, a) for a in contenders),
+                                   return_exceptions=True)
+    winners = [r for r in results if not isinstance(r, Exception)]
+    assert len(winners) == 1
+    losers = [str(r) for r in results if isinstance(r, TriageError)]
+    assert len(losers) == 11 and all(winners[0].claimed_by in m for m in losers)
+
+
+async def test_bad_references_and_answers_get_clear_messages(triage: Triage) -> None:
+    ref = await ask(triage.db)
+    with pytest.raises(TriageError, match="No escalation TA-0999"):
+        await triage.claim("TA-0999", STAFF)
+    with pytest.raises(TriageError, match="not a reference"):
+        await triage.claim("roof question", STAFF)
+    with pytest.raises(TriageError, match="The answer is empty"):
+        await triage.answer(ref, STAFF, "   ")
+    with pytest.raises(TriageError, match="the limit is 20,000"):
+        await triage.answer(ref, STAFF, "x" * (MAX_ANSWER_CHARS + 1))
+    await triage.close(ref, STAFF)
+    with pytest.raises(TriageError, match="is closed; reopen it before answering"):
+        await triage.answer(ref, STAFF, "too late")
+    assert await outbox_rows(triage.db, "answer") == []
+
+
+def test_references_are_read_in_the_forms_people_type() -> None:
+    assert parse_reference("TA-0042") == parse_reference("ta42") == parse_reference("42") == 42
+
+
+async def test_sweep_reannounces_unclaimed_and_tells_askers_once(triage: Triage) -> None:
+    ref = await ask(triage.db)
+    now = dt.datetime.now(dt.UTC)
+    assert await triage.sweep(now + dt.timedelta(hours=1)) == ([], [])
+    assert await triage.sweep(now + dt.timedelta(hours=5)) == ([ref], [])
+    assert await triage.sweep(now + dt.timedelta(hours=6)) == ([], [])
+    assert await triage.sweep(now + dt.timedelta(hours=25)) == ([ref], [ref])
+    assert await triage.sweep(now + dt.timedelta(hours=26)) == ([], [])
+    [late] = await outbox_rows(triage.db, "late")
+    assert late.platform == "telegram" and ref in late.text
+    await triage.claim(ref, STAFF)
+    assert (await triage.sweep(now + dt.timedelta(hours=40)))[0] == []
