@@ -100,9 +100,7 @@ class Assistant:
         self.db = db
         self.settings = settings
         self._told_about_redaction: set[tuple[str, str]] = set()
-        self.triage = Triage(db, settings.staff,
-                             unclaimed_after=dt.timedelta(hours=settings.unclaimed_after_hours),
-                             answer_due=dt.timedelta(hours=settings.answer_due_hours))
+        self.triage = Triage.from_settings(db, settings)
 
     @property
     def matcher(self) -> Matcher:
@@ -149,15 +147,7 @@ class Assistant:
             if not reference:
                 return [TextReply(f"Type /{command} followed by a reference, e.g. "
                                   f"/{command} TA-0042.")]
-            actions = {
-                "show": lambda: self.triage.show(reference, actor),
-                "claim": lambda: self.triage.claim(reference, actor),
-                "answer": lambda: self.triage.answer(reference, actor, text),
-                "note": lambda: self.triage.note(reference, actor, text),
-                "close": lambda: self.triage.close(reference, actor),
-                "reopen": lambda: self.triage.reopen(reference, actor),
-            }
-            view = await actions[command]()
+            view = await self.triage.act(command, reference, actor, text)
         except TriageError as exc:
             return [TextReply(str(exc))]
         except (SQLAlchemyError, OSError):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import getpass
 import importlib
 import json
@@ -251,9 +250,7 @@ async def _escalations(settings: Settings, args: argparse.Namespace) -> int:
     db = Database(settings.database_url)
     try:
         await db.upgrade()
-        triage = Triage(db, settings.staff,
-                        unclaimed_after=dt.timedelta(hours=settings.unclaimed_after_hours),
-                        answer_due=dt.timedelta(hours=settings.answer_due_hours))
+        triage = Triage.from_settings(db, settings)
         actor = Actor("cli", getpass.getuser())
         try:
             print(await _triage_action(triage, actor, args, settings))
@@ -281,15 +278,7 @@ async def _triage_action(triage: Triage, actor: Actor, args: argparse.Namespace,
         path = await write_draft(triage, actor, args.reference, settings.knowledge_dir)
         return f"draft written to {path}; review it, then move it out of drafts/"
     text = " ".join(getattr(args, "text", []) or [])
-    calls = {
-        "show": lambda: triage.show(args.reference, actor),
-        "claim": lambda: triage.claim(args.reference, actor),
-        "answer": lambda: triage.answer(args.reference, actor, text),
-        "note": lambda: triage.note(args.reference, actor, text),
-        "close": lambda: triage.close(args.reference, actor),
-        "reopen": lambda: triage.reopen(args.reference, actor),
-    }
-    view = await calls[action]()
+    view = await triage.act(action, args.reference, actor, text)
     if getattr(args, "json", False):
         return json.dumps(view.as_dict(), indent=2)
     return view_text(view, staff=True)

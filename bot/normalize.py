@@ -121,6 +121,3 @@ class Normalizer:
     def tokens(self, text: str, correct_typos: bool = True, folded: bool = False) -> list[str]:
         stems = self._stems
         return [stems.get(w) or self.stem(w) for w in self.words(text, correct_typos, folded)]
-
-    def is_stopword(self, token: str) -> bool:
-        return token in STOPWORDS

@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from bot import outbox
+from bot.config import Settings
 from bot.storage import Database, Escalation, EscalationEvent, reference_for, utcnow
 
 MAX_ANSWER_CHARS = 20_000
@@ -94,6 +95,12 @@ def parse_reference(text: str) -> int:
 
 
 class Triage:
+    @classmethod
+    def from_settings(cls, db: Database, settings: Settings) -> Triage:
+        return cls(db, settings.staff,
+                   unclaimed_after=dt.timedelta(hours=settings.unclaimed_after_hours),
+                   answer_due=dt.timedelta(hours=settings.answer_due_hours))
+
     def __init__(self, db: Database, staff: frozenset[str],
                  unclaimed_after: dt.timedelta = dt.timedelta(hours=4),
                  answer_due: dt.timedelta = dt.timedelta(hours=24)) -> None:
@@ -201,6 +208,21 @@ class Triage:
         self._require_staff(actor)
         return await self._change(reference, actor, "reopened", "",
                                   allowed=("answered", "closed"), state="open", claimed_by=None)
+
+    async def act(self, action: str, reference: str, actor: Actor,
+                  text: str = "") -> EscalationView:
+        """One staff action by name, as typed at the CLI or in a chat."""
+        actions = {
+            "show": lambda: self.show(reference, actor),
+            "claim": lambda: self.claim(reference, actor),
+            "answer": lambda: self.answer(reference, actor, text),
+            "note": lambda: self.note(reference, actor, text),
+            "close": lambda: self.close(reference, actor),
+            "reopen": lambda: self.reopen(reference, actor),
+        }
+        if action not in actions:
+            raise TriageError(f"Unknown action {action!r}; use one of {', '.join(actions)}.")
+        return await actions[action]()
 
     async def record(self, reference: str, actor: Actor, kind: str, detail: str) -> None:
         """Add an event to the history (and audit trail) without changing the state."""
