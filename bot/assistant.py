@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import outbox
+from bot import outbox, platform_state
 from bot.config import Settings
 from bot.entries import Entry
 from bot.escalations import Reason, create_escalation, escalations_for
@@ -166,6 +166,20 @@ class Assistant:
         log.warning("delivery %s to %s failed; will retry", delivery.id, delivery.platform)
         await outbox.failed(self.db, delivery.id, error, retry_in)
 
+    async def first_time(self, platform: str, key: str) -> bool:
+        """Has this platform event (id) been handled before? Retries are handled once."""
+        return await platform_state.first_time(self.db, platform, key)
+
+    async def remember_triage_post(self, reference: str, platform: str, channel: str,
+                                   message_id: str) -> None:
+        await platform_state.remember_post(self.db, reference, platform, channel, message_id)
+
+    async def triage_posts(self, reference: str, platform: str) -> list[tuple[str, str]]:
+        return await platform_state.posts(self.db, reference, platform)
+
+    async def escalation_summary(self, reference: str) -> EscalationView:
+        return await self.triage.summary(reference)
+
     async def sweep(self) -> tuple[list[str], list[str]]:
         return await self.triage.sweep()
 
@@ -228,7 +242,8 @@ class Assistant:
                         tags: list[str] | None = None) -> list[Reply]:
         question = redact(question).text
         try:
-            escalation = await create_escalation(self.db, message, question, reason, tags or [])
+            escalation = await create_escalation(self.db, message, question, reason, tags or [],
+                                                 notify=self.triage.platforms)
         except (SQLAlchemyError, DatabaseUnavailable, OSError):
             log.error("could not store an escalation from %s", message.platform)
             return [TextReply(STORAGE_DOWN)]

@@ -23,8 +23,9 @@ class Reason:
 
 
 async def create_escalation(db: Database, message: Message, question: str, reason: str,
-                            tags: list[str]) -> Escalation:
-    """Store a redacted question for staff; `question` must already be redacted."""
+                            tags: list[str], notify: tuple[str, ...] = ()) -> Escalation:
+    """Store a redacted question for staff and queue a notice for each staff platform in
+    `notify`, in one transaction; `question` must already be redacted."""
     now = utcnow()
     escalation = Escalation(
         question=question,
@@ -45,7 +46,7 @@ async def create_escalation(db: Database, message: Message, question: str, reaso
         actor = f"{message.platform}:{message.user_id}"
         session.add(EscalationEvent(escalation_id=escalation.id, kind="created", actor=actor,
                                     detail=reason, created_at=now))
-        announce(session, escalation, "new")
+        announce(session, escalation, "new", notify)
     return escalation
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage import Database, OutboxMessage, utcnow
+from bot.storage import Database, OutboxMessage, reference_for, utcnow
 
 LEASE = dt.timedelta(seconds=60)
 
@@ -30,6 +30,7 @@ class Delivery:
     conversation_id: str
     thread_id: str | None
     text: str
+    reference: str | None = None
 
 
 def enqueue(session: AsyncSession, *, kind: str, platform: str, user_id: str,
@@ -57,7 +58,8 @@ async def claim(db: Database, platform: str, user_id: str | None = None,
         rows = await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
                                      .order_by(OutboxMessage.id))
         return [Delivery(r.id, r.kind, r.platform, r.user_id, r.conversation_id, r.thread_id,
-                         r.text) for r in rows]
+                         r.text, reference_for(r.escalation_id) if r.escalation_id else None)
+                for r in rows]
 
 
 async def _lease(db: Database, message_id: int, now: dt.datetime) -> bool:

@@ -12,7 +12,16 @@ from typing import ClassVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import DateTime, Float, ForeignKey, Integer, String, Text, text
+from sqlalchemy import (
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
@@ -94,6 +103,32 @@ class OutboxMessage(Base):
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
                                                              index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class SeenEvent(Base):
+    """Platform events already handled: a retried or duplicated delivery is handled once,
+    whichever process receives it."""
+
+    __tablename__ = "seen_events"
+    __table_args__ = (UniqueConstraint("platform", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class TriagePost(Base):
+    """Where a platform shows an escalation to staff, so the post can be updated in place."""
+
+    __tablename__ = "triage_posts"
+    __table_args__ = (UniqueConstraint("escalation_id", "platform", "channel"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    escalation_id: Mapped[int] = mapped_column(ForeignKey("escalations.id"), index=True)
+    platform: Mapped[str] = mapped_column(String(32))
+    channel: Mapped[str] = mapped_column(String(128))
+    message_id: Mapped[str] = mapped_column(String(128))
 
 
 class Interaction(Base):

@@ -22,7 +22,7 @@ from bot.storage import Database, Escalation, EscalationEvent, reference_for, ut
 
 MAX_ANSWER_CHARS = 20_000
 ALL_STATES = ("open", "claimed", "answered", "closed")
-STAFF_PLATFORM = "staff"  # outbox messages for whichever triage place each adapter has
+TERMINALS = frozenset({"cli", "console"})  # staff there read the queue; nothing is pushed
 _REFERENCE = re.compile(r"^(?:ta-?)?0*(\d{1,9})$", re.IGNORECASE)
 
 
@@ -106,6 +106,7 @@ class Triage:
                  answer_due: dt.timedelta = dt.timedelta(hours=24)) -> None:
         self.db = db
         self.staff = staff
+        self.platforms = staff_platforms(staff)
         self.unclaimed_after = unclaimed_after
         self.answer_due = answer_due
 
@@ -148,6 +149,7 @@ class Triage:
                 .values(state="claimed", claimed_by=actor.id, updated_at=utcnow()))
             if won.rowcount == 1:
                 self._event(session, escalation_id, "claimed", actor)
+                await self._updated(session, escalation_id)
         async with self.db.session() as session:
             escalation = await self._load(session, reference)
             if won.rowcount != 1 and escalation.claimed_by != actor.id:
@@ -193,6 +195,7 @@ class Triage:
                 actor.id, now, now)
             escalation.claimed_by = escalation.claimed_by or actor.id
             self._event(session, escalation.id, "answered", actor, text)
+            await self._updated(session, escalation.id)
             outbox.enqueue(session, kind="answer", platform=escalation.platform,
                            user_id=escalation.user_id, conversation_id=escalation.conversation_id,
                            thread_id=escalation.thread_id, escalation_id=escalation.id,
@@ -239,6 +242,8 @@ class Triage:
             for name, value in {**values, "updated_at": utcnow()}.items():
                 setattr(escalation, name, value)
             self._event(session, escalation.id, kind, actor, detail)
+            if values:
+                await self._updated(session, escalation.id)
         return await self.show(reference, actor)
 
     async def sweep(self, now: dt.datetime | None = None) -> tuple[list[str], list[str]]:
@@ -256,7 +261,8 @@ class Triage:
                 if self._needs_announcing(escalation, now, age):
                     escalation.announced_at = now
                     self._event(session, escalation.id, "reannounced", Actor("tabot", "sweep"))
-                    announce(session, escalation, f"still unclaimed after {_hours(age)}")
+                    announce(session, escalation, f"still unclaimed after {_hours(age)}",
+                             self.platforms)
                     announced.append(escalation.reference)
                 if escalation.late_notice_at is None and age >= self.answer_due:
                     escalation.late_notice_at = now
@@ -274,6 +280,17 @@ class Triage:
             return False
         last = escalation.announced_at
         return last is None or now - as_utc(last) >= self.unclaimed_after
+
+    async def _updated(self, session: AsyncSession, escalation_id: int) -> None:
+        """Tell staff platforms the state changed, so their posts are updated in place."""
+        escalation = await session.get(Escalation, escalation_id)
+        if escalation is not None:
+            announce(session, escalation, "updated", self.platforms, kind="staff-update")
+
+    async def summary(self, reference: str) -> EscalationView:
+        """The escalation without notes: what a staff-only triage post shows."""
+        async with self.db.session() as session:
+            return self._view(await self._load(session, reference), include_notes=False)
 
     @staticmethod
     async def _load(session: AsyncSession, reference: str) -> Escalation:
@@ -304,12 +321,19 @@ class Triage:
             as_utc(escalation.updated_at), events if include_notes else ())
 
 
-def announce(session: AsyncSession, escalation: Escalation, why: str) -> None:
-    """Queue a notice for staff wherever each platform keeps its triage queue."""
+def staff_platforms(staff: frozenset[str]) -> tuple[str, ...]:
+    """Chat platforms where some staff member works: each gets the triage notices."""
+    return tuple(sorted({item.split(":", 1)[0] for item in staff} - TERMINALS))
+
+
+def announce(session: AsyncSession, escalation: Escalation, why: str,
+             platforms: tuple[str, ...], kind: str = "staff-notice") -> None:
+    """Queue a notice for staff on each platform; its adapter posts it where staff triage."""
     topic = escalation.tags.split(",")[0] if escalation.tags else "no topic"
-    outbox.enqueue(session, kind="staff-notice", platform=STAFF_PLATFORM, user_id="*",
-                   conversation_id="triage", thread_id=None, escalation_id=escalation.id,
-                   text=f"{escalation.reference} ({topic}, {why}): {escalation.question}")
+    for platform in platforms:
+        outbox.enqueue(session, kind=kind, platform=platform, user_id="*",
+                       conversation_id="triage", thread_id=None, escalation_id=escalation.id,
+                       text=f"{escalation.reference} ({topic}, {why}): {escalation.question}")
 
 
 def relay_text(reference: str, question: str, answer: str) -> str:

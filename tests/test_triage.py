@@ -25,7 +25,8 @@ async def ask(db: Database, text: str = "how do we budget for a new roof", asker
               thread: str | None = "thread-9") -> str:
     message = Message(asker.platform, asker.user_id, f"chat-{asker.user_id}", text,
                       thread_id=thread)
-    escalation = await create_escalation(db, message, text, Reason.NO_MATCH, ["finance"])
+    escalation = await create_escalation(db, message, text, Reason.NO_MATCH, ["finance"],
+                                         notify=("slack", "telegram"))
     return escalation.reference
 
 
@@ -65,8 +66,10 @@ async def test_an_answer_is_queued_for_the_asker_where_they_asked(triage: Triage
 
 async def test_a_new_escalation_is_announced_to_staff(triage: Triage) -> None:
     ref = await ask(triage.db)
-    [notice] = await outbox_rows(triage.db, "staff-notice")
-    assert notice.platform == "staff" and ref in notice.text and "finance" in notice.text
+    notices = await outbox_rows(triage.db, "staff-notice")
+    assert [n.platform for n in notices] == ["slack", "telegram"]
+    assert all(ref in n.text and "finance" in n.text for n in notices)
+    assert triage.platforms == ("slack", "telegram")
 
 
 async def test_only_configured_staff_can_act(triage: Triage) -> None:

@@ -1,0 +1,20 @@
+import asyncio
+
+from bot import platform_state
+from bot.storage import Database
+from tests.test_triage import ask
+
+
+async def test_an_event_is_handled_once_even_when_racing(database: Database) -> None:
+    results = await asyncio.gather(*(platform_state.first_time(database, "slack", "Ev123")
+                                     for _ in range(8)))
+    assert results.count(True) == 1
+    assert await platform_state.first_time(database, "telegram", "Ev123")
+
+
+async def test_triage_posts_are_remembered_per_platform(database: Database) -> None:
+    ref = await ask(database)
+    await platform_state.remember_post(database, ref, "slack", "CTRIAGE", "1700000000.000100")
+    assert await platform_state.posts(database, ref, "slack") == [("CTRIAGE",
+                                                                    "1700000000.000100")]
+    assert await platform_state.posts(database, ref, "telegram") == []
