@@ -177,6 +177,9 @@ class Assistant:
     async def triage_posts(self, reference: str, platform: str) -> list[tuple[str, str]]:
         return await platform_state.posts(self.db, reference, platform)
 
+    async def own_escalations(self, platform: str, user_id: str) -> list[EscalationView]:
+        return await self.triage.asked_by(Actor(platform, user_id))
+
     async def escalation_summary(self, reference: str) -> EscalationView:
         return await self.triage.summary(reference)
 

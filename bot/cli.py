@@ -12,6 +12,7 @@ import getpass
 import importlib
 import json
 import logging
+import os
 import signal
 import sys
 from collections.abc import Callable
@@ -59,6 +60,10 @@ def build_parser() -> argparse.ArgumentParser:
         return sub
 
     command("chat", cmd_chat, "talk to the assistant in this terminal")
+    run = command("run", cmd_run, "serve the chat platforms (Slack, Telegram)")
+    run.add_argument("--adapter", action="append", metavar="NAME",
+                     help="adapters.NAME to run (repeatable); default: every platform whose "
+                          "token is set")
     ask = command("ask", cmd_ask, "answer one question, with no side effects")
     ask.add_argument("text", nargs="+", help="the question")
     ask.add_argument("--json", action="store_true", help="print one JSON object")
@@ -133,11 +138,50 @@ async def _chat(settings: Settings) -> int:
     reload_on_hangup(kb)
     try:
         await db.upgrade()
-        adapter = importlib.import_module("adapters.console").create(Assistant(kb, db, settings))
+        adapter = load_adapter("console").create(Assistant(kb, db, settings))
         await adapter.run()
     finally:
         await db.close()
     return 0
+
+
+PLATFORM_TOKENS = {"slack": "SLACK_BOT_TOKEN", "telegram": "TELEGRAM_BOT_TOKEN"}
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    settings = load_settings(kb=args.kb)
+    names = args.adapter or [name for name, token in PLATFORM_TOKENS.items()
+                             if os.environ.get(token)]
+    if not names:
+        raise ConfigError("no chat platform to run: set SLACK_BOT_TOKEN and/or "
+                          "TELEGRAM_BOT_TOKEN, or pass --adapter NAME")
+    return asyncio.run(_run(settings, names))
+
+
+async def _run(settings: Settings, names: list[str]) -> int:
+    kb = _knowledge(settings)
+    db = Database(settings.database_url)
+    reload_on_hangup(kb)
+    try:
+        await db.upgrade()
+        assistant = Assistant(kb, db, settings)
+        adapters = [load_adapter(name).create(assistant) for name in names]
+        await asyncio.gather(*(adapter.run() for adapter in adapters))
+    finally:
+        await db.close()
+    return 0
+
+
+def load_adapter(name: str):
+    """`adapters.<name>`: adding a platform is adding one module there."""
+    if not name.isidentifier():
+        raise ConfigError(f"{name!r} is not an adapter name")
+    try:
+        return importlib.import_module(f"adapters.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"adapters.{name}":
+            raise
+        raise ConfigError(f"there is no adapter named {name!r} (adapters/{name}.py)") from None
 
 
 def reload_on_hangup(kb: KnowledgeBase) -> None:

@@ -139,6 +139,15 @@ class Triage:
                                          .order_by(Escalation.created_at, Escalation.id))
             return [self._view(e, include_notes=True) for e in rows]
 
+    async def asked_by(self, actor: Actor) -> list[EscalationView]:
+        """An asker's own escalations, newest first, without staff notes."""
+        async with self.db.session() as session:
+            rows = await session.scalars(
+                select(Escalation).where(Escalation.platform == actor.platform,
+                                         Escalation.user_id == actor.user_id)
+                .options(selectinload(Escalation.events)).order_by(Escalation.id.desc()))
+            return [self._view(e, include_notes=False) for e in rows]
+
     async def claim(self, reference: str, actor: Actor) -> EscalationView:
         self._require_staff(actor)
         escalation_id = parse_reference(reference)

@@ -1,0 +1,76 @@
+"""A stand-in for Slack's Web API on 127.0.0.1: answers what the adapter calls, records it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT_USER = "UTABOT"
+
+
+@dataclass
+class FakeSlackAPI:
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    _ts: int = 0
+    runner: web.AppRunner | None = None
+    port: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._handle)
+        app.router.add_post("/respond", self._respond)
+        self.runner = web.AppRunner(app)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self.runner:
+            await self.runner.cleanup()
+
+    async def _respond(self, request: web.Request) -> web.Response:
+        self.calls.append(("response_url", await request.json()))
+        return web.json_response({"ok": True})
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.content_type == "application/json":
+            payload = await request.json()
+        else:
+            payload = dict(await request.post())
+            for key in ("blocks", "view"):
+                if isinstance(payload.get(key), str):
+                    payload[key] = json.loads(payload[key])
+        self.calls.append((method, payload))
+        return web.json_response(self._answer(method, payload))
+
+    def _answer(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if method == "auth.test":
+            return {"ok": True, "team_id": "T1", "user_id": BOT_USER, "bot_id": "BTABOT",
+                    "url": "https://example.slack.com/"}
+        if method in {"chat.postMessage", "chat.update"}:
+            self._ts += 1
+            return {"ok": True, "channel": payload.get("channel"),
+                    "ts": payload.get("ts") or f"{int(time.time())}.{self._ts:06d}"}
+        return {"ok": True}
+
+    def named(self, method: str) -> list[dict[str, Any]]:
+        return [payload for name, payload in self.calls if name == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 10) -> list[dict]:
+        deadline = asyncio.get_running_loop().time() + timeout
+        while asyncio.get_running_loop().time() < deadline:
+            if len(found := self.named(method)) >= count:
+                return found
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"expected {count} {method} call(s), got {self.calls}")

@@ -1,0 +1,275 @@
+"""The real slack-bolt and slack_sdk code, served over HTTP, against a local fake Web API."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import sys
+import time
+import urllib.parse
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp.test_utils import TestServer
+from slack_sdk.signature import SignatureVerifier
+
+from adapters.slack import SlackAdapter, SlackConfig, escape, render
+from bot.assistant import Assistant
+from bot.config import ConfigError, Settings
+from bot.knowledge import KnowledgeBase
+from bot.messages import AnswerReply, Source
+from bot.storage import Database
+from bot.triage import Actor
+from tests.conftest import REPO
+from tests.fakes.slack_api import FakeSlackAPI
+
+SECRET = "test-signing-secret"
+STAFF = "USTAFF"
+ASKER = "UASKER"
+TRIAGE = "CTRIAGE"
+SUBPOENA = "what do we do if we get a subpoena for a survivor's records"
+UNRELATED = "how do i fix the lawnmower engine at our office"
+
+
+class Slack:
+    """Sends correctly signed requests shaped like Slack's own."""
+
+    def __init__(self, server: TestServer, adapter: SlackAdapter, api: FakeSlackAPI) -> None:
+        self.server, self.adapter, self.api = server, adapter, api
+        self._events = 0
+
+    async def post(self, body: bytes, content_type: str, timestamp: int | None = None,
+                   signature: str | None = None,
+                   retry: int | None = None) -> aiohttp.ClientResponse:
+        stamp = str(timestamp or int(time.time()))
+        headers = {"Content-Type": content_type, "X-Slack-Request-Timestamp": stamp,
+                   "X-Slack-Signature": signature or SignatureVerifier(SECRET).generate_signature(
+                       timestamp=stamp, body=body)}
+        if retry is not None:
+            headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
+        async with aiohttp.ClientSession() as session, session.post(
+                self.server.make_url("/slack/events"), data=body, headers=headers) as response:
+            await response.read()
+            return response
+
+    async def event(self, event: dict, event_id: str | None = None, **kwargs) -> int:
+        self._events += 1
+        body = json.dumps({"type": "event_callback", "team_id": "T1", "api_app_id": "A1",
+                           "event_id": event_id or f"Ev{self._events}", "event": event,
+                           "event_time": int(time.time())}).encode()
+        return (await self.post(body, "application/json", **kwargs)).status
+
+    async def dm(self, text: str, user: str = ASKER, **kwargs) -> int:
+        return await self.event({"type": "message", "channel_type": "im", "channel": f"D{user}",
+                                 "user": user, "text": text, "ts": f"{time.time():.6f}"},
+                                **kwargs)
+
+    async def form(self, fields: dict) -> int:
+        body = urllib.parse.urlencode(fields).encode()
+        return (await self.post(body, "application/x-www-form-urlencoded")).status
+
+    async def interact(self, payload: dict) -> int:
+        return await self.form({"payload": json.dumps(payload)})
+
+    async def press(self, action_id: str, value: dict, user: str, channel: str = "DUASKER",
+                    message: dict | None = None) -> int:
+        return await self.interact({
+            "type": "block_actions", "user": {"id": user}, "team": {"id": "T1"},
+            "api_app_id": "A1", "trigger_id": f"trig-{time.time()}",
+            "container": {"type": "message", "channel_id": channel},
+            "channel": {"id": channel}, "message": message or {"ts": "1.1"},
+            "response_url": f"http://127.0.0.1:{self.api.port}/respond",
+            "actions": [{"action_id": action_id, "value": json.dumps(value),
+                         "action_ts": f"{time.time():.6f}", "type": "button"}]})
+
+
+@pytest.fixture
+async def slack(shipped_kb: KnowledgeBase, database: Database,
+                tmp_path: Path) -> AsyncIterator[Slack]:
+    api = FakeSlackAPI()
+    await api.start()
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
+                        staff=frozenset({f"slack:{STAFF}"}))
+    config = SlackConfig(bot_token="xoxb-test", signing_secret=SECRET, app_token=None,
+                         triage_channel=TRIAGE, api_url=api.base_url, port=0)
+    adapter = SlackAdapter(Assistant(shipped_kb, database, settings), config)
+    server = TestServer(adapter.web_app(), host="127.0.0.1")
+    await server.start_server()
+    yield Slack(server, adapter, api)
+    await server.close()
+    await api.stop()
+
+
+def texts(payloads: list[dict]) -> str:
+    return json.dumps(payloads)
+
+
+async def test_a_direct_message_is_answered_with_blocks_and_buttons(slack: Slack) -> None:
+    assert await slack.dm(SUBPOENA) == 200
+    [post, *_] = await slack.api.wait_for("chat.postMessage")
+    assert post["channel"] == f"D{ASKER}"
+    kinds = [b["type"] for b in post["blocks"]]
+    assert kinds[0] == "header" and "actions" in kinds and "context" in kinds
+    assert "Responding to a subpoena" in texts([post])
+    assert "tabot_helped" in texts([post]) and "tabot_not_helped" in texts([post])
+
+
+async def test_a_mention_is_answered_in_its_thread(slack: Slack) -> None:
+    await slack.event({"type": "app_mention", "channel": "CGENERAL", "user": ASKER,
+                       "text": f"<@UTABOT> {SUBPOENA}", "ts": "1700000000.000100"})
+    [post, *_] = await slack.api.wait_for("chat.postMessage")
+    assert post["channel"] == "CGENERAL" and post["thread_ts"] == "1700000000.000100"
+
+
+async def test_a_suggestion_button_answers_when_pressed(slack: Slack) -> None:
+    await slack.dm("shelter")
+    [post] = await slack.api.wait_for("chat.postMessage")
+    choose = next(e for b in post["blocks"] if b["type"] == "actions" for e in b["elements"]
+                  if e["action_id"].startswith("tabot_choose"))
+    assert await slack.press(choose["action_id"], json.loads(choose["value"]), ASKER) == 200
+    answers = await slack.api.wait_for("chat.postMessage", 2)
+    assert answers[1]["blocks"][0]["type"] == "header"
+
+
+async def test_slash_command_acks_at_once_and_answers_in_a_dm(slack: Slack) -> None:
+    assert await slack.form({"command": "/ta", "text": "topics", "user_id": ASKER,
+                             "channel_id": "CGENERAL", "trigger_id": "t1",
+                             "response_url": f"http://127.0.0.1:{slack.api.port}/respond",
+                             "team_id": "T1"}) == 200
+    [post] = await slack.api.wait_for("chat.postMessage")
+    assert post["channel"] == ASKER and "Best Practice" in texts([post])
+
+
+async def test_an_escalation_reaches_triage_escaped(slack: Slack) -> None:
+    hostile = (f"{UNRELATED} <!channel> <@U999> <https://evil.example|bank> & <b>")
+    await slack.dm(hostile)
+    replies = await slack.api.wait_for("chat.postMessage")
+    assert "TA-0001" in texts(replies)
+    await slack.adapter.deliver_pending()
+    triage = [p for p in slack.api.named("chat.postMessage") if p["channel"] == TRIAGE]
+    assert len(triage) == 1
+    posted = texts(triage)
+    for raw in ("<!channel>", "<@U999>", "<https://evil.example|bank>", "<b>"):
+        assert raw not in posted
+    assert "&lt;!channel&gt;" in posted and "&amp;" in posted
+    assert "triage_claim" in posted
+
+
+async def test_staff_claim_and_answer_relay_to_the_asker_and_update_the_post(
+        slack: Slack) -> None:
+    await slack.dm(UNRELATED)
+    await slack.api.wait_for("chat.postMessage")
+    await slack.adapter.deliver_pending()
+    ref = {"ref": "TA-0001"}
+    await slack.press("triage_claim", ref, STAFF, channel=TRIAGE)
+    [update] = await slack.api.wait_for("chat.update")
+    assert "claimed" in texts([update]) and f"<@{STAFF}>" in texts([update])
+    await slack.press("triage_answer", ref, STAFF, channel=TRIAGE)
+    [modal] = await slack.api.wait_for("views.open")
+    assert modal["view"]["private_metadata"] == "TA-0001"
+    await slack.interact({"type": "view_submission", "user": {"id": STAFF},
+                          "team": {"id": "T1"}, "api_app_id": "A1",
+                          "view": {**modal["view"], "id": "V1", "state": {"values": {
+                              "answer": {"text": {"type": "plain_text_input",
+                                                  "value": "Try a small-engine repair shop."}}}}}})
+    await slack.api.wait_for("chat.update", 2)
+    await slack.adapter.deliver_pending()
+    relayed = [p for p in slack.api.named("chat.postMessage") if p["channel"] == f"D{ASKER}"]
+    assert "Try a small-engine repair shop." in texts(relayed[-1:])
+
+
+async def test_non_staff_pressing_triage_buttons_get_an_ephemeral_refusal(slack: Slack) -> None:
+    await slack.dm(UNRELATED)
+    await slack.api.wait_for("chat.postMessage")
+    await slack.press("triage_claim", {"ref": "TA-0001"}, ASKER, channel=TRIAGE)
+    [refusal] = await slack.api.wait_for("chat.postEphemeral")
+    assert refusal["user"] == ASKER and "Only the coalition's TA staff" in refusal["text"]
+    view = await slack.adapter.assistant.escalation_summary("TA-0001")
+    assert view.state == "open"
+
+
+async def test_a_retried_event_is_handled_once(slack: Slack) -> None:
+    assert await slack.dm(UNRELATED, event_id="EvSAME") == 200
+    assert await slack.dm(UNRELATED, event_id="EvSAME", retry=1) == 200
+    await slack.api.wait_for("chat.postMessage")
+    await asyncio.sleep(0.5)
+    assert len(slack.api.named("chat.postMessage")) == 1
+    queue = await slack.adapter.assistant.triage.queue(Actor("slack", STAFF))
+    assert len(queue) == 1
+
+
+async def test_bad_or_stale_signatures_are_refused(slack: Slack) -> None:
+    assert await slack.dm(SUBPOENA, signature="v0=deadbeef") == 401
+    assert await slack.dm(SUBPOENA, timestamp=int(time.time()) - 600) == 401
+    await asyncio.sleep(0.3)
+    assert slack.api.named("chat.postMessage") == []
+
+
+async def test_app_home_shows_staff_the_queue_and_askers_their_questions(slack: Slack) -> None:
+    await slack.dm(UNRELATED)
+    await slack.api.wait_for("chat.postMessage")
+    await slack.event({"type": "app_home_opened", "user": STAFF, "tab": "home"})
+    await slack.event({"type": "app_home_opened", "user": ASKER, "tab": "home"})
+    staff_home, asker_home = await slack.api.wait_for("views.publish", 2)
+    assert staff_home["user_id"] == STAFF and "Waiting for staff" in texts([staff_home])
+    assert "TA-0001" in texts([staff_home])
+    assert asker_home["user_id"] == ASKER and "Your questions" in texts([asker_home])
+    assert "TA-0001" in texts([asker_home])
+
+
+def test_missing_token_or_secret_is_a_clear_error_naming_the_variable() -> None:
+    with pytest.raises(ConfigError, match="SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET must be set"):
+        SlackConfig.from_env({})
+    with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET must be set"):
+        SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxb-1"})
+
+
+def test_long_answers_are_split_into_sections_slack_accepts() -> None:
+    reply = AnswerReply("e", "Title", "word " * 3000, (Source("s"),), 1.0, "q")
+    _, blocks = render(reply)
+    sections = [b for b in blocks if b["type"] == "section"]
+    assert len(sections) >= 6 and all(len(b["text"]["text"]) <= 3000 for b in sections)
+
+
+def test_escape_neutralises_mentions_and_links() -> None:
+    assert escape("<!here> & <@U1>") == "&lt;!here&gt; &amp; &lt;@U1&gt;"
+
+
+async def test_tabot_run_serves_slack_over_http(tmp_path: Path) -> None:
+    """The process a host starts: `tabot run --adapter slack` on $PORT."""
+    api = FakeSlackAPI()
+    await api.start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
+           "SLACK_API_URL": api.base_url, "PORT": str(port), "SLACK_TRIAGE_CHANNEL": TRIAGE,
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--adapter", "slack", cwd=REPO, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        line = b""
+        while b"listening" not in line:
+            line = await asyncio.wait_for(process.stderr.readline(), 30)
+            assert line, "tabot run exited before listening"
+        body = json.dumps({"type": "event_callback", "event_id": "Ev1", "team_id": "T1",
+                           "event": {"type": "message", "channel_type": "im", "channel": "D1",
+                                     "user": ASKER, "text": SUBPOENA, "ts": "1.2"}}).encode()
+        stamp = str(int(time.time()))
+        headers = {"Content-Type": "application/json", "X-Slack-Request-Timestamp": stamp,
+                   "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(
+                       timestamp=stamp, body=body)}
+        async with aiohttp.ClientSession() as session, session.post(
+                f"http://127.0.0.1:{port}/slack/events", data=body, headers=headers) as response:
+            assert response.status == 200
+        [post, *_] = await api.wait_for("chat.postMessage", timeout=20)
+        assert post["channel"] == "D1" and "Responding to a subpoena" in texts([post])
+    finally:
+        process.terminate()
+        await process.wait()
+        await api.stop()
