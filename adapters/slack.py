@@ -375,9 +375,12 @@ class SlackAdapter(Adapter):
     async def _run_socket_mode(self) -> None:
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-        handler = AsyncSocketModeHandler(self.app, self.config.app_token)
-        handler.client.base_url = self.config.api_url
-        await handler.start_async()
+        handler = AsyncSocketModeHandler(self.app, self.config.app_token)  # uses self.client
+        log.warning("Slack adapter connecting in Socket Mode")
+        try:
+            await handler.start_async()
+        finally:
+            await handler.close_async()
 
 
 def create(assistant: Assistant) -> SlackAdapter:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import socket
@@ -272,4 +273,28 @@ async def test_tabot_run_serves_slack_over_http(tmp_path: Path) -> None:
     finally:
         process.terminate()
         await process.wait()
+        await api.stop()
+
+
+async def test_socket_mode_receives_events_and_acks_them(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    api = FakeSlackAPI()
+    await api.start()
+    config = SlackConfig(bot_token="xoxb-test", signing_secret=SECRET, app_token="xapp-test",
+                         triage_channel=TRIAGE, api_url=api.base_url, port=0)
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path)
+    adapter = SlackAdapter(Assistant(shipped_kb, database, settings), config)
+    running = asyncio.create_task(adapter.run())
+    try:
+        await api.envelopes.put({
+            "envelope_id": "env-1", "type": "events_api", "accepts_response_payload": False,
+            "payload": {"type": "event_callback", "event_id": "EvSock", "team_id": "T1",
+                        "event": {"type": "message", "channel_type": "im", "channel": "DS",
+                                  "user": ASKER, "text": SUBPOENA, "ts": "5.5"}}})
+        [post, *_] = await api.wait_for("chat.postMessage", timeout=20)
+        assert post["channel"] == "DS" and "env-1" in api.socket_acks
+    finally:
+        running.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await running
         await api.stop()

@@ -17,6 +17,8 @@ BOT_USER = "UTABOT"
 class FakeSlackAPI:
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     _ts: int = 0
+    envelopes: asyncio.Queue = field(default_factory=asyncio.Queue)
+    socket_acks: list[str] = field(default_factory=list)
     runner: web.AppRunner | None = None
     port: int = 0
 
@@ -28,7 +30,8 @@ class FakeSlackAPI:
         app = web.Application()
         app.router.add_post("/api/{method}", self._handle)
         app.router.add_post("/respond", self._respond)
-        self.runner = web.AppRunner(app)
+        app.router.add_get("/link", self._socket)
+        self.runner = web.AppRunner(app, shutdown_timeout=1)
         await self.runner.setup()
         site = web.TCPSite(self.runner, "127.0.0.1", 0)
         await site.start()
@@ -54,7 +57,27 @@ class FakeSlackAPI:
         self.calls.append((method, payload))
         return web.json_response(self._answer(method, payload))
 
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: say hello, push queued envelopes, collect their acks."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json({"type": "hello", "num_connections": 1})
+        reader = asyncio.create_task(self._read_acks(socket))
+        try:
+            while not socket.closed:
+                await socket.send_json(await self.envelopes.get())
+        finally:
+            reader.cancel()
+        return socket
+
+    async def _read_acks(self, socket: web.WebSocketResponse) -> None:
+        async for message in socket:
+            if message.type == web.WSMsgType.TEXT:
+                self.socket_acks.append(json.loads(message.data)["envelope_id"])
+
     def _answer(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if method == "apps.connections.open":
+            return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
         if method == "auth.test":
             return {"ok": True, "team_id": "T1", "user_id": BOT_USER, "bot_id": "BTABOT",
                     "url": "https://example.slack.com/"}
