@@ -148,7 +148,7 @@ async def test_slash_command_acks_at_once_and_answers_in_a_dm(slack: Slack) -> N
 async def test_an_escalation_reaches_triage_escaped(slack: Slack) -> None:
     hostile = (f"{UNRELATED} <!channel> <@U999> <https://evil.example|bank> & <b>")
     await slack.dm(hostile)
-    replies = await slack.api.wait_for("chat.postMessage")
+    replies = await slack.api.wait_for("chat.postMessage", 2)  # redaction notice, reference
     assert "TA-0001" in texts(replies)
     await slack.adapter.deliver_pending()
     triage = [p for p in slack.api.named("chat.postMessage") if p["channel"] == TRIAGE]
