@@ -154,7 +154,10 @@ def triage_blocks(view: EscalationView) -> list[dict]:
             f"*{view.reference}* · {view.state}{owner} · {escape(topic)} · just now")
     blocks = [_section(head), _section(">" + escape(view.question)[:SECTION_LIMIT])]
     if view.answer:
-        blocks.append(_section("*Answer:* " + escape(view.answer)[:SECTION_LIMIT]))
+        answered = next((e for e in reversed(view.events) if e.kind == "answered"), None)
+        when = f" (by {escape(answered.actor)}, {answered.at:%Y-%m-%d %H:%M} UTC)" if answered \
+            else ""
+        blocks.append(_section(f"*Answer{when}:* " + escape(view.answer)[:SECTION_LIMIT]))
     value = {"ref": view.reference}
     buttons = {"open": [("Claim", "triage_claim"), ("Answer", "triage_answer"),
                         ("Close", "triage_close")],

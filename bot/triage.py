@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -297,9 +297,10 @@ class Triage:
             announce(session, escalation, "updated", self.platforms, kind="staff-update")
 
     async def summary(self, reference: str) -> EscalationView:
-        """The escalation without notes: what a staff-only triage post shows."""
+        """What a staff-only triage post shows: the history without the notes' text."""
         async with self.db.session() as session:
-            return self._view(await self._load(session, reference), include_notes=False)
+            view = self._view(await self._load(session, reference), include_notes=True)
+        return replace(view, events=tuple(e for e in view.events if e.kind != "note"))
 
     @staticmethod
     async def _load(session: AsyncSession, reference: str) -> Escalation:

@@ -181,6 +181,8 @@ async def test_staff_claim_and_answer_relay_to_the_asker_and_update_the_post(
     await slack.adapter.deliver_pending()
     relayed = [p for p in slack.api.named("chat.postMessage") if p["channel"] == f"D{ASKER}"]
     assert "Try a small-engine repair shop." in texts(relayed[-1:])
+    final = slack.api.named("chat.update")[-1]
+    assert "answered" in texts([final]) and f"by slack:{STAFF}" in texts([final])
 
 
 async def test_non_staff_pressing_triage_buttons_get_an_ephemeral_refusal(slack: Slack) -> None:
