@@ -18,7 +18,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bot import evaluation
+from bot import evaluation, members
 from bot.assistant import Assistant, escalation_table, view_text
 from bot.config import ConfigError, Settings, load_settings
 from bot.drafts import write_draft
@@ -26,6 +26,7 @@ from bot.evaluation import QuestionFileError
 from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.lint import lint
 from bot.matcher import Match, Matcher, Outcome
+from bot.members import MembershipError
 from bot.problems import Severity, has_errors
 from bot.storage import Database, DatabaseUnavailable, safe_url
 from bot.triage import ALL_STATES, Actor, Triage, TriageError
@@ -111,6 +112,22 @@ def build_parser() -> argparse.ArgumentParser:
     esc_commands.add_parser("sweep", help="re-announce unclaimed questions, flag late answers"
                             ).set_defaults(func=cmd_escalations, action="sweep")
 
+    members = commands.add_parser("members", help="invite codes for Telegram members",
+                                  description="Invite codes let a member program's staff use "
+                                  "tabot on Telegram. You act as cli:<your login>, which must "
+                                  "be listed in TABOT_STAFF.")
+    member_commands = members.add_subparsers(dest="members_command", required=True)
+    inviting = member_commands.add_parser("invite", help="a new code for a member program")
+    inviting.add_argument("program", help="the member program's name")
+    inviting.add_argument("--json", action="store_true")
+    inviting.set_defaults(func=cmd_members, action="invite")
+    listing = member_commands.add_parser("list", help="codes, programs and member counts")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(func=cmd_members, action="list")
+    revoking = member_commands.add_parser("revoke", help="revoke a code, or a whole program")
+    revoking.add_argument("code_or_program")
+    revoking.set_defaults(func=cmd_members, action="revoke")
+
     db = commands.add_parser("db", help="database tools")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply database migrations").set_defaults(
@@ -155,6 +172,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not names:
         raise ConfigError("no chat platform to run: set SLACK_BOT_TOKEN and/or "
                           "TELEGRAM_BOT_TOKEN, or pass --adapter NAME")
+    both_listen = (not os.environ.get("SLACK_APP_TOKEN")
+                   and os.environ.get("TELEGRAM_WEBHOOK_URL"))
+    if {"slack", "telegram"} <= set(names) and both_listen:
+        raise ConfigError("Slack in HTTP mode and a Telegram webhook would both need $PORT: set "
+                          "SLACK_APP_TOKEN (Socket Mode) or unset TELEGRAM_WEBHOOK_URL "
+                          "(long polling), or run them as two processes")
     return asyncio.run(_run(settings, names))
 
 
@@ -326,6 +349,49 @@ async def _triage_action(triage: Triage, actor: Actor, args: argparse.Namespace,
     if getattr(args, "json", False):
         return json.dumps(view.as_dict(), indent=2)
     return view_text(view, staff=True)
+
+
+def cmd_members(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    actor = Actor("cli", getpass.getuser())
+    if actor.id not in settings.staff:
+        print("tabot: only the coalition's TA staff manage members; add "
+              f"{actor.id} to TABOT_STAFF", file=sys.stderr)
+        return 1
+    return asyncio.run(_members(settings, args, actor))
+
+
+async def _members(settings: Settings, args: argparse.Namespace, actor: Actor) -> int:
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+        print(await _member_action(db, args, actor))
+    except MembershipError as exc:
+        print(f"tabot: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        await db.close()
+    return 0
+
+
+async def _member_action(db: Database, args: argparse.Namespace, actor: Actor) -> str:
+    if args.action == "invite":
+        code = await members.invite(db, args.program, actor.id)
+        bot_name = os.environ.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@")
+        link = f"https://t.me/{bot_name or '<your_bot>'}?start={code}"
+        if args.json:
+            return json.dumps({"code": code, "program": args.program.strip(), "link": link})
+        return (f"Invite code for {args.program.strip()}: {code}\nShare this link: {link}\n"
+                f"(or they send /start {code} to the bot)")
+    if args.action == "revoke":
+        count = await members.revoke(db, args.code_or_program)
+        return f"revoked {args.code_or_program} ({count} codes and members)"
+    rows = await members.invites(db)
+    if args.json:
+        return json.dumps([vars(r) for r in rows], indent=2)
+    lines = [f"{r.code:<10} {'revoked' if r.revoked else 'active':<8} {r.members:>3} members  "
+             f"{r.program}" for r in rows]
+    return "\n".join(lines) or "No invite codes yet; `tabot members invite PROGRAM` makes one."
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -1,0 +1,152 @@
+"""A stand-in for the Telegram Bot API on 127.0.0.1: serves getUpdates, records what is sent.
+
+It follows what python-telegram-bot relies on: form-encoded requests with JSON-encoded
+structured fields, `offset` honoured by getUpdates (and `timeout=0` answered at once), Message
+objects returned by sendMessage and editMessageText, and errors judged by HTTP status.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import itertools
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+BOT = {"id": 999, "is_bot": True, "first_name": "tabot", "username": "tabot_test_bot"}
+STRUCTURED = {"reply_markup", "allowed_updates", "commands", "reply_parameters", "chat_id",
+              "message_id", "reply_to_message_id", "offset", "limit", "timeout"}
+
+
+@dataclass
+class FakeTelegramAPI:
+    token: str = "123:TEST"
+    calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+    updates: list[dict] = field(default_factory=list)
+    failures: dict[str, list[int]] = field(default_factory=dict)  # method -> statuses to return
+    _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
+    _messages: itertools.count = field(default_factory=lambda: itertools.count(5000))
+    _new_update: asyncio.Event = field(default_factory=asyncio.Event)
+    runner: web.AppRunner | None = None
+    port: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    async def start(self) -> None:
+        app = web.Application()
+        app.router.add_post("/bot{token}/{method}", self._handle)
+        self.runner = web.AppRunner(app, shutdown_timeout=1)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, "127.0.0.1", 0)
+        await site.start()
+        self.port = site._server.sockets[0].getsockname()[1]
+
+    async def stop(self) -> None:
+        if self.runner:
+            await self.runner.cleanup()
+
+    # --- what a test does -----------------------------------------------------------------
+
+    def push(self, update: dict) -> dict:
+        update = {"update_id": next(self._ids), **update}
+        self.updates.append(update)
+        self._new_update.set()
+        return update
+
+    def text(self, text: str, user: int, chat: int | None = None, chat_type: str = "private",
+             reply_to: dict | None = None, command: bool = False) -> dict:
+        message = {"message_id": next(self._messages), "date": int(time.time()),
+                   "chat": {"id": chat or user, "type": chat_type},
+                   "from": {"id": user, "is_bot": False, "first_name": "Advocate"},
+                   "text": text}
+        if command or text.startswith("/"):
+            length = len(text.split()[0])
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": length}]
+        if "@" + BOT["username"] in text and not text.startswith("/"):
+            start = text.index("@" + BOT["username"])
+            message["entities"] = [{"type": "mention", "offset": start,
+                                    "length": len(BOT["username"]) + 1}]
+        if reply_to:
+            message["reply_to_message"] = reply_to
+        return self.push({"message": message})
+
+    def press(self, data: str, user: int, message: dict) -> dict:
+        return self.push({"callback_query": {"id": str(next(self._ids)), "data": data,
+                                             "chat_instance": "ci",
+                                             "from": {"id": user, "is_bot": False,
+                                                      "first_name": "Advocate"},
+                                             "message": message}})
+
+    def sent(self, method: str = "sendMessage") -> list[dict[str, Any]]:
+        return [payload for name, payload in self.calls if name == method]
+
+    async def wait_for(self, method: str = "sendMessage", count: int = 1,
+                       timeout: float = 15) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(found := self.sent(method)) >= count:
+                return found
+            await asyncio.sleep(0.02)
+        raise AssertionError(f"expected {count} {method}, got {self.calls}")
+
+    def as_message(self, payload: dict) -> dict:
+        """The Message object the bot got back for something it sent (to reply to or press)."""
+        return payload["_returned"]
+
+    # --- the API --------------------------------------------------------------------------
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401,
+                                      "description": "Unauthorized"}, status=401)
+        payload = self._decode(dict(await request.post()))
+        self.calls.append((method, payload))
+        if statuses := self.failures.get(method):
+            status = statuses.pop(0)
+            return web.json_response({"ok": False, "error_code": status,
+                                      "description": "Bad Gateway"}, status=status)
+        return web.json_response({"ok": True, "result": await self._result(method, payload)})
+
+    @staticmethod
+    def _decode(form: dict[str, str]) -> dict[str, Any]:
+        decoded: dict[str, Any] = {}
+        for key, value in form.items():
+            if key in STRUCTURED:
+                try:
+                    decoded[key] = json.loads(value)
+                    continue
+                except json.JSONDecodeError:
+                    pass
+            decoded[key] = value
+        return decoded
+
+    async def _result(self, method: str, payload: dict[str, Any]) -> Any:
+        if method == "getMe":
+            return BOT
+        if method == "getUpdates":
+            return await self._get_updates(payload)
+        if method in {"sendMessage", "editMessageText"}:
+            message = {"message_id": payload.get("message_id") or next(self._messages),
+                       "date": int(time.time()),
+                       "chat": {"id": payload["chat_id"], "type": "private"},
+                       "from": BOT, "text": payload.get("text", "")}
+            payload["_returned"] = message
+            return message
+        return True
+
+    async def _get_updates(self, payload: dict[str, Any]) -> list[dict]:
+        offset = int(payload.get("offset") or 0)
+        timeout = float(payload.get("timeout") or 0)
+        self.updates = [u for u in self.updates if u["update_id"] >= offset]
+        if not self.updates and timeout:
+            self._new_update.clear()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), min(timeout, 1.0))
+        return [u for u in self.updates if u["update_id"] >= offset]

@@ -1,0 +1,272 @@
+"""The real python-telegram-bot code, polling a local fake Bot API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from adapters.telegram import LIMIT, ONLY_TEXT, TelegramAdapter, TelegramConfig
+from bot import members
+from bot.assistant import Assistant
+from bot.config import ConfigError, Settings
+from bot.knowledge import KnowledgeBase
+from bot.storage import Database, Interaction
+from bot.triage import Actor
+from tests.conftest import REPO
+from tests.fakes.slack_api import FakeSlackAPI
+from tests.fakes.telegram_api import BOT, FakeTelegramAPI
+
+STAFF = 100
+ADVOCATE = 200
+STRANGER = 300
+SUBPOENA = "what do we do if we get a subpoena for a survivor's records"
+UNRELATED = "how do i fix the lawnmower engine at our office"
+
+
+class Harness:
+    def __init__(self, api: FakeTelegramAPI, adapter: TelegramAdapter) -> None:
+        self.api, self.adapter = api, adapter
+
+    def keyboard(self, payload: dict) -> list[str]:
+        markup = payload.get("reply_markup") or {}
+        return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
+    async def replies_to(self, chat: int, count: int = 1) -> list[dict]:
+        for _ in range(300):
+            found = [p for p in self.api.sent() if p["chat_id"] == chat]
+            if len(found) >= count:
+                return found
+            await asyncio.sleep(0.05)
+        raise AssertionError(f"chat {chat} got {self.api.sent()}")
+
+
+def make_adapter(shipped_kb: KnowledgeBase, database: Database, api: FakeTelegramAPI,
+                 tmp_path: Path, token: str | None = None) -> TelegramAdapter:
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
+                        staff=frozenset({f"telegram:{STAFF}"}))
+    config = TelegramConfig(token=token or api.token, api_url=api.base_url, webhook_url=None,
+                            webhook_secret=None, port=0)
+    return TelegramAdapter(Assistant(shipped_kb, database, settings), config)
+
+
+@pytest.fixture
+async def telegram(shipped_kb: KnowledgeBase, database: Database,
+                   tmp_path: Path) -> AsyncIterator[Harness]:
+    api = FakeTelegramAPI()
+    await api.start()
+    adapter = make_adapter(shipped_kb, database, api, tmp_path)
+    await adapter.start()
+    yield Harness(api, adapter)
+    await adapter.stop()
+    await api.stop()
+
+
+async def register(h: Harness, user: int = ADVOCATE) -> None:
+    code = await members.invite(h.adapter.assistant.db, "Riverside Shelter", "cli:test")
+    before = len([p for p in h.api.sent() if p["chat_id"] == user])
+    h.api.text(f"/start {code}", user)
+    welcome = (await h.replies_to(user, before + 1))[-1]
+    assert "registered with Riverside Shelter" in welcome["text"]
+    h.api.calls.clear()
+
+
+async def test_commands_are_registered_with_telegram(telegram: Harness) -> None:
+    [commands] = telegram.api.sent("setMyCommands")
+    assert [c["command"] for c in commands["commands"]] == ["start", "help", "topics",
+                                                           "status", "staff"]
+
+
+async def test_strangers_are_refused_and_codes_register(telegram: Harness) -> None:
+    telegram.api.text(SUBPOENA, STRANGER)
+    [refusal] = await telegram.replies_to(STRANGER)
+    assert "invite code" in refusal["text"] and "subpoena" not in refusal["text"].lower()
+    telegram.api.text("/start NOTACODE", STRANGER)
+    _, bad = await telegram.replies_to(STRANGER, 2)
+    assert "not valid" in bad["text"]
+    await register(telegram, STRANGER)
+    telegram.api.text(SUBPOENA, STRANGER)
+    [answer, *_] = await telegram.replies_to(STRANGER)
+    assert "subpoena" in answer["text"].lower()
+    assert await members.program_of(telegram.adapter.assistant.db, "telegram",
+                                    str(STRANGER)) == "Riverside Shelter"
+
+
+async def test_an_answer_is_short_first_with_more_and_sources(telegram: Harness) -> None:
+    await register(telegram)
+    telegram.api.text(SUBPOENA, ADVOCATE)
+    [short, *_] = await telegram.replies_to(ADVOCATE)
+    assert len(short["text"]) < 900 and short["parse_mode"] == "HTML"
+    buttons = telegram.keyboard(short)
+    assert "m|subpoena-for-records" in buttons and "h|subpoena-for-records" in buttons
+    telegram.api.press("m|subpoena-for-records", ADVOCATE, telegram.api.as_message(short))
+    await telegram.api.wait_for("answerCallbackQuery")
+    replies = await telegram.replies_to(ADVOCATE, 3)
+    full = replies[-1]["text"]
+    assert "<b>Sources</b>" in full and "techsafety.org" in full
+
+
+async def test_suggestion_buttons_answer_when_pressed(telegram: Harness) -> None:
+    await register(telegram)
+    telegram.api.text("shelter", ADVOCATE)
+    [suggest] = await telegram.replies_to(ADVOCATE)
+    choice = next(b for b in telegram.keyboard(suggest) if b.startswith("c|"))
+    telegram.api.press(choice, ADVOCATE, telegram.api.as_message(suggest))
+    _, answer = await telegram.replies_to(ADVOCATE, 2)
+    assert answer["text"].startswith("<b>") and "m|" + choice[2:] in telegram.keyboard(answer)
+
+
+async def test_in_groups_it_answers_only_when_mentioned_in_a_reply(telegram: Harness) -> None:
+    await register(telegram)
+    group = -555
+    telegram.api.text(SUBPOENA, ADVOCATE, chat=group, chat_type="group")
+    mention = telegram.api.text(f"@{BOT['username']} {SUBPOENA}", ADVOCATE, chat=group,
+                                chat_type="group")
+    [answer, *_] = await telegram.replies_to(group)
+    assert answer["reply_parameters"]["message_id"] == mention["message"]["message_id"]
+    await asyncio.sleep(0.5)
+    replied_to = {p["reply_parameters"]["message_id"] for p in telegram.api.sent()
+                  if p["chat_id"] == group}
+    assert replied_to == {mention["message"]["message_id"]}
+
+
+async def test_escalations_reach_staff_and_a_staff_reply_reaches_the_asker(
+        telegram: Harness) -> None:
+    await register(telegram)
+    telegram.api.text(f"{UNRELATED} <b>*bold*</b>", ADVOCATE)
+    [told] = await telegram.replies_to(ADVOCATE)
+    assert "TA-0001" in told["text"] and "&lt;b&gt;" not in told["text"]
+    await telegram.adapter.deliver_pending()
+    [notice] = await telegram.replies_to(STAFF)
+    assert "TA-0001" in notice["text"] and "&lt;b&gt;*bold*&lt;/b&gt;" in notice["text"]
+    assert telegram.keyboard(notice) == ["tc|TA-0001", "ta|TA-0001"]
+    telegram.api.press("tc|TA-0001", STAFF, telegram.api.as_message(notice))
+    _, claimed = await telegram.replies_to(STAFF, 2)
+    assert "is yours" in claimed["text"]
+    telegram.api.text("Try a small-engine repair shop.", STAFF,
+                      reply_to=telegram.api.as_message(notice))
+    _, _, sent = await telegram.replies_to(STAFF, 3)
+    assert "Sent to the asker of TA-0001" in sent["text"]
+    await telegram.adapter.deliver_pending()
+    _, relayed = await telegram.replies_to(ADVOCATE, 2)
+    assert "Try a small-engine repair shop." in relayed["text"]
+
+
+async def test_advocates_cannot_press_staff_buttons(telegram: Harness) -> None:
+    await register(telegram)
+    telegram.api.text(UNRELATED, ADVOCATE)
+    [told] = await telegram.replies_to(ADVOCATE)
+    telegram.api.press("tc|TA-0001", ADVOCATE, telegram.api.as_message(told))
+    _, refusal = await telegram.replies_to(ADVOCATE, 2)
+    assert "Only the coalition's TA staff" in refusal["text"]
+
+
+async def test_non_text_messages_get_a_clear_reply_and_nothing_is_stored(
+        telegram: Harness) -> None:
+    await register(telegram)
+    telegram.api.push({"message": {"message_id": 77, "date": 1, "chat": {
+        "id": ADVOCATE, "type": "private"}, "from": {"id": ADVOCATE, "is_bot": False,
+        "first_name": "A"}, "photo": [{"file_id": "f", "file_unique_id": "u", "width": 1,
+                                       "height": 1}]}})
+    [reply] = await telegram.replies_to(ADVOCATE)
+    assert reply["text"] == ONLY_TEXT
+    async with telegram.adapter.assistant.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Interaction)) == 0
+
+
+async def test_long_messages_are_split_under_telegrams_limit(telegram: Harness) -> None:
+    await register(telegram)
+    telegram.api.text(UNRELATED, ADVOCATE)
+    await telegram.replies_to(ADVOCATE)
+    await telegram.adapter.assistant.triage.answer("TA-0001", Actor("telegram", str(STAFF)),
+                                                   "A long answer. " * 700)
+    await telegram.adapter.deliver_pending()
+    relayed = (await telegram.replies_to(ADVOCATE, 4))[1:]
+    assert len(relayed) >= 3 and all(len(p["text"]) <= LIMIT for p in relayed)
+
+
+async def test_a_duplicated_update_is_handled_once_across_a_restart(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    api = FakeTelegramAPI()
+    await api.start()
+    first = make_adapter(shipped_kb, database, api, tmp_path)
+    await first.start()
+    harness = Harness(api, first)
+    await register(harness)
+    update = api.text(UNRELATED, ADVOCATE)
+    await harness.replies_to(ADVOCATE)
+    await first.stop()
+    second = make_adapter(shipped_kb, database, api, tmp_path)
+    api.updates.append(update)  # Telegram delivers it again after the restart
+    await second.start()
+    await asyncio.sleep(1.5)
+    await second.stop()
+    await api.stop()
+    assert len([p for p in api.sent() if p["chat_id"] == ADVOCATE]) == 1
+
+
+async def test_server_errors_are_retried_until_it_recovers(telegram: Harness) -> None:
+    await register(telegram)
+    telegram.api.failures["getUpdates"] = [502, 502, 500]
+    calls = len(telegram.api.sent("getUpdates"))
+    telegram.api.text("hi", STRANGER)  # wakes the long poll, so the failing calls come soon
+    while len(telegram.api.sent("getUpdates")) < calls + 2:
+        await asyncio.sleep(0.05)  # the server is now failing
+    telegram.api.text(SUBPOENA, ADVOCATE)
+    [answer, *_] = await telegram.replies_to(ADVOCATE)
+    assert "subpoena" in answer["text"].lower()
+    assert telegram.api.failures["getUpdates"] == []
+
+
+async def test_a_rejected_token_is_a_clear_error(shipped_kb: KnowledgeBase, database: Database,
+                                                 tmp_path: Path) -> None:
+    api = FakeTelegramAPI()
+    await api.start()
+    adapter = make_adapter(shipped_kb, database, api, tmp_path, token="999:WRONG")
+    with pytest.raises(ConfigError, match="Telegram rejected TELEGRAM_BOT_TOKEN"):
+        await adapter.start()
+    await api.stop()
+
+
+def test_missing_token_names_the_variable() -> None:
+    with pytest.raises(ConfigError, match="TELEGRAM_BOT_TOKEN must be set"):
+        TelegramConfig.from_env({})
+    with pytest.raises(ConfigError, match="TELEGRAM_WEBHOOK_SECRET must be set"):
+        TelegramConfig.from_env({"TELEGRAM_BOT_TOKEN": "1:x",
+                                 "TELEGRAM_WEBHOOK_URL": "https://h/telegram"})
+
+
+async def test_tabot_run_serves_slack_and_telegram_in_one_process(tmp_path: Path) -> None:
+    telegram_api, slack_api = FakeTelegramAPI(), FakeSlackAPI()
+    await telegram_api.start()
+    await slack_api.start()
+    env = {**os.environ, "TELEGRAM_BOT_TOKEN": telegram_api.token,
+           "TELEGRAM_API_URL": telegram_api.base_url, "SLACK_BOT_TOKEN": "xoxb-test",
+           "SLACK_SIGNING_SECRET": "s", "SLACK_APP_TOKEN": "xapp-test",
+           "SLACK_API_URL": slack_api.base_url, "TABOT_STAFF": f"telegram:{STAFF}",
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=REPO, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+    try:
+        await telegram_api.wait_for("setMyCommands", timeout=30)
+        telegram_api.text(SUBPOENA, STAFF)
+        [answer, *_] = await telegram_api.wait_for("sendMessage", timeout=30)
+        assert "subpoena" in answer["text"].lower()
+        await slack_api.envelopes.put({
+            "envelope_id": "e1", "type": "events_api", "accepts_response_payload": False,
+            "payload": {"type": "event_callback", "event_id": "Ev1", "team_id": "T1",
+                        "event": {"type": "message", "channel_type": "im", "channel": "D1",
+                                  "user": "UASKER", "text": SUBPOENA, "ts": "1.1"}}})
+        [post, *_] = await slack_api.wait_for("chat.postMessage", timeout=30)
+        assert post["channel"] == "D1"
+    finally:
+        process.terminate()
+        await process.wait()
+        await telegram_api.stop()
+        await slack_api.stop()
