@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import func, select
 
@@ -270,3 +272,39 @@ async def test_tabot_run_serves_slack_and_telegram_in_one_process(tmp_path: Path
         await process.wait()
         await telegram_api.stop()
         await slack_api.stop()
+
+
+async def test_webhook_mode_checks_the_secret_and_answers(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    api = FakeTelegramAPI()
+    await api.start()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
+                        staff=frozenset({f"telegram:{STAFF}"}))
+    config = TelegramConfig(token=api.token, api_url=api.base_url,
+                            webhook_url="https://tabot.example.org/telegram",
+                            webhook_secret="s3cret-token", port=port)
+    adapter = TelegramAdapter(Assistant(shipped_kb, database, settings), config)
+    await adapter.start()
+    try:
+        [hook] = api.sent("setWebhook")
+        assert hook["url"] == "https://tabot.example.org/telegram"
+        assert hook["secret_token"] == "s3cret-token"
+        update = {"update_id": 1, "message": {
+            "message_id": 1, "date": 1, "chat": {"id": STAFF, "type": "private"},
+            "from": {"id": STAFF, "is_bot": False, "first_name": "S"}, "text": SUBPOENA}}
+        url = f"http://127.0.0.1:{port}/telegram"
+        async with aiohttp.ClientSession() as session:
+            async with session.post(url, json=update, headers={
+                    "X-Telegram-Bot-Api-Secret-Token": "wrong"}) as refused:
+                assert refused.status == 403
+            async with session.post(url, json=update, headers={
+                    "X-Telegram-Bot-Api-Secret-Token": "s3cret-token"}) as accepted:
+                assert accepted.status == 200
+        [answer, *_] = await api.wait_for("sendMessage")
+        assert answer["chat_id"] == STAFF and "subpoena" in answer["text"].lower()
+    finally:
+        await adapter.stop()
+        await api.stop()
