@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import os
 import pty
@@ -183,3 +184,17 @@ def test_chat_reloads_the_knowledge_base_on_sighup(db_env: dict[str, str],
         assert "== Pets in shelter ==" in out and "== Shelter curfew ==" in out
     finally:
         process.kill()
+
+
+def test_members_invite_list_and_revoke(db_env: dict[str, str]) -> None:
+    env = {**db_env, "TABOT_STAFF": f"cli:{getpass.getuser()}",
+           "TELEGRAM_BOT_USERNAME": "coalition_ta_bot"}
+    made = json.loads(tabot("members", "invite", "Hill County RCC", "--json", env=env).stdout)
+    assert len(made["code"]) == 8 and made["link"].endswith(f"?start={made['code']}")
+    assert "t.me/coalition_ta_bot" in made["link"]
+    listed = json.loads(tabot("members", "list", "--json", env=env).stdout)
+    assert [(r["code"], r["revoked"]) for r in listed] == [(made["code"], False)]
+    assert tabot("members", "revoke", made["code"], env=env).returncode == 0
+    assert json.loads(tabot("members", "list", "--json", env=env).stdout)[0]["revoked"]
+    refused = tabot("members", "list", env={**db_env, "TABOT_STAFF": "slack:U1"})
+    assert refused.returncode == 1 and "only the coalition's TA staff" in refused.stderr

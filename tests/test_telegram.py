@@ -308,3 +308,14 @@ async def test_webhook_mode_checks_the_secret_and_answers(
     finally:
         await adapter.stop()
         await api.stop()
+
+
+async def test_topics_are_browsed_by_category_with_buttons(telegram: Harness) -> None:
+    await register(telegram)
+    telegram.api.text("/topics", ADVOCATE)
+    [menu] = await telegram.replies_to(ADVOCATE)
+    categories = telegram.keyboard(menu)
+    assert categories == ["t|best-practice", "t|emerging-issue", "t|standard"]
+    telegram.api.press("t|standard", ADVOCATE, telegram.api.as_message(menu))
+    _, listing = await telegram.replies_to(ADVOCATE, 2)
+    assert "c|shelter-rules" in telegram.keyboard(listing)
