@@ -36,7 +36,7 @@ from bot.messages import (
     TopicsReply,
 )
 from bot.outbox import Delivery
-from bot.privacy import redact
+from bot.privacy import Redaction, Redactor, without_placeholders
 from bot.storage import Database, DatabaseUnavailable
 from bot.triage import Actor, EscalationView, Triage, TriageError
 
@@ -66,7 +66,6 @@ STORAGE_DOWN = (
 SMALL_TALK = ("Hello! I'm the coalition's TA assistant. Ask me a question about your work, e.g. "
               "'how do we respond to a subpoena?', or type 'help'.")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
-_PLACEHOLDER = re.compile(r"\[[A-Z ]+\]")
 _COMMANDS = {"help", "start", "menu", "topics", "status", "staff"}
 STAFF_COMMANDS = {"queue", "show", "claim", "answer", "note", "close", "reopen"}
 STAFF_HELP = """Staff commands:
@@ -100,11 +99,21 @@ class Assistant:
         self.db = db
         self.settings = settings
         self._told_about_redaction: set[tuple[str, str]] = set()
+        self._redactor: Redactor | None = None
+        self._redactor_index: object = None
         self.triage = Triage.from_settings(db, settings)
 
     @property
     def matcher(self) -> Matcher:
         return Matcher(self.knowledge.index, self.settings.thresholds)
+
+    def redact(self, text: str) -> Redaction:
+        """Redaction that knows the knowledge base's words, so they are never taken for names."""
+        index = self.knowledge.index
+        if self._redactor is None or self._redactor_index is not index:
+            self._redactor = Redactor(index.normalizer.vocabulary)
+            self._redactor_index = index
+        return self._redactor.redact(text)
 
     async def handle(self, message: Message) -> list[Reply]:
         if message.action is not None:
@@ -193,12 +202,12 @@ class Assistant:
         })
 
     async def _ask(self, message: Message, text: str) -> list[Reply]:
-        redaction = redact(text)
+        redaction = self.redact(text)
         replies: list[Reply] = []
         if redaction.changed and self._first_redaction(message):
             kinds = ", ".join(sorted(k.strip("[]").lower() for k in redaction.kinds))
             replies.append(TextReply(REDACTION_NOTICE.format(kinds=kinds)))
-        match = self.matcher.match(_PLACEHOLDER.sub(" ", redaction.text))
+        match = self.matcher.match(without_placeholders(redaction.text))
         if not match.has_content:
             return [*replies, TextReply(SMALL_TALK)]
         handlers: dict[Outcome, Callable[[Message, str, Match], Awaitable[list[Reply]]]] = {
@@ -243,7 +252,7 @@ class Assistant:
 
     async def _to_staff(self, message: Message, question: str, reason: str,
                         tags: list[str] | None = None) -> list[Reply]:
-        question = redact(question).text
+        question = self.redact(question).text
         try:
             escalation = await create_escalation(self.db, message, question, reason, tags or [],
                                                  notify=self.triage.platforms)
@@ -272,7 +281,7 @@ class Assistant:
         return [TextReply("Your questions for TA staff:\n" + "\n".join(lines))]
 
     async def _on_action(self, message: Message, action: Action) -> list[Reply]:
-        question = redact(clean(action.question or "")).text
+        question = self.redact(clean(action.question or "")).text
         entry = self.knowledge.get(action.entry_id) if action.entry_id else None
         if action.kind is ActionKind.SEND_TO_STAFF:
             return await self._to_staff(message, question or "(no question text)",

@@ -27,6 +27,7 @@ from bot.knowledge import KnowledgeBase, KnowledgeError
 from bot.lint import lint
 from bot.matcher import Match, Matcher, Outcome
 from bot.members import MembershipError
+from bot.privacy import Redactor
 from bot.problems import Severity, has_errors
 from bot.storage import Database, DatabaseUnavailable, safe_url
 from bot.triage import ALL_STATES, Actor, Triage, TriageError
@@ -277,7 +278,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
     kb = _knowledge(settings, quiet=True)
     questions = evaluation.read_questions(args.questions)
-    outcomes = evaluation.run(Matcher(kb.index, settings.thresholds), questions)
+    redactor = Redactor(kb.index.normalizer.vocabulary)
+    outcomes = evaluation.run(Matcher(kb.index, settings.thresholds), questions, redactor)
     result = evaluation.summarise(outcomes)
     if args.json:
         print(json.dumps(result.as_dict()))

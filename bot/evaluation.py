@@ -9,6 +9,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from bot.matcher import Matcher, Outcome
+from bot.privacy import Redactor, without_placeholders
 
 
 class QuestionFileError(Exception):
@@ -68,11 +69,14 @@ def read_questions(path: Path) -> list[LabeledQuestion]:
     return questions
 
 
-def run(matcher: Matcher, questions: list[LabeledQuestion]) -> list[Outcomes]:
+def run(matcher: Matcher, questions: list[LabeledQuestion],
+        redactor: Redactor | None = None) -> list[Outcomes]:
+    """Match each question as the bot would; with a redactor, after redaction, as in chat."""
     results = []
     for q in questions:
         start = time.perf_counter()
-        match = matcher.match(q.text)
+        text = without_placeholders(redactor.redact(q.text).text) if redactor else q.text
+        match = matcher.match(text)
         ms = (time.perf_counter() - start) * 1000
         best = match.best
         results.append(Outcomes(
