@@ -37,6 +37,7 @@ from bot.messages import (
 )
 from bot.outbox import Delivery
 from bot.privacy import Redaction, Redactor, without_placeholders
+from bot.ratelimit import RateLimiter
 from bot.storage import Database, DatabaseUnavailable
 from bot.triage import Actor, EscalationView, Triage, TriageError
 
@@ -63,6 +64,12 @@ STORAGE_DOWN = (
     "I couldn't pass your question to TA staff just now because the database is not reachable. "
     "Please try again in a few minutes, or contact the coalition's TA staff directly."
 )
+CRISIS_FIRST = ("If you or someone with you is in danger right now, please call 911. I'm an "
+                "automated assistant for advocates and can't give crisis support, but these "
+                "services can, 24 hours a day, confidentially:\n")
+CRISIS_ADDED = "If someone is in danger now, these services can help at any hour:\n"
+RATE_LIMITED = ("You're sending messages faster than I can help ({limit} a minute). Please wait "
+                "a minute and ask again; if this is urgent, use /staff or call your coalition.")
 SMALL_TALK = ("Hello! I'm the coalition's TA assistant. Ask me a question about your work, e.g. "
               "'how do we respond to a subpoena?', or type 'help'.")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
@@ -99,6 +106,7 @@ class Assistant:
         self.db = db
         self.settings = settings
         self._told_about_redaction: set[tuple[str, str]] = set()
+        self._rate = RateLimiter(settings.rate_limit_per_minute)
         self._redactor: Redactor | None = None
         self._redactor_index: object = None
         self.triage = Triage.from_settings(db, settings)
@@ -126,10 +134,29 @@ class Assistant:
         if not any(ch.isalnum() for ch in text):
             return [TextReply("I didn't find a question in that. Type your question in words, "
                               "or 'help' to see what I can do.")]
+        assessment = self.knowledge.crisis.assess(text)
+        if assessment.crisis:
+            return await self._crisis(message, text)  # before any limit: safety comes first
+        if not self._rate.allow((message.platform, message.user_id)):
+            return [TextReply(RATE_LIMITED.format(limit=self.settings.rate_limit_per_minute))]
         command, rest = parse_command(text)
         if command is not None:
             return await self._on_command(message, command, rest)
-        return await self._ask(message, text)
+        replies = await self._ask(message, text)
+        if assessment.topic:
+            replies.append(TextReply(CRISIS_ADDED + self.knowledge.crisis.hotlines()))
+        return replies
+
+    async def _crisis(self, message: Message, text: str) -> list[Reply]:
+        """Hotlines first and at once; staff flagged urgent; no counselling."""
+        replies: list[Reply] = [TextReply(CRISIS_FIRST + self.knowledge.crisis.hotlines())]
+        question = self.redact(text).text
+        await self._record(message, question, "crisis", None, 0.0)
+        escalated = await self._to_staff(message, question, Reason.CRISIS)
+        if escalated and isinstance(escalated[0], EscalatedReply):
+            replies.append(TextReply(f"I've also told the coalition's staff, marked urgent "
+                                     f"(reference {escalated[0].reference})."))
+        return replies
 
     async def _on_command(self, message: Message, command: str, rest: str) -> list[Reply]:
         if command in STAFF_COMMANDS:

@@ -27,6 +27,7 @@ class Settings:
     staff: frozenset[str] = frozenset()
     unclaimed_after_hours: float = 4.0
     answer_due_hours: float = 24.0
+    rate_limit_per_minute: int = 20
 
     @property
     def database_is_default(self) -> bool:
@@ -86,6 +87,7 @@ def load_settings(env: Mapping[str, str] | None = None, kb: str | None = None) -
         staff=_staff(env.get("TABOT_STAFF", "")),
         unclaimed_after_hours=_number(env, "TABOT_UNCLAIMED_AFTER_HOURS", 4, 0.01, 24 * 30),
         answer_due_hours=_number(env, "TABOT_ANSWER_DUE_HOURS", 24, 0.01, 24 * 60),
+        rate_limit_per_minute=int(_number(env, "TABOT_RATE_LIMIT", 20, 1, 10_000)),
     )
 
 

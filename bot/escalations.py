@@ -20,6 +20,7 @@ class Reason:
     ASKED_FOR_STAFF = "asked-for-staff"
     NOT_HELPED = "not-helped"
     STATE_LAW = "state-law"
+    CRISIS = "crisis"
 
 
 async def create_escalation(db: Database, message: Message, question: str, reason: str,
@@ -46,7 +47,8 @@ async def create_escalation(db: Database, message: Message, question: str, reaso
         actor = f"{message.platform}:{message.user_id}"
         session.add(EscalationEvent(escalation_id=escalation.id, kind="created", actor=actor,
                                     detail=reason, created_at=now))
-        announce(session, escalation, "new", notify)
+        why = "URGENT: the asker may be in danger" if reason == Reason.CRISIS else "new"
+        announce(session, escalation, why, notify)
     return escalation
 
 

@@ -19,6 +19,8 @@ from bot.problems import Problem, Severity
 from bot.schema import EntryModel, validation_errors
 
 SYNONYMS_FILE = "synonyms.yaml"
+CRISIS_FILE = "crisis.yaml"
+SETTINGS_FILES = {SYNONYMS_FILE, CRISIS_FILE}  # at the root: configuration, not entries
 DRAFTS_DIR = "drafts"
 _SYNONYMS = TypeAdapter(dict[str, list[str]])
 
@@ -42,7 +44,7 @@ def entry_files(directory: Path, include_drafts: bool = False) -> list[Path]:
     files = []
     for path in sorted(directory.rglob("*.yaml")) + sorted(directory.rglob("*.yml")):
         relative = path.relative_to(directory)
-        if relative.name == SYNONYMS_FILE and len(relative.parts) == 1:
+        if relative.name in SETTINGS_FILES and len(relative.parts) == 1:
             continue
         if DRAFTS_DIR in relative.parts[:-1] and not include_drafts:
             continue

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.crisis import CrisisCheck, load_crisis
 from bot.entries import Entry
 from bot.kbfiles import entry_files, load_entry_file, load_synonyms
 from bot.matcher import Index
@@ -27,6 +28,7 @@ class _Snapshot:
     files: dict[Path, tuple[Entry, ...]]
     synonyms: dict[str, list[str]]
     index: Index
+    crisis: CrisisCheck | None = None
 
 
 class KnowledgeBase:
@@ -52,6 +54,16 @@ class KnowledgeBase:
     @property
     def index(self) -> Index:
         return self._snapshot.index
+
+    @property
+    def crisis(self) -> CrisisCheck:
+        """This directory's crisis settings, or the shipped ones if it has none."""
+        if self._snapshot.crisis is not None:
+            return self._snapshot.crisis
+        shipped, _ = load_crisis(SHIPPED_KNOWLEDGE)
+        if shipped is None:
+            raise KnowledgeError(f"no usable {SHIPPED_KNOWLEDGE / 'crisis.yaml'}")
+        return shipped
 
     def get(self, entry_id: str) -> Entry | None:
         return self._snapshot.entries.get(entry_id)
@@ -81,9 +93,13 @@ class KnowledgeBase:
         problems += synonym_problems
         if synonym_problems and previous.synonyms:
             synonyms = previous.synonyms
+        crisis, crisis_problems = load_crisis(self.directory)
+        problems += crisis_problems
+        if crisis_problems:
+            crisis = previous.crisis  # keep the last good settings; staff are told
         entries = self._unique(files, problems)
         index = Index(list(entries.values()), synonyms)
-        self._snapshot = _Snapshot(entries, files, synonyms, index)
+        self._snapshot = _Snapshot(entries, files, synonyms, index, crisis)
         self.problems = problems
         return problems
 

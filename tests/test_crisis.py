@@ -1,0 +1,134 @@
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.assistant import Assistant
+from bot.config import Settings
+from bot.crisis import load_crisis
+from bot.knowledge import KnowledgeBase
+from bot.messages import AnswerReply, Message, SuggestReply, TextReply
+from bot.problems import Severity
+from bot.ratelimit import RateLimiter
+from bot.storage import Database, Escalation, Interaction, OutboxMessage
+from tests.conftest import write_text
+
+IN_DANGER = [
+    "he is going to kill me tonight",
+    "He's outside my house right now and I'm scared",
+    "i want to die",
+    "I don't want to live anymore",
+    "please help me he has a gun",
+    "I was raped last night and I don't know what to do",
+    "im not safe at home",
+    "he choked me again",
+    "my boyfriend hit me and I'm locked in the bathroom",
+    "I'm an advocate and honestly I can't do this anymore, I'm thinking of ending my life. "
+    "I want to die",
+    "HE IS HURTING ME",
+    "scared for my life",
+]
+ADVOCATES_ASKING = [
+    "a caller said he is going to kill her, what do we do",
+    "how do we respond when a client is suicidal",
+    "what should we do when a survivor says she was raped last night",
+    "our policy on residents who say they want to die",
+    "my client says her ex has a gun, how do we safety plan",
+    "what do I say on the hotline when the caller is in danger",
+]
+ORDINARY = [
+    "can we have a curfew in shelter",
+    "how do I respond to a subpoena",
+    "what is a U visa",
+    "is our shelter address PII",
+    "can residents bring their dogs",
+    "who do we report elder abuse to",
+]
+
+
+@pytest.fixture(scope="module")
+def crisis(shipped_kb: KnowledgeBase):
+    return shipped_kb.crisis
+
+
+@pytest.mark.parametrize("text", IN_DANGER)
+def test_someone_in_danger_is_recognised(crisis, text: str) -> None:
+    assert crisis.assess(text).crisis
+
+
+@pytest.mark.parametrize("text", ADVOCATES_ASKING)
+def test_advocates_asking_about_crisis_are_not_treated_as_in_crisis(crisis, text: str) -> None:
+    found = crisis.assess(text)
+    assert not found.crisis and found.topic
+
+
+@pytest.mark.parametrize("text", ORDINARY)
+def test_ordinary_questions_carry_no_crisis_flag(crisis, text: str) -> None:
+    assert crisis.assess(text) == type(crisis.assess(text))(crisis=False, topic=False)
+
+
+def test_hotlines_carry_the_numbers_and_the_date_they_were_checked(crisis) -> None:
+    text = crisis.hotlines()
+    for number in ("911", "1-800-799-7233", "88788", "1-800-656-4673", "1-844-762-8483",
+                   "988", "1-866-488-7386", "1-800-787-3224"):
+        assert number in text
+    assert "last verified 2026-11-01" in text
+
+
+async def test_a_person_in_danger_gets_hotlines_first_and_staff_are_told_urgently(
+        assistant: Assistant) -> None:
+    message = Message("test", "U9", "dm-U9", "he is going to kill me, call 555-010-4477")
+    replies = await assistant.handle(message)
+    assert "call 911" in replies[0].text and "1-800-799-7233" in replies[0].text
+    assert "marked urgent" in replies[1].text
+    assert not any(isinstance(r, AnswerReply | SuggestReply) for r in replies)
+    async with assistant.db.session() as session:
+        [escalation] = list(await session.scalars(select(Escalation)))
+        notices = list(await session.scalars(select(OutboxMessage)))
+        [record] = list(await session.scalars(select(Interaction)))
+    assert escalation.reason == "crisis" and "555-010-4477" not in escalation.question
+    assert all("URGENT" in n.text for n in notices if n.kind == "staff-notice")
+    assert record.outcome == "crisis"
+
+
+async def test_an_advocates_crisis_question_gets_its_answer_with_hotlines_added(
+        assistant: Assistant) -> None:
+    replies = await assistant.handle(Message("test", "U9", "dm", "what is a lethality "
+                                             "assessment and how do advocates use the LAP"))
+    assert isinstance(replies[0], AnswerReply | SuggestReply)
+    assert isinstance(replies[-1], TextReply) and "988" in replies[-1].text
+
+
+async def test_a_rate_limited_user_is_told_why_but_danger_still_gets_hotlines(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
+                        rate_limit_per_minute=3)
+    assistant = Assistant(shipped_kb, database, settings)
+    for _ in range(3):
+        await assistant.handle(Message("test", "U1", "dm", "can we have a curfew"))
+    [limited] = await assistant.handle(Message("test", "U1", "dm", "can we have a curfew"))
+    assert "faster than I can help (3 a minute)" in limited.text
+    [other] = (await assistant.handle(Message("test", "U2", "dm", "can we have a curfew")))[:1]
+    assert "faster" not in getattr(other, "text", "")
+    urgent = await assistant.handle(Message("test", "U1", "dm", "he is going to kill me"))
+    assert "1-800-799-7233" in urgent[0].text
+
+
+def test_the_rate_window_slides() -> None:
+    now = [0.0]
+    limiter = RateLimiter(2, clock=lambda: now[0])
+    assert limiter.allow("a") and limiter.allow("a") and not limiter.allow("a")
+    now[0] = 61
+    assert limiter.allow("a")
+
+
+def test_a_broken_crisis_file_is_reported_and_the_last_good_one_kept(small_kb_dir: Path,
+                                                                    shipped_kb) -> None:
+    kb = KnowledgeBase.load(small_kb_dir)
+    assert kb.crisis.assess("i want to die").crisis  # no file: the shipped settings
+    write_text(small_kb_dir / "crisis.yaml", "last_verified: soon\nhotlines: []\n")
+    problems = kb.reload()
+    assert any(p.severity is Severity.ERROR and p.path.name == "crisis.yaml" for p in problems)
+    assert kb.crisis.assess("i want to die").crisis
+    check, errors = load_crisis(small_kb_dir)
+    assert check is None and {p.line for p in errors} >= {1, 2}
