@@ -7,6 +7,7 @@ recording.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import re
@@ -38,6 +39,7 @@ from bot.messages import (
 from bot.outbox import Delivery
 from bot.privacy import Redaction, Redactor, without_placeholders
 from bot.ratelimit import RateLimiter
+from bot.retention import PurgeRaced, PurgeResult, purge
 from bot.storage import Database, DatabaseUnavailable
 from bot.triage import Actor, EscalationView, Triage, TriageError
 
@@ -107,6 +109,7 @@ class Assistant:
         self.settings = settings
         self._told_about_redaction: set[tuple[str, str]] = set()
         self._rate = RateLimiter(settings.rate_limit_per_minute)
+        self._last_purge: dt.datetime | None = None
         self._redactor: Redactor | None = None
         self._redactor_index: object = None
         self.triage = Triage.from_settings(db, settings)
@@ -220,7 +223,17 @@ class Assistant:
         return await self.triage.summary(reference)
 
     async def sweep(self) -> tuple[list[str], list[str]]:
+        """Periodic upkeep: re-announce, flag late answers, and purge once a day."""
+        now = dt.datetime.now(dt.UTC)
+        if self._last_purge is None or now - self._last_purge >= dt.timedelta(days=1):
+            self._last_purge = now
+            with contextlib.suppress(PurgeRaced):
+                await self.purge("tabot:schedule")
         return await self.triage.sweep()
+
+    async def purge(self, actor: str) -> PurgeResult:
+        return await purge(self.db, dt.timedelta(days=self.settings.keep_interactions_days),
+                           dt.timedelta(days=self.settings.keep_closed_days), actor)
 
     def topics(self) -> TopicsReply:
         return TopicsReply({

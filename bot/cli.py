@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import getpass
 import importlib
 import json
@@ -18,7 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bot import evaluation, members
+from bot import audit, evaluation, members
 from bot.assistant import Assistant, escalation_table, view_text
 from bot.config import ConfigError, Settings, load_settings
 from bot.drafts import write_draft
@@ -29,6 +30,7 @@ from bot.matcher import Match, Matcher, Outcome
 from bot.members import MembershipError
 from bot.privacy import Redactor
 from bot.problems import Severity, has_errors
+from bot.retention import purge
 from bot.storage import Database, DatabaseUnavailable, safe_url
 from bot.triage import ALL_STATES, Actor, Triage, TriageError
 
@@ -128,6 +130,14 @@ def build_parser() -> argparse.ArgumentParser:
     revoking = member_commands.add_parser("revoke", help="revoke a code, or a whole program")
     revoking.add_argument("code_or_program")
     revoking.set_defaults(func=cmd_members, action="revoke")
+
+    purging = commands.add_parser("purge", help="delete old interaction records and the text "
+                                  "of old closed questions (counts are kept)")
+    purging.set_defaults(func=cmd_purge)
+    auditing = commands.add_parser("audit", help="the log of staff actions, newest first")
+    auditing.add_argument("--limit", type=int, default=50)
+    auditing.add_argument("--json", action="store_true")
+    auditing.set_defaults(func=cmd_audit)
 
     db = commands.add_parser("db", help="database tools")
     db_commands = db.add_subparsers(dest="db_command", required=True)
@@ -355,10 +365,7 @@ async def _triage_action(triage: Triage, actor: Actor, args: argparse.Namespace,
 
 def cmd_members(args: argparse.Namespace) -> int:
     settings = load_settings()
-    actor = Actor("cli", getpass.getuser())
-    if actor.id not in settings.staff:
-        print("tabot: only the coalition's TA staff manage members; add "
-              f"{actor.id} to TABOT_STAFF", file=sys.stderr)
+    if (actor := _staff_at_terminal(settings)) is None:
         return 1
     return asyncio.run(_members(settings, args, actor))
 
@@ -386,7 +393,7 @@ async def _member_action(db: Database, args: argparse.Namespace, actor: Actor) -
         return (f"Invite code for {args.program.strip()}: {code}\nShare this link: {link}\n"
                 f"(or they send /start {code} to the bot)")
     if args.action == "revoke":
-        count = await members.revoke(db, args.code_or_program)
+        count = await members.revoke(db, args.code_or_program, actor.id)
         return f"revoked {args.code_or_program} ({count} codes and members)"
     rows = await members.invites(db)
     if args.json:
@@ -394,6 +401,55 @@ async def _member_action(db: Database, args: argparse.Namespace, actor: Actor) -
     lines = [f"{r.code:<10} {'revoked' if r.revoked else 'active':<8} {r.members:>3} members  "
              f"{r.program}" for r in rows]
     return "\n".join(lines) or "No invite codes yet; `tabot members invite PROGRAM` makes one."
+
+
+def _staff_at_terminal(settings: Settings) -> Actor | None:
+    actor = Actor("cli", getpass.getuser())
+    if actor.id in settings.staff:
+        return actor
+    print(f"tabot: only the coalition's TA staff can do that; add {actor.id} to TABOT_STAFF",
+          file=sys.stderr)
+    return None
+
+
+def cmd_purge(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if (actor := _staff_at_terminal(settings)) is None:
+        return 1
+
+    async def run() -> str:
+        db = Database(settings.database_url)
+        try:
+            await db.upgrade()
+            return str(await purge(db, dt.timedelta(days=settings.keep_interactions_days),
+                                   dt.timedelta(days=settings.keep_closed_days), actor.id))
+        finally:
+            await db.close()
+
+    print(asyncio.run(run()))
+    return 0
+
+
+def cmd_audit(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    if _staff_at_terminal(settings) is None:
+        return 1
+
+    async def run() -> list[audit.AuditView]:
+        db = Database(settings.database_url)
+        try:
+            await db.upgrade()
+            return await audit.entries(db, args.limit)
+        finally:
+            await db.close()
+
+    rows = asyncio.run(run())
+    if args.json:
+        print(json.dumps([{**vars(r), "at": r.at.isoformat()} for r in rows], indent=2))
+    else:
+        for r in rows:
+            print(f"{r.at:%Y-%m-%d %H:%M}  {r.actor:<24} {r.action:<14} {r.target:<24} {r.detail}")
+    return 0
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:

@@ -28,6 +28,8 @@ class Settings:
     unclaimed_after_hours: float = 4.0
     answer_due_hours: float = 24.0
     rate_limit_per_minute: int = 20
+    keep_interactions_days: float = 90.0
+    keep_closed_days: float = 30.0
 
     @property
     def database_is_default(self) -> bool:
@@ -88,6 +90,8 @@ def load_settings(env: Mapping[str, str] | None = None, kb: str | None = None) -
         unclaimed_after_hours=_number(env, "TABOT_UNCLAIMED_AFTER_HOURS", 4, 0.01, 24 * 30),
         answer_due_hours=_number(env, "TABOT_ANSWER_DUE_HOURS", 24, 0.01, 24 * 60),
         rate_limit_per_minute=int(_number(env, "TABOT_RATE_LIMIT", 20, 1, 10_000)),
+        keep_interactions_days=_number(env, "TABOT_KEEP_INTERACTIONS_DAYS", 90, 1, 3650),
+        keep_closed_days=_number(env, "TABOT_KEEP_CLOSED_DAYS", 30, 1, 3650),
     )
 
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
+from bot import audit
 from bot.storage import Database, Invite, Member, utcnow
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on a phone
@@ -42,6 +43,7 @@ async def invite(db: Database, program: str, created_by: str) -> str:
     async with db.session() as session, session.begin():
         session.add(Invite(code=code, program=program, created_by=created_by,
                            created_at=utcnow()))
+        audit.record(session, created_by, "member-invite", program, code)
     return code
 
 
@@ -71,10 +73,11 @@ async def program_of(db: Database, platform: str, user_id: str) -> str | None:
             Member.revoked_at.is_(None)))
 
 
-async def revoke(db: Database, code_or_program: str) -> int:
+async def revoke(db: Database, code_or_program: str, actor: str) -> int:
     """Revoke a code (its members stay) or a whole program (its codes and members)."""
     now = utcnow()
     async with db.session() as session, session.begin():
+        audit.record(session, actor, "member-revoke", code_or_program.strip())
         by_code = await session.execute(update(Invite).where(
             Invite.code == code_or_program.strip().upper(), Invite.revoked_at.is_(None))
             .values(revoked_at=now))

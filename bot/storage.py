@@ -157,6 +157,36 @@ class Member(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
 
 
+class AuditEntry(Base):
+    """Every staff action, with who and when: claims, answers, notes, members, purges."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(160))
+    action: Mapped[str] = mapped_column(String(64))
+    target: Mapped[str] = mapped_column(String(200), default="")
+    detail: Mapped[str] = mapped_column(Text, default="")
+
+
+class InteractionCount(Base):
+    """What survives the purge of interaction records: counts, for funder reports."""
+
+    __tablename__ = "interaction_counts"
+    __table_args__ = (UniqueConstraint("month", "platform", "program", "outcome", "entry_id",
+                                       "feedback"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
+    platform: Mapped[str] = mapped_column(String(32))
+    program: Mapped[str] = mapped_column(String(128), default="")
+    outcome: Mapped[str] = mapped_column(String(16))
+    entry_id: Mapped[str] = mapped_column(String(128), default="")
+    feedback: Mapped[str] = mapped_column(String(16), default="")
+    count: Mapped[int] = mapped_column(Integer, default=0)
+
+
 class Interaction(Base):
     __tablename__ = "interactions"
 

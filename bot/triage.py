@@ -16,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot import outbox
+from bot import audit, outbox
 from bot.config import Settings
 from bot.storage import Database, Escalation, EscalationEvent, reference_for, utcnow
 
@@ -317,6 +317,8 @@ class Triage:
                detail: str = "") -> None:
         session.add(EscalationEvent(escalation_id=escalation_id, kind=kind, actor=actor.id,
                                     detail=detail, created_at=utcnow()))
+        if kind in audit.STAFF_EVENTS:  # the text stays in the history; the log keeps who/when
+            audit.record(session, actor.id, kind, reference_for(escalation_id))
 
     @staticmethod
     def _view(escalation: Escalation, include_notes: bool) -> EscalationView:

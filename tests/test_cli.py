@@ -198,3 +198,5 @@ def test_members_invite_list_and_revoke(db_env: dict[str, str]) -> None:
     assert json.loads(tabot("members", "list", "--json", env=env).stdout)[0]["revoked"]
     refused = tabot("members", "list", env={**db_env, "TABOT_STAFF": "slack:U1"})
     assert refused.returncode == 1 and "only the coalition's TA staff" in refused.stderr
+    log = json.loads(tabot("audit", "--json", env=env).stdout)
+    assert [e["action"] for e in log] == ["member-revoke", "member-invite"]

@@ -1,0 +1,102 @@
+"""Keeping transcripts briefly: interaction records and closed questions are purged on time.
+
+Funders need counts, not transcripts, so interactions are folded into monthly counts before
+they are deleted; a closed escalation keeps its reference, dates, topic and outcome but loses
+its question, answer and notes. `tabot purge` runs it; the running bot runs it daily.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+
+from bot import audit
+from bot.storage import (
+    Database,
+    Escalation,
+    EscalationEvent,
+    Interaction,
+    InteractionCount,
+    OutboxMessage,
+    SeenEvent,
+    utcnow,
+)
+
+PURGED = "[purged]"
+SEEN_EVENTS_KEPT = dt.timedelta(days=7)
+
+
+class PurgeRaced(Exception):
+    """Another process purged the same records first; nothing was changed here."""
+
+
+@dataclass(frozen=True)
+class PurgeResult:
+    interactions: int
+    escalations: int
+    deliveries: int
+
+    def __str__(self) -> str:
+        return (f"purged {self.interactions} interaction records (kept as monthly counts), "
+                f"the text of {self.escalations} closed escalations, and {self.deliveries} "
+                "delivered messages")
+
+
+async def purge(db: Database, keep_interactions: dt.timedelta, keep_closed: dt.timedelta,
+                actor: str, now: dt.datetime | None = None) -> PurgeResult:
+    now = now or utcnow()
+    interactions = await _fold_interactions(db, now - keep_interactions)
+    async with db.session() as session, session.begin():
+        stale = list(await session.scalars(select(Escalation.id).where(
+            Escalation.state == "closed", Escalation.updated_at < now - keep_closed,
+            Escalation.question != PURGED)))
+        if stale:
+            await session.execute(update(Escalation).where(Escalation.id.in_(stale))
+                                  .values(question=PURGED, answer=None))
+            await session.execute(update(EscalationEvent)
+                                  .where(EscalationEvent.escalation_id.in_(stale),
+                                         EscalationEvent.kind.in_(("note", "answered")))
+                                  .values(detail=PURGED))
+        sent = await session.execute(delete(OutboxMessage).where(
+            OutboxMessage.delivered_at.is_not(None),
+            OutboxMessage.delivered_at < now - keep_closed))
+        await session.execute(delete(SeenEvent).where(
+            SeenEvent.created_at < now - SEEN_EVENTS_KEPT))
+        result = PurgeResult(interactions, len(stale), sent.rowcount or 0)
+        audit.record(session, actor, "purge", "", str(result))
+    return result
+
+
+async def _fold_interactions(db: Database, before: dt.datetime) -> int:
+    """Add old interactions to the monthly counts and delete them, in one transaction."""
+    async with db.session() as session, session.begin():
+        rows = list(await session.scalars(select(Interaction).where(
+            Interaction.created_at < before)))
+        if not rows:
+            return 0
+        counts = Counter((r.created_at.strftime("%Y-%m"), r.platform, r.program or "", r.outcome,
+                          r.entry_id or "", r.feedback or "") for r in rows)
+        for key, count in counts.items():
+            await _add_count(session, key, count)
+        deleted = await session.execute(delete(Interaction).where(
+            Interaction.id.in_([r.id for r in rows])))
+        if deleted.rowcount != len(rows):
+            raise PurgeRaced("another process purged these interactions; run it again")
+        return len(rows)
+
+
+async def _add_count(session, key: tuple[str, ...], count: int) -> None:
+    month, platform, program, outcome, entry_id, feedback = key
+    existing = await session.scalar(select(InteractionCount).where(
+        InteractionCount.month == month, InteractionCount.platform == platform,
+        InteractionCount.program == program, InteractionCount.outcome == outcome,
+        InteractionCount.entry_id == entry_id, InteractionCount.feedback == feedback))
+    if existing is None:
+        session.add(InteractionCount(month=month, platform=platform, program=program,
+                                     outcome=outcome, entry_id=entry_id, feedback=feedback,
+                                     count=count))
+    else:
+        existing.count += count

@@ -1,0 +1,63 @@
+import datetime as dt
+
+from sqlalchemy import select
+
+from bot import audit
+from bot.escalations import Reason, create_escalation
+from bot.interactions import record_interaction
+from bot.messages import Message
+from bot.retention import PURGED, purge
+from bot.storage import Database, Escalation, Interaction, InteractionCount
+from bot.triage import Actor, Triage
+
+STAFF = Actor("cli", "maria")
+
+
+async def test_old_interactions_become_monthly_counts_and_are_deleted(database: Database) -> None:
+    message = Message("slack", "U1", "D1", "x", program="Riverside")
+    for outcome in ("answer", "answer", "escalate"):
+        await record_interaction(database, message, "q", outcome, "e1" if outcome == "answer"
+                                 else None)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=100)
+    result = await purge(database, dt.timedelta(days=90), dt.timedelta(days=30), STAFF.id,
+                         now=later)
+    assert result.interactions == 3
+    async with database.session() as session:
+        assert list(await session.scalars(select(Interaction))) == []
+        counts = {(c.outcome, c.entry_id, c.program): c.count
+                  for c in await session.scalars(select(InteractionCount))}
+    assert counts == {("answer", "e1", "Riverside"): 2, ("escalate", "", "Riverside"): 1}
+    again = await purge(database, dt.timedelta(days=90), dt.timedelta(days=30), STAFF.id,
+                        now=later)
+    assert again.interactions == 0
+
+
+async def test_recent_records_and_open_questions_are_kept(database: Database) -> None:
+    message = Message("slack", "U1", "D1", "x")
+    await record_interaction(database, message, "q", "answer", "e1")
+    escalation = await create_escalation(database, message, "still open", Reason.NO_MATCH, [])
+    result = await purge(database, dt.timedelta(days=90), dt.timedelta(days=30), STAFF.id)
+    assert (result.interactions, result.escalations) == (0, 0)
+    async with database.session() as session:
+        kept = await session.get(Escalation, escalation.id)
+    assert kept.question == "still open"
+
+
+async def test_closed_questions_lose_their_text_but_keep_their_facts(database: Database) -> None:
+    triage = Triage(database, frozenset({STAFF.id}))
+    message = Message("slack", "U1", "D1", "x")
+    escalation = await create_escalation(database, message, "a question", Reason.NO_MATCH,
+                                         ["housing"])
+    await triage.note(escalation.reference, STAFF, "internal detail")
+    await triage.answer(escalation.reference, STAFF, "the answer")
+    await triage.close(escalation.reference, STAFF)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+    result = await purge(database, dt.timedelta(days=90), dt.timedelta(days=30), STAFF.id,
+                         now=later)
+    assert result.escalations == 1
+    view = await triage.show(escalation.reference, STAFF)
+    assert view.question == PURGED and view.answer is None and view.tags == ("housing",)
+    assert all(e.detail in ("", PURGED, "no-match") for e in view.events)
+    log = await audit.entries(database)
+    assert log[0].action == "purge" and log[0].actor == STAFF.id
+    assert {"note", "answered", "closed"} <= {e.action for e in log}
