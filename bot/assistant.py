@@ -122,7 +122,7 @@ class Assistant:
         """Redaction that knows the knowledge base's words, so they are never taken for names."""
         index = self.knowledge.index
         if self._redactor is None or self._redactor_index is not index:
-            self._redactor = Redactor(index.normalizer.vocabulary)
+            self._redactor = Redactor(index.normalizer.vocabulary, index.normalizer.correct)
             self._redactor_index = index
         return self._redactor.redact(text)
 
@@ -248,8 +248,8 @@ class Assistant:
             kinds = ", ".join(sorted(k.strip("[]").lower() for k in redaction.kinds))
             replies.append(TextReply(REDACTION_NOTICE.format(kinds=kinds)))
         match = self.matcher.match(without_placeholders(redaction.text))
-        if not match.has_content:
-            return [*replies, TextReply(SMALL_TALK)]
+        if not match.has_content and not redaction.changed:
+            return [*replies, TextReply(SMALL_TALK)]  # redacted words were content: not chat
         handlers: dict[Outcome, Callable[[Message, str, Match], Awaitable[list[Reply]]]] = {
             Outcome.ANSWER: self._answered,
             Outcome.SUGGEST: self._suggested,

@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--questions", required=True, type=Path, metavar="FILE.jsonl")
     ev.add_argument("--json", action="store_true", help="print one JSON object")
     ev.add_argument("--failures", action="store_true", help="list the questions it got wrong")
+    ev.add_argument("--as-chat", action="store_true",
+                    help="redact each question first, exactly as a chat message is")
 
     kb = commands.add_parser("kb", help="knowledge base tools")
     kb_commands = kb.add_subparsers(dest="kb_command", required=True)
@@ -288,7 +290,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
     kb = _knowledge(settings, quiet=True)
     questions = evaluation.read_questions(args.questions)
-    redactor = Redactor(kb.index.normalizer.vocabulary)
+    redactor = (Redactor(kb.index.normalizer.vocabulary, kb.index.normalizer.correct)
+                if args.as_chat else None)
     outcomes = evaluation.run(Matcher(kb.index, settings.thresholds), questions, redactor)
     result = evaluation.summarise(outcomes)
     if args.json:

@@ -16,6 +16,7 @@ costs the question nothing (the matcher gives unknown words no credit).
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -29,8 +30,9 @@ _STREET = (
 _MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
            r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
 _NAME_CUES = (
-    r"client|survivor|resident|victim|caller|participant|advocate|named|name is|name's|"
-    r"called|mom|mother|dad|father|husband|wife|boyfriend|girlfriend|bf|gf|partner|ex|"
+    r"client|clinet|cleint|cient|clent|survivor|resident|victim|caller|participant|advocate|"
+    r"named|name is|name's|called|mom|mother|dad|father|husband|wife|boyfriend|girlfriend|"
+    r"bf|gf|partner|ex|"
     r"abuser|son|daughter|kid|child|baby|sister|brother|aunt|uncle|grandma|grandmother|"
     r"cousin|niece|nephew|friend|neighbor|neighbour|coworker|officer|detective|judge|"
     r"attorney|lawyer|landlord|ms|mr|mrs|mx|miss|dr|sr|jr"
@@ -42,20 +44,26 @@ _SHAPES: list[tuple[str, re.Pattern[str]]] = [
     ("[URL]", re.compile(r"(?:\bhttps?://|\bwww\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|"
                          r"gov|edu|io|me|us|co|app|info|biz|ly|tv)/[^\s)\]\"']+",
                          re.IGNORECASE)),
-    ("[SSN]", re.compile(r"\b\d{3}[- ]\d{2}[- ]\d{4}\b")),
-    ("[PHONE]", re.compile(r"(?<![\w-])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?\d{4}\b")),
+    ("[DATE]", re.compile(r"\b(?:19|20)\d{2}-\d{1,2}-\d{1,2}\b")),
+    ("[SSN]", re.compile(r"\b\d{3}[-. ]\d{2}[-. ]\d{4}\b|\b\d{9}\b")),
+    ("[PHONE]", re.compile(r"(?<![\w-])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?"
+                           r"\d{4}\b|(?<![\w-])\d{3}[-.]\d{4}\b")),
     ("[DATE]", re.compile(rf"\b\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}\b|\b(?:{_MONTHS})\.?\s+"
                           rf"\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b", re.IGNORECASE)),
     ("[ADDRESS]", re.compile(
         rf"\b\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:[A-Za-z0-9.'-]+\s+){{1,3}}(?:{_STREET})\b\.?"
         r"(?:,?\s+(?:apt|unit|suite|ste|#)\.?\s*[\w-]+)?", re.IGNORECASE)),
     ("[CASE NUMBER]", re.compile(
-        r"\b(?:case|docket|file|record|claim|cause|petition|order)\s*(?:no\.?|number|num|#)?"
+        r"\b(?:case|docket|file|record|claim|cause)\s*(?:no\.?|number|num|#)?"
         r"\s*[:#]?\s*(?=[\w-]*\d)[A-Za-z0-9][A-Za-z0-9-]{3,}\b", re.IGNORECASE)),
     ("[PLATE]", re.compile(
         r"\b(?:plates?|tags?|license|licence|lic)\s*(?:no\.?|number|#|plate)?\s*[:#]?\s*"
         r"(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]{3,9}\b",
         re.IGNORECASE)),
+    # Any code mixing capitals and digits: case numbers, plates, record ids ("26CV04041").
+    ("[ID]", re.compile(r"\b(?=[A-Z0-9-]*\d[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z][A-Z0-9-]*[A-Z])"
+                        r"[A-Z0-9]+(?:-[A-Z0-9]+)+\b|\b(?=[A-Z0-9]*\d[A-Z0-9]*\d)"
+                        r"(?=[A-Z0-9]*[A-Z][A-Z0-9]*[A-Z])[A-Z0-9]{5,12}\b")),
 ]
 _CUED = re.compile(rf"\b((?i:{_NAME_CUES})\.?,?\s+)((?:{_WORD})(?:\s+(?:{_WORD}))?)")
 _CAPITALISED_RUN = re.compile(r"(?<!\[)\b[A-Z](?:[a-z'’-]*[a-z]|[A-Z'’-]*[A-Z])?"
@@ -71,15 +79,30 @@ COMMON_WORDS = frozenset("""
     three four five six seven eight nine ten every each any some many much more most our your
     their this that these those there here where when why how what which who whom whose would
     could should can will shall might must does did done had has have having been being was were
-    ms mr mrs mx miss dr
+    ms mr mrs mx miss dr ss ssn dob tia pls thx asap
     """.split())
+_AGED = re.compile(r"\b((?:[A-Za-z][A-Za-z'’-]+\s+){0,2}[A-Za-z][A-Za-z'’-]+)"
+                   r"(?=\s*(?:,\s*(?:age\s*)?\d{1,2}\b|\(\s*(?:age\s*)?\d{1,2}\s*\)))",
+                   re.IGNORECASE)
+# Lower-case words with these endings are verbs, adverbs and abstract nouns, rarely names.
+_WORD_LIKE = re.compile(r"(?:ing|ed|ly|tion|sion|ment|ness|able|ible|ful|less|ous|ive|ies)$")
+_VERBS = frozenset("""wrote writes says said told tells went goes came comes got gets put puts took
+    takes gave gives made makes left sent felt knew knows found keeps kept wants thinks thought
+    needs seems said brought bought ran runs saw sees heard hears met meets lost won wont cant
+    dont didnt doesnt isnt wasnt shes hes theyre were""".split())
+_LOWER_WORD = re.compile(r"\b[a-z][a-z'’-]{2,}\b")
 _PLACEHOLDER = re.compile(r"\[[A-Z ]+\]")
 _PLACEHOLDER_SPLIT = re.compile(r"(\[[A-Z ]+\])")
 
 
+REDACTED_TOKEN = "0redacted0"  # no knowledge base uses it, and it is never "corrected"
+
+
 def without_placeholders(text: str) -> str:
-    """What the matcher sees: the redacted question with its placeholders taken out."""
-    return " ".join(_PLACEHOLDER.sub(" ", text).split())
+    """What the matcher sees: each placeholder as one word the knowledge base doesn't know,
+    so a redacted detail weighs against a match just as the detail itself would have."""
+    return " ".join(_PLACEHOLDER.sub(f" {REDACTED_TOKEN} ", text).split())
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n]\s*|[\"“(]\s*)$")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 
 
@@ -96,11 +119,24 @@ class Redaction:
 class Redactor:
     """Knows which words are ordinary (the knowledge base's and English function words)."""
 
-    def __init__(self, vocabulary: Iterable[str] = ()) -> None:
+    def __init__(self, vocabulary: Iterable[str] = (),
+                 correct: Callable[[str], str | None] | None = None) -> None:
         self.known = frozenset(w.casefold() for w in vocabulary) | STOPWORDS | COMMON_WORDS
+        self._correct = correct
 
     def _ordinary(self, word: str) -> bool:
-        return _POSSESSIVE.sub("", word).casefold().strip("'’-") in self.known
+        """A word of the knowledge base or of plain English (names are neither)."""
+        bare = _bare(word)
+        return bare in self.known or bare.isdigit()
+
+    def _wordlike(self, word: str) -> bool:
+        """Plainly an English word by its form, though the knowledge base lacks it."""
+        bare = _bare(word)
+        return word.islower() and (bare in _VERBS or _WORD_LIKE.search(bare) is not None)
+
+    def _misspelt(self, word: str) -> bool:
+        """Close to an ordinary word: a typo, probably, rather than a lower-case name."""
+        return self._correct is not None and self._correct(_bare(word)) is not None
 
     def redact(self, text: str) -> Redaction:
         kinds: set[str] = set()
@@ -110,7 +146,8 @@ class Redactor:
                 kinds.add(placeholder)
         parts = _PLACEHOLDER_SPLIT.split(text)  # placeholders sit at odd positions
         for i in range(0, len(parts), 2):
-            for rule in (self._cued_names, self._capitalised_names):
+            for rule in (self._cued_names, self._aged_names, self._lowercase_names,
+                         self._capitalised_names):
                 parts[i], count = rule(parts[i])
                 if count:
                     kinds.add("[NAME]")
@@ -120,7 +157,8 @@ class Redactor:
         def replace(found: re.Match[str]) -> str:
             words = found.group(2).split()
             kept = 0
-            while kept < len(words) and not self._ordinary(words[kept]):
+            while kept < len(words) and not (self._ordinary(words[kept])
+                                             or self._wordlike(words[kept])):
                 kept += 1
             if kept == 0:
                 return found.group(0)
@@ -128,16 +166,56 @@ class Redactor:
             return found.group(1) + _name(words[kept - 1]) + (" " + tail if tail else "")
         return _count_changes(_CUED, replace, text)
 
+    def _aged_names(self, text: str) -> tuple[str, int]:
+        """ "elsquine mossgravel, 29," and "rini (5)": a name right before an age."""
+        def replace(found: re.Match[str]) -> str:
+            words = found.group(1).split()
+            unknown = 0
+            while unknown < len(words) and not self._ordinary(words[-1 - unknown]):
+                unknown += 1
+            if not unknown:
+                return found.group(0)
+            return " ".join([*words[: len(words) - unknown], _name(words[-1])])
+        return _count_changes(_AGED, replace, text)
+
+    def _lowercase_names(self, text: str) -> tuple[str, int]:
+        """Two unknown words in a row, typed in lower case: "quetzany hollinvar"."""
+        words = list(_LOWER_WORD.finditer(text))
+        marked: list[tuple[int, int]] = []
+        for first, second in itertools.pairwise(words):
+            adjacent = not text[first.end():second.start()].strip()
+            if adjacent and self._lowercase_name(first.group(0), second.group(0)):
+                joined = marked and marked[-1][1] == first.end()
+                start = marked.pop()[0] if joined else first.start()
+                marked.append((start, second.end()))
+        for start, end in reversed(marked):
+            text = text[:start] + _name(text[start:end].split()[-1]) + text[end:]
+        return text, len(marked)
+
+    def _lowercase_name(self, first: str, second: str) -> bool:
+        if any(self._ordinary(w) or self._wordlike(w) for w in (first, second)):
+            return False
+        return not (self._misspelt(first) and self._misspelt(second))  # "neds hlep": typos
+
     def _capitalised_names(self, text: str) -> tuple[str, int]:
         def replace(found: re.Match[str]) -> str:
             words = found.group(0).split()
+            at_start = _SENTENCE_START.search(text[: found.start()]) is not None
             unknown = [w for w in words if not self._ordinary(w)]
-            if not unknown:
+            if not unknown or (len(words) == 1 and self._not_a_name(words[0], at_start)):
                 return found.group(0)
             if len(unknown) < len(words):
                 return " ".join(_name(w) if not self._ordinary(w) else w for w in words)
             return _name(words[-1])
         return _count_changes(_CAPITALISED_RUN, replace, text)
+
+    def _not_a_name(self, word: str, at_start: bool) -> bool:
+        """A misspelt word capitalised only because it starts the sentence ("Shleter?")."""
+        return at_start and not word.isupper() and self._misspelt(word)
+
+
+def _bare(word: str) -> str:
+    return _POSSESSIVE.sub("", word).casefold().replace("'", "").replace("’", "").strip("-")
 
 
 def _name(last_word: str) -> str:
