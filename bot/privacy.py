@@ -95,13 +95,19 @@ _PLACEHOLDER = re.compile(r"\[[A-Z ]+\]")
 _PLACEHOLDER_SPLIT = re.compile(r"(\[[A-Z ]+\])")
 
 
-REDACTED_TOKEN = "0redacted0"  # no knowledge base uses it, and it is never "corrected"
+REDACTED_TOKEN = "0redacted"  # no knowledge base uses it, and it is never "corrected"
 
 
 def without_placeholders(text: str) -> str:
-    """What the matcher sees: each placeholder as one word the knowledge base doesn't know,
-    so a redacted detail weighs against a match just as the detail itself would have."""
-    return " ".join(_PLACEHOLDER.sub(f" {REDACTED_TOKEN} ", text).split())
+    """What the matcher sees: each placeholder as words the knowledge base doesn't know (two
+    for a name), so a redacted detail weighs against a match as the detail itself would."""
+    counter = itertools.count()
+
+    def unknown_words(found: re.Match[str]) -> str:
+        words = 2 if found.group(0) == "[NAME]" else 1
+        return " " + " ".join(f"{REDACTED_TOKEN}{next(counter)}" for _ in range(words)) + " "
+
+    return " ".join(_PLACEHOLDER.sub(unknown_words, text).split())
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\n]\s*|[\"“(]\s*)$")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 

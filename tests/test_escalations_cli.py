@@ -17,7 +17,7 @@ import pytest
 from bot.storage import Database
 from tests.conftest import REPO
 
-UNRELATED = "how do i fix the lawnmower engine at our office"
+UNRELATED = "what time does the hardware store close on sundays"
 STAFF_ENV = {"TABOT_STAFF": f"cli:{getpass.getuser()}"}
 
 

@@ -33,7 +33,7 @@ STAFF = "USTAFF"
 ASKER = "UASKER"
 TRIAGE = "CTRIAGE"
 SUBPOENA = "what do we do if we get a subpoena for a survivor's records"
-UNRELATED = "how do i fix the lawnmower engine at our office"
+UNRELATED = "what time does the hardware store close on sundays"
 
 
 class Slack:
@@ -217,7 +217,8 @@ async def test_app_home_shows_staff_the_queue_and_askers_their_questions(slack: 
     await slack.api.wait_for("chat.postMessage")
     await slack.event({"type": "app_home_opened", "user": STAFF, "tab": "home"})
     await slack.event({"type": "app_home_opened", "user": ASKER, "tab": "home"})
-    staff_home, asker_home = await slack.api.wait_for("views.publish", 2)
+    homes = {h["user_id"]: h for h in await slack.api.wait_for("views.publish", 2)}
+    staff_home, asker_home = homes[STAFF], homes[ASKER]
     assert staff_home["user_id"] == STAFF and "Waiting for staff" in texts([staff_home])
     assert "TA-0001" in texts([staff_home])
     assert asker_home["user_id"] == ASKER and "Your questions" in texts([asker_home])

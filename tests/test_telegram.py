@@ -28,7 +28,7 @@ STAFF = 100
 ADVOCATE = 200
 STRANGER = 300
 SUBPOENA = "what do we do if we get a subpoena for a survivor's records"
-UNRELATED = "how do i fix the lawnmower engine at our office"
+UNRELATED = "what time does the hardware store close on sundays"
 
 
 class Harness:
