@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bot import audit, evaluation, members
+from bot import audit, evaluation, gaps, members, reports
 from bot.assistant import Assistant, escalation_table, view_text
 from bot.config import ConfigError, Settings, load_settings
 from bot.drafts import write_draft
@@ -43,6 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return args.func(args)
+    except BrokenPipeError:  # `tabot report | head`: the reader has what it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except EXPECTED_ERRORS as exc:
         print(f"tabot: {exc}", file=sys.stderr)
         return 2
@@ -84,6 +87,11 @@ def build_parser() -> argparse.ArgumentParser:
     kb_lint = kb_commands.add_parser("lint", help="check every knowledge file")
     kb_lint.add_argument("--kb", metavar="DIR")
     kb_lint.set_defaults(func=cmd_lint)
+    kb_review = kb_commands.add_parser("review", help="entries not reviewed recently, oldest first")
+    kb_review.add_argument("--kb", metavar="DIR")
+    kb_review.add_argument("--months", type=int, default=None,
+                           help="review period (default: $TABOT_REVIEW_MONTHS or 12)")
+    kb_review.set_defaults(func=cmd_review)
 
     esc = commands.add_parser("escalations", help="the TA staff queue, at a terminal",
                               description="Triage for TA staff. You act as cli:<your login>, "
@@ -132,6 +140,15 @@ def build_parser() -> argparse.ArgumentParser:
     revoking = member_commands.add_parser("revoke", help="revoke a code, or a whole program")
     revoking.add_argument("code_or_program")
     revoking.set_defaults(func=cmd_members, action="revoke")
+
+    reporting = command("report", cmd_report, "TA figures for funders, from redacted records")
+    reporting.add_argument("--since", type=_date, required=True, metavar="YYYY-MM-DD")
+    reporting.add_argument("--until", type=_date, required=True, metavar="YYYY-MM-DD")
+    reporting.add_argument("--format", choices=["table", "csv", "json", "png"], default="table")
+    reporting.add_argument("--output", type=Path, metavar="FILE",
+                           help="write here instead of standard output (required for png)")
+    gaps_command = command("gaps", cmd_gaps, "what the knowledge base misses")
+    gaps_command.add_argument("--days", type=int, default=90, help="look back this many days")
 
     purging = commands.add_parser("purge", help="delete old interaction records and the text "
                                   "of old closed questions (counts are kept)")
@@ -452,6 +469,62 @@ def cmd_audit(args: argparse.Namespace) -> int:
     else:
         for r in rows:
             print(f"{r.at:%Y-%m-%d %H:%M}  {r.actor:<24} {r.action:<14} {r.target:<24} {r.detail}")
+    return 0
+
+
+def _date(text: str) -> dt.date:
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-07-01") from None
+
+
+async def _with_database(settings: Settings, work):
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+        return await work(db)
+    finally:
+        await db.close()
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    settings = load_settings(kb=args.kb)
+    if args.until < args.since:
+        raise ConfigError("--until is before --since")
+    if args.format == "png" and args.output is None:
+        raise ConfigError("a PNG needs --output FILE.png")
+    kb = _knowledge(settings, quiet=True)
+    report = asyncio.run(_with_database(
+        settings, lambda db: reports.build_report(db, kb, args.since, args.until)))
+    render = {"table": reports.as_table, "csv": reports.as_csv, "json": reports.as_json,
+              "png": reports.as_png}[args.format]
+    content = render(report)
+    if args.output is None:
+        print(content, end="" if args.format == "csv" else "\n")
+    elif isinstance(content, bytes):
+        args.output.write_bytes(content)
+    else:
+        args.output.write_text(content, encoding="utf-8", newline="")
+    if args.output is not None:
+        print(f"report written to {args.output}", file=sys.stderr)
+    return 0
+
+
+def cmd_gaps(args: argparse.Namespace) -> int:
+    settings = load_settings(kb=args.kb)
+    kb = _knowledge(settings, quiet=True)
+    since = dt.datetime.now(dt.UTC) - dt.timedelta(days=args.days)
+    found = asyncio.run(_with_database(settings, lambda db: gaps.find_gaps(db, kb, since)))
+    print(gaps.gaps_text(found))
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    settings = load_settings(kb=args.kb)
+    kb = _knowledge(settings, quiet=True)
+    months = args.months or settings.review_months
+    print(gaps.review_text(gaps.due_for_review(kb, dt.date.today(), months), months))
     return 0
 
 

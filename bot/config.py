@@ -30,6 +30,7 @@ class Settings:
     rate_limit_per_minute: int = 20
     keep_interactions_days: float = 90.0
     keep_closed_days: float = 30.0
+    review_months: int = 12
 
     @property
     def database_is_default(self) -> bool:
@@ -92,6 +93,7 @@ def load_settings(env: Mapping[str, str] | None = None, kb: str | None = None) -
         rate_limit_per_minute=int(_number(env, "TABOT_RATE_LIMIT", 20, 1, 10_000)),
         keep_interactions_days=_number(env, "TABOT_KEEP_INTERACTIONS_DAYS", 90, 1, 3650),
         keep_closed_days=_number(env, "TABOT_KEEP_CLOSED_DAYS", 30, 1, 3650),
+        review_months=int(_number(env, "TABOT_REVIEW_MONTHS", 12, 1, 120)),
     )
 
 

@@ -123,6 +123,9 @@ class Index:
         n = len(vocabs)
         return {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequency.items()}
 
+    def is_stopword(self, token: str) -> bool:
+        return token in self._stop
+
     def weight(self, token: str) -> float:
         base = self._idf.get(token, self._unknown_weight)
         return base * STOPWORD_FACTOR if token in self._stop else base

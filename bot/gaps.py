@@ -1,0 +1,113 @@
+"""What the knowledge base misses: the next entries to write, and the ones to fix.
+
+Questions that went to staff, or were marked "Not quite", are grouped by similarity, largest
+group first, each with a few (redacted) examples. Entries often marked unhelpful, and entries
+never matched, are listed too. The review list names entries not checked for too long.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from bot.entries import Entry
+from bot.knowledge import KnowledgeBase
+from bot.retention import PURGED
+from bot.storage import Database, Escalation, Interaction
+
+SIMILAR = 0.35  # share of a question's word weight a group must cover for it to join
+UNHELPFUL_SHARE = 0.5
+UNHELPFUL_MIN = 2
+
+
+@dataclass
+class Cluster:
+    count: int
+    examples: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Gaps:
+    clusters: list[Cluster]
+    unhelpful: list[tuple[str, int, int]]  # entry id, "not quite" count, all feedback count
+    never_matched: list[str]
+
+
+def cluster(questions: list[str], kb: KnowledgeBase, similar: float = SIMILAR) -> list[Cluster]:
+    """Greedy grouping by shared informative words, weighted as the matcher weighs them (words
+    the knowledge base lacks weigh most: they are what the gap is about). A question joins the
+    group whose words cover the largest share of its own, if that share reaches `similar`."""
+    index = kb.index
+    groups: list[Cluster] = []
+    group_words: list[set[str]] = []
+    holders: dict[str, set[int]] = {}
+    for question in questions:
+        words = {t for t in index.normalizer.tokens(question, correct_typos=False)
+                 if not index.is_stopword(t)}
+        weight = {t: index.weight(t) for t in words}
+        total = sum(weight.values()) or 1.0
+        candidates = set().union(*(holders.get(t, set()) for t in words)) if words else set()
+        scored = [(sum(weight[t] for t in words & group_words[g]) / total, g)
+                  for g in candidates]
+        share, best = max(scored, default=(0.0, -1))
+        if share < similar:
+            best = len(groups)
+            groups.append(Cluster(0, []))
+            group_words.append(set())
+        group = groups[best]
+        group.count += 1
+        if len(group.examples) < 3 and question not in group.examples:
+            group.examples.append(question)
+        group_words[best] |= words
+        for t in words:
+            holders.setdefault(t, set()).add(best)
+    return sorted(groups, key=lambda g: g.count, reverse=True)
+
+
+async def find_gaps(db: Database, kb: KnowledgeBase, since: dt.datetime) -> Gaps:
+    async with db.session() as session:
+        escalated = list(await session.scalars(select(Escalation.question).where(
+            Escalation.created_at >= since, Escalation.reason != "crisis",
+            Escalation.question != PURGED)))
+        records = list(await session.execute(
+            select(Interaction.outcome, Interaction.entry_id, Interaction.feedback,
+                   Interaction.text).where(Interaction.created_at >= since)))
+    not_quite = [text for _, _, feedback, text in records if feedback == "not-helped" and text]
+    answered = Counter(entry for outcome, entry, _, _ in records if outcome == "answer" and entry)
+    verdicts = Counter(entry for _, entry, feedback, _ in records if feedback and entry)
+    unhappy = Counter(entry for _, entry, feedback, _ in records
+                      if feedback == "not-helped" and entry)
+    unhelpful = sorted(((entry, n, verdicts[entry]) for entry, n in unhappy.items()
+                        if n >= UNHELPFUL_MIN and n >= UNHELPFUL_SHARE * verdicts[entry]),
+                       key=lambda item: -item[1])
+    never = sorted(set(kb.entries) - set(answered))
+    return Gaps(cluster(escalated + not_quite, kb), unhelpful, never)
+
+
+def due_for_review(kb: KnowledgeBase, today: dt.date, months: int) -> list[Entry]:
+    """Entries not reviewed for `months`, oldest first."""
+    cutoff = today - dt.timedelta(days=round(months * 30.44))
+    return sorted((e for e in kb.entries.values() if e.reviewed < cutoff),
+                  key=lambda e: (e.reviewed, e.id))
+
+
+def review_text(entries: list[Entry], months: int) -> str:
+    if not entries:
+        return f"Every knowledge entry was reviewed in the last {months} months."
+    lines = [f"{e.reviewed}  {e.id:<40} {e.owner or '(no owner)'}" for e in entries]
+    return (f"{len(entries)} knowledge entries not reviewed in {months} months, oldest first:\n"
+            + "\n".join(lines))
+
+
+def gaps_text(gaps: Gaps) -> str:
+    lines = ["Questions the knowledge base did not answer, grouped (largest first):"]
+    for group in gaps.clusters[:25]:
+        lines.append(f"  {group.count:>4}  " + " | ".join(group.examples))
+    lines.append("\nEntries often marked 'Not quite' (not quite / all feedback):")
+    lines += [f"  {entry:<40} {n} / {shown}" for entry, n, shown in gaps.unhelpful] or ["  none"]
+    lines.append("\nEntries never matched:")
+    lines += [f"  {entry}" for entry in gaps.never_matched] or ["  none"]
+    return "\n".join(lines)

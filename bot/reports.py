@@ -1,0 +1,238 @@
+"""The figures funders ask for, from redacted records only.
+
+TA contacts by month, topic, category, member program and platform; answered by the assistant
+or by staff; how long staff took; and how often each entry helped. Interactions older than the
+retention period survive as monthly counts (`interaction_counts`), so a report over a long
+period adds those in for whole months.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+import statistics
+from collections import Counter
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import select
+
+from bot.knowledge import KnowledgeBase
+from bot.storage import Database, Escalation, Interaction, InteractionCount
+from bot.triage import as_utc
+
+QUESTION_OUTCOMES = ("answer", "suggest", "escalate", "crisis")
+LABELS = {"answer": "answered by the assistant", "suggest": "offered choices",
+          "escalate": "sent to TA staff", "crisis": "crisis: hotlines given",
+          "(answer)": "(answered)", "(suggest)": "(choices offered)",
+          "(escalate)": "(sent to TA staff)", "(crisis)": "(crisis)"}
+
+
+def _labelled(data: dict[str, int]) -> dict[str, int]:
+    """Plain words for people; CSV and JSON keep the short keys for spreadsheets and scripts."""
+    return {LABELS.get(key, key): value for key, value in data.items()}
+
+
+@dataclass
+class Report:
+    since: dt.date
+    until: dt.date
+    contacts: int = 0
+    by_month: dict[str, int] = field(default_factory=dict)
+    by_outcome: dict[str, int] = field(default_factory=dict)
+    by_category: dict[str, int] = field(default_factory=dict)
+    by_topic: dict[str, int] = field(default_factory=dict)
+    by_program: dict[str, int] = field(default_factory=dict)
+    by_platform: dict[str, int] = field(default_factory=dict)
+    programs_served: int = 0
+    escalations: int = 0
+    staff_answers: int = 0
+    staff_answer_hours_median: float | None = None
+    staff_answer_hours_p90: float | None = None
+    feedback: dict[str, dict[str, float]] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        data = asdict(self)
+        data["since"], data["until"] = self.since.isoformat(), self.until.isoformat()
+        return data
+
+
+@dataclass(frozen=True)
+class _Row:
+    month: str
+    platform: str
+    program: str
+    outcome: str
+    entry_id: str
+    feedback: str
+    count: int
+
+
+async def build_report(db: Database, kb: KnowledgeBase, since: dt.date,
+                       until: dt.date) -> Report:
+    """Contacts from `since` up to and including `until`."""
+    start = dt.datetime.combine(since, dt.time(), dt.UTC)
+    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
+    rows = await _rows(db, start, end)
+    report = Report(since, until)
+    _count_contacts(report, rows, kb)
+    _count_feedback(report, rows)
+    await _count_staff_answers(report, db, start, end)
+    return report
+
+
+async def _rows(db: Database, start: dt.datetime, end: dt.datetime) -> list[_Row]:
+    first, last = start.strftime("%Y-%m"), (end - dt.timedelta(seconds=1)).strftime("%Y-%m")
+    async with db.session() as session:
+        live = await session.execute(
+            select(Interaction.created_at, Interaction.platform, Interaction.program,
+                   Interaction.outcome, Interaction.entry_id, Interaction.feedback)
+            .where(Interaction.created_at >= start, Interaction.created_at < end))
+        rows = [_Row(as_utc(at).strftime("%Y-%m"), platform, program or "", outcome,
+                     entry or "", feedback or "", 1)
+                for at, platform, program, outcome, entry, feedback in live]
+        folded = await session.scalars(select(InteractionCount).where(
+            InteractionCount.month >= first, InteractionCount.month <= last))
+        rows += [_Row(c.month, c.platform, c.program, c.outcome, c.entry_id, c.feedback,
+                      c.count) for c in folded]
+    return rows
+
+
+def _count_contacts(report: Report, rows: list[_Row], kb: KnowledgeBase) -> None:
+    tallies: dict[str, Counter[str]] = {name: Counter() for name in
+                                        ("month", "outcome", "category", "topic", "program",
+                                         "platform")}
+    for row in rows:
+        if row.outcome not in QUESTION_OUTCOMES:
+            continue
+        entry = kb.get(row.entry_id) if row.entry_id else None
+        keys = {"month": row.month, "outcome": row.outcome, "platform": row.platform,
+                "program": row.program or "(not known)",
+                "category": entry.category if entry else f"({row.outcome})",
+                "topic": entry.tags[0] if entry and entry.tags else f"({row.outcome})"}
+        for name, key in keys.items():
+            tallies[name][key] += row.count
+    report.contacts = sum(tallies["outcome"].values())
+    report.by_month = dict(sorted(tallies["month"].items()))
+    for name in ("outcome", "category", "topic", "program", "platform"):
+        setattr(report, f"by_{name}", dict(tallies[name].most_common()))
+    report.programs_served = len([p for p in tallies["program"] if p != "(not known)"])
+
+
+def _count_feedback(report: Report, rows: list[_Row]) -> None:
+    answered: Counter[str] = Counter()
+    verdicts: dict[str, Counter[str]] = {}
+    for row in rows:
+        if row.outcome == "answer" and row.entry_id:
+            answered[row.entry_id] += row.count
+        if row.feedback and row.entry_id:
+            verdicts.setdefault(row.entry_id, Counter())[row.feedback] += row.count
+    for entry_id in sorted(set(answered) | set(verdicts)):
+        helped = verdicts.get(entry_id, Counter())["helped"]
+        not_helped = verdicts.get(entry_id, Counter())["not-helped"]
+        shown = answered[entry_id]
+        report.feedback[entry_id] = {
+            "answered": shown, "helped": helped, "not_helped": not_helped,
+            "feedback_rate": round((helped + not_helped) / shown, 4) if shown else 0.0}
+
+
+async def _count_staff_answers(report: Report, db: Database, start: dt.datetime,
+                               end: dt.datetime) -> None:
+    async with db.session() as session:
+        rows = list(await session.execute(
+            select(Escalation.created_at, Escalation.answered_at)
+            .where(Escalation.created_at >= start, Escalation.created_at < end)))
+    report.escalations = len(rows)
+    hours = sorted((as_utc(answered) - as_utc(created)).total_seconds() / 3600
+                   for created, answered in rows if answered is not None)
+    report.staff_answers = len(hours)
+    if hours:
+        report.staff_answer_hours_median = round(statistics.median(hours), 2)
+        report.staff_answer_hours_p90 = round(hours[min(len(hours) - 1,
+                                                        int(0.9 * len(hours)))], 2)
+
+
+# --- rendering -------------------------------------------------------------------------------
+
+SECTIONS = (("by_month", "TA contacts by month"), ("by_outcome", "How questions were handled"),
+            ("by_category", "By category"), ("by_topic", "By topic"),
+            ("by_program", "By member program"), ("by_platform", "By platform"))
+
+
+def as_table(report: Report) -> str:
+    lines = [f"TA contacts {report.since} to {report.until}: {report.contacts} "
+             f"({report.programs_served} member programs)",
+             f"Escalated to staff: {report.escalations}; answered by staff: "
+             f"{report.staff_answers}; hours to a staff answer: median "
+             f"{_hours(report.staff_answer_hours_median)}, 90th percentile "
+             f"{_hours(report.staff_answer_hours_p90)}"]
+    for name, title in SECTIONS:
+        lines += ["", title] + [f"  {key:<40} {value:>7}"
+                                for key, value in _labelled(getattr(report, name)).items()]
+    lines += ["", "Feedback per entry (answered, helped, not quite, feedback rate)"]
+    lines += [f"  {entry:<40} {f['answered']:>5} {f['helped']:>5} {f['not_helped']:>5} "
+              f"{f['feedback_rate']:>6.0%}" for entry, f in report.feedback.items()]
+    return "\n".join(lines)
+
+
+def _hours(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f} h"
+
+
+def as_csv(report: Report) -> str:
+    """One tidy table (section, key, value) that opens cleanly in a spreadsheet."""
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["section", "key", "value"])
+    writer.writerow(["summary", "contacts", report.contacts])
+    writer.writerow(["summary", "member programs served", report.programs_served])
+    writer.writerow(["summary", "escalations", report.escalations])
+    writer.writerow(["summary", "staff answers", report.staff_answers])
+    writer.writerow(["summary", "staff answer hours median", report.staff_answer_hours_median])
+    writer.writerow(["summary", "staff answer hours p90", report.staff_answer_hours_p90])
+    for name, _ in SECTIONS:
+        for key, value in getattr(report, name).items():
+            writer.writerow([name.removeprefix("by_"), key, value])
+    for entry, figures in report.feedback.items():
+        for key, value in figures.items():
+            writer.writerow([f"feedback {key}", entry, value])
+    return out.getvalue()
+
+
+def as_json(report: Report) -> str:
+    return json.dumps(report.as_dict(), indent=2)
+
+
+def as_png(report: Report) -> bytes:
+    """One page a director can paste into a grant report."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+
+    figure, axes = plt.subplots(2, 2, figsize=(11, 8.5), constrained_layout=True)
+    figure.suptitle(f"Technical assistance, {report.since:%B %-d, %Y} to "
+                    f"{report.until:%B %-d, %Y}: {report.contacts:,} contacts from "
+                    f"{report.programs_served} member programs", fontsize=13)
+    _bars(axes[0][0], report.by_month, "TA contacts by month", vertical=True)
+    _bars(axes[0][1], _labelled(report.by_outcome), "How questions were handled")
+    _bars(axes[1][0], dict(list(report.by_program.items())[:12]), "Member programs (top 12)")
+    _bars(axes[1][1], _labelled(dict(list(report.by_topic.items())[:12])), "Topics (top 12)")
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _bars(axis, data: dict[str, int], title: str, vertical: bool = False) -> None:
+    labels, values = list(data), list(data.values())
+    if vertical:
+        axis.bar(labels, values, color="#4a6fa5")
+        axis.tick_params(axis="x", labelrotation=45)
+    else:
+        axis.barh(labels[::-1], values[::-1], color="#4a6fa5")
+    axis.set_title(title, fontsize=11)
+    axis.spines[["top", "right"]].set_visible(False)
+    if not data:
+        axis.text(0.5, 0.5, "no data", ha="center", va="center", transform=axis.transAxes)

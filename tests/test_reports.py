@@ -1,0 +1,177 @@
+"""Reports and gaps on a generated history of 5,000 interactions, with exact expectations."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from collections import Counter
+
+import pytest
+
+from bot import gaps, reports
+from bot.knowledge import KnowledgeBase
+from bot.retention import purge
+from bot.storage import Database, Escalation, Interaction
+
+PLATFORMS = ("slack", "telegram", "console")
+PROGRAMS = (*(f"Program {n}" for n in range(7)), None)
+OUTCOMES = ("answer", "answer", "answer", "suggest", "escalate")
+START = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+
+
+def history(kb: KnowledgeBase, n: int = 5000, seed: int = 3) -> list[Interaction]:
+    rng = random.Random(seed)
+    entries = sorted(kb.entries)[:20]
+    rows = []
+    for i in range(n):
+        outcome = rng.choice(OUTCOMES)
+        rows.append(Interaction(
+            platform=rng.choice(PLATFORMS), user_id=f"U{i % 50}", program=rng.choice(PROGRAMS),
+            text="(generated)", outcome=outcome,
+            entry_id=rng.choice(entries) if outcome == "answer" else None, score=0.5,
+            created_at=START + dt.timedelta(minutes=rng.randrange(0, 183 * 24 * 60))))
+    for i in range(400):  # feedback on answers
+        rows.append(Interaction(platform="slack", user_id=f"U{i}", program="Program 1",
+                                text="(generated)", outcome="feedback",
+                                entry_id=entries[i % 4], score=0.0,
+                                feedback="not-helped" if i % 4 == 0 or i % 3 == 0
+                                else "helped",
+                                created_at=START + dt.timedelta(days=i % 150)))
+    return rows
+
+
+@pytest.fixture
+async def filled(database: Database, shipped_kb: KnowledgeBase) -> list[Interaction]:
+    rows = history(shipped_kb)
+    expected = [(r.created_at, r.platform, r.program, r.outcome, r.entry_id, r.feedback)
+                for r in rows]
+    async with database.session() as session, session.begin():
+        session.add_all(rows)
+    return expected
+
+
+async def test_counts_are_exact(database: Database, shipped_kb: KnowledgeBase, filled) -> None:
+    report = await reports.build_report(database, shipped_kb, dt.date(2026, 5, 1),
+                                        dt.date(2026, 10, 31))
+    questions = [r for r in filled if r[3] != "feedback"]
+    assert report.contacts == len(questions) == 5000
+    assert report.by_month == dict(sorted(Counter(r[0].strftime("%Y-%m")
+                                                  for r in questions).items()))
+    assert report.by_outcome == dict(Counter(r[3] for r in questions))
+    assert report.by_platform == dict(Counter(r[1] for r in questions))
+    assert report.by_program == dict(Counter(r[2] or "(not known)" for r in questions))
+    assert report.programs_served == 7
+    categories = Counter(shipped_kb.get(r[4]).category if r[4] else f"({r[3]})"
+                         for r in questions)
+    assert report.by_category == dict(categories)
+    first = sorted(shipped_kb.entries)[0]
+    helped = sum(1 for r in filled if r[4] == first and r[5] == "helped")
+    assert report.feedback[first]["helped"] == helped
+
+
+async def test_a_narrower_period_counts_only_its_days(database: Database,
+                                                      shipped_kb: KnowledgeBase, filled) -> None:
+    report = await reports.build_report(database, shipped_kb, dt.date(2026, 6, 1),
+                                        dt.date(2026, 6, 30))
+    june = [r for r in filled if r[3] != "feedback" and r[0].month == 6]
+    assert report.contacts == len(june) and list(report.by_month) == ["2026-06"]
+
+
+async def test_counts_survive_the_purge(database: Database, shipped_kb: KnowledgeBase,
+                                        filled) -> None:
+    period = (dt.date(2026, 5, 1), dt.date(2026, 10, 31))
+    before = await reports.build_report(database, shipped_kb, *period)
+    result = await purge(database, dt.timedelta(days=60), dt.timedelta(days=30), "cli:test",
+                         now=dt.datetime(2026, 9, 15, tzinfo=dt.UTC))
+    assert result.interactions > 1000
+    after = await reports.build_report(database, shipped_kb, *period)
+    assert after.contacts == before.contacts and after.by_program == before.by_program
+    assert after.by_month == before.by_month
+
+
+async def test_time_to_a_staff_answer(database: Database, shipped_kb: KnowledgeBase) -> None:
+    hours = [1, 2, 3, 4, 5, 6, 7, 8, 9, 30]
+    async with database.session() as session, session.begin():
+        for n, h in enumerate(hours):
+            created = START + dt.timedelta(days=n)
+            session.add(Escalation(question="q", platform="slack", user_id="U", tags="",
+                                   conversation_id="c", reason="no-match", state="answered",
+                                   created_at=created, updated_at=created,
+                                   answered_at=created + dt.timedelta(hours=h)))
+        session.add(Escalation(question="q", platform="slack", user_id="U", tags="",
+                               conversation_id="c", reason="no-match", state="open",
+                               created_at=START, updated_at=START))
+    report = await reports.build_report(database, shipped_kb, dt.date(2026, 5, 1),
+                                        dt.date(2026, 5, 31))
+    assert (report.escalations, report.staff_answers) == (11, 10)
+    assert report.staff_answer_hours_median == 5.5 and report.staff_answer_hours_p90 == 30
+
+
+async def test_every_format_renders(database: Database, shipped_kb: KnowledgeBase,
+                                    filled) -> None:
+    report = await reports.build_report(database, shipped_kb, dt.date(2026, 5, 1),
+                                        dt.date(2026, 10, 31))
+    assert "TA contacts 2026-05-01 to 2026-10-31: 5000" in reports.as_table(report)
+    csv_text = reports.as_csv(report)
+    assert csv_text.splitlines()[0] == "section,key,value"
+    assert "summary,contacts,5000" in csv_text
+    assert '"contacts": 5000' in reports.as_json(report)
+    png = reports.as_png(report)
+    assert png.startswith(b"\x89PNG") and len(png) > 20_000
+
+
+PARAPHRASES = {
+    "van": ["does our insurance cover staff driving the agency van",
+            "agency van insurance when advocates drive clients",
+            "who pays if an advocate crashes the program van",
+            "insurance for the van we use to transport residents"],
+    "bylaws": ["how do we amend our board bylaws",
+               "changing the bylaws of our nonprofit board",
+               "board wants to rewrite the bylaws, what is the process",
+               "bylaws amendment vote for the board"],
+    "payroll": ["which payroll software do other programs use",
+                "recommend payroll software for a small nonprofit",
+                "our payroll software is too expensive, alternatives",
+                "payroll software for a 12 person program"],
+}
+
+
+def test_paraphrases_of_one_gap_are_grouped_together(shipped_kb: KnowledgeBase) -> None:
+    questions = [q for group in PARAPHRASES.values() for q in group]
+    random.Random(5).shuffle(questions)
+    clusters = gaps.cluster(questions, shipped_kb)
+    assert [c.count for c in clusters] == [4, 4, 4]
+    for cluster in clusters:
+        topics = {topic for topic, group in PARAPHRASES.items()
+                  if any(e in group for e in cluster.examples)}
+        assert len(topics) == 1
+
+
+async def test_gaps_lists_groups_unhelpful_and_never_matched_entries(
+        database: Database, shipped_kb: KnowledgeBase, filled) -> None:
+    async with database.session() as session, session.begin():
+        for group in PARAPHRASES.values():
+            for question in group:
+                session.add(Escalation(question=question, platform="slack", user_id="U",
+                                       conversation_id="c", tags="", reason="no-match",
+                                       state="open"))
+    found = await gaps.find_gaps(database, shipped_kb, START - dt.timedelta(days=1))
+    generated = [c for c in found.clusters if c.examples == ["(generated)"]]
+    assert [c.count for c in generated] == [sum(1 for r in filled if r[5] == "not-helped")]
+    asked = [c.count for c in found.clusters if c not in generated]
+    assert asked == [4, 4, 4]
+    first = sorted(shipped_kb.entries)[0]  # every piece of feedback on it was "Not quite"
+    assert [entry for entry, _, _ in found.unhelpful] == [first]
+    used = set(sorted(shipped_kb.entries)[:20])
+    assert set(found.never_matched) == set(shipped_kb.entries) - used
+
+
+def test_review_lists_stale_entries_oldest_first(shipped_kb: KnowledgeBase) -> None:
+    later = dt.date(2028, 1, 1)
+    due = gaps.due_for_review(shipped_kb, later, 12)
+    assert len(due) == len(shipped_kb.entries)
+    assert [e.reviewed for e in due] == sorted(e.reviewed for e in due)
+    assert gaps.due_for_review(shipped_kb, dt.date(2026, 11, 24), 12) == []
+    assert "(no owner)" in gaps.review_text(due[:1], 12)
+
+
