@@ -32,6 +32,7 @@ eval: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matcher.py
+	$(BIN)/python -m benchmarks.bench_report
 
 clean:
 	rm -rf $(VENV) .pytest_cache

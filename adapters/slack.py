@@ -10,6 +10,7 @@ or disguise a link.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import logging
 import os
@@ -38,6 +39,7 @@ from bot.messages import (
     TopicsReply,
 )
 from bot.outbox import Delivery
+from bot.reports import Report
 from bot.text import split_text
 from bot.triage import Actor, EscalationView, TriageError
 
@@ -180,6 +182,22 @@ def answer_modal(reference: str) -> dict:
                             "multiline": True, "max_length": 3000}}]}
 
 
+def figure_blocks(report: Report) -> list[dict]:
+    """The last 30 days at a glance, for TA staff (the same figures as `tabot report`)."""
+    outcomes = report.by_outcome
+    median = report.staff_answer_hours_median
+    lines = [f"*{report.contacts}* TA contacts from *{report.programs_served}* member programs",
+             f"Answered by the assistant: {outcomes.get('answer', 0)} · offered choices: "
+             f"{outcomes.get('suggest', 0)} · sent to staff: {outcomes.get('escalate', 0)}",
+             f"Staff answers: {report.staff_answers} of {report.escalations}; median time "
+             + (f"{median:.1f} h" if median is not None else "n/a")]
+    top = ", ".join(f"{escape(k)} ({v})" for k, v in list(report.by_topic.items())[:5])
+    if top:
+        lines.append(f"Top topics: {top}")
+    return [{"type": "header", "text": {"type": "plain_text", "text": "Last 30 days"}},
+            _section("\n".join(lines))]
+
+
 def home_view(views: list[EscalationView], staff: bool, user: str) -> dict:
     """App Home: the queue and your claims for staff; your own questions for advocates."""
     if staff:
@@ -304,7 +322,12 @@ class SlackAdapter(Adapter):
         staff = self.assistant.triage.is_staff(actor)
         views = (await self.assistant.triage.queue(actor, ("open", "claimed")) if staff
                  else await self.assistant.own_escalations(self.name, user))
-        await self.client.views_publish(user_id=user, view=home_view(views, staff, user))
+        view = home_view(views, staff, user)
+        if staff:
+            today = dt.date.today()
+            figures = await self.assistant.report(today - dt.timedelta(days=30), today)
+            view["blocks"] = [*figure_blocks(figures), *view["blocks"]][:100]
+        await self.client.views_publish(user_id=user, view=view)
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -321,6 +344,11 @@ class SlackAdapter(Adapter):
             await self._post_for_staff(delivery)
         elif delivery.kind == "staff-update":
             await self._update_posts(delivery.reference or "")
+        elif delivery.kind == "kb-review":
+            if self.config.triage_channel:
+                for piece in split_text(escape(delivery.text), SECTION_LIMIT):
+                    await self.client.chat_postMessage(channel=self.config.triage_channel,
+                                                       text=piece, blocks=[_section(piece)])
         else:
             for piece in split_text(escape(delivery.text), SECTION_LIMIT):
                 await self.client.chat_postMessage(channel=delivery.conversation_id,

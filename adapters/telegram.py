@@ -346,7 +346,7 @@ class TelegramAdapter(Adapter):
 
     async def deliver(self, delivery: Delivery) -> None:
         bot = self.application.bot
-        if delivery.kind in {"staff-notice", "staff-update"}:
+        if delivery.kind in {"staff-notice", "staff-update", "kb-review"}:
             await self._notify_staff(delivery)
             return
         for piece in split_text(html.escape(delivery.text), LIMIT):
@@ -358,9 +358,10 @@ class TelegramAdapter(Adapter):
     async def _notify_staff(self, delivery: Delivery) -> None:
         """Each Telegram staff member gets new questions with Claim / Answer buttons."""
         reference = delivery.reference or ""
-        if delivery.kind == "staff-update" or not reference:
+        if delivery.kind == "staff-update":
             return  # Telegram staff work from their own messages; updates are in the CLI/Slack
-        keyboard = _keyboard([[("Claim", f"tc|{reference}"), ("Answer", f"ta|{reference}")]])
+        keyboard = (_keyboard([[("Claim", f"tc|{reference}"), ("Answer", f"ta|{reference}")]])
+                    if delivery.kind == "staff-notice" and reference else None)
         for staff_id in self._staff_ids():
             await self.application.bot.send_message(
                 chat_id=int(staff_id), text=html.escape(delivery.text)[:LIMIT],

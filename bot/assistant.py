@@ -14,9 +14,10 @@ import re
 import unicodedata
 from collections.abc import Awaitable, Callable
 
+from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import outbox, platform_state
+from bot import audit, gaps, outbox, platform_state, reports
 from bot.config import Settings
 from bot.entries import Entry
 from bot.escalations import Reason, create_escalation, escalations_for
@@ -40,8 +41,8 @@ from bot.outbox import Delivery
 from bot.privacy import Redaction, Redactor, without_placeholders
 from bot.ratelimit import RateLimiter
 from bot.retention import PurgeRaced, PurgeResult, purge
-from bot.storage import Database, DatabaseUnavailable
-from bot.triage import Actor, EscalationView, Triage, TriageError
+from bot.storage import AuditEntry, Database, DatabaseUnavailable
+from bot.triage import Actor, EscalationView, Triage, TriageError, as_utc
 
 log = logging.getLogger(__name__)
 
@@ -229,7 +230,29 @@ class Assistant:
             self._last_purge = now
             with contextlib.suppress(PurgeRaced):
                 await self.purge("tabot:schedule")
+            await self.post_review_if_due(now)
         return await self.triage.sweep()
+
+    async def post_review_if_due(self, now: dt.datetime) -> bool:
+        """Once a month, tell staff (on their platforms) which entries need reviewing."""
+        due = gaps.due_for_review(self.knowledge, now.date(), self.settings.review_months)
+        if not due or not self.triage.platforms:
+            return False
+        async with self.db.session() as session, session.begin():
+            last = await session.scalar(select(AuditEntry.at).where(
+                AuditEntry.action == "kb-review-posted").order_by(AuditEntry.id.desc()))
+            if last is not None and now - as_utc(last) < dt.timedelta(days=30):
+                return False
+            text = gaps.review_text(due, self.settings.review_months)
+            for platform in self.triage.platforms:
+                outbox.enqueue(session, kind="kb-review", platform=platform, user_id="*",
+                               conversation_id="triage", thread_id=None, text=text)
+            audit.record(session, "tabot:schedule", "kb-review-posted", "", f"{len(due)} due",
+                         at=now)
+        return True
+
+    async def report(self, since: dt.date, until: dt.date) -> reports.Report:
+        return await reports.build_report(self.db, self.knowledge, since, until)
 
     async def purge(self, actor: str) -> PurgeResult:
         return await purge(self.db, dt.timedelta(days=self.settings.keep_interactions_days),

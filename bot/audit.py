@@ -25,9 +25,9 @@ class AuditView:
 
 
 def record(session: AsyncSession, actor: str, action: str, target: str = "",
-           detail: str = "") -> None:
+           detail: str = "", at: dt.datetime | None = None) -> None:
     """Add an entry inside the caller's transaction, so the action and its record go together."""
-    session.add(AuditEntry(at=utcnow(), actor=actor, action=action, target=target,
+    session.add(AuditEntry(at=at or utcnow(), actor=actor, action=action, target=target,
                            detail=detail[:500]))
 
 

@@ -200,3 +200,34 @@ def test_members_invite_list_and_revoke(db_env: dict[str, str]) -> None:
     assert refused.returncode == 1 and "only the coalition's TA staff" in refused.stderr
     log = json.loads(tabot("audit", "--json", env=env).stdout)
     assert [e["action"] for e in log] == ["member-revoke", "member-invite"]
+
+
+def test_report_prints_every_format_and_writes_a_png(db_env: dict[str, str],
+                                                     tmp_path: Path) -> None:
+    tabot("chat", env=db_env, stdin="how do we handle a subpoena for records\nquit\n")
+    period = ("--since", "2026-01-01", "--until", "2030-12-31")
+    assert "TA contacts 2026-01-01 to 2030-12-31: 1" in tabot("report", *period,
+                                                              env=db_env).stdout
+    csv_out = tabot("report", *period, "--format", "csv", env=db_env).stdout
+    assert csv_out.startswith("section,key,value") and "summary,contacts,1" in csv_out
+    data = json.loads(tabot("report", *period, "--format", "json", env=db_env).stdout)
+    assert data["contacts"] == 1 and data["by_platform"] == {"console": 1}
+    refused = tabot("report", *period, "--format", "png", env=db_env)
+    assert refused.returncode == 2 and "--output" in refused.stderr
+    png = tmp_path / "report.png"
+    assert tabot("report", *period, "--format", "png", "--output", str(png),
+                 env=db_env).returncode == 0
+    assert png.read_bytes().startswith(b"\x89PNG")
+    backwards = tabot("report", "--since", "2026-02-01", "--until", "2026-01-01", env=db_env)
+    assert backwards.returncode == 2 and "--until is before --since" in backwards.stderr
+    assert "not a date" in tabot("report", "--since", "soon", "--until", "2026-01-01",
+                                 env=db_env).stderr
+
+
+def test_gaps_and_review_commands_run(db_env: dict[str, str]) -> None:
+    tabot("chat", env=db_env, stdin="what time does the hardware store close\nquit\n")
+    out = tabot("gaps", env=db_env).stdout
+    assert "hardware store" in out and "Entries never matched" in out
+    assert "knowledge entries not reviewed in 1 months" in tabot(
+        "kb", "review", "--months", "1").stdout or "Every knowledge entry" in tabot(
+        "kb", "review", "--months", "1").stdout

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime
 import json
 import os
 import socket
@@ -220,6 +221,7 @@ async def test_app_home_shows_staff_the_queue_and_askers_their_questions(slack: 
     homes = {h["user_id"]: h for h in await slack.api.wait_for("views.publish", 2)}
     staff_home, asker_home = homes[STAFF], homes[ASKER]
     assert staff_home["user_id"] == STAFF and "Waiting for staff" in texts([staff_home])
+    assert "Last 30 days" in texts([staff_home]) and "Last 30 days" not in texts([asker_home])
     assert "TA-0001" in texts([staff_home])
     assert asker_home["user_id"] == ASKER and "Your questions" in texts([asker_home])
     assert "TA-0001" in texts([asker_home])
@@ -301,3 +303,13 @@ async def test_socket_mode_receives_events_and_acks_them(
         with contextlib.suppress(asyncio.CancelledError):
             await running
         await api.stop()
+
+
+async def test_the_monthly_review_list_is_posted_to_the_triage_channel(slack: Slack) -> None:
+    assistant = slack.adapter.assistant
+    later = datetime.datetime(2028, 1, 1, tzinfo=datetime.UTC)
+    assert await assistant.post_review_if_due(later)
+    assert not await assistant.post_review_if_due(later + datetime.timedelta(days=10))
+    await slack.adapter.deliver_pending()
+    [post, *_] = [p for p in slack.api.named("chat.postMessage") if p["channel"] == TRIAGE]
+    assert "not reviewed in 12 months, oldest first" in post["text"]
