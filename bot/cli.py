@@ -436,17 +436,10 @@ def cmd_purge(args: argparse.Namespace) -> int:
     settings = load_settings()
     if (actor := _staff_at_terminal(settings)) is None:
         return 1
-
-    async def run() -> str:
-        db = Database(settings.database_url)
-        try:
-            await db.upgrade()
-            return str(await purge(db, dt.timedelta(days=settings.keep_interactions_days),
-                                   dt.timedelta(days=settings.keep_closed_days), actor.id))
-        finally:
-            await db.close()
-
-    print(asyncio.run(run()))
+    result = asyncio.run(_with_database(settings, lambda db: purge(
+        db, dt.timedelta(days=settings.keep_interactions_days),
+        dt.timedelta(days=settings.keep_closed_days), actor.id)))
+    print(result)
     return 0
 
 
@@ -454,16 +447,7 @@ def cmd_audit(args: argparse.Namespace) -> int:
     settings = load_settings()
     if _staff_at_terminal(settings) is None:
         return 1
-
-    async def run() -> list[audit.AuditView]:
-        db = Database(settings.database_url)
-        try:
-            await db.upgrade()
-            return await audit.entries(db, args.limit)
-        finally:
-            await db.close()
-
-    rows = asyncio.run(run())
+    rows = asyncio.run(_with_database(settings, lambda db: audit.entries(db, args.limit)))
     if args.json:
         print(json.dumps([{**vars(r), "at": r.at.isoformat()} for r in rows], indent=2))
     else:
@@ -531,13 +515,9 @@ def cmd_review(args: argparse.Namespace) -> int:
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = load_settings()
 
-    async def upgrade() -> None:
-        db = Database(settings.database_url)
-        try:
-            await db.upgrade()
-        finally:
-            await db.close()
+    async def nothing(db: Database) -> None:
+        return None  # _with_database has already upgraded it
 
-    asyncio.run(upgrade())
+    asyncio.run(_with_database(settings, nothing))
     print(f"database at {safe_url(settings.database_url)} is up to date")
     return 0

@@ -231,3 +231,13 @@ def test_gaps_and_review_commands_run(db_env: dict[str, str]) -> None:
     assert "knowledge entries not reviewed in 1 months" in tabot(
         "kb", "review", "--months", "1").stdout or "Every knowledge entry" in tabot(
         "kb", "review", "--months", "1").stdout
+
+
+def test_purge_and_audit_from_the_terminal(db_env: dict[str, str]) -> None:
+    env = {**db_env, "TABOT_STAFF": f"cli:{getpass.getuser()}"}
+    assert "purged 0 interaction records" in tabot("purge", env=env).stdout
+    assert [e["action"] for e in json.loads(tabot("audit", "--json", env=env).stdout)] == [
+        "purge"]
+    assert tabot("purge", env=db_env).returncode == 1
+    upgraded = tabot("db", "upgrade", env=db_env)
+    assert upgraded.returncode == 0 and "is up to date" in upgraded.stdout
