@@ -6,6 +6,7 @@ and the problems are reported for staff to fix.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,6 +17,15 @@ from bot.matcher import Index
 from bot.problems import Problem, Severity
 
 SHIPPED_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+
+
+@functools.cache
+def shipped_crisis() -> CrisisCheck:
+    """Read once: consulted on every message of a knowledge base without its own file."""
+    shipped, _ = load_crisis(SHIPPED_KNOWLEDGE)
+    if shipped is None:
+        raise KnowledgeError(f"no usable {SHIPPED_KNOWLEDGE / 'crisis.yaml'}")
+    return shipped
 
 
 class KnowledgeError(Exception):
@@ -58,12 +68,7 @@ class KnowledgeBase:
     @property
     def crisis(self) -> CrisisCheck:
         """This directory's crisis settings, or the shipped ones if it has none."""
-        if self._snapshot.crisis is not None:
-            return self._snapshot.crisis
-        shipped, _ = load_crisis(SHIPPED_KNOWLEDGE)
-        if shipped is None:
-            raise KnowledgeError(f"no usable {SHIPPED_KNOWLEDGE / 'crisis.yaml'}")
-        return shipped
+        return self._snapshot.crisis or shipped_crisis()
 
     def get(self, entry_id: str) -> Entry | None:
         return self._snapshot.entries.get(entry_id)
