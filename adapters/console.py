@@ -163,17 +163,8 @@ def create(assistant: Assistant) -> ConsoleAdapter:
     kb = assistant.knowledge
     greeting = (
         f"tabot: technical assistance from {len(kb.entries)} knowledge entries in "
-        f"{kb.directory}.\nConversations are saved in {_database_location(assistant)}.\n"
+        f"{kb.directory}.\nConversations are saved in {assistant.db.location}.\n"
         "Ask a question, type 'help' for commands, or 'quit' to leave.\n"
     )
     poll = float(os.environ.get("TABOT_POLL_SECONDS", "2") or 2)
     return ConsoleAdapter(assistant, greeting=greeting, poll_seconds=poll)
-
-
-def _database_location(assistant: Assistant) -> str:
-    from sqlalchemy.engine import make_url
-
-    url = make_url(assistant.db.url)
-    if url.get_backend_name() == "sqlite":
-        return str(url.database)
-    return url.render_as_string(hide_password=True)

@@ -20,7 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot import audit, gaps, outbox, platform_state, reports
 from bot.config import Settings
 from bot.entries import Entry
-from bot.escalations import Reason, create_escalation, escalations_for
+from bot.escalations import Reason, create_escalation
 from bot.interactions import record_interaction
 from bot.knowledge import KnowledgeBase
 from bot.matcher import Match, Matcher, Outcome
@@ -335,7 +335,7 @@ class Assistant:
 
     async def _status(self, message: Message) -> list[Reply]:
         try:
-            mine = await escalations_for(self.db, message.platform, message.user_id)
+            mine = await self.own_escalations(message.platform, message.user_id)
         except (SQLAlchemyError, OSError):
             return [TextReply("I can't look up your questions right now; please try again soon.")]
         if not mine:

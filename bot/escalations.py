@@ -6,8 +6,6 @@ holds always exists.
 
 from __future__ import annotations
 
-from sqlalchemy import select
-
 from bot.messages import Message
 from bot.storage import Database, Escalation, EscalationEvent, utcnow
 from bot.triage import announce
@@ -50,14 +48,3 @@ async def create_escalation(db: Database, message: Message, question: str, reaso
         why = "URGENT: the asker may be in danger" if reason == Reason.CRISIS else "new"
         announce(session, escalation, why, notify)
     return escalation
-
-
-async def escalations_for(db: Database, platform: str, user_id: str) -> list[Escalation]:
-    """An asker's own escalations, newest first, and nobody else's."""
-    async with db.session() as session:
-        rows = await session.scalars(
-            select(Escalation)
-            .where(Escalation.platform == platform, Escalation.user_id == user_id)
-            .order_by(Escalation.id.desc())
-        )
-        return list(rows)

@@ -224,6 +224,12 @@ class Database:
         self.engine = create_async_engine(url, pool_pre_ping=True)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
+    @property
+    def location(self) -> str:
+        """Where the data lives, fit to show a person: a file path, or the URL without password."""
+        url = make_url(self.url)
+        return str(url.database) if url.get_backend_name() == "sqlite" else safe_url(self.url)
+
     def session(self) -> AsyncSession:
         return self.sessions()
 

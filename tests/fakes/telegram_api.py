@@ -17,6 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.fakes.server import serve
+
 BOT = {"id": 999, "is_bot": True, "first_name": "tabot", "username": "tabot_test_bot"}
 STRUCTURED = {"reply_markup", "allowed_updates", "commands", "reply_parameters", "chat_id",
               "message_id", "reply_to_message_id", "offset", "limit", "timeout"}
@@ -41,11 +43,7 @@ class FakeTelegramAPI:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/bot{token}/{method}", self._handle)
-        self.runner = web.AppRunner(app, shutdown_timeout=1)
-        await self.runner.setup()
-        site = web.TCPSite(self.runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]
+        self.runner, self.port = await serve(app)
 
     async def stop(self) -> None:
         if self.runner:
