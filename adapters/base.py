@@ -8,9 +8,9 @@ from abc import ABC, abstractmethod
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.assistant import Assistant
-from bot.messages import Message, Reply
-from bot.outbox import Delivery
+from bot.chat.conversation import Assistant
+from bot.chat.messages import Message, Reply
+from bot.triage.outbox import Delivery
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from typing import TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.base import Adapter
-from bot.assistant import Assistant
-from bot.messages import (
+from bot.chat.conversation import Assistant
+from bot.chat.messages import (
     Action,
     ActionKind,
     AnswerReply,
@@ -26,7 +26,7 @@ from bot.messages import (
     TextReply,
     TopicsReply,
 )
-from bot.outbox import Delivery
+from bot.triage.outbox import Delivery
 
 YES = {"yes", "y", "yep", "helped", "this helped"}
 NO = {"no", "n", "nope", "not quite"}

@@ -24,9 +24,8 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import Adapter
-from bot.assistant import Assistant
-from bot.config import ConfigError
-from bot.messages import (
+from bot.chat.conversation import Assistant
+from bot.chat.messages import (
     Action,
     ActionKind,
     AnswerReply,
@@ -38,10 +37,11 @@ from bot.messages import (
     TextReply,
     TopicsReply,
 )
-from bot.outbox import Delivery
-from bot.reports import Report
-from bot.text import split_text
-from bot.triage import Actor, EscalationView, TriageError
+from bot.chat.text import split_text
+from bot.config import ConfigError
+from bot.insights.reports import Report
+from bot.triage.outbox import Delivery
+from bot.triage.workflow import Actor, EscalationView, TriageError
 
 log = logging.getLogger(__name__)
 

@@ -40,11 +40,8 @@ from telegram.ext import (
 )
 
 from adapters.base import Adapter
-from bot import members
-from bot.assistant import Assistant
-from bot.config import ConfigError
-from bot.members import MembershipError
-from bot.messages import (
+from bot.chat.conversation import Assistant
+from bot.chat.messages import (
     Action,
     ActionKind,
     AnswerReply,
@@ -56,9 +53,12 @@ from bot.messages import (
     TextReply,
     TopicsReply,
 )
-from bot.outbox import Delivery
-from bot.text import split_text
-from bot.triage import Actor, TriageError
+from bot.chat.text import split_text
+from bot.config import ConfigError
+from bot.triage import members
+from bot.triage.members import MembershipError
+from bot.triage.outbox import Delivery
+from bot.triage.workflow import Actor, TriageError
 
 log = logging.getLogger(__name__)
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 
 from adapters.base import Adapter
-from bot.assistant import Assistant
-from bot.messages import Message, Reply
-from bot.outbox import Delivery
+from bot.chat.conversation import Assistant
+from bot.chat.messages import Message, Reply
+from bot.triage.outbox import Delivery
 
 
 class QueueAdapter(Adapter):

@@ -25,9 +25,9 @@ from pathlib import Path
 
 from rapidfuzz import process
 
-from bot.entries import Entry
-from bot.matcher import Index, Matcher
-from bot.messages import Source
+from bot.chat.messages import Source
+from bot.knowledge.entries import Entry
+from bot.knowledge.matcher import Index, Matcher
 
 SIZES = (100, 1_000, 20_000)
 PHRASINGS_PER_ENTRY = 10

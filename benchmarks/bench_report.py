@@ -17,9 +17,10 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from bot import gaps, reports
-from bot.knowledge import SHIPPED_KNOWLEDGE, KnowledgeBase
-from bot.storage import Database, Escalation, Interaction
+from bot.insights import gaps, reports
+from bot.knowledge.base import SHIPPED_KNOWLEDGE, KnowledgeBase
+from bot.store.database import Database
+from bot.store.tables import Escalation, Interaction
 from tests.test_reports import history
 
 SIZES = (5_000, 50_000)

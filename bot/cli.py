@@ -19,20 +19,23 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bot import audit, evaluation, gaps, members, reports
-from bot.assistant import Assistant, escalation_table, view_text
+from bot.chat.conversation import Assistant, escalation_table, view_text
 from bot.config import ConfigError, Settings, load_settings
-from bot.drafts import write_draft
-from bot.evaluation import QuestionFileError
-from bot.knowledge import KnowledgeBase, KnowledgeError
-from bot.lint import lint
-from bot.matcher import Match, Matcher, Outcome
-from bot.members import MembershipError
-from bot.privacy import Redactor
-from bot.problems import Severity, has_errors
-from bot.retention import purge
-from bot.storage import Database, DatabaseUnavailable, safe_url
-from bot.triage import ALL_STATES, Actor, Triage, TriageError
+from bot.insights import gaps, reports
+from bot.knowledge import evaluation
+from bot.knowledge.base import KnowledgeBase, KnowledgeError
+from bot.knowledge.evaluation import QuestionFileError
+from bot.knowledge.lint import lint
+from bot.knowledge.matcher import Match, Matcher, Outcome
+from bot.knowledge.problems import Severity, has_errors
+from bot.privacy.redaction import Redactor
+from bot.store import audit
+from bot.store.database import Database, DatabaseUnavailable, safe_url
+from bot.store.retention import purge
+from bot.triage import members
+from bot.triage.drafts import write_draft
+from bot.triage.members import MembershipError
+from bot.triage.workflow import ALL_STATES, Actor, Triage, TriageError
 
 log = logging.getLogger("tabot")
 EXPECTED_ERRORS = (ConfigError, KnowledgeError, DatabaseUnavailable, QuestionFileError, OSError)

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import platformdirs
 
-from bot.confidence import Thresholds
-from bot.knowledge import SHIPPED_KNOWLEDGE
+from bot.knowledge.base import SHIPPED_KNOWLEDGE
+from bot.knowledge.confidence import Thresholds
 
 
 class ConfigError(Exception):

@@ -23,10 +23,10 @@ import math
 import statistics
 from pathlib import Path
 
-from bot.confidence import FEATURES, LogisticModel, evidence
-from bot.evaluation import read_questions
-from bot.knowledge import KnowledgeBase
-from bot.matcher import Index
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.confidence import FEATURES, LogisticModel, evidence
+from bot.knowledge.evaluation import read_questions
+from bot.knowledge.matcher import Index
 
 Example = tuple[tuple[float, ...], int]
 QUESTION_WEIGHT = 3  # real questions count more than examples made from the phrasings

@@ -13,10 +13,10 @@ import yaml
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.assistant import Assistant
+from bot.chat.conversation import Assistant
 from bot.config import Settings, async_database_url
-from bot.knowledge import SHIPPED_KNOWLEDGE, KnowledgeBase
-from bot.storage import Database
+from bot.knowledge.base import SHIPPED_KNOWLEDGE, KnowledgeBase
+from bot.store.database import Database
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data"

@@ -3,10 +3,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.assistant import STORAGE_DOWN, Assistant
-from bot.config import Settings
-from bot.knowledge import KnowledgeBase
-from bot.messages import (
+from bot.chat.conversation import STORAGE_DOWN, Assistant
+from bot.chat.messages import (
     Action,
     ActionKind,
     AnswerReply,
@@ -17,7 +15,10 @@ from bot.messages import (
     TextReply,
     TopicsReply,
 )
-from bot.storage import Database, Escalation, Interaction
+from bot.config import Settings
+from bot.knowledge.base import KnowledgeBase
+from bot.store.database import Database
+from bot.store.tables import Escalation, Interaction
 
 UNRELATED = "what time does the hardware store close on sundays"
 

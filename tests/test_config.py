@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import ConfigError, async_database_url, default_database_url, load_settings
-from bot.knowledge import SHIPPED_KNOWLEDGE
+from bot.knowledge.base import SHIPPED_KNOWLEDGE
 
 
 def test_defaults_use_the_shipped_knowledge_and_a_per_user_sqlite_file() -> None:

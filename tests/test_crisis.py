@@ -3,14 +3,15 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.assistant import Assistant
+from bot.chat.conversation import Assistant
+from bot.chat.messages import AnswerReply, Message, SuggestReply, TextReply
+from bot.chat.ratelimit import RateLimiter
 from bot.config import Settings
-from bot.crisis import load_crisis
-from bot.knowledge import KnowledgeBase
-from bot.messages import AnswerReply, Message, SuggestReply, TextReply
-from bot.problems import Severity
-from bot.ratelimit import RateLimiter
-from bot.storage import Database, Escalation, Interaction, OutboxMessage
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.crisis import load_crisis
+from bot.knowledge.problems import Severity
+from bot.store.database import Database
+from bot.store.tables import Escalation, Interaction, OutboxMessage
 from tests.conftest import write_text
 
 IN_DANGER = [

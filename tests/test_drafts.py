@@ -2,12 +2,12 @@ from pathlib import Path
 
 import pytest
 
-from bot.drafts import draft_id, write_draft
-from bot.knowledge import KnowledgeBase
-from bot.lint import lint
-from bot.problems import has_errors
-from bot.storage import Database
-from bot.triage import Triage, TriageError
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.lint import lint
+from bot.knowledge.problems import has_errors
+from bot.store.database import Database
+from bot.triage.drafts import draft_id, write_draft
+from bot.triage.workflow import Triage, TriageError
 from tests.test_triage import STAFF, ask
 
 

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from bot.storage import Database
+from bot.store.database import Database
 from tests.conftest import REPO
 
 UNRELATED = "what time does the hardware store close on sundays"
@@ -122,8 +122,8 @@ def test_unknown_references_and_empty_answers_are_explained(env: dict[str, str])
 
 CLAIMER = """
 import asyncio, sys
-from bot.storage import Database
-from bot.triage import Actor, Triage, TriageError
+from bot.store.database import Database
+from bot.triage.workflow import Actor, Triage, TriageError
 
 async def main(url, process):
     db = Database(url)
@@ -139,9 +139,9 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 
 CREATOR = """
 import asyncio, sys
-from bot.escalations import create_escalation
-from bot.messages import Message
-from bot.storage import Database
+from bot.triage.escalations import create_escalation
+from bot.chat.messages import Message
+from bot.store.database import Database
 
 async def main(url, process):
     db = Database(url)

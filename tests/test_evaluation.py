@@ -5,10 +5,10 @@ from pathlib import Path
 import pytest
 
 from benchmarks.bench_matcher import make_knowledge, make_unrelated
-from bot import evaluation
-from bot.knowledge import KnowledgeBase
-from bot.matcher import Index, Matcher, Outcome
-from bot.privacy import Redactor
+from bot.knowledge import evaluation
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.matcher import Index, Matcher, Outcome
+from bot.privacy.redaction import Redactor
 from tests.conftest import DATA, write_text
 
 FLOORS = {"in_scope_accuracy": 0.87, "resolved": 0.95, "oos_recall": 0.92}

@@ -8,10 +8,8 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.assistant import Assistant
-from bot.config import Settings
-from bot.knowledge import KnowledgeBase
-from bot.messages import (
+from bot.chat.conversation import Assistant
+from bot.chat.messages import (
     AnswerReply,
     EscalatedReply,
     Message,
@@ -20,7 +18,9 @@ from bot.messages import (
     TextReply,
     TopicsReply,
 )
-from bot.storage import Database
+from bot.config import Settings
+from bot.knowledge.base import KnowledgeBase
+from bot.store.database import Database
 
 REPLY_TYPES = (AnswerReply, EscalatedReply, OfferStaffReply, SuggestReply, TextReply,
                TopicsReply)

@@ -1,7 +1,7 @@
 from pathlib import Path
 
-from bot.kbfiles import entry_files, load_entry_file, load_synonyms
-from bot.problems import Severity
+from bot.knowledge.files import entry_files, load_entry_file, load_synonyms
+from bot.knowledge.problems import Severity
 from tests.conftest import entry, write_text, write_yaml
 
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import KnowledgeBase, KnowledgeError
-from bot.problems import Severity
+from bot.knowledge.base import KnowledgeBase, KnowledgeError
+from bot.knowledge.problems import Severity
 from tests.conftest import entry, write_text, write_yaml
 
 

@@ -2,8 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.knowledge import KnowledgeBase
-from bot.matcher import Matcher, Outcome, Thresholds
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.matcher import Matcher, Outcome, Thresholds
 
 
 @pytest.fixture

@@ -1,4 +1,4 @@
-from bot.normalize import Normalizer, fold
+from bot.knowledge.normalize import Normalizer, fold
 
 
 def test_fold_removes_case_accents_and_punctuation() -> None:

@@ -3,10 +3,11 @@ import datetime as dt
 from sqlalchemy import select
 
 from adapters.testing import QueueAdapter
-from bot import outbox
-from bot.assistant import Assistant
-from bot.outbox import Delivery
-from bot.storage import Database, OutboxMessage
+from bot.chat.conversation import Assistant
+from bot.store.database import Database
+from bot.store.tables import OutboxMessage
+from bot.triage import outbox
+from bot.triage.outbox import Delivery
 
 
 async def put(db: Database, platform: str = "test", user: str = "U1", text: str = "hello") -> None:

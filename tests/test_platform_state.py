@@ -1,7 +1,7 @@
 import asyncio
 
-from bot import platform_state
-from bot.storage import Database
+from bot.store import platform_state
+from bot.store.database import Database
 from tests.test_triage import ask
 
 

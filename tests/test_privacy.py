@@ -1,7 +1,7 @@
 import pytest
 
-from bot.knowledge import KnowledgeBase
-from bot.privacy import REDACTED_TOKEN, Redactor, redact, without_placeholders
+from bot.knowledge.base import KnowledgeBase
+from bot.privacy.redaction import REDACTED_TOKEN, Redactor, redact, without_placeholders
 
 
 @pytest.fixture(scope="module")

@@ -20,12 +20,12 @@ from sqlalchemy import inspect, text
 
 from adapters.slack import SlackAdapter, SlackConfig
 from adapters.telegram import TelegramAdapter, TelegramConfig
-from bot import members
-from bot.assistant import Assistant
+from bot.chat.conversation import Assistant
 from bot.config import Settings
-from bot.knowledge import KnowledgeBase
-from bot.storage import Database
-from bot.triage import Actor
+from bot.knowledge.base import KnowledgeBase
+from bot.store.database import Database
+from bot.triage import members
+from bot.triage.workflow import Actor
 from tests.conftest import DATA
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.telegram_api import FakeTelegramAPI

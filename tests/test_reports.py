@@ -8,10 +8,11 @@ from collections import Counter
 
 import pytest
 
-from bot import gaps, reports
-from bot.knowledge import KnowledgeBase
-from bot.retention import purge
-from bot.storage import Database, Escalation, Interaction
+from bot.insights import gaps, reports
+from bot.knowledge.base import KnowledgeBase
+from bot.store.database import Database
+from bot.store.retention import purge
+from bot.store.tables import Escalation, Interaction
 
 PLATFORMS = ("slack", "telegram", "console")
 PROGRAMS = (*(f"Program {n}" for n in range(7)), None)

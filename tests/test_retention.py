@@ -2,13 +2,14 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from bot import audit
-from bot.escalations import Reason, create_escalation
-from bot.interactions import record_interaction
-from bot.messages import Message
-from bot.retention import PURGED, purge
-from bot.storage import Database, Escalation, Interaction, InteractionCount
-from bot.triage import Actor, Triage
+from bot.chat.messages import Message
+from bot.store import audit
+from bot.store.database import Database
+from bot.store.interactions import record_interaction
+from bot.store.retention import PURGED, purge
+from bot.store.tables import Escalation, Interaction, InteractionCount
+from bot.triage.escalations import Reason, create_escalation
+from bot.triage.workflow import Actor, Triage
 
 STAFF = Actor("cli", "maria")
 

@@ -20,12 +20,12 @@ from aiohttp.test_utils import TestServer
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack import SlackAdapter, SlackConfig, escape, render
-from bot.assistant import Assistant
+from bot.chat.conversation import Assistant
+from bot.chat.messages import AnswerReply, Source
 from bot.config import ConfigError, Settings
-from bot.knowledge import KnowledgeBase
-from bot.messages import AnswerReply, Source
-from bot.storage import Database
-from bot.triage import Actor
+from bot.knowledge.base import KnowledgeBase
+from bot.store.database import Database
+from bot.triage.workflow import Actor
 from tests.conftest import REPO
 from tests.fakes.slack_api import FakeSlackAPI
 

@@ -1,7 +1,8 @@
 import pytest
 from sqlalchemy import inspect
 
-from bot.storage import Database, DatabaseUnavailable, reference_for, safe_url
+from bot.store.database import Database, DatabaseUnavailable, safe_url
+from bot.store.tables import reference_for
 
 
 async def test_migrations_create_every_table_and_can_run_twice(database: Database) -> None:

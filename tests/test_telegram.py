@@ -14,12 +14,13 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.telegram import LIMIT, ONLY_TEXT, TelegramAdapter, TelegramConfig
-from bot import members
-from bot.assistant import Assistant
+from bot.chat.conversation import Assistant
 from bot.config import ConfigError, Settings
-from bot.knowledge import KnowledgeBase
-from bot.storage import Database, Interaction
-from bot.triage import Actor
+from bot.knowledge.base import KnowledgeBase
+from bot.store.database import Database
+from bot.store.tables import Interaction
+from bot.triage import members
+from bot.triage.workflow import Actor
 from tests.conftest import REPO
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.telegram_api import BOT, FakeTelegramAPI

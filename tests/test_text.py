@@ -1,6 +1,6 @@
 import pytest
 
-from bot.text import split_text
+from bot.chat.text import split_text
 
 
 def test_short_text_is_one_piece() -> None:

@@ -4,10 +4,11 @@ import datetime as dt
 import pytest
 from sqlalchemy import select
 
-from bot.escalations import Reason, create_escalation
-from bot.messages import Message
-from bot.storage import Database, OutboxMessage
-from bot.triage import MAX_ANSWER_CHARS, Actor, Triage, TriageError, parse_reference
+from bot.chat.messages import Message
+from bot.store.database import Database
+from bot.store.tables import OutboxMessage
+from bot.triage.escalations import Reason, create_escalation
+from bot.triage.workflow import MAX_ANSWER_CHARS, Actor, Triage, TriageError, parse_reference
 
 STAFF = Actor("slack", "USTAFF1")
 OTHER_STAFF = Actor("telegram", "777")

@@ -8,8 +8,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from bot.matcher import Matcher, Outcome
-from bot.privacy import Redactor, without_placeholders
+from bot.knowledge.matcher import Matcher, Outcome
+from bot.privacy.redaction import Redactor, without_placeholders
 
 
 class QuestionFileError(Exception):

@@ -13,9 +13,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
 
-from bot import audit
-from bot.storage import (
-    Database,
+from bot.store import audit
+from bot.store.database import Database
+from bot.store.tables import (
     Escalation,
     EscalationEvent,
     Interaction,

@@ -1,8 +1,8 @@
-"""Alembic environment: migrations run on the connection `bot.storage.Database` hands over."""
+"""Alembic environment: migrations run on the connection `Database.upgrade()` hands over."""
 
 from alembic import context
 
-from bot.storage import Base
+from bot.store.tables import Base
 
 connection = context.config.attributes.get("connection")
 if connection is None:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from bot.kbfiles import CRISIS_FILE, FileResult, line_of, parse_yaml
-from bot.normalize import fold
-from bot.problems import Problem, Severity
+from bot.knowledge.files import CRISIS_FILE, FileResult, line_of, parse_yaml
+from bot.knowledge.normalize import fold
+from bot.knowledge.problems import Problem, Severity
 
 
 class Hotline(BaseModel):

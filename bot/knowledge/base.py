@@ -10,13 +10,13 @@ import functools
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.crisis import CrisisCheck, load_crisis
-from bot.entries import Entry
-from bot.kbfiles import entry_files, load_entry_file, load_synonyms
-from bot.matcher import Index
-from bot.problems import Problem, Severity
+from bot.knowledge.crisis import CrisisCheck, load_crisis
+from bot.knowledge.entries import Entry
+from bot.knowledge.files import entry_files, load_entry_file, load_synonyms
+from bot.knowledge.matcher import Index
+from bot.knowledge.problems import Problem, Severity
 
-SHIPPED_KNOWLEDGE = Path(__file__).resolve().parent.parent / "knowledge"
+SHIPPED_KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 
 
 @functools.cache

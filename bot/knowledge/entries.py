@@ -6,7 +6,7 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.messages import Source
+from bot.chat.messages import Source
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage import Database, OutboxMessage, reference_for, utcnow
+from bot.store.database import Database
+from bot.store.tables import OutboxMessage, reference_for, utcnow
 
 LEASE = dt.timedelta(seconds=60)
 

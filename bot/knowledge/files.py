@@ -13,10 +13,10 @@ from typing import Any
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
-from bot.entries import Entry
-from bot.messages import Source
-from bot.problems import Problem, Severity
-from bot.schema import EntryModel, validation_errors
+from bot.chat.messages import Source
+from bot.knowledge.entries import Entry
+from bot.knowledge.problems import Problem, Severity
+from bot.knowledge.schema import EntryModel, validation_errors
 
 SYNONYMS_FILE = "synonyms.yaml"
 CRISIS_FILE = "crisis.yaml"

@@ -6,9 +6,10 @@ holds always exists.
 
 from __future__ import annotations
 
-from bot.messages import Message
-from bot.storage import Database, Escalation, EscalationEvent, utcnow
-from bot.triage import announce
+from bot.chat.messages import Message
+from bot.store.database import Database
+from bot.store.tables import Escalation, EscalationEvent, utcnow
+from bot.triage.workflow import announce
 
 MAX_TAGS = 3
 

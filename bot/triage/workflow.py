@@ -16,9 +16,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from bot import audit, outbox
 from bot.config import Settings
-from bot.storage import Database, Escalation, EscalationEvent, reference_for, utcnow
+from bot.store import audit
+from bot.store.database import Database
+from bot.store.tables import Escalation, EscalationEvent, reference_for, utcnow
+from bot.triage import outbox
 
 MAX_ANSWER_CHARS = 20_000
 ALL_STATES = ("open", "claimed", "answered", "closed")

@@ -17,14 +17,7 @@ from collections.abc import Awaitable, Callable
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot import audit, gaps, outbox, platform_state, reports
-from bot.config import Settings
-from bot.entries import Entry
-from bot.escalations import Reason, create_escalation
-from bot.interactions import record_interaction
-from bot.knowledge import KnowledgeBase
-from bot.matcher import Match, Matcher, Outcome
-from bot.messages import (
+from bot.chat.messages import (
     Action,
     ActionKind,
     AnswerReply,
@@ -37,12 +30,22 @@ from bot.messages import (
     TextReply,
     TopicsReply,
 )
-from bot.outbox import Delivery
-from bot.privacy import Redaction, Redactor, without_placeholders
-from bot.ratelimit import RateLimiter
-from bot.retention import PurgeRaced, PurgeResult, purge
-from bot.storage import AuditEntry, Database, DatabaseUnavailable
-from bot.triage import Actor, EscalationView, Triage, TriageError, as_utc
+from bot.chat.ratelimit import RateLimiter
+from bot.config import Settings
+from bot.insights import gaps, reports
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.entries import Entry
+from bot.knowledge.matcher import Match, Matcher, Outcome
+from bot.privacy.redaction import Redaction, Redactor, without_placeholders
+from bot.store import audit, platform_state
+from bot.store.database import Database, DatabaseUnavailable
+from bot.store.interactions import record_interaction
+from bot.store.retention import PurgeRaced, PurgeResult, purge
+from bot.store.tables import AuditEntry
+from bot.triage import outbox
+from bot.triage.escalations import Reason, create_escalation
+from bot.triage.outbox import Delivery
+from bot.triage.workflow import Actor, EscalationView, Triage, TriageError, as_utc
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz
 
-from bot.confidence import Outcome, QueryToken, Thresholds, decide
-from bot.entries import Entry
-from bot.normalize import STOPWORDS, Normalizer, fold
+from bot.knowledge.confidence import Outcome, QueryToken, Thresholds, decide
+from bot.knowledge.entries import Entry
+from bot.knowledge.normalize import STOPWORDS, Normalizer, fold
 
 STOPWORD_FACTOR = 0.1
 CANDIDATES = 20

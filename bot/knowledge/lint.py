@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from bot.knowledge import KnowledgeBase
-from bot.matcher import Matcher, Outcome
-from bot.normalize import fold
-from bot.problems import Problem, Severity
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.matcher import Matcher, Outcome
+from bot.knowledge.normalize import fold
+from bot.knowledge.problems import Problem, Severity
 
 STALE_AFTER = dt.timedelta(days=365)
 

@@ -13,10 +13,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy import select
 
-from bot.entries import Entry
-from bot.knowledge import KnowledgeBase
-from bot.retention import PURGED
-from bot.storage import Database, Escalation, Interaction
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.entries import Entry
+from bot.store.database import Database
+from bot.store.retention import PURGED
+from bot.store.tables import Escalation, Interaction
 
 SIMILAR = 0.35  # share of a question's word weight a group must cover for it to join
 UNHELPFUL_SHARE = 0.5

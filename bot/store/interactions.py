@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from bot.messages import Message
-from bot.storage import Database, Interaction
+from bot.chat.messages import Message
+from bot.store.database import Database
+from bot.store.tables import Interaction
 
 
 async def record_interaction(db: Database, message: Message, text: str, outcome: str,

@@ -18,9 +18,10 @@ from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import select
 
-from bot.knowledge import KnowledgeBase
-from bot.storage import Database, Escalation, Interaction, InteractionCount
-from bot.triage import as_utc
+from bot.knowledge.base import KnowledgeBase
+from bot.store.database import Database
+from bot.store.tables import Escalation, Interaction, InteractionCount
+from bot.triage.workflow import as_utc
 
 QUESTION_OUTCOMES = ("answer", "suggest", "escalate", "crisis")
 LABELS = {"answer": "answered by the assistant", "suggest": "offered choices",

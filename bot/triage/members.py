@@ -12,8 +12,9 @@ from dataclasses import dataclass
 
 from sqlalchemy import select, update
 
-from bot import audit
-from bot.storage import Database, Invite, Member, utcnow
+from bot.store import audit
+from bot.store.database import Database
+from bot.store.tables import Invite, Member, utcnow
 
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I to misread on a phone
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from bot.storage import Database, SeenEvent, TriagePost, utcnow
-from bot.triage import parse_reference
+from bot.store.database import Database
+from bot.store.tables import SeenEvent, TriagePost, utcnow
+from bot.triage.workflow import parse_reference
 
 
 async def first_time(db: Database, platform: str, key: str) -> bool:

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import yaml
 
-from bot.kbfiles import DRAFTS_DIR
-from bot.normalize import STOPWORDS, fold
-from bot.triage import Actor, Triage, TriageError
+from bot.knowledge.files import DRAFTS_DIR
+from bot.knowledge.normalize import STOPWORDS, fold
+from bot.triage.workflow import Actor, Triage, TriageError
 
 
 def draft_id(question: str, reference: str) -> str:

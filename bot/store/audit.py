@@ -8,7 +8,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.storage import AuditEntry, Database, utcnow
+from bot.store.database import Database
+from bot.store.tables import AuditEntry, utcnow
 
 # Escalation events that are staff actions (the others are the system's own).
 STAFF_EVENTS = frozenset({"claimed", "answered", "note", "closed", "reopened", "reassigned",

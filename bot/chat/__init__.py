@@ -1,0 +1,1 @@
+"""The conversation with an asker: messages in, replies out, rate limits."""

@@ -1,0 +1,1 @@
+"""What funders and TA staff ask for: reports, knowledge gaps, review dates."""

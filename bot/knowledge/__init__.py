@@ -1,0 +1,1 @@
+"""The curated knowledge base: entry files, the index, matching, confidence, crisis phrases."""

@@ -1,0 +1,1 @@
+"""Redaction: identifying details are removed before anything is stored or sent."""

@@ -1,0 +1,1 @@
+"""Storage: tables, the database connection and migrations, audit and retention."""
