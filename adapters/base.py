@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.chat.conversation import Assistant
+from bot.chat.conversation import Conversation
 from bot.chat.messages import Message, Reply
 from bot.triage.outbox import Delivery
 
@@ -20,7 +20,7 @@ class Adapter(ABC):
 
     name: str = "base"
 
-    def __init__(self, assistant: Assistant) -> None:
+    def __init__(self, assistant: Conversation) -> None:
         self.assistant = assistant
 
     async def dispatch(self, message: Message) -> list[Reply]:

@@ -13,7 +13,7 @@ from typing import TextIO
 from sqlalchemy.exc import SQLAlchemyError
 
 from adapters.base import Adapter
-from bot.chat.conversation import Assistant
+from bot.chat.conversation import Conversation
 from bot.chat.messages import (
     Action,
     ActionKind,
@@ -79,7 +79,7 @@ def _wrap(text: str) -> str:
 class ConsoleAdapter(Adapter):
     name = "console"
 
-    def __init__(self, assistant: Assistant, stdin: TextIO | None = None,
+    def __init__(self, assistant: Conversation, stdin: TextIO | None = None,
                  stdout: TextIO | None = None, greeting: str = "",
                  poll_seconds: float = 2.0) -> None:
         super().__init__(assistant)
@@ -159,7 +159,7 @@ class ConsoleAdapter(Adapter):
 
 
 
-def create(assistant: Assistant) -> ConsoleAdapter:
+def create(assistant: Conversation) -> ConsoleAdapter:
     kb = assistant.knowledge
     greeting = (
         f"tabot: technical assistance from {len(kb.entries)} knowledge entries in "

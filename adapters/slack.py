@@ -2,7 +2,7 @@
 
 Built on slack-bolt's AsyncApp. Bolt acknowledges each request first and runs the listener
 after, so Slack's 3-second limit is always met; a retried or duplicated event is handled once
-because its id is recorded by the core (`Assistant.first_time`), whichever process gets it.
+because its id is recorded by the core (`Conversation.first_time`), whichever process gets it.
 Everything a user wrote is escaped before it is echoed, so a question can never ping, mention
 or disguise a link.
 """
@@ -24,7 +24,7 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from adapters.base import Adapter
-from bot.chat.conversation import Assistant
+from bot.chat.conversation import Conversation
 from bot.chat.messages import (
     Action,
     ActionKind,
@@ -220,7 +220,7 @@ def home_view(views: list[EscalationView], staff: bool, user: str) -> dict:
 class SlackAdapter(Adapter):
     name = "slack"
 
-    def __init__(self, assistant: Assistant, config: SlackConfig) -> None:
+    def __init__(self, assistant: Conversation, config: SlackConfig) -> None:
         super().__init__(assistant)
         self.config = config
         self.client = AsyncWebClient(token=config.bot_token, base_url=config.api_url)
@@ -414,6 +414,6 @@ class SlackAdapter(Adapter):
             await handler.close_async()
 
 
-def create(assistant: Assistant) -> SlackAdapter:
+def create(assistant: Conversation) -> SlackAdapter:
     return SlackAdapter(assistant, SlackConfig.from_env())
 

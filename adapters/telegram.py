@@ -40,7 +40,7 @@ from telegram.ext import (
 )
 
 from adapters.base import Adapter
-from bot.chat.conversation import Assistant
+from bot.chat.conversation import Conversation
 from bot.chat.messages import (
     Action,
     ActionKind,
@@ -155,7 +155,7 @@ def full_answer(reply: AnswerReply) -> list[str]:
 class TelegramAdapter(Adapter):
     name = "telegram"
 
-    def __init__(self, assistant: Assistant, config: TelegramConfig) -> None:
+    def __init__(self, assistant: Conversation, config: TelegramConfig) -> None:
         super().__init__(assistant)
         self.config = config
         self.application: Application = (
@@ -420,6 +420,6 @@ class TelegramAdapter(Adapter):
             await self.stop()
 
 
-def create(assistant: Assistant) -> TelegramAdapter:
+def create(assistant: Conversation) -> TelegramAdapter:
     return TelegramAdapter(assistant, TelegramConfig.from_env())
 

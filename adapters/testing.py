@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from adapters.base import Adapter
-from bot.chat.conversation import Assistant
+from bot.chat.conversation import Conversation
 from bot.chat.messages import Message, Reply
 from bot.triage.outbox import Delivery
 
@@ -13,7 +13,7 @@ from bot.triage.outbox import Delivery
 class QueueAdapter(Adapter):
     name = "test"
 
-    def __init__(self, assistant: Assistant) -> None:
+    def __init__(self, assistant: Conversation) -> None:
         super().__init__(assistant)
         self.inbox: asyncio.Queue[Message | None] = asyncio.Queue()
         self.outbox: asyncio.Queue[tuple[Message, list[Reply]]] = asyncio.Queue()

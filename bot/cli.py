@@ -19,7 +19,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from bot.chat.conversation import Assistant, escalation_table, view_text
+from bot.chat.conversation import Conversation, escalation_table, view_text
 from bot.config import ConfigError, Settings, load_settings
 from bot.insights import gaps, reports
 from bot.knowledge import evaluation
@@ -188,7 +188,7 @@ async def _chat(settings: Settings) -> int:
     reload_on_hangup(kb)
     try:
         await db.upgrade()
-        adapter = load_adapter("console").create(Assistant(kb, db, settings))
+        adapter = load_adapter("console").create(Conversation(kb, db, settings))
         await adapter.run()
     finally:
         await db.close()
@@ -220,7 +220,7 @@ async def _run(settings: Settings, names: list[str]) -> int:
     reload_on_hangup(kb)
     try:
         await db.upgrade()
-        assistant = Assistant(kb, db, settings)
+        assistant = Conversation(kb, db, settings)
         adapters = [load_adapter(name).create(assistant) for name in names]
         await asyncio.gather(*(adapter.run() for adapter in adapters))
     finally:

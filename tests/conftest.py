@@ -13,7 +13,7 @@ import yaml
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.chat.conversation import Assistant
+from bot.chat.conversation import Conversation
 from bot.config import Settings, async_database_url
 from bot.knowledge.base import SHIPPED_KNOWLEDGE, KnowledgeBase
 from bot.store.database import Database
@@ -131,5 +131,5 @@ def settings(tmp_path: Path) -> Settings:
 
 @pytest.fixture
 async def assistant(shipped_kb: KnowledgeBase, database: Database,
-                    settings: Settings) -> Assistant:
-    return Assistant(shipped_kb, database, settings)
+                    settings: Settings) -> Conversation:
+    return Conversation(shipped_kb, database, settings)

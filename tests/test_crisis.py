@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from bot.chat.conversation import Assistant
+from bot.chat.conversation import Conversation
 from bot.chat.messages import AnswerReply, Message, SuggestReply, TextReply
 from bot.chat.ratelimit import RateLimiter
 from bot.config import Settings
@@ -77,7 +77,7 @@ def test_hotlines_carry_the_numbers_and_the_date_they_were_checked(crisis) -> No
 
 
 async def test_a_person_in_danger_gets_hotlines_first_and_staff_are_told_urgently(
-        assistant: Assistant) -> None:
+        assistant: Conversation) -> None:
     message = Message("test", "U9", "dm-U9", "he is going to kill me, call 555-010-4477")
     replies = await assistant.handle(message)
     assert "call 911" in replies[0].text and "1-800-799-7233" in replies[0].text
@@ -93,7 +93,7 @@ async def test_a_person_in_danger_gets_hotlines_first_and_staff_are_told_urgentl
 
 
 async def test_an_advocates_crisis_question_gets_its_answer_with_hotlines_added(
-        assistant: Assistant) -> None:
+        assistant: Conversation) -> None:
     replies = await assistant.handle(Message("test", "U9", "dm", "what is a lethality "
                                              "assessment and how do advocates use the LAP"))
     assert isinstance(replies[0], AnswerReply | SuggestReply)
@@ -104,7 +104,7 @@ async def test_a_rate_limited_user_is_told_why_but_danger_still_gets_hotlines(
         shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
     settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
                         rate_limit_per_minute=3)
-    assistant = Assistant(shipped_kb, database, settings)
+    assistant = Conversation(shipped_kb, database, settings)
     for _ in range(3):
         await assistant.handle(Message("test", "U1", "dm", "can we have a curfew"))
     [limited] = await assistant.handle(Message("test", "U1", "dm", "can we have a curfew"))

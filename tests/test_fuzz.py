@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.chat.conversation import Assistant
+from bot.chat.conversation import Conversation
 from bot.chat.messages import (
     AnswerReply,
     EscalatedReply,
@@ -51,7 +51,7 @@ def test_handle_always_returns_well_formed_replies(shipped_kb: KnowledgeBase, tm
     async def run() -> list[list[object]]:
         db = Database(f"sqlite+aiosqlite:///{tmp_path / 'fuzz.db'}")
         await db.upgrade()
-        assistant = Assistant(shipped_kb, db, Settings(db.url, tmp_path,
+        assistant = Conversation(shipped_kb, db, Settings(db.url, tmp_path,
                                                        staff=frozenset({"test:STAFF"})))
         try:
             return [await assistant.handle(Message("test", user, "c", text))

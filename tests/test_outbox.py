@@ -3,7 +3,7 @@ import datetime as dt
 from sqlalchemy import select
 
 from adapters.testing import QueueAdapter
-from bot.chat.conversation import Assistant
+from bot.chat.conversation import Conversation
 from bot.store.database import Database
 from bot.store.tables import OutboxMessage
 from bot.triage import outbox
@@ -57,7 +57,7 @@ class FlakyAdapter(QueueAdapter):
         await super().deliver(delivery)
 
 
-async def test_a_platform_that_is_down_gets_the_message_later(assistant: Assistant) -> None:
+async def test_a_platform_that_is_down_gets_the_message_later(assistant: Conversation) -> None:
     adapter = FlakyAdapter(assistant)
     await put(assistant.db, "test", "U1", "the answer")
     assert await adapter.deliver_pending() == 0

@@ -20,7 +20,7 @@ from sqlalchemy import inspect, text
 
 from adapters.slack import SlackAdapter, SlackConfig
 from adapters.telegram import TelegramAdapter, TelegramConfig
-from bot.chat.conversation import Assistant
+from bot.chat.conversation import Conversation
 from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
@@ -65,7 +65,7 @@ async def test_no_planted_identifier_reaches_storage_logs_or_platforms(
     settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
                         staff=frozenset({"slack:USTAFF", "telegram:100"}),
                         rate_limit_per_minute=10_000)
-    assistant = Assistant(shipped_kb, database, settings)
+    assistant = Conversation(shipped_kb, database, settings)
     slack = SlackAdapter(assistant, SlackConfig("xoxb-t", "secret", None, "CTRIAGE",
                                                 slack_api.base_url, 0))
     telegram = TelegramAdapter(assistant, TelegramConfig(telegram_api.token,

@@ -20,7 +20,7 @@ from aiohttp.test_utils import TestServer
 from slack_sdk.signature import SignatureVerifier
 
 from adapters.slack import SlackAdapter, SlackConfig, escape, render
-from bot.chat.conversation import Assistant
+from bot.chat.conversation import Conversation
 from bot.chat.messages import AnswerReply, Source
 from bot.config import ConfigError, Settings
 from bot.knowledge.base import KnowledgeBase
@@ -98,7 +98,7 @@ async def slack(shipped_kb: KnowledgeBase, database: Database,
                         staff=frozenset({f"slack:{STAFF}"}))
     config = SlackConfig(bot_token="xoxb-test", signing_secret=SECRET, app_token=None,
                          triage_channel=TRIAGE, api_url=api.base_url, port=0)
-    adapter = SlackAdapter(Assistant(shipped_kb, database, settings), config)
+    adapter = SlackAdapter(Conversation(shipped_kb, database, settings), config)
     server = TestServer(adapter.web_app(), host="127.0.0.1")
     await server.start_server()
     yield Slack(server, adapter, api)
@@ -288,7 +288,7 @@ async def test_socket_mode_receives_events_and_acks_them(
     config = SlackConfig(bot_token="xoxb-test", signing_secret=SECRET, app_token="xapp-test",
                          triage_channel=TRIAGE, api_url=api.base_url, port=0)
     settings = Settings(database_url=database.url, knowledge_dir=tmp_path)
-    adapter = SlackAdapter(Assistant(shipped_kb, database, settings), config)
+    adapter = SlackAdapter(Conversation(shipped_kb, database, settings), config)
     running = asyncio.create_task(adapter.run())
     try:
         await api.envelopes.put({

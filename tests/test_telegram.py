@@ -14,7 +14,7 @@ import pytest
 from sqlalchemy import func, select
 
 from adapters.telegram import LIMIT, ONLY_TEXT, TelegramAdapter, TelegramConfig
-from bot.chat.conversation import Assistant
+from bot.chat.conversation import Conversation
 from bot.config import ConfigError, Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
@@ -55,7 +55,7 @@ def make_adapter(shipped_kb: KnowledgeBase, database: Database, api: FakeTelegra
                         staff=frozenset({f"telegram:{STAFF}"}))
     config = TelegramConfig(token=token or api.token, api_url=api.base_url, webhook_url=None,
                             webhook_secret=None, port=0)
-    return TelegramAdapter(Assistant(shipped_kb, database, settings), config)
+    return TelegramAdapter(Conversation(shipped_kb, database, settings), config)
 
 
 @pytest.fixture
@@ -287,7 +287,7 @@ async def test_webhook_mode_checks_the_secret_and_answers(
     config = TelegramConfig(token=api.token, api_url=api.base_url,
                             webhook_url="https://tabot.example.org/telegram",
                             webhook_secret="s3cret-token", port=port)
-    adapter = TelegramAdapter(Assistant(shipped_kb, database, settings), config)
+    adapter = TelegramAdapter(Conversation(shipped_kb, database, settings), config)
     await adapter.start()
     try:
         [hook] = api.sent("setWebhook")

@@ -1,4 +1,4 @@
-"""The core: every adapter hands its messages to `Assistant.handle()` and renders the replies.
+"""The core: every adapter hands its messages to `Conversation.handle()` and renders the replies.
 
 Here, and only here, is decided what happens to a question: privacy first (redaction before
 anything leaves memory), then commands, matching, answering, suggesting or escalating, and
@@ -106,7 +106,7 @@ def parse_command(text: str) -> tuple[str | None, str]:
     return (word if word in _COMMANDS | {"queue"} else None), ""
 
 
-class Assistant:
+class Conversation:
     def __init__(self, knowledge: KnowledgeBase, db: Database, settings: Settings) -> None:
         self.knowledge = knowledge
         self.db = db

@@ -1,7 +1,7 @@
 """The message and reply types every adapter speaks.
 
 Adapters turn a platform event into a `Message` and render the `Reply` objects that
-`Assistant.handle()` returns. Nothing here knows about any platform.
+`Conversation.handle()` returns. Nothing here knows about any platform.
 """
 
 from __future__ import annotations

@@ -3,7 +3,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.chat.conversation import STORAGE_DOWN, Assistant
+from bot.chat.conversation import STORAGE_DOWN, Conversation
 from bot.chat.messages import (
     Action,
     ActionKind,
@@ -33,7 +33,7 @@ async def rows(db: Database, model) -> list:
 
 
 async def test_a_shipped_phrasing_is_answered_with_sources_and_a_disclaimer(
-        assistant: Assistant) -> None:
+        assistant: Conversation) -> None:
     replies = await assistant.handle(msg("what do we do if we get a subpoena for a survivor's "
                                          "records"))
     reply = replies[0]
@@ -45,7 +45,7 @@ async def test_a_shipped_phrasing_is_answered_with_sources_and_a_disclaimer(
 
 
 async def test_an_entry_that_depends_on_state_law_is_answered_and_sent_to_staff(
-        assistant: Assistant) -> None:
+        assistant: Conversation) -> None:
     replies = await assistant.handle(msg("what do we do if we get a subpoena for a survivor's "
                                          "records"))
     assert [type(r) for r in replies] == [AnswerReply, EscalatedReply]
@@ -54,7 +54,7 @@ async def test_an_entry_that_depends_on_state_law_is_answered_and_sent_to_staff(
 
 
 async def test_an_unmatched_question_is_committed_for_staff_before_the_asker_is_told(
-        assistant: Assistant) -> None:
+        assistant: Conversation) -> None:
     [reply] = await assistant.handle(msg(UNRELATED))
     assert isinstance(reply, EscalatedReply)
     [escalation] = await rows(assistant.db, Escalation)
@@ -64,13 +64,13 @@ async def test_an_unmatched_question_is_committed_for_staff_before_the_asker_is_
     assert escalation.question == UNRELATED
 
 
-async def test_references_are_never_reused(assistant: Assistant) -> None:
+async def test_references_are_never_reused(assistant: Conversation) -> None:
     first = await assistant.handle(msg(UNRELATED))
     second = await assistant.handle(msg("/staff how do we budget for a new roof"))
     assert [first[0].reference, second[0].reference] == ["TA-0001", "TA-0002"]
 
 
-async def test_a_vague_question_gets_distinct_suggestions(assistant: Assistant) -> None:
+async def test_a_vague_question_gets_distinct_suggestions(assistant: Conversation) -> None:
     replies = await assistant.handle(msg("rules"))
     suggestion = next(r for r in replies if isinstance(r, SuggestReply))
     ids = [c.entry_id for c in suggestion.choices]
@@ -79,32 +79,32 @@ async def test_a_vague_question_gets_distinct_suggestions(assistant: Assistant) 
 
 @pytest.mark.parametrize("text", ["", "   \n\t ", "😀🙏💜", "\x00\x07\x1b", "?!..."])
 async def test_empty_emoji_and_control_only_messages_get_a_clear_reply(
-        assistant: Assistant, text: str) -> None:
+        assistant: Conversation, text: str) -> None:
     [reply] = await assistant.handle(msg(text))
     assert isinstance(reply, TextReply) and "Type your question in words" in reply.text
     assert await rows(assistant.db, Escalation) == []
 
 
-async def test_a_20000_character_message_is_refused_with_the_limit(assistant: Assistant) -> None:
+async def test_a_20000_character_message_is_refused_with_the_limit(assistant: Conversation) -> None:
     [reply] = await assistant.handle(msg("subpoena " * 2223))
     assert isinstance(reply, TextReply)
     assert "20,006 characters" in reply.text and "4,000" in reply.text
 
 
-async def test_control_characters_inside_a_question_are_ignored(assistant: Assistant) -> None:
+async def test_control_characters_inside_a_question_are_ignored(assistant: Conversation) -> None:
     replies = await assistant.handle(msg("what do we do if we get a\x00 subpoena\x1b[31m for a "
                                          "survivor's records\u200b"))
     assert isinstance(replies[0], AnswerReply)
 
 
 @pytest.mark.parametrize("text", ["hi", "thanks!", "hello there", "ok"])
-async def test_small_talk_is_not_sent_to_staff(assistant: Assistant, text: str) -> None:
+async def test_small_talk_is_not_sent_to_staff(assistant: Conversation, text: str) -> None:
     [reply] = await assistant.handle(msg(text))
     assert isinstance(reply, TextReply) and "Ask me a question" in reply.text
     assert await rows(assistant.db, Escalation) == []
 
 
-async def test_help_and_topics_cover_every_entry(assistant: Assistant) -> None:
+async def test_help_and_topics_cover_every_entry(assistant: Conversation) -> None:
     [help_reply] = await assistant.handle(msg("/help"))
     assert "/staff" in help_reply.text
     [topics] = await assistant.handle(msg("topics"))
@@ -115,7 +115,7 @@ async def test_help_and_topics_cover_every_entry(assistant: Assistant) -> None:
 
 
 async def test_staff_command_escalates_directly_and_needs_a_question(
-        assistant: Assistant) -> None:
+        assistant: Conversation) -> None:
     [hint] = await assistant.handle(msg("/staff"))
     assert isinstance(hint, TextReply) and "/staff followed by your question" in hint.text
     [reply] = await assistant.handle(msg("/staff@tabot can we use VOCA money for a van?"))
@@ -125,7 +125,7 @@ async def test_staff_command_escalates_directly_and_needs_a_question(
     assert escalation.question == "can we use VOCA money for a van?"
 
 
-async def test_status_shows_an_asker_only_their_own_questions(assistant: Assistant) -> None:
+async def test_status_shows_an_asker_only_their_own_questions(assistant: Conversation) -> None:
     await assistant.handle(msg("/staff question from the first advocate", user="U1"))
     await assistant.handle(msg("/staff question from the second advocate", user="U2"))
     [mine] = await assistant.handle(msg("status", user="U2"))
@@ -135,7 +135,7 @@ async def test_status_shows_an_asker_only_their_own_questions(assistant: Assista
 
 
 async def test_identifiers_are_redacted_before_storage_and_the_asker_is_told_once(
-        assistant: Assistant) -> None:
+        assistant: Conversation) -> None:
     replies = await assistant.handle(msg("/staff client Jane Roe at 555-867-5309 or "
                                          "jroe@example.com needs a ride"))
     stored = (await rows(assistant.db, Escalation))[0].question
@@ -150,7 +150,7 @@ async def test_identifiers_are_redacted_before_storage_and_the_asker_is_told_onc
         assert "555-867-5309" not in row.text
 
 
-async def test_feedback_is_recorded_and_not_quite_offers_staff(assistant: Assistant) -> None:
+async def test_feedback_is_recorded_and_not_quite_offers_staff(assistant: Conversation) -> None:
     helped = Action(ActionKind.HELPED, "shelter-rules", "curfew?")
     [thanks] = await assistant.handle(msg(action=helped))
     assert "glad" in thanks.text
@@ -165,7 +165,7 @@ async def test_feedback_is_recorded_and_not_quite_offers_staff(assistant: Assist
     assert (await rows(assistant.db, Escalation))[0].reason == "not-helped"
 
 
-async def test_choosing_a_suggestion_answers_with_that_entry(assistant: Assistant) -> None:
+async def test_choosing_a_suggestion_answers_with_that_entry(assistant: Conversation) -> None:
     [reply] = await assistant.handle(msg(action=Action(ActionKind.CHOOSE, "pets-in-shelter",
                                                        "pets")))
     assert isinstance(reply, AnswerReply) and reply.entry_id == "pets-in-shelter"
@@ -177,7 +177,7 @@ async def test_a_database_that_is_down_gets_a_clear_reply_not_a_crash(
         shipped_kb: KnowledgeBase, tmp_path: Path) -> None:
     down = Database("postgresql+asyncpg://postgres@127.0.0.1:9/nothing")
     settings = Settings(database_url=down.url, knowledge_dir=tmp_path)
-    assistant = Assistant(shipped_kb, down, settings)
+    assistant = Conversation(shipped_kb, down, settings)
     [reply] = await assistant.handle(msg(UNRELATED))
     assert reply == TextReply(STORAGE_DOWN)
     answered = await assistant.handle(msg("what do we do if we get a subpoena for a "
@@ -186,7 +186,7 @@ async def test_a_database_that_is_down_gets_a_clear_reply_not_a_crash(
     await down.close()
 
 
-async def test_count_of_rows_matches_questions_asked(assistant: Assistant) -> None:
+async def test_count_of_rows_matches_questions_asked(assistant: Conversation) -> None:
     for text in ["pets in shelter", UNRELATED, "hi"]:
         await assistant.handle(msg(text))
     async with assistant.db.session() as session:
@@ -198,7 +198,7 @@ async def test_staff_triage_from_chat_and_refusal_for_everyone_else(
         shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
     settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
                         staff=frozenset({"test:STAFF"}))
-    assistant = Assistant(shipped_kb, database, settings)
+    assistant = Conversation(shipped_kb, database, settings)
     [escalated] = await assistant.handle(msg(UNRELATED, user="ASKER"))
     ref = escalated.reference
     for command in (f"/claim {ref}", f"/answer {ref} hi", f"/note {ref} x", f"/close {ref}",
