@@ -1,31 +1,61 @@
-"""The one base class every platform adapter subclasses."""
+"""The one base class every platform adapter subclasses.
+
+An adapter turns platform events into the core's `Message` (or a staff `Actor`), hands them to
+the one narrow interface it is given (`bot.core.Core`), and renders what comes back. The
+runtime drives its lifecycle: `start()` to begin taking events, `run()` for any loop of its own,
+`stop()` to stop taking events, `close()` to let go of its connections; and it calls
+`deliver()` for each outbox message meant for the platform.
+"""
 
 from __future__ import annotations
 
 import asyncio
-import logging
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import ClassVar, Self
 
-from sqlalchemy.exc import SQLAlchemyError
+from starlette.routing import BaseRoute
 
-from bot.chat.conversation import Conversation
-from bot.chat.messages import Message, Reply
-from bot.triage.outbox import Delivery
-
-log = logging.getLogger(__name__)
+from bot.chat.messages import Delivery, Message, Reply
+from bot.core import Core
 
 
 class Adapter(ABC):
-    """Receives platform events, hands them to the core, renders what comes back."""
+    name: ClassVar[str] = "base"
+    staff_notices: ClassVar[bool] = True  # does staff triage happen here (notices pushed)?
 
-    name: str = "base"
+    def __init__(self, core: Core) -> None:
+        self.core = core
+        self.stopped = asyncio.Event()
 
-    def __init__(self, assistant: Conversation) -> None:
-        self.assistant = assistant
+    @classmethod
+    @abstractmethod
+    def from_env(cls, core: Core, env: Mapping[str, str]) -> Self:
+        """Build from environment variables; a missing or bad one is a `ConfigError`."""
+
+    def routes(self) -> list[BaseRoute]:
+        """HTTP routes this adapter needs on the runtime's one web server."""
+        return []
+
+    async def start(self) -> None:  # noqa: B027 (optional: most adapters need it)
+        """Connect and begin taking events."""
+
+    async def run(self) -> None:
+        """Anything the adapter runs itself; when this returns, the process stops."""
+        await self.stopped.wait()
+
+    async def stop(self) -> None:
+        """Stop taking new events; work already taken is finished by the runtime."""
+        self.stopped.set()
+
+    async def close(self) -> None:  # noqa: B027 (optional: most adapters need it)
+        """Let go of connections, after the work in flight is done."""
 
     async def dispatch(self, message: Message) -> list[Reply]:
-        replies = await self.assistant.handle(message)
-        await self.send(message, replies)
+        """Hand a message to the core and send the replies, counted as work in flight."""
+        async with self.core.working():
+            replies = await self.core.handle(message)
+            await self.send(message, replies)
         return replies
 
     @abstractmethod
@@ -33,39 +63,9 @@ class Adapter(ABC):
         """Render replies on the platform, in the conversation (and thread) `to` came from."""
 
     @abstractmethod
-    async def run(self) -> None:
-        """Serve until stopped."""
-
-    @abstractmethod
     async def deliver(self, delivery: Delivery) -> None:
-        """Send one outbox message (a staff answer, a late notice); raise if it did not go."""
+        """Send one outbox message; raise if it did not go (it is retried later)."""
 
     def delivery_user(self) -> str | None:
         """Only deliver this user's messages (one terminal serves one person); None for all."""
         return None
-
-    async def deliver_pending(self) -> int:
-        """Send what the outbox holds for this platform; failures are retried later."""
-        sent = 0
-        for delivery in await self.assistant.pending_deliveries(self.name, self.delivery_user()):
-            try:
-                await self.deliver(delivery)
-            except Exception as exc:  # any platform failure: keep the message for a retry
-                await self.assistant.delivery_failed(delivery, f"{type(exc).__name__}: {exc}")
-                continue
-            await self.assistant.delivered(delivery)
-            sent += 1
-        return sent
-
-    async def deliver_forever(self, interval: float, sweep_every: int = 30) -> None:
-        """Poll the outbox; every `sweep_every` polls, also re-announce and flag late answers."""
-        polls = 0
-        while True:
-            try:
-                await self.deliver_pending()
-                if polls % sweep_every == 0:
-                    await self.assistant.sweep()
-            except (SQLAlchemyError, OSError):
-                log.warning("outbox not reachable; will retry")
-            polls += 1
-            await asyncio.sleep(interval)

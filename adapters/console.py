@@ -3,21 +3,20 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import getpass
-import os
 import sys
 import textwrap
-from typing import TextIO
-
-from sqlalchemy.exc import SQLAlchemyError
+import threading
+from collections.abc import Mapping
+from typing import Self, TextIO
 
 from adapters.base import Adapter
-from bot.chat.conversation import Conversation
 from bot.chat.messages import (
     Action,
     ActionKind,
     AnswerReply,
+    CategoryReply,
+    Delivery,
     EscalatedReply,
     Message,
     OfferStaffReply,
@@ -26,7 +25,7 @@ from bot.chat.messages import (
     TextReply,
     TopicsReply,
 )
-from bot.triage.outbox import Delivery
+from bot.core import Core
 
 YES = {"yes", "y", "yep", "helped", "this helped"}
 NO = {"no", "n", "nope", "not quite"}
@@ -44,11 +43,10 @@ def render(reply: Reply) -> str:
             return (f"{reply.text}\n{options}\nType a number, or 'staff' to send your question "
                     "to TA staff.")
         case TopicsReply():
-            return "\n".join(
-                f"{category.replace('-', ' ').title()}:\n"
-                + "\n".join(f"  - {c.title}" for c in choices)
-                for category, choices in reply.categories.items()
-            )
+            return "\n".join(_category(category, choices)
+                             for category, choices in reply.categories.items())
+        case CategoryReply():
+            return _category(reply.category, reply.choices)
         case OfferStaffReply():
             return f"{reply.text} Type 'yes' to send it, or ask again in other words."
         case EscalatedReply() | TextReply():
@@ -68,6 +66,11 @@ def _answer(reply: AnswerReply) -> str:
     return "\n".join(parts)
 
 
+def _category(category: str, choices: tuple) -> str:
+    return f"{category.replace('-', ' ').title()}:\n" + "\n".join(f"  - {c.title}"
+                                                                   for c in choices)
+
+
 def _wrap(text: str) -> str:
     paragraphs = text.strip().split("\n")
     return "\n".join(
@@ -77,18 +80,29 @@ def _wrap(text: str) -> str:
 
 
 class ConsoleAdapter(Adapter):
-    name = "console"
+    """One person at a terminal. Staff triage is not pushed here: staff read the queue."""
 
-    def __init__(self, assistant: Conversation, stdin: TextIO | None = None,
-                 stdout: TextIO | None = None, greeting: str = "",
-                 poll_seconds: float = 2.0) -> None:
-        super().__init__(assistant)
-        self.poll_seconds = poll_seconds
+    name = "console"
+    staff_notices = False
+
+    def __init__(self, core: Core, stdin: TextIO | None = None, stdout: TextIO | None = None,
+                 greeting: str = "") -> None:
+        super().__init__(core)
         self.stdin = stdin or sys.stdin
         self.stdout = stdout or sys.stdout
         self.greeting = greeting
         self.user_id = getpass.getuser()
         self._pending: Reply | None = None  # what "1", "yes" or "staff" would answer
+
+    @classmethod
+    def from_env(cls, core: Core, env: Mapping[str, str]) -> Self:
+        about = core.about()
+        greeting = (
+            f"tabot: technical assistance from {about.entries} knowledge entries in "
+            f"{about.knowledge_dir}.\nConversations are saved in {about.database}.\n"
+            "Ask a question, type 'help' for commands, or 'quit' to leave.\n"
+        )
+        return cls(core, greeting=greeting)
 
     def _write(self, text: str) -> None:
         self.stdout.write(text + "\n")
@@ -110,30 +124,35 @@ class ConsoleAdapter(Adapter):
         return self.user_id
 
     async def run(self) -> None:
+        """Converse until end of input or 'quit'; then the process winds down."""
         if self.greeting:
             self._write(self.greeting)
-        poller = asyncio.create_task(self.deliver_forever(self.poll_seconds))
-        try:
-            await self._converse()
-        finally:
-            poller.cancel()
-            with contextlib.suppress(SQLAlchemyError, OSError):
-                await self.deliver_pending()
-        self._write("Goodbye.")
-
-    async def _converse(self) -> None:
-        interactive = self.stdin.isatty()
-        loop = asyncio.get_running_loop()
-        while True:
-            if interactive:
+        lines = self._lines()
+        while not self.stopped.is_set():
+            if self.stdin.isatty():
                 self.stdout.write("you> ")
                 self.stdout.flush()
-            line = await loop.run_in_executor(None, self.stdin.readline)
-            if not line or line.strip().casefold() in QUIT:
-                break
-            if not line.strip():
-                continue
-            await self.dispatch(self.message(line.rstrip("\n")))
+            line = await lines.get()
+            if line is None or line.strip().casefold() in QUIT:
+                return
+            if line.strip():
+                await self.dispatch(self.message(line.rstrip("\n")))
+
+    def _lines(self) -> asyncio.Queue[str | None]:
+        """Lines from stdin, read by a daemon thread so a blocked read never holds up a stop."""
+        loop = asyncio.get_running_loop()
+        lines: asyncio.Queue[str | None] = asyncio.Queue()
+
+        def read() -> None:
+            for line in iter(self.stdin.readline, ""):
+                loop.call_soon_threadsafe(lines.put_nowait, line)
+            loop.call_soon_threadsafe(lines.put_nowait, None)
+
+        threading.Thread(target=read, name="console-stdin", daemon=True).start()
+        return lines
+
+    async def close(self) -> None:
+        self._write("Goodbye.")
 
     def message(self, text: str) -> Message:
         """Typed text, or the console's stand-in for pressing a button."""
@@ -147,24 +166,15 @@ class ConsoleAdapter(Adapter):
         if isinstance(last, SuggestReply):
             if said.isdigit() and 1 <= int(said) <= len(last.choices):
                 return Action(ActionKind.CHOOSE, last.choices[int(said) - 1].entry_id,
-                              last.question)
+                              last.context)
             if said == "staff":
-                return Action(ActionKind.SEND_TO_STAFF, question=last.question)
+                return Action(ActionKind.SEND_TO_STAFF, context=last.context)
         if isinstance(last, AnswerReply) and said in YES | NO:
             kind = ActionKind.HELPED if said in YES else ActionKind.NOT_HELPED
-            return Action(kind, last.entry_id, last.question)
+            return Action(kind, last.entry_id, last.context)
         if isinstance(last, OfferStaffReply) and said in YES | {"staff"}:
-            return Action(ActionKind.SEND_TO_STAFF, question=last.question)
+            return Action(ActionKind.SEND_TO_STAFF, context=last.context)
         return None
 
 
-
-def create(assistant: Conversation) -> ConsoleAdapter:
-    kb = assistant.knowledge
-    greeting = (
-        f"tabot: technical assistance from {len(kb.entries)} knowledge entries in "
-        f"{kb.directory}.\nConversations are saved in {assistant.db.location}.\n"
-        "Ask a question, type 'help' for commands, or 'quit' to leave.\n"
-    )
-    poll = float(os.environ.get("TABOT_POLL_SECONDS", "2") or 2)
-    return ConsoleAdapter(assistant, greeting=greeting, poll_seconds=poll)
+ADAPTER = ConsoleAdapter

@@ -4,20 +4,27 @@ Built on python-telegram-bot's `Application`. Telegram is open to anyone, so onl
 the coalition's programs (who joined with an invite code) and configured staff get answers.
 Answers fit a phone: a short first part with a *More* button for the rest and the sources,
 never over Telegram's 4,096 characters, with HTML escaped so a user's `<b>` or `*` changes
-nothing. An update delivered twice is handled once (its id is recorded by the core).
+nothing. An update delivered twice is handled once (the core records its id). Updates come by
+long polling, or by a webhook route on the runtime's web server (PTB's custom-webhook pattern:
+the route checks the secret token and puts the update on the application's queue).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import html
+import json
 import logging
-import os
 import re
-from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from typing import Self
+from urllib.parse import urlsplit
 
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
 from telegram import (
     BotCommand,
     InlineKeyboardButton,
@@ -40,25 +47,30 @@ from telegram.ext import (
 )
 
 from adapters.base import Adapter
-from bot.chat.conversation import Conversation
 from bot.chat.messages import (
     Action,
     ActionKind,
+    Actor,
+    AnswerRelayed,
     AnswerReply,
+    CategoryReply,
+    Delivery,
     EscalatedReply,
+    LateNotice,
     Message,
     OfferStaffReply,
     Reply,
+    ReviewPost,
+    StaffNotice,
     SuggestReply,
     TextReply,
     TopicsReply,
+    TriageUpdate,
 )
 from bot.chat.text import split_text
 from bot.config import ConfigError
-from bot.triage import members
-from bot.triage.members import MembershipError
-from bot.triage.outbox import Delivery
-from bot.triage.workflow import Actor, TriageError
+from bot.core import Core, Unavailable
+from bot.triage.commands import StaffAction
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +85,10 @@ NOT_A_MEMBER = ("Hello! This assistant is for staff and volunteers of the coalit
                 "coalition's TA staff can give you one.")
 ONLY_TEXT = ("I can only read text. Please type your question; photos, voice messages, "
              "stickers, files and locations are not kept.")
+ONLY_STAFF = "Only the coalition's TA staff can do that."
 _REFERENCE = re.compile(r"\bTA-\d{4,}\b")
+_ACTIONS = {"c": ActionKind.CHOOSE, "h": ActionKind.HELPED, "n": ActionKind.NOT_HELPED,
+            "s": ActionKind.SEND_TO_STAFF, "m": ActionKind.MORE}
 
 
 @dataclass(frozen=True)
@@ -82,18 +97,13 @@ class TelegramConfig:
     api_url: str
     webhook_url: str | None
     webhook_secret: str | None
-    port: int
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None) -> TelegramConfig:
-        env = os.environ if env is None else env
+    def from_env(cls, env: Mapping[str, str]) -> TelegramConfig:
         token = env.get("TELEGRAM_BOT_TOKEN", "").strip()
         if not token:
             raise ConfigError("TELEGRAM_BOT_TOKEN must be set to run the Telegram adapter; "
                               "BotFather gives it to you (see 'Setting up Telegram')")
-        port = env.get("PORT", "8443")
-        if not port.isdigit():
-            raise ConfigError(f"PORT must be a port number, got {port!r}")
         webhook = env.get("TELEGRAM_WEBHOOK_URL", "").strip() or None
         secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None
         if webhook and not secret:
@@ -102,7 +112,12 @@ class TelegramConfig:
         return cls(token=token,
                    api_url=env.get("TELEGRAM_API_URL", "").strip()
                    or "https://api.telegram.org/bot",
-                   webhook_url=webhook, webhook_secret=secret, port=int(port))
+                   webhook_url=webhook, webhook_secret=secret)
+
+    @property
+    def webhook_path(self) -> str:
+        """The route on tabot's web server: the path of the public webhook URL."""
+        return urlsplit(self.webhook_url or "").path or "/telegram"
 
 
 def _keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
@@ -110,21 +125,39 @@ def _keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
                                   for label, data in row] for row in rows])
 
 
+def _data(kind: str, context: int | None, value: str = "") -> str:
+    """Callback data, at most 64 bytes: a kind, the reply's context and an entry id."""
+    return f"{kind}|{'' if context is None else context}|{value}"
+
+
+def _parse(data: str) -> tuple[str, int | None, str]:
+    kind, _, rest = data.partition("|")
+    context, _, value = rest.partition("|")
+    return kind, int(context) if context.isdigit() else None, value
+
+
 def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
     """(HTML text, keyboard) messages for one reply, each within Telegram's limit."""
     match reply:
+        case AnswerReply(full=True):
+            return [(piece, None) for piece in full_answer(reply)]
         case AnswerReply():
             return [_short_answer(reply)]
         case SuggestReply():
-            rows = [[(c.title, f"c|{c.entry_id}")] for c in reply.choices]
-            rows.append([("Ask TA staff", "s")])
+            rows = [[(c.title, _data("c", reply.context, c.entry_id))] for c in reply.choices]
+            rows.append([("Ask TA staff", _data("s", reply.context))])
             return [(html.escape(reply.text), _keyboard(rows))]
         case OfferStaffReply():
-            return [(html.escape(reply.text), _keyboard([[("Send to TA staff", "s")]]))]
+            return [(html.escape(reply.text),
+                     _keyboard([[("Send to TA staff", _data("s", reply.context))]]))]
         case TopicsReply():
             rows = [[(category.replace("-", " ").title() + f" ({len(choices)})",
                       f"t|{category}")] for category, choices in reply.categories.items()]
             return [("Pick a category:", _keyboard(rows))]
+        case CategoryReply():
+            rows = [[(c.title, _data("c", None, c.entry_id))] for c in reply.choices[:40]]
+            return [(html.escape(reply.category.replace("-", " ").title()) + ":",
+                     _keyboard(rows))]
         case EscalatedReply() | TextReply():
             return [(piece, None) for piece in split_text(html.escape(reply.text), LIMIT)]
     raise TypeError(f"cannot render {type(reply).__name__}")
@@ -134,9 +167,9 @@ def _short_answer(reply: AnswerReply) -> tuple[str, InlineKeyboardMarkup]:
     first = split_text(reply.answer, SHORT)[0]
     more = len(first) < len(reply.answer.strip())
     text = f"<b>{html.escape(reply.title)}</b>\n\n{html.escape(first)}" + ("…" if more else "")
-    rows = [[("More", f"m|{reply.entry_id}")]] if more else [[("Sources", f"m|{reply.entry_id}")]]
-    rows.append([("This helped", f"h|{reply.entry_id}"),
-                 ("Not quite", f"n|{reply.entry_id}")])
+    rows = [[("More" if more else "Sources", _data("m", reply.context, reply.entry_id))],
+            [("This helped", _data("h", reply.context, reply.entry_id)),
+             ("Not quite", _data("n", reply.context, reply.entry_id))]]
     return text, _keyboard(rows)
 
 
@@ -155,14 +188,17 @@ def full_answer(reply: AnswerReply) -> list[str]:
 class TelegramAdapter(Adapter):
     name = "telegram"
 
-    def __init__(self, assistant: Conversation, config: TelegramConfig) -> None:
-        super().__init__(assistant)
+    def __init__(self, core: Core, config: TelegramConfig) -> None:
+        super().__init__(core)
         self.config = config
         self.application: Application = (
             ApplicationBuilder().token(config.token).base_url(config.api_url)
             .base_file_url(config.api_url.replace("/bot", "/file/bot")).build())
-        self._questions: OrderedDict[tuple[int, int], str] = OrderedDict()
         self._register()
+
+    @classmethod
+    def from_env(cls, core: Core, env: Mapping[str, str]) -> Self:
+        return cls(core, TelegramConfig.from_env(env))
 
     # --- receiving -------------------------------------------------------------------------
 
@@ -178,56 +214,61 @@ class TelegramAdapter(Adapter):
 
     async def _once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Polling after a restart or a webhook retry can bring an update twice."""
-        if not await self.assistant.first_time(self.name, str(update.update_id)):
+        if not await self.core.first_time(self.name, str(update.update_id)):
             raise ApplicationHandlerStop
 
-    async def _program(self, user_id: str) -> str | None:
-        return await members.program_of(self.assistant.db, self.name, user_id)
+    @contextlib.asynccontextmanager
+    async def _working(self, message: TelegramMessage | None) -> AsyncIterator[None]:
+        """One update's work: counted in flight; a database that is down is told in the chat."""
+        async with self.core.working():
+            try:
+                yield
+            except Unavailable as exc:
+                if message is not None:
+                    await message.reply_text(str(exc))
 
-    def _is_staff(self, user_id: str) -> bool:
-        return self.assistant.triage.is_staff(Actor(self.name, user_id))
+    def _actor(self, update: Update) -> Actor:
+        return Actor(self.name, str(update.effective_user.id))
 
-    async def _allowed(self, message: TelegramMessage, user_id: str) -> bool:
-        if self._is_staff(user_id) or await self._program(user_id):
+    async def _allowed(self, message: TelegramMessage, actor: Actor) -> bool:
+        if self.core.is_staff(actor) or await self.core.program_of(actor):
             return True
         if message.chat.type == ChatType.PRIVATE:
             await message.reply_text(NOT_A_MEMBER)
         return False
 
     async def _on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message, user = update.effective_message, str(update.effective_user.id)
-        if context.args:
-            try:
-                program = await members.join(self.assistant.db, self.name, user, context.args[0])
-            except MembershipError as exc:
-                await message.reply_text(str(exc))
-                return
-            await message.reply_text(f"Welcome! You're registered with {program}. Ask me a "
-                                     "question any time, or send /help.")
-            return
-        if await self._allowed(message, user):
-            await self._ask(update, "help")
+        message, actor = update.effective_message, self._actor(update)
+        async with self._working(message):
+            if context.args:
+                _, text = await self.core.join(actor, context.args[0])
+                await message.reply_text(text)
+            elif await self._allowed(message, actor):
+                await self._ask(update, "help")
 
     async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
-        if not await self._allowed(message, str(update.effective_user.id)):
-            return
-        command = message.text.split()[0].lstrip("/").split("@")[0]
-        rest = " ".join(context.args or [])
-        await self._ask(update, f"/{command} {rest}".strip() if command == "staff" else command)
+        async with self._working(message):
+            if not await self._allowed(message, self._actor(update)):
+                return
+            command = message.text.split()[0].lstrip("/").split("@")[0]
+            rest = " ".join(context.args or [])
+            await self._ask(update, f"/{command} {rest}".strip() if command == "staff"
+                            else command)
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        message, user = update.effective_message, str(update.effective_user.id)
+        message, actor = update.effective_message, self._actor(update)
         text = message.text or ""
         if message.chat.type != ChatType.PRIVATE:
             if not self._addressed_to_me(message):
                 return
             text = text.replace(f"@{context.bot.username}", " ")
-        if not await self._allowed(message, user):
-            return
-        if self._is_staff(user) and await self._staff_reply(message, user, text):
-            return
-        await self._ask(update, text)
+        async with self._working(message):
+            if not await self._allowed(message, actor):
+                return
+            if self.core.is_staff(actor) and await self._staff_reply(message, actor, text):
+                return
+            await self._ask(update, text)
 
     def _addressed_to_me(self, message: TelegramMessage) -> bool:
         bot = self.application.bot
@@ -238,19 +279,15 @@ class TelegramAdapter(Adapter):
                    for entity, value in message.parse_entities(["mention"]).items()
                    if entity.type == "mention")
 
-    async def _staff_reply(self, message: TelegramMessage, user: str, text: str) -> bool:
+    async def _staff_reply(self, message: TelegramMessage, actor: Actor, text: str) -> bool:
         """A staff member's reply to a triage message is the answer to that escalation."""
         replied = message.reply_to_message
         found = _REFERENCE.search(replied.text or "") if replied else None
         if found is None:
             return False
-        try:
-            await self.assistant.triage.act("answer", found.group(0), Actor(self.name, user),
-                                            text)
-        except TriageError as exc:
-            await message.reply_text(str(exc))
-            return True
-        await message.reply_text(f"Sent to the asker of {found.group(0)}.")
+        result = await self.core.staff_act(actor, StaffAction.ANSWER, found.group(0), text)
+        await message.reply_text(f"Sent to the asker of {found.group(0)}." if result.done
+                                 else result.text)
         return True
 
     async def _on_non_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -259,127 +296,118 @@ class TelegramAdapter(Adapter):
             await message.reply_text(ONLY_TEXT)
 
     async def _ask(self, update: Update, text: str, action: Action | None = None) -> None:
-        message, user = update.effective_message, str(update.effective_user.id)
+        message, actor = update.effective_message, self._actor(update)
         group = message.chat.type != ChatType.PRIVATE
         await self.dispatch(Message(
-            self.name, user, str(message.chat.id), text,
+            self.name, actor.user_id, str(message.chat.id), text,
             thread_id=str(message.message_id) if group else None,
-            program=await self._program(user), action=action))
+            program=await self.core.program_of(actor), action=action))
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         await query.answer()
-        user = str(query.from_user.id)
-        if not await self._allowed(query.message, user):
-            return
-        kind, _, value = (query.data or "").partition("|")
-        if kind in {"tc", "ta"}:
-            await self._staff_button(query.message, user, kind, value)
-        elif kind == "m":
-            await self._send_full(query.message, value)
-        elif kind == "t":
-            await self._send_category(query.message, value)
-        else:
-            await self._button_action(update, kind, value)
+        actor = self._actor(update)
+        async with self._working(query.message):
+            if not await self._allowed(query.message, actor):
+                return
+            kind, context_id, value = _parse(query.data or "")
+            if kind in {"tc", "ta"}:
+                await self._staff_button(query.message, actor, kind, value)
+            elif kind == "t":
+                await self._ask(update, "", Action(ActionKind.BROWSE, category=value))
+            elif kind in _ACTIONS:
+                await self._ask(update, "", Action(_ACTIONS[kind], value or None, context_id))
 
-    async def _button_action(self, update: Update, kind: str, entry_id: str) -> None:
-        message = update.callback_query.message
-        question = self._questions.get((message.chat.id, message.message_id), "")
-        actions = {"c": ActionKind.CHOOSE, "h": ActionKind.HELPED,
-                   "n": ActionKind.NOT_HELPED, "s": ActionKind.SEND_TO_STAFF}
-        if kind not in actions:
-            return
-        await self._ask(update, "", Action(actions[kind], entry_id or None, question))
-
-    async def _staff_button(self, message: TelegramMessage, user: str, kind: str,
+    async def _staff_button(self, message: TelegramMessage, actor: Actor, kind: str,
                             reference: str) -> None:
-        if not self._is_staff(user):
-            await message.reply_text("Only the coalition's TA staff can do that.")
-            return
-        if kind == "ta":
+        if not self.core.is_staff(actor):
+            await message.reply_text(ONLY_STAFF)
+        elif kind == "ta":
             await message.reply_text(f"Reply to the message about {reference} with your "
                                      "answer, and I'll send it to the asker.")
-            return
-        try:
-            view = await self.assistant.triage.act("claim", reference, Actor(self.name, user))
-        except TriageError as exc:
-            await message.reply_text(str(exc))
-            return
-        await message.reply_text(f"{view.reference} is yours. Reply to its message with the "
-                                 "answer.")
-
-    async def _send_full(self, message: TelegramMessage, entry_id: str) -> None:
-        entry = self.assistant.knowledge.get(entry_id)
-        if entry is None:
-            await message.reply_text("That entry is no longer in the knowledge base.")
-            return
-        reply = self.assistant.answer(entry, "", 1.0)
-        for piece in full_answer(reply):
-            await message.reply_text(piece, parse_mode=ParseMode.HTML,
-                                     disable_web_page_preview=True)
-
-    async def _send_category(self, message: TelegramMessage, category: str) -> None:
-        choices = self.assistant.topics().categories.get(category, ())
-        rows = [[(c.title, f"c|{c.entry_id}")] for c in choices[:40]]
-        await message.reply_text(f"{category.replace('-', ' ').title()}:",
-                                 reply_markup=_keyboard(rows))
+        else:
+            result = await self.core.staff_act(actor, StaffAction.CLAIM, reference)
+            await message.reply_text(f"{reference} is yours. Reply to its message with the "
+                                     "answer." if result.done else result.text)
 
     # --- sending ---------------------------------------------------------------------------
 
     async def send(self, to: Message, replies: list[Reply]) -> None:
         bot = self.application.bot
-        question = to.text or (to.action.question if to.action else "") or ""
         for reply in replies:
             for text, keyboard in render(reply):
-                sent = await bot.send_message(
+                await bot.send_message(
                     chat_id=int(to.conversation_id), text=text, parse_mode=ParseMode.HTML,
                     reply_markup=keyboard, disable_web_page_preview=True,
                     reply_to_message_id=int(to.thread_id) if to.thread_id else None)
-                if keyboard is not None:
-                    self._remember(sent, getattr(reply, "question", "") or question)
-
-    def _remember(self, sent: TelegramMessage, question: str) -> None:
-        """Buttons carry an entry id; the question they relate to is kept here."""
-        self._questions[(sent.chat.id, sent.message_id)] = question
-        while len(self._questions) > 5000:
-            self._questions.popitem(last=False)
 
     async def deliver(self, delivery: Delivery) -> None:
-        bot = self.application.bot
-        if delivery.kind in {"staff-notice", "staff-update", "kb-review"}:
-            await self._notify_staff(delivery)
-            return
-        for piece in split_text(html.escape(delivery.text), LIMIT):
-            await bot.send_message(chat_id=int(delivery.conversation_id), text=piece,
-                                   parse_mode=ParseMode.HTML,
-                                   reply_to_message_id=int(delivery.thread_id)
-                                   if delivery.thread_id else None)
+        match delivery:
+            case StaffNotice():
+                await self._notify_staff(delivery.text, _keyboard([[
+                    ("Claim", _data("tc", None, delivery.reference)),
+                    ("Answer", _data("ta", None, delivery.reference))]]))
+            case ReviewPost():
+                await self._notify_staff(delivery.text, None)
+            case TriageUpdate():
+                pass  # Telegram staff work from their own messages; Slack posts are updated
+            case AnswerRelayed() | LateNotice():
+                for piece in split_text(html.escape(delivery.text), LIMIT):
+                    await self.application.bot.send_message(
+                        chat_id=int(delivery.to.conversation_id), text=piece,
+                        parse_mode=ParseMode.HTML,
+                        reply_to_message_id=int(delivery.to.thread_id)
+                        if delivery.to.thread_id else None)
 
-    async def _notify_staff(self, delivery: Delivery) -> None:
+    async def _notify_staff(self, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
         """Each Telegram staff member gets new questions with Claim / Answer buttons."""
-        reference = delivery.reference or ""
-        if delivery.kind == "staff-update":
-            return  # Telegram staff work from their own messages; updates are in the CLI/Slack
-        keyboard = (_keyboard([[("Claim", f"tc|{reference}"), ("Answer", f"ta|{reference}")]])
-                    if delivery.kind == "staff-notice" and reference else None)
-        for staff_id in self._staff_ids():
-            await self.application.bot.send_message(
-                chat_id=int(staff_id), text=html.escape(delivery.text)[:LIMIT],
-                parse_mode=ParseMode.HTML, reply_markup=keyboard)
-
-    def _staff_ids(self) -> list[str]:
-        return sorted(item.split(":", 1)[1] for item in self.assistant.triage.staff
-                      if item.startswith(f"{self.name}:") and item.split(":", 1)[1].isdigit())
+        for staff_id in self.core.staff_on(self.name):
+            if staff_id.lstrip("-").isdigit():
+                await self.application.bot.send_message(
+                    chat_id=int(staff_id), text=html.escape(text)[:LIMIT],
+                    parse_mode=ParseMode.HTML, reply_markup=keyboard)
 
     # --- running ---------------------------------------------------------------------------
 
+    def routes(self) -> list[BaseRoute]:
+        if not self.config.webhook_url:
+            return []
+        return [Route(self.config.webhook_path, self._on_webhook, methods=["POST"])]
+
+    async def _on_webhook(self, request: Request) -> Response:
+        """Telegram's POST: checked, queued for the application, acknowledged."""
+        secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
+        if secret != self.config.webhook_secret:
+            return Response(status_code=403)
+        if self.stopped.is_set():
+            return Response(status_code=503)  # Telegram retries it after the restart
+        try:
+            update = Update.de_json(json.loads(await request.body()), self.application.bot)
+        except (ValueError, TypeError):
+            return Response("not an update", status_code=400)
+        await self.application.update_queue.put(update)
+        return Response()
+
     async def start(self) -> None:
         """Connect, retrying a lost connection with backoff; a rejected token is an error."""
+        await self._initialize()
+        await self.application.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
+        await self.application.start()
+        if self.config.webhook_url:
+            await self.application.bot.set_webhook(url=self.config.webhook_url,
+                                                   secret_token=self.config.webhook_secret)
+        else:
+            await self.application.updater.start_polling(timeout=30,
+                                                         error_callback=self._polling_error)
+        log.warning("Telegram adapter running (%s)",
+                    "webhook" if self.config.webhook_url else "long polling")
+
+    async def _initialize(self) -> None:
         delay = 1.0
         while True:
             try:
                 await self.application.initialize()
-                break
+                return
             except InvalidToken:
                 raise ConfigError("Telegram rejected TELEGRAM_BOT_TOKEN; copy it again from "
                                   "BotFather (/mybots → API Token)") from None
@@ -387,39 +415,21 @@ class TelegramAdapter(Adapter):
                 log.warning("Telegram not reachable (%s); retrying in %.0f s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 60)
-        await self.application.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
-        await self.application.start()
-        updater = self.application.updater
-        if self.config.webhook_url:
-            await updater.start_webhook(listen="0.0.0.0", port=self.config.port,
-                                        url_path="telegram", webhook_url=self.config.webhook_url,
-                                        secret_token=self.config.webhook_secret)
-        else:
-            await updater.start_polling(timeout=30, error_callback=self._polling_error)
 
     @staticmethod
     def _polling_error(error: TelegramError) -> None:
         log.warning("Telegram polling error (%s); retrying", type(error).__name__)
 
     async def stop(self) -> None:
+        """Stop fetching updates; the application handles those already queued, then stops."""
+        await super().stop()
         if self.application.updater and self.application.updater.running:
             await self.application.updater.stop()
         if self.application.running:
             await self.application.stop()
+
+    async def close(self) -> None:
         await self.application.shutdown()
 
-    async def run(self) -> None:
-        await self.start()
-        log.warning("Telegram adapter running (%s)",
-                    "webhook" if self.config.webhook_url else "long polling")
-        poller = asyncio.create_task(self.deliver_forever(2.0))
-        try:
-            await asyncio.Event().wait()
-        finally:
-            poller.cancel()
-            await self.stop()
 
-
-def create(assistant: Conversation) -> TelegramAdapter:
-    return TelegramAdapter(assistant, TelegramConfig.from_env())
-
+ADAPTER = TelegramAdapter

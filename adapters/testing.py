@@ -1,23 +1,30 @@
-"""An in-memory adapter for tests: messages are queued in, replies queued out."""
+"""An adapter for tests: messages are queued in, replies and deliveries queued out (errbot's
+test backend is the model). It exercises the real core through the same interface as any
+platform."""
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
+from typing import Self
 
 from adapters.base import Adapter
-from bot.chat.conversation import Conversation
-from bot.chat.messages import Message, Reply
-from bot.triage.outbox import Delivery
+from bot.chat.messages import Delivery, Message, Reply
+from bot.core import Core
 
 
 class QueueAdapter(Adapter):
     name = "test"
 
-    def __init__(self, assistant: Conversation) -> None:
-        super().__init__(assistant)
+    def __init__(self, core: Core) -> None:
+        super().__init__(core)
         self.inbox: asyncio.Queue[Message | None] = asyncio.Queue()
         self.outbox: asyncio.Queue[tuple[Message, list[Reply]]] = asyncio.Queue()
         self.delivered: list[Delivery] = []
+
+    @classmethod
+    def from_env(cls, core: Core, env: Mapping[str, str]) -> Self:
+        return cls(core)
 
     async def send(self, to: Message, replies: list[Reply]) -> None:
         await self.outbox.put((to, replies))
@@ -29,7 +36,14 @@ class QueueAdapter(Adapter):
         while (message := await self.inbox.get()) is not None:
             await self.dispatch(message)
 
+    async def stop(self) -> None:
+        await super().stop()
+        self.inbox.put_nowait(None)
+
     async def ask(self, text: str, user_id: str = "tester") -> list[Reply]:
         await self.inbox.put(Message(self.name, user_id, f"dm-{user_id}", text))
         _, replies = await self.outbox.get()
         return replies
+
+
+ADAPTER = QueueAdapter

@@ -1,7 +1,8 @@
-"""`tabot`: chat in the terminal, ask one question, evaluate, lint, and manage the database.
+"""`tabot`: chat in the terminal, serve the chat platforms, ask one question, evaluate, lint,
+triage, report and manage the database.
 
-This is the composition root: it reads settings, loads the knowledge base, opens the database,
-and starts an adapter found by name (`adapters.<name>`), so the core never imports one.
+This module only parses arguments and prints results: serving is `bot.app.Runtime`'s job, and
+opening the database is `bot.app.open_database`'s.
 """
 
 from __future__ import annotations
@@ -10,16 +11,16 @@ import argparse
 import asyncio
 import datetime as dt
 import getpass
-import importlib
 import json
 import logging
 import os
-import signal
 import sys
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
-from bot.chat.conversation import Conversation, escalation_table, view_text
+from bot.app import Runtime, build_triage, load_knowledge, open_database
+from bot.chat.messages import Actor
 from bot.config import ConfigError, Settings, load_settings
 from bot.insights import gaps, reports
 from bot.knowledge import evaluation
@@ -35,9 +36,11 @@ from bot.store.retention import purge
 from bot.triage import members
 from bot.triage.drafts import write_draft
 from bot.triage.members import MembershipError
-from bot.triage.workflow import ALL_STATES, Actor, Triage, TriageError
+from bot.triage.rendering import escalation_table, view_text
+from bot.triage.workflow import ALL_STATES, WAITING, Triage, TriageError
 
 log = logging.getLogger("tabot")
+T = TypeVar("T")
 EXPECTED_ERRORS = (ConfigError, KnowledgeError, DatabaseUnavailable, QuestionFileError, OSError)
 
 
@@ -168,31 +171,9 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _knowledge(settings: Settings, quiet: bool = False) -> KnowledgeBase:
-    kb = KnowledgeBase.load(settings.knowledge_dir)
-    if not quiet:
-        for problem in kb.problems:
-            if problem.severity is Severity.ERROR:
-                print(f"knowledge: {problem} (skipped)", file=sys.stderr)
-    return kb
-
-
 def cmd_chat(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
-    return asyncio.run(_chat(settings))
-
-
-async def _chat(settings: Settings) -> int:
-    kb = _knowledge(settings)
-    db = Database(settings.database_url)
-    reload_on_hangup(kb)
-    try:
-        await db.upgrade()
-        adapter = load_adapter("console").create(Conversation(kb, db, settings))
-        await adapter.run()
-    finally:
-        await db.close()
-    return 0
+    return asyncio.run(_serve(settings, ["console"]))
 
 
 PLATFORM_TOKENS = {"slack": "SLACK_BOT_TOKEN", "telegram": "TELEGRAM_BOT_TOKEN"}
@@ -205,59 +186,18 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not names:
         raise ConfigError("no chat platform to run: set SLACK_BOT_TOKEN and/or "
                           "TELEGRAM_BOT_TOKEN, or pass --adapter NAME")
-    both_listen = (not os.environ.get("SLACK_APP_TOKEN")
-                   and os.environ.get("TELEGRAM_WEBHOOK_URL"))
-    if {"slack", "telegram"} <= set(names) and both_listen:
-        raise ConfigError("Slack in HTTP mode and a Telegram webhook would both need $PORT: set "
-                          "SLACK_APP_TOKEN (Socket Mode) or unset TELEGRAM_WEBHOOK_URL "
-                          "(long polling), or run them as two processes")
-    return asyncio.run(_run(settings, names))
+    return asyncio.run(_serve(settings, names))
 
 
-async def _run(settings: Settings, names: list[str]) -> int:
-    kb = _knowledge(settings)
-    db = Database(settings.database_url)
-    reload_on_hangup(kb)
-    try:
-        await db.upgrade()
-        assistant = Conversation(kb, db, settings)
-        adapters = [load_adapter(name).create(assistant) for name in names]
-        await asyncio.gather(*(adapter.run() for adapter in adapters))
-    finally:
-        await db.close()
+async def _serve(settings: Settings, adapters: list[str]) -> int:
+    async with Runtime(settings, adapters) as runtime:
+        await runtime.run()
     return 0
-
-
-def load_adapter(name: str):
-    """`adapters.<name>`: adding a platform is adding one module there."""
-    if not name.isidentifier():
-        raise ConfigError(f"{name!r} is not an adapter name")
-    try:
-        return importlib.import_module(f"adapters.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"adapters.{name}":
-            raise
-        raise ConfigError(f"there is no adapter named {name!r} (adapters/{name}.py)") from None
-
-
-def reload_on_hangup(kb: KnowledgeBase) -> None:
-    """`kill -HUP <pid>` re-reads the knowledge base without a restart."""
-    if not hasattr(signal, "SIGHUP"):
-        return
-
-    def reload() -> None:
-        problems = kb.reload()
-        errors = [p for p in problems if p.severity is Severity.ERROR]
-        for problem in errors:
-            print(f"knowledge: {problem} (kept the last good version)", file=sys.stderr)
-        log.warning("knowledge reloaded: %d entries, %d errors", len(kb.entries), len(errors))
-
-    asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, reload)
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
-    kb = _knowledge(settings, quiet=True)
+    kb = load_knowledge(settings, quiet=True)
     match = Matcher(kb.index, settings.thresholds).match(" ".join(args.text))
     if args.json:
         print(json.dumps(_match_json(match)))
@@ -308,7 +248,7 @@ def explain(match: Match) -> str:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
-    kb = _knowledge(settings, quiet=True)
+    kb = load_knowledge(settings, quiet=True)
     questions = evaluation.read_questions(args.questions)
     redactor = (Redactor(kb.index.normalizer.vocabulary, kb.index.normalizer.correct)
                 if args.as_chat else None)
@@ -349,18 +289,13 @@ def cmd_escalations(args: argparse.Namespace) -> int:
 
 
 async def _escalations(settings: Settings, args: argparse.Namespace) -> int:
-    db = Database(settings.database_url)
-    try:
-        await db.upgrade()
-        triage = Triage.from_settings(db, settings)
-        actor = Actor("cli", getpass.getuser())
+    async with open_database(settings) as db:
+        triage = build_triage(db, settings)
         try:
-            print(await _triage_action(triage, actor, args, settings))
+            print(await _triage_action(triage, _terminal_actor(), args, settings))
         except TriageError as exc:
             print(f"tabot: {exc}", file=sys.stderr)
             return 1
-    finally:
-        await db.close()
     return 0
 
 
@@ -368,7 +303,7 @@ async def _triage_action(triage: Triage, actor: Actor, args: argparse.Namespace,
                          settings: Settings) -> str:
     action = args.action
     if action == "list":
-        states = ALL_STATES if args.all else tuple(args.state or ("open", "claimed"))
+        states = ALL_STATES if args.all else tuple(args.state or WAITING)
         views = await triage.queue(actor, states)
         return (json.dumps([v.as_dict() for v in views], indent=2) if args.json
                 else escalation_table(views))
@@ -394,15 +329,12 @@ def cmd_members(args: argparse.Namespace) -> int:
 
 
 async def _members(settings: Settings, args: argparse.Namespace, actor: Actor) -> int:
-    db = Database(settings.database_url)
-    try:
-        await db.upgrade()
-        print(await _member_action(db, args, actor))
-    except MembershipError as exc:
-        print(f"tabot: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        await db.close()
+    async with open_database(settings) as db:
+        try:
+            print(await _member_action(db, args, actor))
+        except MembershipError as exc:
+            print(f"tabot: {exc}", file=sys.stderr)
+            return 1
     return 0
 
 
@@ -426,8 +358,13 @@ async def _member_action(db: Database, args: argparse.Namespace, actor: Actor) -
     return "\n".join(lines) or "No invite codes yet; `tabot members invite PROGRAM` makes one."
 
 
+def _terminal_actor() -> Actor:
+    """Staff at a terminal act as cli:<login>, as listed in TABOT_STAFF."""
+    return Actor("cli", getpass.getuser())
+
+
 def _staff_at_terminal(settings: Settings) -> Actor | None:
-    actor = Actor("cli", getpass.getuser())
+    actor = _terminal_actor()
     if actor.id in settings.staff:
         return actor
     print(f"tabot: only the coalition's TA staff can do that; add {actor.id} to TABOT_STAFF",
@@ -466,13 +403,9 @@ def _date(text: str) -> dt.date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-07-01") from None
 
 
-async def _with_database(settings: Settings, work):
-    db = Database(settings.database_url)
-    try:
-        await db.upgrade()
+async def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:
+    async with open_database(settings) as db:
         return await work(db)
-    finally:
-        await db.close()
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -481,7 +414,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise ConfigError("--until is before --since")
     if args.format == "png" and args.output is None:
         raise ConfigError("a PNG needs --output FILE.png")
-    kb = _knowledge(settings, quiet=True)
+    kb = load_knowledge(settings, quiet=True)
     report = asyncio.run(_with_database(
         settings, lambda db: reports.build_report(db, kb, args.since, args.until)))
     render = {"table": reports.as_table, "csv": reports.as_csv, "json": reports.as_json,
@@ -500,7 +433,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_gaps(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
-    kb = _knowledge(settings, quiet=True)
+    kb = load_knowledge(settings, quiet=True)
     since = dt.datetime.now(dt.UTC) - dt.timedelta(days=args.days)
     found = asyncio.run(_with_database(settings, lambda db: gaps.find_gaps(db, kb, since)))
     print(gaps.gaps_text(found))
@@ -509,7 +442,7 @@ def cmd_gaps(args: argparse.Namespace) -> int:
 
 def cmd_review(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
-    kb = _knowledge(settings, quiet=True)
+    kb = load_knowledge(settings, quiet=True)
     months = args.months or settings.review_months
     print(gaps.review_text(gaps.due_for_review(kb, dt.date.today(), months), months))
     return 0
@@ -519,7 +452,7 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
     settings = load_settings()
 
     async def nothing(db: Database) -> None:
-        return None  # _with_database has already upgraded it
+        return None  # open_database has already upgraded it
 
     asyncio.run(_with_database(settings, nothing))
     print(f"database at {safe_url(settings.database_url)} is up to date")

@@ -31,6 +31,8 @@ class Settings:
     keep_interactions_days: float = 90.0
     keep_closed_days: float = 30.0
     review_months: int = 12
+    port: int | None = None  # the web server's port; None: serve HTTP only if a route needs it
+    poll_seconds: float = 2.0  # how often the outbox is checked for deliveries
 
     @property
     def database_is_default(self) -> bool:
@@ -94,7 +96,18 @@ def load_settings(env: Mapping[str, str] | None = None, kb: str | None = None) -
         keep_interactions_days=_number(env, "TABOT_KEEP_INTERACTIONS_DAYS", 90, 1, 3650),
         keep_closed_days=_number(env, "TABOT_KEEP_CLOSED_DAYS", 30, 1, 3650),
         review_months=int(_number(env, "TABOT_REVIEW_MONTHS", 12, 1, 120)),
+        port=_port(env.get("PORT", "")),
+        poll_seconds=_number(env, "TABOT_POLL_SECONDS", 2, 0.05, 3600),
     )
+
+
+def _port(raw: str) -> int | None:
+    raw = raw.strip()
+    if not raw:
+        return None
+    if not raw.isdigit() or not 0 <= int(raw) <= 65535:
+        raise ConfigError(f"PORT must be a port number (0-65535), got {raw!r}")
+    return int(raw)
 
 
 def _staff(raw: str) -> frozenset[str]:

@@ -1,7 +1,8 @@
-"""The message and reply types every adapter speaks.
+"""The types that cross between the core and the adapters, and nothing else.
 
-Adapters turn a platform event into a `Message` and render the `Reply` objects that
-`Conversation.handle()` returns. Nothing here knows about any platform.
+Adapters turn a platform event into a `Message` (or an `Actor` for staff work), render the
+`Reply` objects the core returns, and send the `Delivery` objects the runtime hands them.
+Nothing here knows about any platform, and no database object ever leaves the core.
 """
 
 from __future__ import annotations
@@ -10,20 +11,49 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
+@dataclass(frozen=True)
+class Actor:
+    """A person on a platform. Written `platform:user_id` in settings, logs and the database."""
+
+    platform: str
+    user_id: str
+
+    @classmethod
+    def parse(cls, text: str) -> Actor:
+        platform, _, user_id = text.partition(":")
+        if not platform or not user_id:
+            raise ValueError(f"{text!r} is not platform:user_id")
+        return cls(platform, user_id)
+
+    @property
+    def id(self) -> str:
+        return f"{self.platform}:{self.user_id}"
+
+    def __str__(self) -> str:
+        return self.id
+
+
 class ActionKind(StrEnum):
     CHOOSE = "choose"  # the asker picked one of the suggested entries
     HELPED = "helped"  # "This helped"
     NOT_HELPED = "not-helped"  # "Not quite": offers to send the question to staff
     SEND_TO_STAFF = "send-to-staff"  # confirms the offer made after "Not quite"
+    MORE = "more"  # the whole answer with its sources, after a short first part
+    BROWSE = "browse"  # the entries of one category
 
 
 @dataclass(frozen=True)
 class Action:
-    """A button press (or its console equivalent) tied to an entry or a question."""
+    """A button press (or its console equivalent).
+
+    `context` is the number the core gave the reply the button belongs to; the core keeps the
+    (redacted) question behind it, so a press still works after a restart.
+    """
 
     kind: ActionKind
     entry_id: str | None = None
-    question: str | None = None
+    context: int | None = None
+    category: str | None = None
 
 
 @dataclass(frozen=True)
@@ -37,6 +67,10 @@ class Message:
     thread_id: str | None = None
     program: str | None = None
     action: Action | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.platform, self.user_id)
 
 
 @dataclass(frozen=True)
@@ -65,15 +99,16 @@ class AnswerReply:
     answer: str
     sources: tuple[Source, ...]
     score: float
-    question: str
     related: tuple[Choice, ...] = ()
     disclaimer: str = ""
+    context: int | None = None
+    full: bool = False  # asked for with "More": show it all, sources included
 
 
 @dataclass(frozen=True)
 class SuggestReply:
-    question: str
     choices: tuple[Choice, ...]
+    context: int | None = None
     text: str = "I'm not sure which of these you mean. Pick one, or ask staff:"
 
 
@@ -88,7 +123,7 @@ class EscalatedReply:
 class OfferStaffReply:
     """After "Not quite": offer to send the question to TA staff."""
 
-    question: str
+    context: int | None = None
     text: str = "Sorry that didn't fit. Do you want me to send your question to TA staff?"
 
 
@@ -99,4 +134,85 @@ class TopicsReply:
     categories: dict[str, tuple[Choice, ...]] = field(default_factory=dict)
 
 
-Reply = TextReply | AnswerReply | SuggestReply | EscalatedReply | OfferStaffReply | TopicsReply
+@dataclass(frozen=True)
+class CategoryReply:
+    """The entries of one category, picked from the topics."""
+
+    category: str
+    choices: tuple[Choice, ...]
+
+
+Reply = (TextReply | AnswerReply | SuggestReply | EscalatedReply | OfferStaffReply | TopicsReply
+         | CategoryReply)
+
+
+class DeliveryKind(StrEnum):
+    """What an outbox row carries; stored as its `kind`."""
+
+    ANSWER = "answer"
+    LATE = "late"
+    STAFF_NOTICE = "staff-notice"
+    TRIAGE_UPDATE = "staff-update"
+    REVIEW = "kb-review"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Where an asker asked, so what comes later reaches them in the same place."""
+
+    user_id: str
+    conversation_id: str
+    thread_id: str | None = None
+
+
+@dataclass(frozen=True)
+class AnswerRelayed:
+    """A staff answer going back to the asker."""
+
+    id: int
+    platform: str
+    to: Recipient
+    reference: str
+    text: str
+
+
+@dataclass(frozen=True)
+class LateNotice:
+    """The asker is told their question is taking longer than promised."""
+
+    id: int
+    platform: str
+    to: Recipient
+    reference: str
+    text: str
+
+
+@dataclass(frozen=True)
+class StaffNotice:
+    """A new, urgent or still-unclaimed question, for staff where they triage."""
+
+    id: int
+    platform: str
+    reference: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TriageUpdate:
+    """An escalation changed state: staff posts showing it should be re-rendered."""
+
+    id: int
+    platform: str
+    reference: str
+
+
+@dataclass(frozen=True)
+class ReviewPost:
+    """The monthly list of knowledge entries due for review, for staff."""
+
+    id: int
+    platform: str
+    text: str
+
+
+Delivery = AnswerRelayed | LateNotice | StaffNotice | TriageUpdate | ReviewPost

@@ -1,17 +1,33 @@
-"""A record of every question and its outcome, redacted, for reports and knowledge gaps."""
+"""A record of every question and its outcome, redacted, for reports and knowledge gaps.
+
+The record also keeps what a button needs later: its id goes out with the reply as the
+reply's `context`, so "Send to staff" pressed after a restart still knows the question.
+"""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from bot.chat.messages import Message
-from bot.store.database import Database
 from bot.store.tables import Interaction
 
 
-async def record_interaction(db: Database, message: Message, text: str, outcome: str,
-                             entry_id: str | None = None, score: float = 0.0,
-                             feedback: str | None = None) -> None:
-    """`text` must already be redacted."""
-    async with db.session() as session, session.begin():
-        session.add(Interaction(platform=message.platform, user_id=message.user_id,
-                                program=message.program, text=text, outcome=outcome,
-                                entry_id=entry_id, score=round(score, 4), feedback=feedback))
+def record_interaction(session: AsyncSession, message: Message, text: str, outcome: str,
+                       entry_id: str | None = None, score: float = 0.0,
+                       feedback: str | None = None) -> Interaction:
+    """Add a record inside the caller's transaction; `text` must already be redacted.
+
+    Its `id` is set once the transaction commits."""
+    row = Interaction(platform=message.platform, user_id=message.user_id,
+                      program=message.program, text=text, outcome=outcome, entry_id=entry_id,
+                      score=round(score, 4), feedback=feedback)
+    session.add(row)
+    return row
+
+
+async def question_behind(session: AsyncSession, context: int, message: Message) -> str | None:
+    """The redacted question a button's context points at, if that asker asked it."""
+    return await session.scalar(select(Interaction.text).where(
+        Interaction.id == context, Interaction.platform == message.platform,
+        Interaction.user_id == message.user_id))

@@ -84,8 +84,8 @@ class OutboxMessage(Base):
     escalation_id: Mapped[int | None] = mapped_column(ForeignKey("escalations.id"))
     kind: Mapped[str] = mapped_column(String(32))
     platform: Mapped[str] = mapped_column(String(32), index=True)
-    user_id: Mapped[str] = mapped_column(String(128))
-    conversation_id: Mapped[str] = mapped_column(String(128))
+    user_id: Mapped[str | None] = mapped_column(String(128))  # None: for staff
+    conversation_id: Mapped[str | None] = mapped_column(String(128))
     thread_id: Mapped[str | None] = mapped_column(String(128))
     text: Mapped[str] = mapped_column(Text)
     attempts: Mapped[int] = mapped_column(Integer, default=0)

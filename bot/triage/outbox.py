@@ -9,38 +9,56 @@ the message is sent after restart. Two processes never hold the same lease.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.chat.messages import (
+    AnswerRelayed,
+    Delivery,
+    DeliveryKind,
+    LateNotice,
+    Recipient,
+    ReviewPost,
+    StaffNotice,
+    TriageUpdate,
+)
 from bot.store.database import Database
-from bot.store.tables import OutboxMessage, reference_for, utcnow
+from bot.store.tables import Escalation, OutboxMessage, reference_for, utcnow
 
 LEASE = dt.timedelta(seconds=60)
+_TO_ASKER = {DeliveryKind.ANSWER: AnswerRelayed, DeliveryKind.LATE: LateNotice}
 
 
-@dataclass(frozen=True)
-class Delivery:
-    """What an adapter needs to send one outbox message; no database object leaves the core."""
-
-    id: int
-    kind: str
-    platform: str
-    user_id: str
-    conversation_id: str
-    thread_id: str | None
-    text: str
-    reference: str | None = None
+def to_asker(session: AsyncSession, kind: DeliveryKind, escalation: Escalation,
+             text: str) -> None:
+    """Queue a message for the asker of `escalation`, inside the caller's transaction."""
+    session.add(OutboxMessage(kind=kind, platform=escalation.platform,
+                              user_id=escalation.user_id,
+                              conversation_id=escalation.conversation_id,
+                              thread_id=escalation.thread_id, text=text,
+                              escalation_id=escalation.id, attempts=0, created_at=utcnow()))
 
 
-def enqueue(session: AsyncSession, *, kind: str, platform: str, user_id: str,
-            conversation_id: str, thread_id: str | None, text: str,
-            escalation_id: int | None = None) -> None:
-    """Add a message inside the caller's transaction."""
-    session.add(OutboxMessage(kind=kind, platform=platform, user_id=user_id,
-                              conversation_id=conversation_id, thread_id=thread_id, text=text,
-                              escalation_id=escalation_id, attempts=0, created_at=utcnow()))
+def to_staff(session: AsyncSession, kind: DeliveryKind, platform: str, text: str = "",
+             escalation_id: int | None = None) -> None:
+    """Queue a message for staff on `platform`; its adapter knows where staff triage."""
+    session.add(OutboxMessage(kind=kind, platform=platform, user_id=None, conversation_id=None,
+                              thread_id=None, text=text, escalation_id=escalation_id,
+                              attempts=0, created_at=utcnow()))
+
+
+def _delivery(row: OutboxMessage) -> Delivery:
+    reference = reference_for(row.escalation_id) if row.escalation_id else ""
+    kind = DeliveryKind(row.kind)
+    if kind in _TO_ASKER:
+        to = Recipient(row.user_id or "", row.conversation_id or "", row.thread_id)
+        return _TO_ASKER[kind](row.id, row.platform, to, reference, row.text)
+    if kind is DeliveryKind.STAFF_NOTICE:
+        return StaffNotice(row.id, row.platform, reference, row.text)
+    if kind is DeliveryKind.TRIAGE_UPDATE:
+        return TriageUpdate(row.id, row.platform, reference)
+    return ReviewPost(row.id, row.platform, row.text)
 
 
 async def claim(db: Database, platform: str, user_id: str | None = None,
@@ -58,9 +76,7 @@ async def claim(db: Database, platform: str, user_id: str | None = None,
     async with db.session() as session:
         rows = await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
                                      .order_by(OutboxMessage.id))
-        return [Delivery(r.id, r.kind, r.platform, r.user_id, r.conversation_id, r.thread_id,
-                         r.text, reference_for(r.escalation_id) if r.escalation_id else None)
-                for r in rows]
+        return [_delivery(r) for r in rows]
 
 
 async def _lease(db: Database, message_id: int, now: dt.datetime) -> bool:

@@ -11,11 +11,13 @@ from __future__ import annotations
 import datetime as dt
 import re
 from dataclasses import dataclass, replace
+from enum import StrEnum
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from bot.chat.messages import Actor, DeliveryKind
 from bot.config import Settings
 from bot.store import audit
 from bot.store.database import Database
@@ -23,23 +25,23 @@ from bot.store.tables import Escalation, EscalationEvent, reference_for, utcnow
 from bot.triage import outbox
 
 MAX_ANSWER_CHARS = 20_000
-ALL_STATES = ("open", "claimed", "answered", "closed")
-TERMINALS = frozenset({"cli", "console"})  # staff there read the queue; nothing is pushed
+
+
+class State(StrEnum):
+    OPEN = "open"
+    CLAIMED = "claimed"
+    ANSWERED = "answered"
+    CLOSED = "closed"
+
+
+ALL_STATES = tuple(State)
+WAITING = (State.OPEN, State.CLAIMED)
+SYSTEM = Actor("tabot", "sweep")
 _REFERENCE = re.compile(r"^(?:ta-?)?0*(\d{1,9})$", re.IGNORECASE)
 
 
 class TriageError(Exception):
     """A staff action that cannot be done; the message says why and what to do."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    platform: str
-    user_id: str
-
-    @property
-    def id(self) -> str:
-        return f"{self.platform}:{self.user_id}"
 
 
 @dataclass(frozen=True)
@@ -55,14 +57,14 @@ class EscalationView:
     """An escalation as one viewer may see it (notes only for staff)."""
 
     reference: str
-    state: str
+    state: State
     question: str
     platform: str
     user_id: str
     program: str | None
     tags: tuple[str, ...]
     reason: str
-    claimed_by: str | None
+    claimed_by: Actor | None
     answer: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
@@ -75,7 +77,8 @@ class EscalationView:
         return {
             "reference": self.reference, "state": self.state, "question": self.question,
             "platform": self.platform, "user_id": self.user_id, "program": self.program,
-            "tags": list(self.tags), "reason": self.reason, "claimed_by": self.claimed_by,
+            "tags": list(self.tags), "reason": self.reason,
+            "claimed_by": str(self.claimed_by) if self.claimed_by else None,
             "answer": self.answer, "created_at": self.created_at.isoformat(),
             "updated_at": self.updated_at.isoformat(),
             "age_hours": round(self.age().total_seconds() / 3600, 2),
@@ -97,23 +100,34 @@ def parse_reference(text: str) -> int:
 
 
 class Triage:
+    """The staff workflow, the same rules behind every interface.
+
+    `notify` names the platforms whose adapters push notices to staff (the runtime knows
+    which those are); staff elsewhere, at a terminal or in the web console, read the queue.
+    """
+
     @classmethod
-    def from_settings(cls, db: Database, settings: Settings) -> Triage:
-        return cls(db, settings.staff,
+    def from_settings(cls, db: Database, settings: Settings,
+                      notify: tuple[str, ...] = ()) -> Triage:
+        return cls(db, settings.staff, notify,
                    unclaimed_after=dt.timedelta(hours=settings.unclaimed_after_hours),
                    answer_due=dt.timedelta(hours=settings.answer_due_hours))
 
-    def __init__(self, db: Database, staff: frozenset[str],
+    def __init__(self, db: Database, staff: frozenset[str], notify: tuple[str, ...] = (),
                  unclaimed_after: dt.timedelta = dt.timedelta(hours=4),
                  answer_due: dt.timedelta = dt.timedelta(hours=24)) -> None:
         self.db = db
-        self.staff = staff
-        self.platforms = staff_platforms(staff)
+        self.staff = frozenset(Actor.parse(item) for item in staff)
+        self.platforms = notify
         self.unclaimed_after = unclaimed_after
         self.answer_due = answer_due
 
     def is_staff(self, actor: Actor) -> bool:
-        return actor.id in self.staff
+        return actor in self.staff
+
+    def staff_on(self, platform: str) -> list[str]:
+        """User ids of the staff who work on `platform`."""
+        return sorted(a.user_id for a in self.staff if a.platform == platform)
 
     def _require_staff(self, actor: Actor) -> None:
         if not self.is_staff(actor):
@@ -156,8 +170,8 @@ class Triage:
         async with self.db.session() as session, session.begin():
             won = await session.execute(
                 update(Escalation)
-                .where(Escalation.id == escalation_id, Escalation.state == "open")
-                .values(state="claimed", claimed_by=actor.id, updated_at=utcnow()))
+                .where(Escalation.id == escalation_id, Escalation.state == State.OPEN)
+                .values(state=State.CLAIMED, claimed_by=actor.id, updated_at=utcnow()))
             if won.rowcount == 1:
                 self._event(session, escalation_id, "claimed", actor)
                 await self._updated(session, escalation_id)
@@ -170,16 +184,16 @@ class Triage:
     @staticmethod
     def _why_not_claimable(escalation: Escalation) -> str:
         ref = reference_for(escalation.id)
-        if escalation.state == "claimed":
+        if escalation.state == State.CLAIMED:
             return f"{ref} is already claimed by {escalation.claimed_by}."
         return f"{ref} is {escalation.state}; reopen it first if it needs more work."
 
-    async def reassign(self, reference: str, actor: Actor, to: str) -> EscalationView:
+    async def reassign(self, reference: str, actor: Actor, to: Actor) -> EscalationView:
         self._require_staff(actor)
         if to not in self.staff:
             raise TriageError(f"{to} is not on the staff list (TABOT_STAFF).")
-        return await self._change(reference, actor, "reassigned", to,
-                                  allowed=("open", "claimed"), state="claimed", claimed_by=to)
+        return await self._change(reference, actor, "reassigned", to.id,
+                                  allowed=WAITING, state=State.CLAIMED, claimed_by=to.id)
 
     async def note(self, reference: str, actor: Actor, text: str) -> EscalationView:
         self._require_staff(actor)
@@ -198,30 +212,29 @@ class Triage:
                               f"{MAX_ANSWER_CHARS:,}. Shorten it or link to a document.")
         async with self.db.session() as session, session.begin():
             escalation = await self._load(session, reference)
-            if escalation.state == "closed":
+            if escalation.state == State.CLOSED:
                 raise TriageError(f"{escalation.reference} is closed; reopen it before answering.")
             now = utcnow()
-            escalation.state, escalation.answer = "answered", text
+            escalation.state, escalation.answer = State.ANSWERED, text
             escalation.answered_by, escalation.answered_at, escalation.updated_at = (
                 actor.id, now, now)
             escalation.claimed_by = escalation.claimed_by or actor.id
             self._event(session, escalation.id, "answered", actor, text)
             await self._updated(session, escalation.id)
-            outbox.enqueue(session, kind="answer", platform=escalation.platform,
-                           user_id=escalation.user_id, conversation_id=escalation.conversation_id,
-                           thread_id=escalation.thread_id, escalation_id=escalation.id,
-                           text=relay_text(escalation.reference, escalation.question, text))
+            outbox.to_asker(session, DeliveryKind.ANSWER, escalation,
+                            relay_text(escalation.reference, escalation.question, text))
         return await self.show(reference, actor)
 
     async def close(self, reference: str, actor: Actor) -> EscalationView:
         self._require_staff(actor)
         return await self._change(reference, actor, "closed", "",
-                                  allowed=("open", "claimed", "answered"), state="closed")
+                                  allowed=(*WAITING, State.ANSWERED), state=State.CLOSED)
 
     async def reopen(self, reference: str, actor: Actor) -> EscalationView:
         self._require_staff(actor)
         return await self._change(reference, actor, "reopened", "",
-                                  allowed=("answered", "closed"), state="open", claimed_by=None)
+                                  allowed=(State.ANSWERED, State.CLOSED), state=State.OPEN,
+                                  claimed_by=None)
 
     async def act(self, action: str, reference: str, actor: Actor,
                   text: str = "") -> EscalationView:
@@ -266,28 +279,25 @@ class Triage:
         announced, late = [], []
         async with self.db.session() as session, session.begin():
             waiting = await session.scalars(select(Escalation).where(
-                Escalation.state.in_(("open", "claimed"))).order_by(Escalation.id))
+                Escalation.state.in_(WAITING)).order_by(Escalation.id))
             for escalation in waiting:
                 age = now - as_utc(escalation.created_at)
                 if self._needs_announcing(escalation, now, age):
                     escalation.announced_at = now
-                    self._event(session, escalation.id, "reannounced", Actor("tabot", "sweep"))
+                    self._event(session, escalation.id, "reannounced", SYSTEM)
                     announce(session, escalation, f"still unclaimed after {_hours(age)}",
                              self.platforms)
                     announced.append(escalation.reference)
                 if escalation.late_notice_at is None and age >= self.answer_due:
                     escalation.late_notice_at = now
-                    outbox.enqueue(session, kind="late", platform=escalation.platform,
-                                   user_id=escalation.user_id,
-                                   conversation_id=escalation.conversation_id,
-                                   thread_id=escalation.thread_id, escalation_id=escalation.id,
-                                   text=late_text(escalation.reference))
+                    outbox.to_asker(session, DeliveryKind.LATE, escalation,
+                                    late_text(escalation.reference))
                     late.append(escalation.reference)
         return announced, late
 
     def _needs_announcing(self, escalation: Escalation, now: dt.datetime,
                           age: dt.timedelta) -> bool:
-        if escalation.state != "open" or age < self.unclaimed_after:
+        if escalation.state != State.OPEN or age < self.unclaimed_after:
             return False
         last = escalation.announced_at
         return last is None or now - as_utc(last) >= self.unclaimed_after
@@ -296,7 +306,9 @@ class Triage:
         """Tell staff platforms the state changed, so their posts are updated in place."""
         escalation = await session.get(Escalation, escalation_id)
         if escalation is not None:
-            announce(session, escalation, "updated", self.platforms, kind="staff-update")
+            for platform in self.platforms:
+                outbox.to_staff(session, DeliveryKind.TRIAGE_UPDATE, platform,
+                                escalation_id=escalation_id)
 
     async def summary(self, reference: str) -> EscalationView:
         """What a staff-only triage post shows: the history without the notes' text."""
@@ -328,26 +340,22 @@ class Triage:
             Event(e.kind, e.actor, e.detail, as_utc(e.created_at))
             for e in escalation.events if include_notes or e.kind != "note")
         return EscalationView(
-            escalation.reference, escalation.state, escalation.question, escalation.platform,
-            escalation.user_id, escalation.program,
+            escalation.reference, State(escalation.state), escalation.question,
+            escalation.platform, escalation.user_id, escalation.program,
             tuple(t for t in escalation.tags.split(",") if t), escalation.reason,
-            escalation.claimed_by, escalation.answer, as_utc(escalation.created_at),
+            Actor.parse(escalation.claimed_by) if escalation.claimed_by else None,
+            escalation.answer, as_utc(escalation.created_at),
             as_utc(escalation.updated_at), events if include_notes else ())
 
 
-def staff_platforms(staff: frozenset[str]) -> tuple[str, ...]:
-    """Chat platforms where some staff member works: each gets the triage notices."""
-    return tuple(sorted({item.split(":", 1)[0] for item in staff} - TERMINALS))
-
-
 def announce(session: AsyncSession, escalation: Escalation, why: str,
-             platforms: tuple[str, ...], kind: str = "staff-notice") -> None:
+             platforms: tuple[str, ...]) -> None:
     """Queue a notice for staff on each platform; its adapter posts it where staff triage."""
     topic = escalation.tags.split(",")[0] if escalation.tags else "no topic"
     for platform in platforms:
-        outbox.enqueue(session, kind=kind, platform=platform, user_id="*",
-                       conversation_id="triage", thread_id=None, escalation_id=escalation.id,
-                       text=f"{escalation.reference} ({topic}, {why}): {escalation.question}")
+        outbox.to_staff(session, DeliveryKind.STAFF_NOTICE, platform,
+                        f"{escalation.reference} ({topic}, {why}): {escalation.question}",
+                        escalation.id)
 
 
 def relay_text(reference: str, question: str, answer: str) -> str:

@@ -1,0 +1,5 @@
+"""Slack: listener wiring in `listeners`, Block Kit rendering in `blocks`."""
+
+from adapters.slack.listeners import SlackAdapter
+
+ADAPTER = SlackAdapter

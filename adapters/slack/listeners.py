@@ -1,0 +1,294 @@
+"""Slack's listeners and lifecycle: advocates ask in a DM, by @mention or with /ta; TA staff
+triage in a channel.
+
+Built on slack-bolt's AsyncApp. Bolt acknowledges each request first and runs the listener
+after, so Slack's 3-second limit is always met; a retried or duplicated event is handled once
+because the core records its id (`Core.first_time`), whichever process gets it. HTTP mode is a
+route on the runtime's web server; Socket Mode connects out and needs no port.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import re
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
+from typing import Any, Self
+
+from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.web.async_client import AsyncWebClient
+from starlette.requests import Request
+from starlette.routing import BaseRoute, Route
+
+from adapters.base import Adapter
+from adapters.slack.blocks import (
+    BLOCKS_PER_MESSAGE,
+    SECTION_LIMIT,
+    answer_modal,
+    escape,
+    home_view,
+    render,
+    section,
+    triage_blocks,
+)
+from bot.chat.messages import (
+    Action,
+    ActionKind,
+    Actor,
+    AnswerRelayed,
+    Delivery,
+    LateNotice,
+    Message,
+    Reply,
+    ReviewPost,
+    StaffNotice,
+    TriageUpdate,
+)
+from bot.chat.text import split_text
+from bot.config import ConfigError
+from bot.core import Core, Unavailable
+from bot.triage.commands import StaffAction
+
+log = logging.getLogger(__name__)
+
+_MENTION = re.compile(r"<@[A-Z0-9]+>")
+_BUTTONS = {"tabot_helped": ActionKind.HELPED, "tabot_not_helped": ActionKind.NOT_HELPED,
+            "tabot_staff": ActionKind.SEND_TO_STAFF}
+ONLY_STAFF = "Only the coalition's TA staff can do that."
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    bot_token: str
+    signing_secret: str
+    app_token: str | None
+    triage_channel: str | None
+    api_url: str
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str]) -> SlackConfig:
+        missing = [name for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET")
+                   if not env.get(name, "").strip()]
+        if missing:
+            raise ConfigError(f"{' and '.join(missing)} must be set to run the Slack adapter; "
+                              "see 'Setting up Slack' in the README")
+        return cls(bot_token=env["SLACK_BOT_TOKEN"].strip(),
+                   signing_secret=env["SLACK_SIGNING_SECRET"].strip(),
+                   app_token=env.get("SLACK_APP_TOKEN", "").strip() or None,
+                   triage_channel=env.get("SLACK_TRIAGE_CHANNEL", "").strip() or None,
+                   api_url=env.get("SLACK_API_URL", "").strip() or "https://slack.com/api/")
+
+
+class SlackAdapter(Adapter):
+    name = "slack"
+
+    def __init__(self, core: Core, config: SlackConfig) -> None:
+        super().__init__(core)
+        self.config = config
+        self.client = AsyncWebClient(token=config.bot_token, base_url=config.api_url)
+        self.app = AsyncApp(client=self.client, signing_secret=config.signing_secret)
+        self._socket: Any = None
+        self._register()
+
+    @classmethod
+    def from_env(cls, core: Core, env: Mapping[str, str]) -> Self:
+        return cls(core, SlackConfig.from_env(env))
+
+    # --- receiving -------------------------------------------------------------------------
+
+    def _register(self) -> None:
+        app = self.app
+        app.event("message")(self._on_message)
+        app.event("app_mention")(self._on_mention)
+        app.event("app_home_opened")(self._on_home)
+        app.command("/ta")(self._on_command)
+        app.action(re.compile(r"^tabot_"))(self._on_button)
+        app.action(re.compile(r"^triage_"))(self._on_triage_button)
+        app.view("triage_answer_modal")(self._on_answer_submitted)
+
+    @contextlib.asynccontextmanager
+    async def _working(self, user: str, channel: str | None = None) -> AsyncIterator[None]:
+        """One event's work: counted in flight; a database that is down is told to the user."""
+        async with self.core.working():
+            try:
+                yield
+            except Unavailable as exc:
+                await self._tell(user, channel, str(exc))
+
+    async def _once(self, key: str) -> bool:
+        return await self.core.first_time(self.name, key)
+
+    async def _on_message(self, event: dict, body: dict) -> None:
+        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+            return
+        async with self._working(event["user"], event["channel"]):
+            if await self._once(body.get("event_id") or f"{event['channel']}:{event['ts']}"):
+                await self.dispatch(Message(self.name, event["user"], event["channel"],
+                                            event.get("text", ""),
+                                            thread_id=event.get("thread_ts")))
+
+    async def _on_mention(self, event: dict, body: dict) -> None:
+        async with self._working(event["user"], event["channel"]):
+            if not await self._once(body.get("event_id") or f"{event['channel']}:{event['ts']}"):
+                return
+            text = _MENTION.sub(" ", event.get("text", "")).strip()
+            thread = event.get("thread_ts") or event["ts"]
+            await self.dispatch(Message(self.name, event["user"], event["channel"], text,
+                                        thread_id=thread))
+
+    async def _on_command(self, ack: Any, command: dict) -> None:
+        await ack("One moment: I'll answer in our direct messages.")
+        user = command["user_id"]
+        async with self._working(user):
+            if not await self._once(f"command:{command.get('trigger_id')}"):
+                return
+            text = command.get("text", "").strip()
+            if text.casefold() in {"help", "topics", "status"}:
+                text = text.casefold()
+            await self.dispatch(Message(self.name, user, user, text or "help"))
+
+    async def _on_button(self, ack: Any, body: dict, action: dict) -> None:
+        await ack()
+        user = body["user"]["id"]
+        channel = body.get("channel", {}).get("id") or user
+        async with self._working(user, channel):
+            if not await self._once(f"action:{user}:{action.get('action_ts')}"):
+                return
+            value = json.loads(action.get("value") or "{}")
+            kind = _BUTTONS.get(action["action_id"], ActionKind.CHOOSE)
+            context = value.get("ctx") if isinstance(value.get("ctx"), int) else None
+            thread = body.get("message", {}).get("thread_ts")
+            await self.dispatch(Message(self.name, user, channel, thread_id=thread,
+                                        action=Action(kind, value.get("entry"), context)))
+
+    async def _on_triage_button(self, ack: Any, body: dict, action: dict) -> None:
+        await ack()
+        user = body["user"]["id"]
+        reference = json.loads(action.get("value") or "{}").get("ref", "")
+        name = action["action_id"].removeprefix("triage_")
+        channel = body.get("channel", {}).get("id")
+        async with self._working(user, channel):
+            if not self.core.is_staff(Actor(self.name, user)):
+                await self._tell(user, channel, ONLY_STAFF)
+            elif name == "answer":
+                await self.client.views_open(trigger_id=body["trigger_id"],
+                                             view=answer_modal(reference))
+            else:
+                await self._staff_act(user, channel, StaffAction(name), reference)
+
+    async def _on_answer_submitted(self, ack: Any, body: dict, view: dict) -> None:
+        text = view["state"]["values"]["answer"]["text"]["value"] or ""
+        if not text.strip():
+            await ack(response_action="errors", errors={"answer": "Write an answer first."})
+            return
+        await ack()
+        user = body["user"]["id"]
+        async with self._working(user):
+            await self._staff_act(user, None, StaffAction.ANSWER, view["private_metadata"],
+                                  text)
+
+    async def _staff_act(self, user: str, channel: str | None, action: StaffAction,
+                         reference: str, text: str = "") -> None:
+        result = await self.core.staff_act(Actor(self.name, user), action, reference, text)
+        if not result.done:
+            await self._tell(user, channel, result.text)
+            return
+        await self._update_posts(reference)
+
+    async def _tell(self, user: str, channel: str | None, text: str) -> None:
+        """A message only this user sees, where they are (or in the triage channel)."""
+        channel = channel or self.config.triage_channel or user
+        await self.client.chat_postEphemeral(channel=channel, user=user, text=escape(text))
+
+    async def _on_home(self, event: dict) -> None:
+        user = event["user"]
+        async with self._working(user):
+            actor = Actor(self.name, user)
+            view = home_view(await self.core.home(actor), actor)
+            await self.client.views_publish(user_id=user, view=view)
+
+    # --- sending ---------------------------------------------------------------------------
+
+    async def send(self, to: Message, replies: list[Reply]) -> None:
+        for reply in replies:
+            text, blocks = render(reply)
+            for start in range(0, len(blocks), BLOCKS_PER_MESSAGE):
+                await self.client.chat_postMessage(
+                    channel=to.conversation_id, thread_ts=to.thread_id, text=escape(text)[:3000],
+                    blocks=blocks[start:start + BLOCKS_PER_MESSAGE])
+
+    async def deliver(self, delivery: Delivery) -> None:
+        match delivery:
+            case StaffNotice():
+                await self._post_for_staff(delivery.reference)
+            case TriageUpdate():
+                await self._update_posts(delivery.reference)
+            case ReviewPost():
+                if self.config.triage_channel:
+                    await self._post_text(self.config.triage_channel, None, delivery.text)
+            case AnswerRelayed() | LateNotice():
+                await self._post_text(delivery.to.conversation_id, delivery.to.thread_id,
+                                      delivery.text)
+
+    async def _post_text(self, channel: str, thread: str | None, text: str) -> None:
+        for piece in split_text(escape(text), SECTION_LIMIT):
+            await self.client.chat_postMessage(channel=channel, thread_ts=thread, text=piece,
+                                               blocks=[section(piece)])
+
+    async def _post_for_staff(self, reference: str) -> None:
+        channel = self.config.triage_channel
+        if not channel or not reference:
+            return
+        if await self.core.triage_posts(reference, self.name):
+            await self._update_posts(reference)  # a re-announcement: bump the existing post
+            return
+        view = await self.core.escalation(reference)
+        if view is None:
+            return
+        posted = await self.client.chat_postMessage(channel=channel,
+                                                    text=f"New question {reference}",
+                                                    blocks=triage_blocks(view))
+        await self.core.remember_triage_post(reference, self.name, posted["channel"],
+                                             posted["ts"])
+
+    async def _update_posts(self, reference: str) -> None:
+        posts = await self.core.triage_posts(reference, self.name)
+        view = await self.core.escalation(reference) if posts else None
+        if view is None:
+            return
+        for channel, ts in posts:
+            await self.client.chat_update(channel=channel, ts=ts, text=f"{reference}: "
+                                          f"{view.state}", blocks=triage_blocks(view))
+
+    # --- running ---------------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        if self.config.app_token:
+            return []
+        handler = AsyncSlackRequestHandler(self.app)
+
+        async def events(request: Request) -> Any:
+            return await handler.handle(request)
+
+        return [Route("/slack/events", events, methods=["POST"])]
+
+    async def start(self) -> None:
+        if not self.config.app_token:
+            return
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        self._socket = AsyncSocketModeHandler(self.app, self.config.app_token)
+        await self._socket.connect_async()
+        log.warning("Slack adapter connected in Socket Mode")
+
+    async def stop(self) -> None:
+        if self._socket is not None:
+            await self._socket.disconnect_async()
+        await super().stop()
+
+    async def close(self) -> None:
+        if self._socket is not None:
+            await self._socket.close_async()

@@ -1,0 +1,259 @@
+"""The runtime: the one owner of a tabot process.
+
+It opens and upgrades the database once, loads the knowledge base, builds the core, starts the
+configured adapters, and runs one outbox dispatcher, one scheduler and (when some route needs
+it) one web server, whatever the number of adapters. On SIGTERM or SIGINT it stops taking new
+events, finishes the work in flight (for at most `DRAIN_SECONDS`), sends what the outbox holds,
+and closes everything in the reverse order. Modelled on python-telegram-bot's `Application`:
+`initialize()`, `run()`, `shutdown()`, or `async with Runtime(...)`.
+
+Adapters are found by name (`adapters.<name>`, which exports `ADAPTER`), so nothing in `bot/`
+imports one; what the runtime needs of them is the `PlatformAdapter` protocol below.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import importlib
+import logging
+import os
+import signal
+import sys
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Protocol, Self
+
+from sqlalchemy import text
+from starlette.routing import BaseRoute
+
+from bot.chat.conversation import Conversation
+from bot.chat.messages import Delivery
+from bot.config import ConfigError, Settings
+from bot.core import Core
+from bot.delivery import Dispatcher
+from bot.insights.review import post_review_if_due
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.problems import Severity
+from bot.scheduler import Scheduler
+from bot.store.database import STORAGE_ERRORS, Database
+from bot.store.retention import PurgeRaced, purge
+from bot.triage.workflow import Triage
+from bot.web import OK, WebServer, build_app
+
+log = logging.getLogger(__name__)
+DRAIN_SECONDS = 10.0
+SYSTEM_ACTOR = "tabot:schedule"
+
+
+class PlatformAdapter(Protocol):
+    """What the runtime needs of an adapter (adapters/base.py implements it)."""
+
+    name: str
+    staff_notices: bool
+
+    @classmethod
+    def from_env(cls, core: Core, env: Mapping[str, str]) -> Self: ...
+
+    def routes(self) -> list[BaseRoute]: ...
+
+    async def start(self) -> None: ...
+
+    async def run(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def deliver(self, delivery: Delivery) -> None: ...
+
+    def delivery_user(self) -> str | None: ...
+
+
+@dataclass(frozen=True)
+class Schedule:
+    """How often periodic work runs, in seconds."""
+
+    deliveries: float = 2.0
+    sweep: float = 60.0
+    daily: float = 24 * 3600.0
+
+
+def load_adapter(name: str) -> type[PlatformAdapter]:
+    """`adapters.<name>`: adding a platform is adding one module there."""
+    if not name.isidentifier():
+        raise ConfigError(f"{name!r} is not an adapter name")
+    try:
+        module = importlib.import_module(f"adapters.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"adapters.{name}":
+            raise
+        raise ConfigError(f"there is no adapter named {name!r} (adapters/{name}.py)") from None
+    return module.ADAPTER
+
+
+def notice_platforms(settings: Settings) -> tuple[str, ...]:
+    """Platforms where some staff member works and whose adapter pushes notices to staff.
+
+    Staff elsewhere (at a terminal, say) read the queue instead."""
+    platforms = {item.split(":", 1)[0] for item in settings.staff}
+    pushing = []
+    for platform in sorted(platforms):
+        with contextlib.suppress(ConfigError):
+            if load_adapter(platform).staff_notices:
+                pushing.append(platform)
+    return tuple(pushing)
+
+
+def load_knowledge(settings: Settings, quiet: bool = False) -> KnowledgeBase:
+    kb = KnowledgeBase.load(settings.knowledge_dir)
+    if not quiet:
+        for problem in kb.problems:
+            if problem.severity is Severity.ERROR:
+                print(f"knowledge: {problem} (skipped)", file=sys.stderr)
+    return kb
+
+
+@contextlib.asynccontextmanager
+async def open_database(settings: Settings) -> AsyncIterator[Database]:
+    """The database, upgraded to the latest migration, closed on the way out."""
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+        yield db
+    finally:
+        await db.close()
+
+
+def build_triage(db: Database, settings: Settings) -> Triage:
+    return Triage.from_settings(db, settings, notice_platforms(settings))
+
+
+class Runtime:
+    def __init__(self, settings: Settings, adapters: Sequence[str],
+                 env: Mapping[str, str] | None = None, schedule: Schedule | None = None,
+                 handle_signals: bool = True) -> None:
+        self.settings = settings
+        self.adapter_names = list(adapters)
+        self.env = os.environ if env is None else env
+        self.schedule = schedule or Schedule(deliveries=settings.poll_seconds)
+        self.handle_signals = handle_signals
+        self.scheduler = Scheduler()
+        self.adapters: list[PlatformAdapter] = []
+        self.web: WebServer | None = None
+        self._stopping = asyncio.Event()
+        self._exit = contextlib.AsyncExitStack()
+
+    # --- lifecycle ------------------------------------------------------------------------
+
+    async def initialize(self) -> None:
+        """Everything that can fail on bad settings fails here, before any event is taken."""
+        classes = [load_adapter(name) for name in self.adapter_names]
+        self.knowledge = load_knowledge(self.settings)
+        self.db = await self._exit.enter_async_context(open_database(self.settings))
+        self.triage = build_triage(self.db, self.settings)
+        conversation = Conversation(self.knowledge, self.db, self.settings, self.triage)
+        self.core = Core(conversation, self.triage, self.db, self.knowledge)
+        self.adapters = [cls.from_env(self.core, self.env) for cls in classes]
+        self.dispatcher = Dispatcher(self.db, self.adapters)
+        self.scheduler.every(self.schedule.deliveries, "deliveries",
+                             self.dispatcher.deliver_pending)
+        self.scheduler.every(self.schedule.sweep, "sweep", self.triage.sweep)
+        self.scheduler.every(self.schedule.daily, "daily", self.daily)
+        routes = [route for adapter in self.adapters for route in adapter.routes()]
+        if routes or self.settings.port is not None:
+            port = self.settings.port if self.settings.port is not None else 3000
+            self.web = WebServer(build_app(routes, self.readiness), port)
+
+    async def run(self) -> None:
+        """Serve until stopped (a signal, `stop()`, or an adapter that finishes, like the
+        terminal at end of input), then wind down."""
+        self._install_signals()
+        async with asyncio.TaskGroup() as tasks:
+            for adapter in self.adapters:
+                await adapter.start()
+                self._exit.push_async_callback(adapter.close)
+            if self.web is not None:
+                tasks.create_task(self.web.serve())
+                await self.web.started()
+                log.warning("listening on port %s", self.web.port)
+            tasks.create_task(self.scheduler.run(self._stopping))
+            for adapter in self.adapters:
+                tasks.create_task(self._until_done(adapter))
+            await self._stopping.wait()
+            await self._wind_down()
+
+    def stop(self) -> None:
+        self._stopping.set()
+
+    async def shutdown(self) -> None:
+        """Close adapters, then the database: the reverse of the order they were opened in."""
+        await self._exit.aclose()
+
+    async def __aenter__(self) -> Self:
+        try:
+            await self.initialize()
+        except BaseException:
+            await self.shutdown()
+            raise
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.shutdown()
+
+    async def _until_done(self, adapter: PlatformAdapter) -> None:
+        await adapter.run()
+        self.stop()
+
+    async def _wind_down(self) -> None:
+        if self.web is not None:
+            self.web.stop_accepting()
+        for adapter in reversed(self.adapters):
+            await adapter.stop()
+        if not await self.core.drain(DRAIN_SECONDS):
+            log.warning("stopped with work still in flight after %.0f s", DRAIN_SECONDS)
+        try:
+            await asyncio.wait_for(self.dispatcher.deliver_pending(), DRAIN_SECONDS)
+        except (TimeoutError, *STORAGE_ERRORS):
+            log.warning("some deliveries wait in the outbox for the next start")
+
+    def _install_signals(self) -> None:
+        if not self.handle_signals:
+            return
+        loop = asyncio.get_running_loop()
+        for stop_signal in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(stop_signal, self.stop)
+        if hasattr(signal, "SIGHUP"):
+            loop.add_signal_handler(signal.SIGHUP, self.reload_knowledge)
+
+    # --- periodic work and health ---------------------------------------------------------
+
+    async def daily(self) -> None:
+        """Purge what is past its keeping time; post the review list if a month has passed."""
+        with contextlib.suppress(PurgeRaced):
+            await purge(self.db, dt.timedelta(days=self.settings.keep_interactions_days),
+                        dt.timedelta(days=self.settings.keep_closed_days), SYSTEM_ACTOR)
+        await post_review_if_due(self.db, self.knowledge, self.triage.platforms,
+                                 self.settings.review_months, dt.datetime.now(dt.UTC))
+
+    def reload_knowledge(self) -> None:
+        """`kill -HUP <pid>` re-reads the knowledge base without a restart."""
+        problems = self.knowledge.reload()
+        errors = [p for p in problems if p.severity is Severity.ERROR]
+        for problem in errors:
+            print(f"knowledge: {problem} (kept the last good version)", file=sys.stderr)
+        log.warning("knowledge reloaded: %d entries, %d errors", len(self.knowledge.entries),
+                    len(errors))
+
+    async def readiness(self) -> dict[str, str]:
+        """Which part, if any, keeps this process from serving: for `/readyz`."""
+        parts = {"database": OK, "knowledge": OK}
+        try:
+            async with self.db.session() as session:
+                await asyncio.wait_for(session.execute(text("SELECT 1")), 3)
+        except (TimeoutError, *STORAGE_ERRORS) as exc:
+            parts["database"] = f"not reachable ({type(exc).__name__})"
+        if not self.knowledge.entries:
+            parts["knowledge"] = "no entries loaded"
+        return parts

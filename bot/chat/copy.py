@@ -1,0 +1,62 @@
+"""What the assistant says, in one place, so TA staff can review the wording."""
+
+HELP = """I answer questions about serving survivors, confidentiality, shelter, grants, standards \
+and coalition work, from the coalition's knowledge base. Just type your question.
+
+Commands:
+  help            this message
+  topics          browse the knowledge base by category
+  status          your questions waiting for TA staff
+  /staff QUESTION send a question straight to TA staff
+
+Answers are general guidance, not legal advice. Please leave out names and other details that \
+could identify a survivor."""
+
+STAFF_HELP = """Staff commands:
+  /queue                   questions waiting for staff, oldest first
+  /show TA-0042            one question with its history and internal notes
+  /claim TA-0042           take it
+  /answer TA-0042 TEXT     answer it; the answer goes back to the asker where they asked
+  /note TA-0042 TEXT       an internal note, never shown to the asker
+  /close TA-0042, /reopen TA-0042"""
+
+DISCLAIMER = "General guidance, not legal advice; check your state's law and your program's policy."
+REDACTION_NOTICE = (
+    "I removed identifying details ({kinds}) from your message before saving it. Survivor "
+    "information stays with your program, so there's no need to include it."
+)
+STORAGE_DOWN = (
+    "I couldn't pass your question to TA staff just now because the database is not reachable. "
+    "Please try again in a few minutes, or contact the coalition's TA staff directly."
+)
+LOOKUP_DOWN = "I can't look up your questions right now; please try again in a few minutes."
+CRISIS_FIRST = ("If you or someone with you is in danger right now, please call 911. I'm an "
+                "automated assistant for advocates and can't give crisis support, but these "
+                "services can, 24 hours a day, confidentially:\n")
+CRISIS_ADDED = "If someone is in danger now, these services can help at any hour:\n"
+CRISIS_STAFF_TOLD = ("I've also told the coalition's staff, marked urgent "
+                     "(reference {reference}).")
+RATE_LIMITED = ("You're sending messages faster than I can help ({limit} a minute). Please wait "
+                "a minute and ask again; if this is urgent, use /staff or call your coalition.")
+SMALL_TALK = ("Hello! I'm the coalition's TA assistant. Ask me a question about your work, e.g. "
+              "'how do we respond to a subpoena?', or type 'help'.")
+TOO_LONG = ("That message is {length:,} characters long; I can take up to {limit:,}. Please ask "
+            "a shorter question.")
+NO_WORDS = ("I didn't find a question in that. Type your question in words, or 'help' to see "
+            "what I can do.")
+STAFF_USAGE = ("Type /staff followed by your question, e.g. "
+               "'/staff how do we handle a records request from a court?'")
+REFERENCE_USAGE = "Type /{command} followed by a reference, e.g. /{command} TA-0042."
+ENTRY_GONE = "That entry is no longer in the knowledge base. Please ask again."
+CATEGORY_GONE = "That category is no longer in the knowledge base; type 'topics' to see them."
+HELPED = "Thanks, glad it helped."
+NO_QUESTION = "(no question text)"
+ESCALATED = {
+    "no-match": "I don't have a good answer to that in the knowledge base, so I've sent your "
+                "question to the coalition's TA staff.",
+    "state-law": "Because the answer depends on your state's law, I've also sent your question "
+                 "to TA staff.",
+}
+ESCALATED_DEFAULT = "I've sent your question to the coalition's TA staff."
+ESCALATED_TAIL = (" Your reference is {reference}. Expect a reply {response_time}; it will come "
+                  "back to you here.")

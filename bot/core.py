@@ -1,0 +1,191 @@
+"""The one interface adapters get to tabot.
+
+An adapter turns a platform event into a `Message` or a staff `Actor` and calls one of these
+methods; it never sees the database, the triage workflow or the knowledge base. Every method
+treats a database that is down the same way: the ones that answer a person return a reply that
+says so, the ones that return data raise `Unavailable`, whose text an adapter shows as it is,
+and each logs one line, never a traceback.
+
+The core also counts the work in flight, so the runtime can finish it before the process
+stops.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bot.chat.conversation import Conversation
+from bot.chat.messages import Actor, Message, Reply
+from bot.insights.reports import Report, build_report
+from bot.knowledge.base import KnowledgeBase
+from bot.store import platform_state
+from bot.store.database import STORAGE_ERRORS, Database
+from bot.triage import commands, members
+from bot.triage.commands import StaffAction, StaffResult
+from bot.triage.members import MembershipError
+from bot.triage.workflow import WAITING, EscalationView, Triage, TriageError
+
+log = logging.getLogger(__name__)
+
+UNAVAILABLE = ("tabot can't reach its database just now, so it can't do that. Please try again "
+               "in a few minutes.")
+
+
+class Unavailable(Exception):
+    """The database is down; the message is fit to show the person who asked."""
+
+    def __init__(self, text: str = UNAVAILABLE) -> None:
+        super().__init__(text)
+
+
+@dataclass(frozen=True)
+class Home:
+    """A person's own page (Slack's App Home): the queue for staff, their questions otherwise."""
+
+    staff: bool
+    questions: list[EscalationView]
+    figures: Report | None = None
+
+
+@dataclass(frozen=True)
+class About:
+    entries: int
+    knowledge_dir: Path
+    database: str
+
+
+class Core:
+    """Everything an adapter may ask of tabot, with one set of rules for every path."""
+
+    def __init__(self, conversation: Conversation, triage: Triage, db: Database,
+                 knowledge: KnowledgeBase) -> None:
+        self._conversation = conversation
+        self._triage = triage
+        self._db = db
+        self._knowledge = knowledge
+        self._busy = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    # --- work in flight -------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def working(self) -> AsyncIterator[None]:
+        """Wrap the handling of one platform event, replies included."""
+        self._busy += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._busy -= 1
+            if self._busy == 0:
+                self._idle.set()
+
+    async def drain(self, timeout: float) -> bool:
+        """Wait until nothing is in flight (True), or `timeout` seconds have passed (False)."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            try:
+                await asyncio.wait_for(self._idle.wait(), max(left, 0))
+            except TimeoutError:
+                return False
+            await asyncio.sleep(0.05)  # an acknowledged event whose handler is about to start
+            if self._busy == 0:
+                return True
+
+    # --- asking ---------------------------------------------------------------------------
+
+    async def handle(self, message: Message) -> list[Reply]:
+        """An asker's message or button press; see `Conversation.handle`."""
+        async with self.working():
+            return await self._conversation.handle(message)
+
+    def about(self) -> About:
+        return About(len(self._knowledge.entries), self._knowledge.directory, self._db.location)
+
+    # --- staff ----------------------------------------------------------------------------
+
+    def is_staff(self, actor: Actor) -> bool:
+        return self._triage.is_staff(actor)
+
+    def staff_on(self, platform: str) -> list[str]:
+        return self._triage.staff_on(platform)
+
+    async def staff_act(self, actor: Actor, action: StaffAction, reference: str,
+                        text: str = "") -> StaffResult:
+        async with self.working():
+            return await commands.act(self._triage, actor, action, reference, text)
+
+    async def escalation(self, reference: str) -> EscalationView | None:
+        """What a staff-only triage post shows; None if there is no such escalation."""
+        async with self._guard("escalation lookup"):
+            try:
+                return await self._triage.summary(reference)
+            except TriageError:
+                return None
+
+    async def home(self, actor: Actor, today: dt.date | None = None) -> Home:
+        """Staff: the waiting queue and the last 30 days' figures; askers: their questions."""
+        async with self._guard("home page"):
+            if not self.is_staff(actor):
+                return Home(False, await self._triage.asked_by(actor))
+            today = today or dt.date.today()
+            figures = await build_report(self._db, self._knowledge,
+                                         today - dt.timedelta(days=30), today)
+            return Home(True, await self._triage.queue(actor, WAITING), figures)
+
+    # --- platform bookkeeping -------------------------------------------------------------
+
+    async def first_time(self, platform: str, key: str) -> bool:
+        """Has this platform event been handled before? If the database cannot say, the event
+        is handled: a rare duplicate answer is better than a lost question."""
+        try:
+            return await platform_state.first_time(self._db, platform, key)
+        except STORAGE_ERRORS as exc:
+            log.warning("event de-duplication skipped: database unavailable (%s)",
+                        type(exc).__name__)
+            return True
+
+    async def remember_triage_post(self, reference: str, platform: str, channel: str,
+                                   message_id: str) -> None:
+        async with self._guard("triage post"):
+            await platform_state.remember_post(self._db, reference, platform, channel,
+                                               message_id)
+
+    async def triage_posts(self, reference: str, platform: str) -> list[tuple[str, str]]:
+        async with self._guard("triage post lookup"):
+            return await platform_state.posts(self._db, reference, platform)
+
+    # --- members --------------------------------------------------------------------------
+
+    async def join(self, actor: Actor, code: str) -> tuple[bool, str]:
+        """Register with an invite code: (joined, what to tell the person)."""
+        async with self._guard("joining"):
+            try:
+                program = await members.join(self._db, actor.platform, actor.user_id, code)
+            except MembershipError as exc:
+                return False, str(exc)
+        return True, (f"Welcome! You're registered with {program}. Ask me a question any "
+                      "time, or send /help.")
+
+    async def program_of(self, actor: Actor) -> str | None:
+        """The member program of a registered person, or None."""
+        async with self._guard("membership lookup"):
+            return await members.program_of(self._db, actor.platform, actor.user_id)
+
+    # --- --------------------------------------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def _guard(self, what: str) -> AsyncIterator[None]:
+        try:
+            yield
+        except STORAGE_ERRORS as exc:
+            log.warning("%s failed: database unavailable (%s)", what, type(exc).__name__)
+            raise Unavailable() from None
