@@ -152,7 +152,8 @@ def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
                      _keyboard([[("Send to TA staff", _data("s", reply.context))]]))]
         case TopicsReply():
             rows = [[(category.replace("-", " ").title() + f" ({len(choices)})",
-                      f"t|{category}")] for category, choices in reply.categories.items()]
+                      _data("t", None, category))]
+                    for category, choices in reply.categories.items()]
             return [("Pick a category:", _keyboard(rows))]
         case CategoryReply():
             rows = [[(c.title, _data("c", None, c.entry_id))] for c in reply.choices[:40]]

@@ -37,7 +37,8 @@ from bot.insights.review import post_review_if_due
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.problems import Severity
 from bot.scheduler import Scheduler
-from bot.store.database import STORAGE_ERRORS, Database
+from bot.store.database import Database
+from bot.store.errors import STORAGE_ERRORS
 from bot.store.retention import PurgeRaced, purge
 from bot.triage.workflow import Triage
 from bot.web import OK, WebServer, build_app
@@ -133,7 +134,9 @@ def build_triage(db: Database, settings: Settings) -> Triage:
 class Runtime:
     def __init__(self, settings: Settings, adapters: Sequence[str],
                  env: Mapping[str, str] | None = None, schedule: Schedule | None = None,
-                 handle_signals: bool = True) -> None:
+                 handle_signals: bool = True, knowledge: KnowledgeBase | None = None) -> None:
+        """`knowledge`, if given, is used instead of loading `settings.knowledge_dir` (tests
+        share one loaded knowledge base)."""
         self.settings = settings
         self.adapter_names = list(adapters)
         self.env = os.environ if env is None else env
@@ -142,6 +145,8 @@ class Runtime:
         self.scheduler = Scheduler()
         self.adapters: list[PlatformAdapter] = []
         self.web: WebServer | None = None
+        self.knowledge = knowledge
+        self.ready = asyncio.Event()  # set once every adapter takes events
         self._stopping = asyncio.Event()
         self._exit = contextlib.AsyncExitStack()
 
@@ -150,7 +155,8 @@ class Runtime:
     async def initialize(self) -> None:
         """Everything that can fail on bad settings fails here, before any event is taken."""
         classes = [load_adapter(name) for name in self.adapter_names]
-        self.knowledge = load_knowledge(self.settings)
+        if self.knowledge is None:
+            self.knowledge = load_knowledge(self.settings)
         self.db = await self._exit.enter_async_context(open_database(self.settings))
         self.triage = build_triage(self.db, self.settings)
         conversation = Conversation(self.knowledge, self.db, self.settings, self.triage)
@@ -170,10 +176,10 @@ class Runtime:
         """Serve until stopped (a signal, `stop()`, or an adapter that finishes, like the
         terminal at end of input), then wind down."""
         self._install_signals()
+        for adapter in self.adapters:
+            await adapter.start()
+            self._exit.push_async_callback(adapter.close)
         async with asyncio.TaskGroup() as tasks:
-            for adapter in self.adapters:
-                await adapter.start()
-                self._exit.push_async_callback(adapter.close)
             if self.web is not None:
                 tasks.create_task(self.web.serve())
                 await self.web.started()
@@ -181,6 +187,7 @@ class Runtime:
             tasks.create_task(self.scheduler.run(self._stopping))
             for adapter in self.adapters:
                 tasks.create_task(self._until_done(adapter))
+            self.ready.set()
             await self._stopping.wait()
             await self._wind_down()
 

@@ -25,7 +25,8 @@ from bot.chat.messages import Actor, Message, Reply
 from bot.insights.reports import Report, build_report
 from bot.knowledge.base import KnowledgeBase
 from bot.store import platform_state
-from bot.store.database import STORAGE_ERRORS, Database
+from bot.store.database import Database
+from bot.store.errors import STORAGE_ERRORS
 from bot.triage import commands, members
 from bot.triage.commands import StaffAction, StaffResult
 from bot.triage.members import MembershipError

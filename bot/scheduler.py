@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from bot.store.database import STORAGE_ERRORS
+from bot.store.errors import STORAGE_ERRORS
 
 log = logging.getLogger(__name__)
 

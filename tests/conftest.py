@@ -1,7 +1,9 @@
-"""Fixtures build real objects: knowledge directories on disk, real databases, real assistants."""
+"""Fixtures build real objects: knowledge directories on disk, real databases, real cores."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import os
 import textwrap
 import uuid
@@ -13,10 +15,17 @@ import yaml
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.app import Runtime, Schedule
 from bot.chat.conversation import Conversation
+from bot.chat.messages import Message
 from bot.config import Settings, async_database_url
+from bot.core import Core
 from bot.knowledge.base import SHIPPED_KNOWLEDGE, KnowledgeBase
 from bot.store.database import Database
+from bot.store.interactions import record_interaction
+from bot.store.tables import Escalation
+from bot.triage.escalations import Reason, create_escalation
+from bot.triage.workflow import Triage
 
 REPO = Path(__file__).resolve().parent.parent
 DATA = REPO / "tests" / "data"
@@ -133,3 +142,51 @@ def settings(tmp_path: Path) -> Settings:
 async def assistant(shipped_kb: KnowledgeBase, database: Database,
                     settings: Settings) -> Conversation:
     return Conversation(shipped_kb, database, settings)
+
+
+def make_core(knowledge: KnowledgeBase, db: Database, settings: Settings,
+              notify: tuple[str, ...] = ()) -> Core:
+    """The core as the runtime builds it, for adapters under test."""
+    triage = Triage.from_settings(db, settings, notify)
+    return Core(Conversation(knowledge, db, settings, triage), triage, db, knowledge)
+
+
+@pytest.fixture
+async def core(shipped_kb: KnowledgeBase, database: Database, settings: Settings) -> Core:
+    return make_core(shipped_kb, database, settings)
+
+
+async def new_escalation(db: Database, message: Message, question: str, reason: Reason,
+                         tags: list[str], notify: tuple[str, ...] = ()) -> Escalation:
+    """An escalation committed on its own, as the conversation would commit it."""
+    async with db.session() as session, session.begin():
+        return await create_escalation(session, message, question, reason, tags, notify)
+
+
+async def new_interaction(db: Database, message: Message, text: str, outcome: str,
+                          entry_id: str | None = None) -> None:
+    async with db.session() as session, session.begin():
+        record_interaction(session, message, text, outcome, entry_id)
+
+
+QUIET = Schedule(deliveries=3600, sweep=3600, daily=3600)  # tests deliver when they choose
+
+
+@contextlib.asynccontextmanager
+async def running(settings: Settings, adapters: list[str], env: dict[str, str],
+                  knowledge: KnowledgeBase, schedule: Schedule = QUIET) -> AsyncIterator[Runtime]:
+    """A real runtime serving `adapters` until the block ends."""
+    runtime = Runtime(settings, adapters, env=env, schedule=schedule, handle_signals=False,
+                      knowledge=knowledge)
+    async with runtime:
+        task = asyncio.create_task(runtime.run())
+        ready = asyncio.create_task(runtime.ready.wait())
+        await asyncio.wait({task, ready}, return_when=asyncio.FIRST_COMPLETED)
+        if task.done():
+            ready.cancel()
+            task.result()  # start failed: raise its error
+        try:
+            yield runtime
+        finally:
+            runtime.stop()
+            await task

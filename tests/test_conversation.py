@@ -3,11 +3,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select
 
-from bot.chat.conversation import STORAGE_DOWN, Conversation
+from bot.chat.conversation import Conversation
+from bot.chat.copy import STORAGE_DOWN
 from bot.chat.messages import (
     Action,
     ActionKind,
+    AnswerRelayed,
     AnswerReply,
+    CategoryReply,
     EscalatedReply,
     Message,
     OfferStaffReply,
@@ -19,6 +22,7 @@ from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.store.tables import Escalation, Interaction
+from bot.triage import outbox
 
 UNRELATED = "what time does the hardware store close on sundays"
 
@@ -151,25 +155,64 @@ async def test_identifiers_are_redacted_before_storage_and_the_asker_is_told_onc
 
 
 async def test_feedback_is_recorded_and_not_quite_offers_staff(assistant: Conversation) -> None:
-    helped = Action(ActionKind.HELPED, "shelter-rules", "curfew?")
+    [answer, *_] = await assistant.handle(msg("can our shelter have a curfew for residents"))
+    assert isinstance(answer, AnswerReply) and answer.context is not None
+    helped = Action(ActionKind.HELPED, answer.entry_id, answer.context)
     [thanks] = await assistant.handle(msg(action=helped))
     assert "glad" in thanks.text
-    not_quite = Action(ActionKind.NOT_HELPED, "shelter-rules", "curfew?")
+    not_quite = Action(ActionKind.NOT_HELPED, answer.entry_id, answer.context)
     [offer] = await assistant.handle(msg(action=not_quite))
-    assert isinstance(offer, OfferStaffReply) and offer.question == "curfew?"
+    assert isinstance(offer, OfferStaffReply) and offer.context == answer.context
     [sent] = await assistant.handle(msg(action=Action(ActionKind.SEND_TO_STAFF,
-                                                      question=offer.question)))
+                                                      context=offer.context)))
     assert isinstance(sent, EscalatedReply)
     feedback = [r.feedback for r in await rows(assistant.db, Interaction)]
-    assert feedback == ["helped", "not-helped"]
-    assert (await rows(assistant.db, Escalation))[0].reason == "not-helped"
+    assert feedback == [None, "helped", "not-helped"]
+    [escalation] = await rows(assistant.db, Escalation)
+    assert escalation.reason == "not-helped"
+    assert escalation.question == "can our shelter have a curfew for residents"
+
+
+async def test_a_button_press_finds_its_question_after_a_restart(
+        shipped_kb: KnowledgeBase, database: Database, settings: Settings) -> None:
+    before = Conversation(shipped_kb, database, settings)
+    [answer, *_] = await before.handle(msg("can our shelter have a curfew for residents"))
+    after = Conversation(shipped_kb, database, settings)  # nothing carried over in memory
+    [sent] = await after.handle(msg(action=Action(ActionKind.SEND_TO_STAFF,
+                                                  context=answer.context)))
+    assert isinstance(sent, EscalatedReply)
+    [escalation] = await rows(database, Escalation)
+    assert escalation.question == "can our shelter have a curfew for residents"
+
+
+async def test_a_context_from_someone_else_does_not_reveal_their_question(
+        assistant: Conversation) -> None:
+    [answer, *_] = await assistant.handle(msg("can our shelter have a curfew", user="U1"))
+    await assistant.handle(msg(action=Action(ActionKind.SEND_TO_STAFF, context=answer.context),
+                               user="U2"))
+    [escalation] = await rows(assistant.db, Escalation)
+    assert escalation.user_id == "U2" and "curfew" not in escalation.question
+
+
+async def test_more_and_browsing_are_rate_limited_and_more_is_recorded(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
+                        rate_limit_per_minute=2)
+    conversation = Conversation(shipped_kb, database, settings)
+    [more] = await conversation.handle(msg(action=Action(ActionKind.MORE, "pets-in-shelter")))
+    assert isinstance(more, AnswerReply) and more.full
+    [category] = await conversation.handle(msg(action=Action(ActionKind.BROWSE,
+                                                             category="standard")))
+    assert isinstance(category, CategoryReply) and category.choices
+    [limited] = await conversation.handle(msg(action=Action(ActionKind.MORE, "pets-in-shelter")))
+    assert isinstance(limited, TextReply) and "faster than I can help" in limited.text
+    assert [r.feedback for r in await rows(database, Interaction)] == ["more"]
 
 
 async def test_choosing_a_suggestion_answers_with_that_entry(assistant: Conversation) -> None:
-    [reply] = await assistant.handle(msg(action=Action(ActionKind.CHOOSE, "pets-in-shelter",
-                                                       "pets")))
+    [reply] = await assistant.handle(msg(action=Action(ActionKind.CHOOSE, "pets-in-shelter")))
     assert isinstance(reply, AnswerReply) and reply.entry_id == "pets-in-shelter"
-    [gone] = await assistant.handle(msg(action=Action(ActionKind.CHOOSE, "no-such-entry", "x")))
+    [gone] = await assistant.handle(msg(action=Action(ActionKind.CHOOSE, "no-such-entry")))
     assert "no longer in the knowledge base" in gone.text
 
 
@@ -217,5 +260,5 @@ async def test_staff_triage_from_chat_and_refusal_for_everyone_else(
     assert "of yours" in other.text
     [help_text] = await assistant.handle(msg("help", user="STAFF"))
     assert "/claim TA-0042" in help_text.text
-    [deliveries] = [await assistant.pending_deliveries("test", "ASKER")]
-    assert [d.kind for d in deliveries] == ["answer"]
+    deliveries = await outbox.claim(assistant.db, "test", "ASKER")
+    assert [type(d) for d in deliveries] == [AnswerRelayed]

@@ -139,15 +139,15 @@ asyncio.run(main(sys.argv[1], sys.argv[2]))
 
 CREATOR = """
 import asyncio, sys
-from bot.triage.escalations import create_escalation
 from bot.chat.messages import Message
 from bot.store.database import Database
+from tests.conftest import new_escalation
 
 async def main(url, process):
     db = Database(url)
     async def one(n):
         message = Message("test", f"U{process}-{n}", "c", "q")
-        return (await create_escalation(db, message, "q", "no-match", [])).reference
+        return (await new_escalation(db, message, "q", "no-match", [])).reference
     print(" ".join(await asyncio.gather(*(one(n) for n in range(15)))))
     await db.close()
 

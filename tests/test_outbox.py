@@ -3,17 +3,22 @@ import datetime as dt
 from sqlalchemy import select
 
 from adapters.testing import QueueAdapter
-from bot.chat.conversation import Conversation
+from bot.chat.messages import Delivery, DeliveryKind, Message
+from bot.core import Core
+from bot.delivery import Dispatcher
 from bot.store.database import Database
 from bot.store.tables import OutboxMessage
 from bot.triage import outbox
-from bot.triage.outbox import Delivery
+from bot.triage.escalations import Reason
+from tests.conftest import new_escalation
 
 
 async def put(db: Database, platform: str = "test", user: str = "U1", text: str = "hello") -> None:
+    """An answer waiting for an asker, as a staff answer leaves it."""
+    message = Message(platform, user, f"dm-{user}", "a question")
+    escalation = await new_escalation(db, message, "a question", Reason.NO_MATCH, [])
     async with db.session() as session, session.begin():
-        outbox.enqueue(session, kind="answer", platform=platform, user_id=user,
-                       conversation_id=f"dm-{user}", thread_id=None, text=text)
+        outbox.to_asker(session, DeliveryKind.ANSWER, escalation, text)
 
 
 async def test_a_lease_is_held_by_one_claimer_until_it_lapses(database: Database) -> None:
@@ -41,7 +46,7 @@ async def test_claims_are_per_platform_and_per_user(database: Database) -> None:
     await put(database, "slack", "U1")
     await put(database, "telegram", "42")
     await put(database, "telegram", "43")
-    assert [d.user_id for d in await outbox.claim(database, "telegram", "43")] == ["43"]
+    assert [d.to.user_id for d in await outbox.claim(database, "telegram", "43")] == ["43"]
     assert [d.platform for d in await outbox.claim(database, "slack")] == ["slack"]
 
 
@@ -57,16 +62,18 @@ class FlakyAdapter(QueueAdapter):
         await super().deliver(delivery)
 
 
-async def test_a_platform_that_is_down_gets_the_message_later(assistant: Conversation) -> None:
-    adapter = FlakyAdapter(assistant)
-    await put(assistant.db, "test", "U1", "the answer")
-    assert await adapter.deliver_pending() == 0
-    async with assistant.db.session() as session:
+async def test_a_platform_that_is_down_gets_the_message_later(core: Core,
+                                                               database: Database) -> None:
+    adapter = FlakyAdapter(core)
+    dispatcher = Dispatcher(database, [adapter])
+    await put(database, "test", "U1", "the answer")
+    assert await dispatcher.deliver_pending() == 0
+    async with database.session() as session:
         row = (await session.scalars(select(OutboxMessage))).one()
         assert "platform down" in row.last_error and row.delivered_at is None
         row_id = row.id
-    async with assistant.db.session() as session, session.begin():
+    async with database.session() as session, session.begin():
         (await session.get(OutboxMessage, row_id)).lease_until = None
-    assert await adapter.deliver_pending() == 1
+    assert await dispatcher.deliver_pending() == 1
     assert [d.text for d in adapter.delivered] == ["the answer"]
-    assert await adapter.deliver_pending() == 0
+    assert await dispatcher.deliver_pending() == 0

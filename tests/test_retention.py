@@ -5,11 +5,11 @@ from sqlalchemy import select
 from bot.chat.messages import Message
 from bot.store import audit
 from bot.store.database import Database
-from bot.store.interactions import record_interaction
 from bot.store.retention import PURGED, purge
 from bot.store.tables import Escalation, Interaction, InteractionCount
-from bot.triage.escalations import Reason, create_escalation
+from bot.triage.escalations import Reason
 from bot.triage.workflow import Actor, Triage
+from tests.conftest import new_escalation, new_interaction
 
 STAFF = Actor("cli", "maria")
 
@@ -17,7 +17,7 @@ STAFF = Actor("cli", "maria")
 async def test_old_interactions_become_monthly_counts_and_are_deleted(database: Database) -> None:
     message = Message("slack", "U1", "D1", "x", program="Riverside")
     for outcome in ("answer", "answer", "escalate"):
-        await record_interaction(database, message, "q", outcome, "e1" if outcome == "answer"
+        await new_interaction(database, message, "q", outcome, "e1" if outcome == "answer"
                                  else None)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=100)
     result = await purge(database, dt.timedelta(days=90), dt.timedelta(days=30), STAFF.id,
@@ -35,8 +35,8 @@ async def test_old_interactions_become_monthly_counts_and_are_deleted(database: 
 
 async def test_recent_records_and_open_questions_are_kept(database: Database) -> None:
     message = Message("slack", "U1", "D1", "x")
-    await record_interaction(database, message, "q", "answer", "e1")
-    escalation = await create_escalation(database, message, "still open", Reason.NO_MATCH, [])
+    await new_interaction(database, message, "q", "answer", "e1")
+    escalation = await new_escalation(database, message, "still open", Reason.NO_MATCH, [])
     result = await purge(database, dt.timedelta(days=90), dt.timedelta(days=30), STAFF.id)
     assert (result.interactions, result.escalations) == (0, 0)
     async with database.session() as session:
@@ -47,7 +47,7 @@ async def test_recent_records_and_open_questions_are_kept(database: Database) ->
 async def test_closed_questions_lose_their_text_but_keep_their_facts(database: Database) -> None:
     triage = Triage(database, frozenset({STAFF.id}))
     message = Message("slack", "U1", "D1", "x")
-    escalation = await create_escalation(database, message, "a question", Reason.NO_MATCH,
+    escalation = await new_escalation(database, message, "a question", Reason.NO_MATCH,
                                          ["housing"])
     await triage.note(escalation.reference, STAFF, "internal detail")
     await triage.answer(escalation.reference, STAFF, "the answer")

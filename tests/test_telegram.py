@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -13,15 +13,15 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from adapters.telegram import LIMIT, ONLY_TEXT, TelegramAdapter, TelegramConfig
-from bot.chat.conversation import Conversation
+from adapters.telegram import LIMIT, ONLY_TEXT, TelegramConfig
+from bot.app import Runtime
 from bot.config import ConfigError, Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.store.tables import Interaction
 from bot.triage import members
 from bot.triage.workflow import Actor
-from tests.conftest import REPO
+from tests.conftest import REPO, running
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.telegram_api import BOT, FakeTelegramAPI
 
@@ -33,12 +33,21 @@ UNRELATED = "what time does the hardware store close on sundays"
 
 
 class Harness:
-    def __init__(self, api: FakeTelegramAPI, adapter: TelegramAdapter) -> None:
-        self.api, self.adapter = api, adapter
+    def __init__(self, api: FakeTelegramAPI, runtime: Runtime) -> None:
+        self.api, self.runtime = api, runtime
+        self.db = runtime.db
+
+    async def deliver(self) -> int:
+        return await self.runtime.dispatcher.deliver_pending()
 
     def keyboard(self, payload: dict) -> list[str]:
         markup = payload.get("reply_markup") or {}
         return [b["callback_data"] for row in markup.get("inline_keyboard", []) for b in row]
+
+    def button(self, payload: dict, kind: str, value: str = "") -> str:
+        """The callback data of the `kind` button (for entry `value`, if given)."""
+        return next(b for b in self.keyboard(payload)
+                    if b.startswith(f"{kind}|") and (not value or b.endswith(f"|{value}")))
 
     async def replies_to(self, chat: int, count: int = 1) -> list[dict]:
         for _ in range(300):
@@ -49,13 +58,21 @@ class Harness:
         raise AssertionError(f"chat {chat} got {self.api.sent()}")
 
 
-def make_adapter(shipped_kb: KnowledgeBase, database: Database, api: FakeTelegramAPI,
-                 tmp_path: Path, token: str | None = None) -> TelegramAdapter:
-    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
-                        staff=frozenset({f"telegram:{STAFF}"}))
-    config = TelegramConfig(token=token or api.token, api_url=api.base_url, webhook_url=None,
-                            webhook_secret=None, port=0)
-    return TelegramAdapter(Conversation(shipped_kb, database, settings), config)
+def telegram_env(api: FakeTelegramAPI, **extra: str) -> dict[str, str]:
+    return {"TELEGRAM_BOT_TOKEN": api.token, "TELEGRAM_API_URL": api.base_url, **extra}
+
+
+def telegram_settings(database: Database, tmp_path: Path, **extra) -> Settings:
+    return Settings(database_url=database.url, knowledge_dir=tmp_path,
+                    staff=frozenset({f"telegram:{STAFF}"}), **extra)
+
+
+@contextlib.asynccontextmanager
+async def telegram_runtime(shipped_kb: KnowledgeBase, database: Database, api: FakeTelegramAPI,
+                           tmp_path: Path, **env: str) -> AsyncIterator[Harness]:
+    async with running(telegram_settings(database, tmp_path), ["telegram"],
+                       telegram_env(api, **env), shipped_kb) as runtime:
+        yield Harness(api, runtime)
 
 
 @pytest.fixture
@@ -63,15 +80,13 @@ async def telegram(shipped_kb: KnowledgeBase, database: Database,
                    tmp_path: Path) -> AsyncIterator[Harness]:
     api = FakeTelegramAPI()
     await api.start()
-    adapter = make_adapter(shipped_kb, database, api, tmp_path)
-    await adapter.start()
-    yield Harness(api, adapter)
-    await adapter.stop()
+    async with telegram_runtime(shipped_kb, database, api, tmp_path) as harness:
+        yield harness
     await api.stop()
 
 
 async def register(h: Harness, user: int = ADVOCATE) -> None:
-    code = await members.invite(h.adapter.assistant.db, "Riverside Shelter", "cli:test")
+    code = await members.invite(h.db, "Riverside Shelter", "cli:test")
     before = len([p for p in h.api.sent() if p["chat_id"] == user])
     h.api.text(f"/start {code}", user)
     welcome = (await h.replies_to(user, before + 1))[-1]
@@ -96,7 +111,7 @@ async def test_strangers_are_refused_and_codes_register(telegram: Harness) -> No
     telegram.api.text(SUBPOENA, STRANGER)
     [answer, *_] = await telegram.replies_to(STRANGER)
     assert "subpoena" in answer["text"].lower()
-    assert await members.program_of(telegram.adapter.assistant.db, "telegram",
+    assert await members.program_of(telegram.db, "telegram",
                                     str(STRANGER)) == "Riverside Shelter"
 
 
@@ -105,9 +120,9 @@ async def test_an_answer_is_short_first_with_more_and_sources(telegram: Harness)
     telegram.api.text(SUBPOENA, ADVOCATE)
     [short, *_] = await telegram.replies_to(ADVOCATE)
     assert len(short["text"]) < 900 and short["parse_mode"] == "HTML"
-    buttons = telegram.keyboard(short)
-    assert "m|subpoena-for-records" in buttons and "h|subpoena-for-records" in buttons
-    telegram.api.press("m|subpoena-for-records", ADVOCATE, telegram.api.as_message(short))
+    more = telegram.button(short, "m", "subpoena-for-records")
+    assert telegram.button(short, "h", "subpoena-for-records")
+    telegram.api.press(more, ADVOCATE, telegram.api.as_message(short))
     await telegram.api.wait_for("answerCallbackQuery")
     replies = await telegram.replies_to(ADVOCATE, 3)
     full = replies[-1]["text"]
@@ -118,10 +133,11 @@ async def test_suggestion_buttons_answer_when_pressed(telegram: Harness) -> None
     await register(telegram)
     telegram.api.text("shelter", ADVOCATE)
     [suggest] = await telegram.replies_to(ADVOCATE)
-    choice = next(b for b in telegram.keyboard(suggest) if b.startswith("c|"))
+    choice = telegram.button(suggest, "c")
     telegram.api.press(choice, ADVOCATE, telegram.api.as_message(suggest))
     _, answer = await telegram.replies_to(ADVOCATE, 2)
-    assert answer["text"].startswith("<b>") and "m|" + choice[2:] in telegram.keyboard(answer)
+    entry = choice.rsplit("|", 1)[1]
+    assert answer["text"].startswith("<b>") and telegram.button(answer, "m", entry)
 
 
 async def test_in_groups_it_answers_only_when_mentioned_in_a_reply(telegram: Harness) -> None:
@@ -144,18 +160,18 @@ async def test_escalations_reach_staff_and_a_staff_reply_reaches_the_asker(
     telegram.api.text(f"{UNRELATED} <b>*bold*</b>", ADVOCATE)
     [told] = await telegram.replies_to(ADVOCATE)
     assert "TA-0001" in told["text"] and "&lt;b&gt;" not in told["text"]
-    await telegram.adapter.deliver_pending()
+    await telegram.deliver()
     [notice] = await telegram.replies_to(STAFF)
     assert "TA-0001" in notice["text"] and "&lt;b&gt;*bold*&lt;/b&gt;" in notice["text"]
-    assert telegram.keyboard(notice) == ["tc|TA-0001", "ta|TA-0001"]
-    telegram.api.press("tc|TA-0001", STAFF, telegram.api.as_message(notice))
+    assert telegram.keyboard(notice) == ["tc||TA-0001", "ta||TA-0001"]
+    telegram.api.press("tc||TA-0001", STAFF, telegram.api.as_message(notice))
     _, claimed = await telegram.replies_to(STAFF, 2)
     assert "is yours" in claimed["text"]
     telegram.api.text("Try a small-engine repair shop.", STAFF,
                       reply_to=telegram.api.as_message(notice))
     _, _, sent = await telegram.replies_to(STAFF, 3)
     assert "Sent to the asker of TA-0001" in sent["text"]
-    await telegram.adapter.deliver_pending()
+    await telegram.deliver()
     _, relayed = await telegram.replies_to(ADVOCATE, 2)
     assert "Try a small-engine repair shop." in relayed["text"]
 
@@ -164,7 +180,7 @@ async def test_advocates_cannot_press_staff_buttons(telegram: Harness) -> None:
     await register(telegram)
     telegram.api.text(UNRELATED, ADVOCATE)
     [told] = await telegram.replies_to(ADVOCATE)
-    telegram.api.press("tc|TA-0001", ADVOCATE, telegram.api.as_message(told))
+    telegram.api.press("tc||TA-0001", ADVOCATE, telegram.api.as_message(told))
     _, refusal = await telegram.replies_to(ADVOCATE, 2)
     assert "Only the coalition's TA staff" in refusal["text"]
 
@@ -178,7 +194,7 @@ async def test_non_text_messages_get_a_clear_reply_and_nothing_is_stored(
                                        "height": 1}]}})
     [reply] = await telegram.replies_to(ADVOCATE)
     assert reply["text"] == ONLY_TEXT
-    async with telegram.adapter.assistant.db.session() as session:
+    async with telegram.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Interaction)) == 0
 
 
@@ -186,9 +202,9 @@ async def test_long_messages_are_split_under_telegrams_limit(telegram: Harness) 
     await register(telegram)
     telegram.api.text(UNRELATED, ADVOCATE)
     await telegram.replies_to(ADVOCATE)
-    await telegram.adapter.assistant.triage.answer("TA-0001", Actor("telegram", str(STAFF)),
-                                                   "A long answer. " * 700)
-    await telegram.adapter.deliver_pending()
+    await telegram.runtime.triage.answer("TA-0001", Actor("telegram", str(STAFF)),
+                                         "A long answer. " * 700)
+    await telegram.deliver()
     relayed = (await telegram.replies_to(ADVOCATE, 4))[1:]
     assert len(relayed) >= 3 and all(len(p["text"]) <= LIMIT for p in relayed)
 
@@ -197,20 +213,36 @@ async def test_a_duplicated_update_is_handled_once_across_a_restart(
         shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
     api = FakeTelegramAPI()
     await api.start()
-    first = make_adapter(shipped_kb, database, api, tmp_path)
-    await first.start()
-    harness = Harness(api, first)
-    await register(harness)
-    update = api.text(UNRELATED, ADVOCATE)
-    await harness.replies_to(ADVOCATE)
-    await first.stop()
-    second = make_adapter(shipped_kb, database, api, tmp_path)
+    async with telegram_runtime(shipped_kb, database, api, tmp_path) as harness:
+        await register(harness)
+        update = api.text(UNRELATED, ADVOCATE)
+        await harness.replies_to(ADVOCATE)
     api.updates.append(update)  # Telegram delivers it again after the restart
-    await second.start()
-    await asyncio.sleep(1.5)
-    await second.stop()
+    async with telegram_runtime(shipped_kb, database, api, tmp_path):
+        await asyncio.sleep(1.5)
     await api.stop()
     assert len([p for p in api.sent() if p["chat_id"] == ADVOCATE]) == 1
+
+
+async def test_send_to_staff_pressed_after_a_restart_keeps_the_question(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    api = FakeTelegramAPI()
+    await api.start()
+    async with telegram_runtime(shipped_kb, database, api, tmp_path) as harness:
+        await register(harness)
+        api.text(SUBPOENA, ADVOCATE)
+        [answer, *_] = await harness.replies_to(ADVOCATE)
+        api.press(harness.button(answer, "n", "subpoena-for-records"), ADVOCATE,
+                  api.as_message(answer))
+        offer = (await harness.replies_to(ADVOCATE, 3))[-1]
+        assert "send your question to TA staff" in offer["text"]
+    async with telegram_runtime(shipped_kb, database, api, tmp_path) as harness:
+        api.press(harness.button(offer, "s"), ADVOCATE, api.as_message(offer))
+        sent = (await harness.replies_to(ADVOCATE, 4))[-1]
+        assert "TA-0002" in sent["text"]  # TA-0001 went to staff with the state-law answer
+        escalation = await harness.runtime.triage.show("TA-0002", Actor("telegram", str(STAFF)))
+    await api.stop()
+    assert escalation.reason == "not-helped" and escalation.question == SUBPOENA
 
 
 async def test_server_errors_are_retried_until_it_recovers(telegram: Harness) -> None:
@@ -230,9 +262,10 @@ async def test_a_rejected_token_is_a_clear_error(shipped_kb: KnowledgeBase, data
                                                  tmp_path: Path) -> None:
     api = FakeTelegramAPI()
     await api.start()
-    adapter = make_adapter(shipped_kb, database, api, tmp_path, token="999:WRONG")
+    env = telegram_env(api, TELEGRAM_BOT_TOKEN="999:WRONG")
     with pytest.raises(ConfigError, match="Telegram rejected TELEGRAM_BOT_TOKEN"):
-        await adapter.start()
+        async with running(telegram_settings(database, tmp_path), ["telegram"], env, shipped_kb):
+            pass
     await api.stop()
 
 
@@ -279,24 +312,18 @@ async def test_webhook_mode_checks_the_secret_and_answers(
         shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
     api = FakeTelegramAPI()
     await api.start()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
-                        staff=frozenset({f"telegram:{STAFF}"}))
-    config = TelegramConfig(token=api.token, api_url=api.base_url,
-                            webhook_url="https://tabot.example.org/telegram",
-                            webhook_secret="s3cret-token", port=port)
-    adapter = TelegramAdapter(Conversation(shipped_kb, database, settings), config)
-    await adapter.start()
-    try:
+    env = telegram_env(api, TELEGRAM_WEBHOOK_URL="https://tabot.example.org/telegram",
+                       TELEGRAM_WEBHOOK_SECRET="s3cret-token")
+    settings = telegram_settings(database, tmp_path, port=0)
+    async with running(settings, ["telegram"], env, shipped_kb) as runtime:
         [hook] = api.sent("setWebhook")
         assert hook["url"] == "https://tabot.example.org/telegram"
         assert hook["secret_token"] == "s3cret-token"
+        assert api.sent("getUpdates") == []
         update = {"update_id": 1, "message": {
             "message_id": 1, "date": 1, "chat": {"id": STAFF, "type": "private"},
             "from": {"id": STAFF, "is_bot": False, "first_name": "S"}, "text": SUBPOENA}}
-        url = f"http://127.0.0.1:{port}/telegram"
+        url = f"http://127.0.0.1:{runtime.web.port}/telegram"
         async with aiohttp.ClientSession() as session:
             async with session.post(url, json=update, headers={
                     "X-Telegram-Bot-Api-Secret-Token": "wrong"}) as refused:
@@ -306,9 +333,7 @@ async def test_webhook_mode_checks_the_secret_and_answers(
                 assert accepted.status == 200
         [answer, *_] = await api.wait_for("sendMessage")
         assert answer["chat_id"] == STAFF and "subpoena" in answer["text"].lower()
-    finally:
-        await adapter.stop()
-        await api.stop()
+    await api.stop()
 
 
 async def test_topics_are_browsed_by_category_with_buttons(telegram: Harness) -> None:
@@ -316,7 +341,7 @@ async def test_topics_are_browsed_by_category_with_buttons(telegram: Harness) ->
     telegram.api.text("/topics", ADVOCATE)
     [menu] = await telegram.replies_to(ADVOCATE)
     categories = telegram.keyboard(menu)
-    assert categories == ["t|best-practice", "t|emerging-issue", "t|standard"]
-    telegram.api.press("t|standard", ADVOCATE, telegram.api.as_message(menu))
+    assert categories == ["t||best-practice", "t||emerging-issue", "t||standard"]
+    telegram.api.press("t||standard", ADVOCATE, telegram.api.as_message(menu))
     _, listing = await telegram.replies_to(ADVOCATE, 2)
-    assert "c|shelter-rules" in telegram.keyboard(listing)
+    assert "c||shelter-rules" in telegram.keyboard(listing)

@@ -36,7 +36,8 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.entries import Entry
 from bot.knowledge.matcher import Match, Matcher, Outcome
 from bot.privacy.redaction import Redaction, Redactor, without_placeholders
-from bot.store.database import STORAGE_ERRORS, Database
+from bot.store.database import Database
+from bot.store.errors import STORAGE_ERRORS
 from bot.store.interactions import question_behind, record_interaction
 from bot.triage import commands
 from bot.triage.commands import StaffAction

@@ -2,16 +2,34 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
+from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, OperationalError, SQLAlchemyError
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.pool import ConnectionPoolEntry
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+# SQLite: how long a writer waits for another process's write lock before giving up (ms).
+SQLITE_BUSY_TIMEOUT_MS = 5000
+# PostgreSQL: connections kept open, and how many more may open under a burst. Sized so that
+# 16 concurrent askers never open and close connections per message: an overflow connection is
+# closed when it is returned, and opening one costs several round trips and milliseconds.
+POOL_SIZE = 20
+MAX_OVERFLOW = 10
+# PostgreSQL: a pooled connection idle for longer than this is checked before it is used.
+PING_IDLE_SECONDS = 10.0
 
 
 class DatabaseUnavailable(Exception):
@@ -27,9 +45,17 @@ class Database:
     def __init__(self, url: str) -> None:
         self.url = url
         parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-            Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-        self.engine = create_async_engine(url, pool_pre_ping=True)
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database not in (None, "", ":memory:"):
+                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                self.engine = create_async_engine(url)
+                _tune_sqlite(self.engine)
+            else:
+                self.engine = create_async_engine(url)
+        else:
+            self.engine = create_async_engine(url, pool_size=POOL_SIZE,
+                                              max_overflow=MAX_OVERFLOW)
+            _ping_when_idle(self.engine, PING_IDLE_SECONDS)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -55,6 +81,58 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _tune_sqlite(engine: AsyncEngine) -> None:
+    """Set on every new connection to a SQLite file:
+
+    * WAL: readers never block the writer nor the writer the readers, and a commit appends to
+      the log instead of rewriting pages; the mode is stored in the file, so every process
+      (the bot, `tabot report`, `tabot escalations`) gets it.
+    * busy_timeout: a writer that finds another connection or process writing waits for it
+      instead of failing at once with "database is locked".
+    * synchronous=NORMAL: with WAL, a commit no longer waits for the disk; a power cut may lose
+      the last commits but never corrupts the file. A crashed process loses nothing.
+
+    Foreign keys stay as SQLite's default (not enforced), as they always have been here;
+    PostgreSQL enforces them.
+    """
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        finally:
+            cursor.close()
+
+
+def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
+    """Check a pooled connection before use only if it sat idle for `idle_seconds`.
+
+    `pool_pre_ping` checks every checkout, which on asyncpg is three round trips (BEGIN, a
+    ping, ROLLBACK) on top of the INSERT and COMMIT it guards: a third of the recording path's
+    round trips. Under load connections come back within milliseconds and cannot have gone
+    stale; after a quiet spell, or a server restart, the first checkout still finds out and
+    opens a new connection instead of failing the asker's message. A server that is down
+    still fails on connect, as before.
+    """
+
+    @event.listens_for(engine.sync_engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["returned_at"] = time.monotonic()
+
+    @event.listens_for(engine.sync_engine, "checkout")
+    def _check(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+        returned = record.info.get("returned_at")
+        if returned is None or time.monotonic() - returned < idle_seconds:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except Exception as exc:
+            raise DisconnectionError(f"stale pooled connection: {exc}") from exc
 
 
 def _reason(exc: BaseException) -> str:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.chat.messages import Actor
-from bot.store.database import STORAGE_ERRORS
+from bot.store.errors import STORAGE_ERRORS
 from bot.triage.rendering import queue_text, view_text
 from bot.triage.workflow import WAITING, EscalationView, Triage, TriageError
 
