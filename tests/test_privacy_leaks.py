@@ -18,15 +18,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
-from adapters.slack import SlackAdapter, SlackConfig
-from adapters.telegram import TelegramAdapter, TelegramConfig
-from bot.chat.conversation import Conversation
+from bot.chat.messages import Actor
 from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.triage import members
-from bot.triage.workflow import Actor
-from tests.conftest import DATA
+from tests.conftest import DATA, running
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -64,33 +61,31 @@ async def test_no_planted_identifier_reaches_storage_logs_or_platforms(
     await telegram_api.start()
     settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
                         staff=frozenset({"slack:USTAFF", "telegram:100"}),
-                        rate_limit_per_minute=10_000)
-    assistant = Conversation(shipped_kb, database, settings)
-    slack = SlackAdapter(assistant, SlackConfig("xoxb-t", "secret", None, "CTRIAGE",
-                                                slack_api.base_url, 0))
-    telegram = TelegramAdapter(assistant, TelegramConfig(telegram_api.token,
-                                                         telegram_api.base_url, None, None, 0))
-    await telegram.start()
+                        rate_limit_per_minute=10_000, port=0)
+    env = {"SLACK_BOT_TOKEN": "xoxb-t", "SLACK_SIGNING_SECRET": "secret",
+           "SLACK_TRIAGE_CHANNEL": "CTRIAGE", "SLACK_API_URL": slack_api.base_url,
+           "TELEGRAM_BOT_TOKEN": telegram_api.token, "TELEGRAM_API_URL": telegram_api.base_url}
     try:
-        code = await members.invite(database, "Test Program", "cli:test")
-        telegram_api.text(f"/start {code}", 200)
-        for n, item in enumerate(CORPUS):
-            message = ("/staff " if n % 2 else "") + item["text"]
-            await slack._on_message({"type": "message", "channel_type": "im",
-                                     "channel": "DADVOCATE", "user": "UADVOCATE",
-                                     "text": message, "ts": f"{n}.0"}, {"event_id": f"E{n}"})
-            if n % 4 == 0:
-                telegram_api.text(message, 200)
-        deadline = time.monotonic() + 60
-        while telegram_api.updates and time.monotonic() < deadline:
-            await asyncio.sleep(0.1)
-        await asyncio.sleep(1)
-        for adapter in (slack, telegram):
-            await adapter.deliver_pending()
-        await assistant.triage.answer("TA-0001", Actor("slack", "USTAFF"), "Here is what to do.")
-        await slack.deliver_pending()
+        async with running(settings, ["slack", "telegram"], env, shipped_kb) as runtime:
+            slack = runtime.adapters[0]
+            code = await members.invite(database, "Test Program", "cli:test")
+            telegram_api.text(f"/start {code}", 200)
+            for n, item in enumerate(CORPUS):
+                message = ("/staff " if n % 2 else "") + item["text"]
+                await slack._on_message({"type": "message", "channel_type": "im",
+                                         "channel": "DADVOCATE", "user": "UADVOCATE",
+                                         "text": message, "ts": f"{n}.0"}, {"event_id": f"E{n}"})
+                if n % 4 == 0:
+                    telegram_api.text(message, 200)
+            deadline = time.monotonic() + 60
+            while telegram_api.updates and time.monotonic() < deadline:
+                await asyncio.sleep(0.1)
+            await asyncio.sleep(1)
+            await runtime.dispatcher.deliver_pending()
+            await runtime.triage.answer("TA-0001", Actor("slack", "USTAFF"),
+                                        "Here is what to do.")
+            await runtime.dispatcher.deliver_pending()
     finally:
-        await telegram.stop()
         await slack_api.stop()
         await telegram_api.stop()
 

@@ -16,17 +16,18 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from aiohttp.test_utils import TestServer
 from slack_sdk.signature import SignatureVerifier
 
-from adapters.slack import SlackAdapter, SlackConfig, escape, render
-from bot.chat.conversation import Conversation
+from adapters.slack.blocks import escape, render
+from adapters.slack.listeners import SlackConfig
+from bot.app import Runtime
 from bot.chat.messages import AnswerReply, Source
 from bot.config import ConfigError, Settings
+from bot.insights.review import post_review_if_due
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.triage.workflow import Actor
-from tests.conftest import REPO
+from tests.conftest import REPO, running
 from tests.fakes.slack_api import FakeSlackAPI
 
 SECRET = "test-signing-secret"
@@ -38,11 +39,18 @@ UNRELATED = "what time does the hardware store close on sundays"
 
 
 class Slack:
-    """Sends correctly signed requests shaped like Slack's own."""
+    """Sends correctly signed requests shaped like Slack's own to a running tabot."""
 
-    def __init__(self, server: TestServer, adapter: SlackAdapter, api: FakeSlackAPI) -> None:
-        self.server, self.adapter, self.api = server, adapter, api
+    def __init__(self, runtime: Runtime, api: FakeSlackAPI) -> None:
+        self.runtime, self.api = runtime, api
         self._events = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.runtime.web.port}/slack/events"
+
+    async def deliver(self) -> int:
+        return await self.runtime.dispatcher.deliver_pending()
 
     async def post(self, body: bytes, content_type: str, timestamp: int | None = None,
                    signature: str | None = None,
@@ -54,7 +62,7 @@ class Slack:
         if retry is not None:
             headers |= {"X-Slack-Retry-Num": str(retry), "X-Slack-Retry-Reason": "http_timeout"}
         async with aiohttp.ClientSession() as session, session.post(
-                self.server.make_url("/slack/events"), data=body, headers=headers) as response:
+                self.url, data=body, headers=headers) as response:
             await response.read()
             return response
 
@@ -89,20 +97,27 @@ class Slack:
                          "action_ts": f"{time.time():.6f}", "type": "button"}]})
 
 
+def slack_env(api: FakeSlackAPI, **extra: str) -> dict[str, str]:
+    return {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_TRIAGE_CHANNEL": TRIAGE, "SLACK_API_URL": api.base_url, **extra}
+
+
+@contextlib.asynccontextmanager
+async def slack_runtime(shipped_kb: KnowledgeBase, database: Database, api: FakeSlackAPI,
+                        tmp_path: Path) -> AsyncIterator[Slack]:
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
+                        staff=frozenset({f"slack:{STAFF}"}), port=0)
+    async with running(settings, ["slack"], slack_env(api), shipped_kb) as runtime:
+        yield Slack(runtime, api)
+
+
 @pytest.fixture
 async def slack(shipped_kb: KnowledgeBase, database: Database,
                 tmp_path: Path) -> AsyncIterator[Slack]:
     api = FakeSlackAPI()
     await api.start()
-    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
-                        staff=frozenset({f"slack:{STAFF}"}))
-    config = SlackConfig(bot_token="xoxb-test", signing_secret=SECRET, app_token=None,
-                         triage_channel=TRIAGE, api_url=api.base_url, port=0)
-    adapter = SlackAdapter(Conversation(shipped_kb, database, settings), config)
-    server = TestServer(adapter.web_app(), host="127.0.0.1")
-    await server.start_server()
-    yield Slack(server, adapter, api)
-    await server.close()
+    async with slack_runtime(shipped_kb, database, api, tmp_path) as harness:
+        yield harness
     await api.stop()
 
 
@@ -151,7 +166,7 @@ async def test_an_escalation_reaches_triage_escaped(slack: Slack) -> None:
     await slack.dm(hostile)
     replies = await slack.api.wait_for("chat.postMessage", 2)  # redaction notice, reference
     assert "TA-0001" in texts(replies)
-    await slack.adapter.deliver_pending()
+    await slack.deliver()
     triage = [p for p in slack.api.named("chat.postMessage") if p["channel"] == TRIAGE]
     assert len(triage) == 1
     posted = texts(triage)
@@ -165,7 +180,7 @@ async def test_staff_claim_and_answer_relay_to_the_asker_and_update_the_post(
         slack: Slack) -> None:
     await slack.dm(UNRELATED)
     await slack.api.wait_for("chat.postMessage")
-    await slack.adapter.deliver_pending()
+    await slack.deliver()
     ref = {"ref": "TA-0001"}
     await slack.press("triage_claim", ref, STAFF, channel=TRIAGE)
     [update] = await slack.api.wait_for("chat.update")
@@ -179,7 +194,7 @@ async def test_staff_claim_and_answer_relay_to_the_asker_and_update_the_post(
                               "answer": {"text": {"type": "plain_text_input",
                                                   "value": "Try a small-engine repair shop."}}}}}})
     await slack.api.wait_for("chat.update", 2)
-    await slack.adapter.deliver_pending()
+    await slack.deliver()
     relayed = [p for p in slack.api.named("chat.postMessage") if p["channel"] == f"D{ASKER}"]
     assert "Try a small-engine repair shop." in texts(relayed[-1:])
     final = slack.api.named("chat.update")[-1]
@@ -192,7 +207,7 @@ async def test_non_staff_pressing_triage_buttons_get_an_ephemeral_refusal(slack:
     await slack.press("triage_claim", {"ref": "TA-0001"}, ASKER, channel=TRIAGE)
     [refusal] = await slack.api.wait_for("chat.postEphemeral")
     assert refusal["user"] == ASKER and "Only the coalition's TA staff" in refusal["text"]
-    view = await slack.adapter.assistant.escalation_summary("TA-0001")
+    view = await slack.runtime.triage.summary("TA-0001")
     assert view.state == "open"
 
 
@@ -202,7 +217,7 @@ async def test_a_retried_event_is_handled_once(slack: Slack) -> None:
     await slack.api.wait_for("chat.postMessage")
     await asyncio.sleep(0.5)
     assert len(slack.api.named("chat.postMessage")) == 1
-    queue = await slack.adapter.assistant.triage.queue(Actor("slack", STAFF))
+    queue = await slack.runtime.triage.queue(Actor("slack", STAFF))
     assert len(queue) == 1
 
 
@@ -235,7 +250,7 @@ def test_missing_token_or_secret_is_a_clear_error_naming_the_variable() -> None:
 
 
 def test_long_answers_are_split_into_sections_slack_accepts() -> None:
-    reply = AnswerReply("e", "Title", "word " * 3000, (Source("s"),), 1.0, "q")
+    reply = AnswerReply("e", "Title", "word " * 3000, (Source("s"),), 1.0)
     _, blocks = render(reply)
     sections = [b for b in blocks if b["type"] == "section"]
     assert len(sections) >= 6 and all(len(b["text"]["text"]) <= 3000 for b in sections)
@@ -285,12 +300,10 @@ async def test_socket_mode_receives_events_and_acks_them(
         shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
     api = FakeSlackAPI()
     await api.start()
-    config = SlackConfig(bot_token="xoxb-test", signing_secret=SECRET, app_token="xapp-test",
-                         triage_channel=TRIAGE, api_url=api.base_url, port=0)
     settings = Settings(database_url=database.url, knowledge_dir=tmp_path)
-    adapter = SlackAdapter(Conversation(shipped_kb, database, settings), config)
-    running = asyncio.create_task(adapter.run())
-    try:
+    env = slack_env(api, SLACK_APP_TOKEN="xapp-test")
+    async with running(settings, ["slack"], env, shipped_kb) as runtime:
+        assert runtime.web is None  # Socket Mode connects out: no port needed
         await api.envelopes.put({
             "envelope_id": "env-1", "type": "events_api", "accepts_response_payload": False,
             "payload": {"type": "event_callback", "event_id": "EvSock", "team_id": "T1",
@@ -298,18 +311,49 @@ async def test_socket_mode_receives_events_and_acks_them(
                                   "user": ASKER, "text": SUBPOENA, "ts": "5.5"}}})
         [post, *_] = await api.wait_for("chat.postMessage", timeout=20)
         assert post["channel"] == "DS" and "env-1" in api.socket_acks
-    finally:
-        running.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await running
-        await api.stop()
+    await api.stop()
+
+
+async def test_send_to_staff_pressed_after_a_restart_keeps_the_question(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    api = FakeSlackAPI()
+    await api.start()
+    async with slack_runtime(shipped_kb, database, api, tmp_path) as slack:
+        await slack.dm(SUBPOENA)
+        [answer, *_] = await api.wait_for("chat.postMessage")
+        not_quite = button(answer, "tabot_not_helped")
+        await slack.press("tabot_not_helped", json.loads(not_quite["value"]), ASKER)
+        offer = (await api.wait_for("chat.postMessage", 3))[-1]
+        assert "send your question to TA staff" in texts([offer])
+    async with slack_runtime(shipped_kb, database, api, tmp_path) as slack:
+        await slack.press("tabot_staff", json.loads(button(offer, "tabot_staff")["value"]),
+                          ASKER)
+        for _ in range(100):
+            to_asker = [p for p in api.named("chat.postMessage") if p["channel"] == f"D{ASKER}"]
+            if len(to_asker) >= 4:
+                break
+            await asyncio.sleep(0.05)
+        assert "TA-0002" in texts(to_asker[-1:])  # TA-0001 went to staff with the state-law answer
+        escalation = await slack.runtime.triage.show("TA-0002", Actor("slack", STAFF))
+    await api.stop()
+    assert escalation.reason == "not-helped" and escalation.question == SUBPOENA
+
+
+def button(post: dict, action_id: str) -> dict:
+    return next(e for b in post["blocks"] if b["type"] == "actions" for e in b["elements"]
+                if e["action_id"] == action_id)
 
 
 async def test_the_monthly_review_list_is_posted_to_the_triage_channel(slack: Slack) -> None:
-    assistant = slack.adapter.assistant
+    runtime = slack.runtime
     later = datetime.datetime(2028, 1, 1, tzinfo=datetime.UTC)
-    assert await assistant.post_review_if_due(later)
-    assert not await assistant.post_review_if_due(later + datetime.timedelta(days=10))
-    await slack.adapter.deliver_pending()
-    [post, *_] = [p for p in slack.api.named("chat.postMessage") if p["channel"] == TRIAGE]
-    assert "not reviewed in 12 months, oldest first" in post["text"]
+
+    async def post(now: datetime.datetime) -> bool:
+        return await post_review_if_due(runtime.db, runtime.knowledge, runtime.triage.platforms,
+                                        12, now)
+
+    assert await post(later)
+    assert not await post(later + datetime.timedelta(days=10))
+    await slack.deliver()
+    [post_, *_] = [p for p in slack.api.named("chat.postMessage") if p["channel"] == TRIAGE]
+    assert "not reviewed in 12 months, oldest first" in post_["text"]
