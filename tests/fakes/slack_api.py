@@ -23,6 +23,7 @@ class FakeSlackAPI:
     socket_acks: list[str] = field(default_factory=list)
     runner: web.AppRunner | None = None
     port: int = 0
+    delay: float = 0.0  # seconds each chat.postMessage takes, like a slow network
 
     @property
     def base_url(self) -> str:
@@ -52,6 +53,8 @@ class FakeSlackAPI:
             for key in ("blocks", "view"):
                 if isinstance(payload.get(key), str):
                     payload[key] = json.loads(payload[key])
+        if method == "chat.postMessage" and self.delay:
+            await asyncio.sleep(self.delay)
         self.calls.append((method, payload))
         return web.json_response(self._answer(method, payload))
 

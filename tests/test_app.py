@@ -1,0 +1,253 @@
+"""The runtime: one web server for every route, one scheduler, and a clean stop under load."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import sys
+import time
+from pathlib import Path
+
+import aiohttp
+import pytest
+from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import func, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.app import Schedule, notice_platforms
+from bot.config import Settings
+from bot.knowledge.base import KnowledgeBase
+from bot.store.database import Database
+from bot.store.tables import AuditEntry
+from tests.conftest import REPO, fresh_postgres_database, postgres_url, running
+from tests.fakes.slack_api import FakeSlackAPI
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+SECRET = "app-test-secret"
+HOOK_SECRET = "hook-secret"
+SUBPOENA = "what do we do if we get a subpoena for a survivor's records"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def both_platforms_env(slack: FakeSlackAPI, telegram: FakeTelegramAPI) -> dict[str, str]:
+    """Slack in HTTP mode and Telegram by webhook: both need the web server."""
+    return {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
+            "SLACK_API_URL": slack.base_url, "SLACK_TRIAGE_CHANNEL": "CTRIAGE",
+            "TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_API_URL": telegram.base_url,
+            "TELEGRAM_WEBHOOK_URL": "https://tabot.example.org/hooks/telegram",
+            "TELEGRAM_WEBHOOK_SECRET": HOOK_SECRET}
+
+
+def slack_event(n: int, text: str = SUBPOENA) -> tuple[bytes, dict[str, str]]:
+    body = json.dumps({"type": "event_callback", "team_id": "T1", "event_id": f"Ev{n}",
+                       "event": {"type": "message", "channel_type": "im", "channel": f"D{n}",
+                                 "user": f"U{n}", "text": text, "ts": f"{n}.1"}}).encode()
+    stamp = str(int(time.time()))
+    return body, {"Content-Type": "application/json", "X-Slack-Request-Timestamp": stamp,
+                  "X-Slack-Signature": SignatureVerifier(SECRET).generate_signature(
+                      timestamp=stamp, body=body)}
+
+
+def telegram_update(update_id: int, user: int, text: str) -> dict:
+    return {"update_id": update_id, "message": {
+        "message_id": update_id, "date": 1, "chat": {"id": user, "type": "private"},
+        "from": {"id": user, "is_bot": False, "first_name": "S"}, "text": text}}
+
+
+async def post_slack(session: aiohttp.ClientSession, port: int, n: int) -> int:
+    body, headers = slack_event(n)
+    async with session.post(f"http://127.0.0.1:{port}/slack/events", data=body,
+                            headers=headers) as response:
+        return response.status
+
+
+def test_staff_notices_go_only_to_platforms_whose_adapter_pushes_them() -> None:
+    settings = Settings(database_url="sqlite+aiosqlite://", knowledge_dir=Path("."),
+                        staff=frozenset({"slack:U1", "telegram:2", "cli:ana", "console:ana"}))
+    assert notice_platforms(settings) == ("slack", "telegram")
+
+
+async def test_tabot_run_serves_slack_and_a_telegram_webhook_on_one_port(tmp_path: Path) -> None:
+    slack, telegram = FakeSlackAPI(), FakeTelegramAPI()
+    await slack.start()
+    await telegram.start()
+    port = free_port()
+    env = {**os.environ, **both_platforms_env(slack, telegram), "PORT": str(port),
+           "TABOT_STAFF": "telegram:100", "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", cwd=REPO, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        line = b""
+        while b"listening on port" not in line:
+            line = await asyncio.wait_for(process.stderr.readline(), 30)
+            assert line, "tabot run exited before listening"
+        base = f"http://127.0.0.1:{port}"
+        async with aiohttp.ClientSession() as session:
+            async with session.get(f"{base}/healthz") as health:
+                assert health.status == 200
+            async with session.get(f"{base}/readyz") as ready:
+                assert ready.status == 200
+                assert await ready.json() == {"status": "ok", "database": "ok",
+                                              "knowledge": "ok"}
+            assert await post_slack(session, port, 1) == 200
+            async with session.post(f"{base}/hooks/telegram",
+                                    json=telegram_update(1, 100, SUBPOENA),
+                                    headers={"X-Telegram-Bot-Api-Secret-Token": HOOK_SECRET}
+                                    ) as hook:
+                assert hook.status == 200
+        [post, *_] = await slack.wait_for("chat.postMessage", timeout=20)
+        assert post["channel"] == "D1" and "subpoena" in json.dumps(post).lower()
+        [answer, *_] = await telegram.wait_for("sendMessage", timeout=20)
+        assert answer["chat_id"] == 100 and "subpoena" in answer["text"].lower()
+        assert [h["url"] for h in telegram.sent("setWebhook")] == [
+            "https://tabot.example.org/hooks/telegram"]
+    finally:
+        process.terminate()
+        assert await asyncio.wait_for(process.wait(), 15) == 0
+        await slack.stop()
+        await telegram.stop()
+
+
+async def test_readyz_says_which_part_is_not_ready(database: Database, tmp_path: Path) -> None:
+    empty = KnowledgeBase.load(tmp_path)
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path, port=0)
+    async with running(settings, [], {}, empty) as runtime, aiohttp.ClientSession() as session, \
+            session.get(f"http://127.0.0.1:{runtime.web.port}/readyz") as ready:
+        assert ready.status == 503
+        assert await ready.json() == {"status": "not ready", "database": "ok",
+                                      "knowledge": "no entries loaded"}
+
+
+@pytest.mark.postgres
+async def test_readyz_reports_a_database_that_went_away(shipped_kb: KnowledgeBase,
+                                                        tmp_path: Path) -> None:
+    if postgres_url() is None:
+        pytest.skip("TEST_DATABASE_URL is not set (CI sets it)")
+    url = await fresh_postgres_database()
+    settings = Settings(database_url=url, knowledge_dir=tmp_path, port=0)
+    async with running(settings, [], {}, shipped_kb) as runtime, \
+            aiohttp.ClientSession() as session:
+        admin = create_async_engine(postgres_url(), isolation_level="AUTOCOMMIT")
+        async with admin.connect() as connection:  # the server loses it under the process
+            await connection.execute(text(
+                f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+        await admin.dispose()
+        async with session.get(f"http://127.0.0.1:{runtime.web.port}/readyz") as ready:
+            body = await ready.json()
+    assert ready.status == 503 and body["knowledge"] == "ok"
+    assert body["database"].startswith("not reachable")
+
+
+async def test_periodic_work_runs_once_per_interval_however_many_adapters(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    slack, telegram = FakeSlackAPI(), FakeTelegramAPI()
+    await slack.start()
+    await telegram.start()
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path, port=0)
+    schedule = Schedule(deliveries=0.1, sweep=0.25, daily=3600)
+    started = time.monotonic()
+    async with running(settings, ["slack", "telegram"], both_platforms_env(slack, telegram),
+                       shipped_kb, schedule) as runtime:
+        await asyncio.sleep(1.0)
+        runs = dict(runtime.scheduler.runs)
+    elapsed = time.monotonic() - started
+    await slack.stop()
+    await telegram.stop()
+    async with database.session() as session:
+        purges = await session.scalar(select(func.count()).select_from(AuditEntry)
+                                      .where(AuditEntry.action == "purge"))
+    assert runs["daily"] == 1 and purges == 1
+    assert 2 <= runs["sweep"] <= elapsed / 0.25 + 1
+    assert 4 <= runs["deliveries"] <= elapsed / 0.1 + 1
+
+
+class SlackProcess:
+    """`tabot run --adapter slack` as a host runs it, and a Slack that sends it events."""
+
+    def __init__(self, slack: FakeSlackAPI, tmp_path: Path) -> None:
+        self.slack, self.port = slack, free_port()
+        self.env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
+                    "SLACK_API_URL": slack.base_url, "PORT": str(self.port),
+                    "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}",
+                    "TABOT_RATE_LIMIT": "10000"}
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bot", "run", "--adapter", "slack", cwd=REPO, env=self.env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+        line = b""
+        while b"listening on port" not in line:
+            line = await asyncio.wait_for(self.process.stderr.readline(), 30)
+            assert line, "tabot run exited before listening"
+
+    def terminate(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+
+    async def exit_code(self) -> int:
+        return await asyncio.wait_for(self.process.wait(), 15)
+
+    async def send(self, count: int, terminate_after: int | None = None) -> set[int]:
+        """Send `count` DMs, a few ms apart; SIGTERM the process midway. The acknowledged ones."""
+        acked: set[int] = set()
+
+        async def one(session: aiohttp.ClientSession, n: int) -> None:
+            await asyncio.sleep(n * 0.01)
+            if n == terminate_after:
+                self.terminate()
+            try:
+                if await post_slack(session, self.port, n) == 200:
+                    acked.add(n)
+            except aiohttp.ClientError:
+                pass  # refused once the server stopped listening: Slack would retry it
+
+        async with aiohttp.ClientSession() as session:
+            await asyncio.gather(*(one(session, n) for n in range(count)))
+        return acked
+
+    def answers(self) -> dict[str, int]:
+        """Replies posted, per DM channel."""
+        counts: dict[str, int] = {}
+        for post in self.slack.named("chat.postMessage"):
+            counts[post["channel"]] = counts.get(post["channel"], 0) + 1
+        return counts
+
+
+async def test_sigterm_under_load_answers_every_acknowledged_event_once(tmp_path: Path) -> None:
+    """Events keep arriving while the process is told to stop: each one Slack got a 200 for is
+    answered before exit, and the retries Slack sends after the restart are not answered again."""
+    slack = FakeSlackAPI(delay=0.05)
+    await slack.start()
+    tabot = SlackProcess(slack, tmp_path)
+    try:
+        await tabot.start()
+        began = time.monotonic()
+        acked = await tabot.send(80, terminate_after=40)
+        assert await tabot.exit_code() == 0
+        assert time.monotonic() - began < 15
+        assert len(acked) >= 40, "the load should be under way when SIGTERM arrives"
+        first = tabot.answers()
+        missing = sorted(n for n in acked if first.get(f"D{n}", 0) == 0)
+        assert missing == [], f"acknowledged but never answered: {missing}"
+
+        await tabot.start()
+        await tabot.send(80)  # Slack retries every event, acknowledged or not
+        await asyncio.sleep(1.0)
+        tabot.terminate()
+        assert await tabot.exit_code() == 0
+        again = tabot.answers()
+        assert all(again[f"D{n}"] == first[f"D{n}"] for n in acked), "answered twice"
+        assert all(again.get(f"D{n}", 0) >= 1 for n in range(80)), "a retry went unanswered"
+    finally:
+        if tabot.process is not None and tabot.process.returncode is None:
+            tabot.process.kill()
+        await slack.stop()
