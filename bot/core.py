@@ -32,6 +32,9 @@ from bot.triage.commands import StaffAction, StaffResult
 from bot.triage.members import MembershipError
 from bot.triage.workflow import WAITING, EscalationView, Triage, TriageError
 
+__all__ = ["About", "Core", "EscalationView", "Home", "Report", "StaffAction", "StaffResult",
+           "Unavailable"]  # every type an adapter needs, from this one module
+
 log = logging.getLogger(__name__)
 
 UNAVAILABLE = ("tabot can't reach its database just now, so it can't do that. Please try again "

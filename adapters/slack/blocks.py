@@ -21,9 +21,7 @@ from bot.chat.messages import (
     TopicsReply,
 )
 from bot.chat.text import split_text
-from bot.core import Home
-from bot.insights.reports import Report
-from bot.triage.workflow import EscalationView
+from bot.core import EscalationView, Home, Report
 
 SECTION_LIMIT = 2900  # Slack allows 3,000 characters in a section's text
 BLOCKS_PER_MESSAGE = 45  # Slack allows 50 blocks in a message

@@ -49,8 +49,7 @@ from bot.chat.messages import (
 )
 from bot.chat.text import split_text
 from bot.config import ConfigError
-from bot.core import Core, Unavailable
-from bot.triage.commands import StaffAction
+from bot.core import Core, StaffAction, Unavailable
 
 log = logging.getLogger(__name__)
 
