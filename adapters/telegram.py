@@ -51,12 +51,10 @@ from bot.chat.messages import (
     Action,
     ActionKind,
     Actor,
-    AnswerRelayed,
     AnswerReply,
     CategoryReply,
     Delivery,
     EscalatedReply,
-    LateNotice,
     Message,
     OfferStaffReply,
     Reply,
@@ -64,6 +62,7 @@ from bot.chat.messages import (
     StaffNotice,
     SuggestReply,
     TextReply,
+    ToAsker,
     TopicsReply,
     TriageUpdate,
 )
@@ -351,7 +350,7 @@ class TelegramAdapter(Adapter):
                 await self._notify_staff(delivery.text, None)
             case TriageUpdate():
                 pass  # Telegram staff work from their own messages; Slack posts are updated
-            case AnswerRelayed() | LateNotice():
+            case ToAsker():
                 for piece in split_text(html.escape(delivery.text), LIMIT):
                     await self.application.bot.send_message(
                         chat_id=int(delivery.to.conversation_id), text=piece,

@@ -16,6 +16,7 @@ import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -172,7 +173,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    settings = load_settings(kb=args.kb)
+    settings = replace(load_settings(kb=args.kb), port=None)  # a terminal needs no web server
     return asyncio.run(_serve(settings, ["console"]))
 
 

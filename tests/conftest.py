@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import sys
 import textwrap
 import uuid
 from collections.abc import AsyncIterator
@@ -190,3 +191,15 @@ async def running(settings: Settings, adapters: list[str], env: dict[str, str],
         finally:
             runtime.stop()
             await task
+
+
+async def start_tabot_run(env: dict[str, str], *args: str) -> asyncio.subprocess.Process:
+    """`tabot run ARGS` as a host starts it, once it says it is listening."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", *args, cwd=REPO, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    line = b""
+    while b"listening on port" not in line:
+        line = await asyncio.wait_for(process.stderr.readline(), 30)
+        assert line, "tabot run exited before listening"
+    return process

@@ -7,7 +7,6 @@ import json
 import os
 import signal
 import socket
-import sys
 import time
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.store.tables import AuditEntry
-from tests.conftest import REPO, fresh_postgres_database, postgres_url, running
+from tests.conftest import fresh_postgres_database, postgres_url, running, start_tabot_run
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -82,14 +81,8 @@ async def test_tabot_run_serves_slack_and_a_telegram_webhook_on_one_port(tmp_pat
     port = free_port()
     env = {**os.environ, **both_platforms_env(slack, telegram), "PORT": str(port),
            "TABOT_STAFF": "telegram:100", "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", cwd=REPO, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    process = await start_tabot_run(env)
     try:
-        line = b""
-        while b"listening on port" not in line:
-            line = await asyncio.wait_for(process.stderr.readline(), 30)
-            assert line, "tabot run exited before listening"
         base = f"http://127.0.0.1:{port}"
         async with aiohttp.ClientSession() as session:
             async with session.get(f"{base}/healthz") as health:
@@ -182,13 +175,7 @@ class SlackProcess:
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bot", "run", "--adapter", "slack", cwd=REPO, env=self.env,
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
-        line = b""
-        while b"listening on port" not in line:
-            line = await asyncio.wait_for(self.process.stderr.readline(), 30)
-            assert line, "tabot run exited before listening"
+        self.process = await start_tabot_run(self.env, "--adapter", "slack")
 
     def terminate(self) -> None:
         self.process.send_signal(signal.SIGTERM)

@@ -8,7 +8,6 @@ import datetime
 import json
 import os
 import socket
-import sys
 import time
 import urllib.parse
 from collections.abc import AsyncIterator
@@ -27,7 +26,7 @@ from bot.insights.review import post_review_if_due
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.triage.workflow import Actor
-from tests.conftest import REPO, running
+from tests.conftest import running, start_tabot_run
 from tests.fakes.slack_api import FakeSlackAPI
 
 SECRET = "test-signing-secret"
@@ -270,14 +269,8 @@ async def test_tabot_run_serves_slack_over_http(tmp_path: Path) -> None:
     env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
            "SLACK_API_URL": api.base_url, "PORT": str(port), "SLACK_TRIAGE_CHANNEL": TRIAGE,
            "DATABASE_URL": f"sqlite:///{tmp_path / 'run.db'}"}
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "run", "--adapter", "slack", cwd=REPO, env=env,
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    process = await start_tabot_run(env, "--adapter", "slack")
     try:
-        line = b""
-        while b"listening" not in line:
-            line = await asyncio.wait_for(process.stderr.readline(), 30)
-            assert line, "tabot run exited before listening"
         body = json.dumps({"type": "event_callback", "event_id": "Ev1", "team_id": "T1",
                            "event": {"type": "message", "channel_type": "im", "channel": "D1",
                                      "user": ASKER, "text": SUBPOENA, "ts": "1.2"}}).encode()

@@ -38,13 +38,12 @@ from bot.chat.messages import (
     Action,
     ActionKind,
     Actor,
-    AnswerRelayed,
     Delivery,
-    LateNotice,
     Message,
     Reply,
     ReviewPost,
     StaffNotice,
+    ToAsker,
     TriageUpdate,
 )
 from bot.chat.text import split_text
@@ -228,7 +227,7 @@ class SlackAdapter(Adapter):
             case ReviewPost():
                 if self.config.triage_channel:
                     await self._post_text(self.config.triage_channel, None, delivery.text)
-            case AnswerRelayed() | LateNotice():
+            case ToAsker():
                 await self._post_text(delivery.to.conversation_id, delivery.to.thread_id,
                                       delivery.text)
 

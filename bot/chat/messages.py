@@ -166,25 +166,22 @@ class Recipient:
 
 
 @dataclass(frozen=True)
-class AnswerRelayed:
+class ToAsker:
+    """A message for an asker, sent where they asked."""
+
+    id: int
+    platform: str
+    to: Recipient
+    reference: str
+    text: str
+
+
+class AnswerRelayed(ToAsker):
     """A staff answer going back to the asker."""
 
-    id: int
-    platform: str
-    to: Recipient
-    reference: str
-    text: str
 
-
-@dataclass(frozen=True)
-class LateNotice:
+class LateNotice(ToAsker):
     """The asker is told their question is taking longer than promised."""
-
-    id: int
-    platform: str
-    to: Recipient
-    reference: str
-    text: str
 
 
 @dataclass(frozen=True)
