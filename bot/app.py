@@ -185,11 +185,12 @@ class Runtime:
                 await self.web.started()
                 log.warning("listening on port %s", self.web.port)
             tasks.create_task(self.scheduler.run(self._stopping))
-            for adapter in self.adapters:
-                tasks.create_task(self._until_done(adapter))
+            runs = [tasks.create_task(self._until_done(adapter)) for adapter in self.adapters]
             self.ready.set()
             await self._stopping.wait()
             await self._wind_down()
+            for run in runs:
+                run.cancel()  # an adapter loop still waiting for input (a terminal's read)
 
     def stop(self) -> None:
         self._stopping.set()
