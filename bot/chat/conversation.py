@@ -103,17 +103,16 @@ class Conversation:
     async def handle(self, message: Message) -> list[Reply]:
         """The one way in for an asker's message or button press; never raises for bad input
         or a database that is down, but says so in a reply."""
-        text = clean(message.text)
-        if message.action is None:
-            if problem := self._unreadable(text):
-                return [problem]
-            assessment = self.knowledge.crisis.assess(text)
-            if assessment.crisis:
-                return await self._crisis(message, text)  # before any limit: safety first
-        if not self._rate.allow(message.actor):
-            return [TextReply(copy.RATE_LIMITED.format(limit=self.settings.rate_limit_per_minute))]
         if message.action is not None:
-            return await self._on_action(message, message.action)
+            return self._limited(message) or await self._on_action(message, message.action)
+        text = clean(message.text)
+        if problem := self._unreadable(text):
+            return [problem]
+        assessment = self.knowledge.crisis.assess(text)
+        if assessment.crisis:
+            return await self._crisis(message, text)  # before any limit: safety comes first
+        if limited := self._limited(message):
+            return limited
         command, rest = parse_command(text)
         if command is not None:
             return await self._on_command(message, command, rest)
@@ -121,6 +120,11 @@ class Conversation:
         if assessment.topic:
             replies.append(TextReply(copy.CRISIS_ADDED + self.knowledge.crisis.hotlines()))
         return replies
+
+    def _limited(self, message: Message) -> list[Reply]:
+        if self._rate.allow(message.actor):
+            return []
+        return [TextReply(copy.RATE_LIMITED.format(limit=self.settings.rate_limit_per_minute))]
 
     def _unreadable(self, text: str) -> TextReply | None:
         if len(text) > self.settings.max_message_chars:
