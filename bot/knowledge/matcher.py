@@ -84,6 +84,22 @@ class _Phrasing:
     weight: float
 
 
+class _Query:
+    """What every candidate's score needs from the question, worked out once per question.
+
+    Sums keep the question's word order, so every score is the same float as summing
+    `query` directly."""
+
+    __slots__ = ("query", "text", "tokens", "total", "weights")
+
+    def __init__(self, query: list[QueryToken], total: float) -> None:
+        self.query = query
+        self.total = total
+        self.weights = list({q.token: q.weight for q in query}.items())
+        self.tokens = frozenset(t for t, _ in self.weights)
+        self.text = " ".join(q.token for q in query)
+
+
 class Index:
     """Every phrasing of every entry, prepared once so each question costs milliseconds."""
 
@@ -153,11 +169,13 @@ class Index:
             for i, credit in self._postings.get(q.token, ()):
                 accumulated[i] += q.weight * credit
         shortlist = [i for i, _ in accumulated.most_common(limit)]
-        scored = [self._score(i, query, total, exclude) for i in shortlist]
+        prepared = _Query(query, total)
+        scored = [self._score(i, prepared, exclude) for i in shortlist]
         return sorted((c for c in scored if c is not None), key=lambda c: c.score, reverse=True)
 
-    def _score(self, i: int, query: list[QueryToken], total: float,
-               exclude: tuple[int, int] | None) -> Candidate | None:
+    def _score(self, i: int, prepared: _Query, exclude: tuple[int, int] | None
+               ) -> Candidate | None:
+        query, total, weights = prepared.query, prepared.total, prepared.weights
         vocab = self._vocab[i]
         phrasings = self._phrasings[i]
         answer = self._answer_vocab[i]
@@ -167,25 +185,25 @@ class Index:
             phrasings = [p for j, p in enumerate(phrasings) if j != exclude[1]]
         if not phrasings:
             return None
-        matched = tuple(q.surface for q in query if q.token in vocab or q.token in answer)
-        covered = sum(q.weight * (1.0 if q.token in vocab else ANSWER_CREDIT)
-                      for q in query if q.token in vocab or q.token in answer)
+        hits = [q for q in query if q.token in vocab or q.token in answer]
+        matched = tuple(q.surface for q in hits)
+        covered = sum(q.weight * (1.0 if q.token in vocab else ANSWER_CREDIT) for q in hits)
         coverage = covered / total
-        rarest = max((q.weight for q in query if q.token in vocab or q.token in answer), default=0)
+        rarest = max((q.weight for q in hits), default=0)
         specificity = rarest / self._unknown_weight
-        text = " ".join(q.token for q in query)
-        tokens = {q.token: q.weight for q in query}
         overlap, recall, best = 0.0, 0.0, phrasings[0]
         for phrasing in phrasings:
-            shared = sum(w for t, w in tokens.items() if t in phrasing.tokens)
+            if phrasing.tokens.isdisjoint(prepared.tokens):
+                continue  # shares no word: its overlap and recall are 0 and change nothing
+            shared = sum([w for t, w in weights if t in phrasing.tokens])
             dice = 2 * shared / (total + phrasing.weight)
             if dice > overlap:
                 overlap, best = dice, phrasing
-            if phrasing.weight:
-                recall = max(recall, shared / phrasing.weight)
-        fuzzy = fuzz.token_sort_ratio(text, best.text) / 100
+            if phrasing.weight and shared / phrasing.weight > recall:
+                recall = shared / phrasing.weight
+        fuzzy = fuzz.token_sort_ratio(prepared.text, best.text) / 100
         title = phrasings[0].tokens if not (exclude and exclude[0] == i and exclude[1] == 0) else ()
-        in_title = sum(w for t, w in tokens.items() if t in title) / total
+        in_title = sum([w for t, w in weights if t in title]) / total
         score = (WEIGHTS[0] * coverage + WEIGHTS[1] * overlap + WEIGHTS[2] * fuzzy
                  + TITLE_BONUS * in_title) / (1 + TITLE_BONUS)
         return Candidate(self.entries[i], score, coverage, overlap, fuzzy, recall, specificity,

@@ -10,7 +10,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -48,7 +48,11 @@ class Database:
         if parsed.get_backend_name() == "sqlite":
             if parsed.database not in (None, "", ":memory:"):
                 Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-                self.engine = create_async_engine(url)
+                # One connection: SQLite takes one writer at a time, and writers that find the
+                # lock taken poll for it with sleeps of up to 100 ms (busy_timeout), which put
+                # p99 near a second at 16 askers. Queued for the one connection, they wait in
+                # order and wake as soon as it is free.
+                self.engine = create_async_engine(url, pool_size=1, max_overflow=0)
                 _tune_sqlite(self.engine)
             else:
                 self.engine = create_async_engine(url)
@@ -89,8 +93,10 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
     * WAL: readers never block the writer nor the writer the readers, and a commit appends to
       the log instead of rewriting pages; the mode is stored in the file, so every process
       (the bot, `tabot report`, `tabot escalations`) gets it.
-    * busy_timeout: a writer that finds another connection or process writing waits for it
-      instead of failing at once with "database is locked".
+    * busy_timeout: a writer that finds another process writing (`tabot escalations`, a second
+      bot) waits up to 5 s for it instead of failing with "database is locked". Python's
+      sqlite3 waits 5 s by default too; the pragma makes it explicit and keeps it if that
+      default changes.
     * synchronous=NORMAL: with WAL, a commit no longer waits for the disk; a power cut may lose
       the last commits but never corrupts the file. A crashed process loses nothing.
 
@@ -145,7 +151,3 @@ def _upgrade(connection: Connection) -> None:
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
     command.upgrade(config, "head")
-
-
-STORAGE_ERRORS = (SQLAlchemyError, DatabaseUnavailable, OSError)
-"""What a database that is down or unreachable raises, as the core catches it."""
