@@ -221,12 +221,12 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2,
                         help="how many times each run asks every question (240 of them)")
     parser.add_argument("--repeats", type=int, default=3, help="runs per cell; medians reported")
-    parser.add_argument("--freeze-gc", action="store_true",
-                        help="gc.freeze() after loading the knowledge base, as a server may at "
-                             "start-up, so full collections skip its objects")
+    parser.add_argument("--no-freeze-gc", action="store_true",
+                        help="leave the knowledge base in garbage collection (by default it is "
+                             "frozen after loading, as the runtime does at start-up)")
     args = parser.parse_args()
     kb = KnowledgeBase.load(SHIPPED_KNOWLEDGE)
-    if args.freeze_gc:
+    if not args.no_freeze_gc:
         gc.collect()
         gc.freeze()
     questions = load_questions(QUESTIONS) * args.rounds

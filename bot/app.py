@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import gc
 import importlib
 import logging
 import os
@@ -131,6 +132,16 @@ def build_triage(db: Database, settings: Settings) -> Triage:
     return Triage.from_settings(db, settings, notice_platforms(settings))
 
 
+def _freeze_long_lived_objects() -> None:
+    """Keep the knowledge base's index (some 100,000 objects) out of garbage collection.
+
+    Otherwise every full collection walks it, and each such pause (about 60 ms, measured by
+    benchmarks/bench_handle.py --freeze-gc) lands on some asker's message."""
+    gc.unfreeze()
+    gc.collect()
+    gc.freeze()
+
+
 class Runtime:
     def __init__(self, settings: Settings, adapters: Sequence[str],
                  env: Mapping[str, str] | None = None, schedule: Schedule | None = None,
@@ -171,6 +182,7 @@ class Runtime:
         if routes or self.settings.port is not None:
             port = self.settings.port if self.settings.port is not None else 3000
             self.web = WebServer(build_app(routes, self.readiness), port)
+        _freeze_long_lived_objects()
 
     async def run(self) -> None:
         """Serve until stopped (a signal, `stop()`, or an adapter that finishes, like the
@@ -253,6 +265,7 @@ class Runtime:
             print(f"knowledge: {problem} (kept the last good version)", file=sys.stderr)
         log.warning("knowledge reloaded: %d entries, %d errors", len(self.knowledge.entries),
                     len(errors))
+        _freeze_long_lived_objects()
 
     async def readiness(self) -> dict[str, str]:
         """Which part, if any, keeps this process from serving: for `/readyz`."""

@@ -160,14 +160,16 @@ async def core(shipped_kb: KnowledgeBase, database: Database, settings: Settings
 async def new_escalation(db: Database, message: Message, question: str, reason: Reason,
                          tags: list[str], notify: tuple[str, ...] = ()) -> Escalation:
     """An escalation committed on its own, as the conversation would commit it."""
-    async with db.session() as session, session.begin():
-        return await create_escalation(session, message, question, reason, tags, notify)
+    async with db.engine.begin() as connection:
+        reference = await create_escalation(connection, message, question, reason, tags, notify)
+    async with db.session() as session:
+        return await session.get(Escalation, int(reference.removeprefix("TA-")))
 
 
 async def new_interaction(db: Database, message: Message, text: str, outcome: str,
                           entry_id: str | None = None) -> None:
-    async with db.session() as session, session.begin():
-        record_interaction(session, message, text, outcome, entry_id)
+    async with db.engine.begin() as connection:
+        await record_interaction(connection, message, text, outcome, entry_id)
 
 
 QUIET = Schedule(deliveries=3600, sweep=3600, daily=3600)  # tests deliver when they choose

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from bot.chat.messages import Message
-from bot.store.tables import Escalation, EscalationEvent, utcnow
-from bot.triage.workflow import State, announce
+from bot.chat.messages import DeliveryKind, Message
+from bot.store.tables import Escalation, EscalationEvent, OutboxMessage, reference_for, utcnow
+from bot.triage.workflow import State, notice_text
 
 MAX_TAGS = 3
 
@@ -26,29 +27,32 @@ class Reason(StrEnum):
     CRISIS = "crisis"
 
 
-async def create_escalation(session: AsyncSession, message: Message, question: str,
+_ESCALATION = insert(Escalation).returning(Escalation.id)
+_EVENT = insert(EscalationEvent)
+_OUTBOX = insert(OutboxMessage)
+
+
+async def create_escalation(connection: AsyncConnection, message: Message, question: str,
                             reason: Reason, tags: list[str],
-                            notify: tuple[str, ...] = ()) -> Escalation:
+                            notify: tuple[str, ...] = ()) -> str:
     """Store a redacted question for staff and queue a notice for each staff platform in
-    `notify`, inside the caller's transaction; `question` must already be redacted."""
+    `notify`, inside the caller's transaction; returns the reference."""
     now = utcnow()
-    escalation = Escalation(
-        question=question,
-        platform=message.platform,
-        user_id=message.user_id,
-        conversation_id=message.conversation_id,
-        thread_id=message.thread_id,
-        program=message.program,
-        tags=",".join(list(dict.fromkeys(tags))[:MAX_TAGS]),
-        reason=reason,
-        state=State.OPEN,
-        created_at=now,
-        updated_at=now,
-    )
-    session.add(escalation)
-    await session.flush()
-    session.add(EscalationEvent(escalation_id=escalation.id, kind="created",
-                                actor=message.actor.id, detail=reason, created_at=now))
-    why = "URGENT: the asker may be in danger" if reason is Reason.CRISIS else "new"
-    announce(session, escalation, why, notify)
-    return escalation
+    tag_text = ",".join(list(dict.fromkeys(tags))[:MAX_TAGS])
+    escalation_id = (await connection.execute(_ESCALATION, {
+        "question": question, "platform": message.platform, "user_id": message.user_id,
+        "conversation_id": message.conversation_id, "thread_id": message.thread_id,
+        "program": message.program, "tags": tag_text, "reason": str(reason),
+        "state": str(State.OPEN), "created_at": now, "updated_at": now})).scalar_one()
+    await connection.execute(_EVENT, {"escalation_id": escalation_id, "kind": "created",
+                                      "actor": message.actor.id, "detail": str(reason),
+                                      "created_at": now})
+    reference = reference_for(escalation_id)
+    if notify:
+        why = "URGENT: the asker may be in danger" if reason is Reason.CRISIS else "new"
+        text = notice_text(reference, tag_text, why, question)
+        await connection.execute(_OUTBOX, [{
+            "kind": str(DeliveryKind.STAFF_NOTICE), "platform": platform, "user_id": None,
+            "conversation_id": None, "thread_id": None, "escalation_id": escalation_id,
+            "text": text, "attempts": 0, "created_at": now} for platform in notify])
+    return reference

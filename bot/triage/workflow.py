@@ -351,11 +351,14 @@ class Triage:
 def announce(session: AsyncSession, escalation: Escalation, why: str,
              platforms: tuple[str, ...]) -> None:
     """Queue a notice for staff on each platform; its adapter posts it where staff triage."""
-    topic = escalation.tags.split(",")[0] if escalation.tags else "no topic"
+    text = notice_text(escalation.reference, escalation.tags, why, escalation.question)
     for platform in platforms:
-        outbox.to_staff(session, DeliveryKind.STAFF_NOTICE, platform,
-                        f"{escalation.reference} ({topic}, {why}): {escalation.question}",
-                        escalation.id)
+        outbox.to_staff(session, DeliveryKind.STAFF_NOTICE, platform, text, escalation.id)
+
+
+def notice_text(reference: str, tags: str, why: str, question: str) -> str:
+    topic = tags.split(",")[0] if tags else "no topic"
+    return f"{reference} ({topic}, {why}): {question}"
 
 
 def relay_text(reference: str, question: str, answer: str) -> str:
