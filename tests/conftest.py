@@ -23,7 +23,7 @@ from bot.config import Settings, async_database_url
 from bot.core import Core
 from bot.knowledge.base import SHIPPED_KNOWLEDGE, KnowledgeBase
 from bot.store.database import Database
-from bot.store.interactions import record_interaction
+from bot.store.interactions import Record, record_interaction
 from bot.store.tables import Escalation
 from bot.triage.escalations import Reason, create_escalation
 from bot.triage.workflow import Triage
@@ -169,7 +169,7 @@ async def new_escalation(db: Database, message: Message, question: str, reason: 
 async def new_interaction(db: Database, message: Message, text: str, outcome: str,
                           entry_id: str | None = None) -> None:
     async with db.engine.begin() as connection:
-        await record_interaction(connection, message, text, outcome, entry_id)
+        await record_interaction(connection, Record(message, text, outcome, entry_id))
 
 
 QUIET = Schedule(deliveries=3600, sweep=3600, daily=3600)  # tests deliver when they choose

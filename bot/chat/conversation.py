@@ -2,9 +2,11 @@
 
 Privacy first (redaction before anything leaves memory), then safety (crisis), then commands,
 matching, and answering, suggesting or escalating. Whatever a message changes is written in
-one transaction: its record, any escalation, and the notices that tell staff about it. The
-writes are plain inserts on a connection, not ORM objects in a session: on this, the hottest
-path, the session's bookkeeping cost more than the database (see benchmarks/bench_handle.py).
+one transaction: its record, any escalation, and the notices that tell staff about it; a
+record that stands alone (an answer, a suggestion, feedback) may share its commit with others
+arriving at the same moment (`Recorder`). The writes are plain inserts on a connection, not
+ORM objects in a session: on this, the hottest path, the session's bookkeeping cost more than
+the database (see benchmarks/bench_handle.py).
 """
 
 from __future__ import annotations
@@ -40,7 +42,7 @@ from bot.knowledge.matcher import Match, Matcher, Outcome
 from bot.privacy.redaction import Redaction, Redactor, without_placeholders
 from bot.store.database import Database
 from bot.store.errors import STORAGE_ERRORS
-from bot.store.interactions import question_behind, record_interaction
+from bot.store.interactions import Record, Recorder, question_behind, record_interaction
 from bot.triage import commands
 from bot.triage.commands import StaffAction
 from bot.triage.escalations import Reason, create_escalation
@@ -87,6 +89,7 @@ class Conversation:
         self.triage = triage or Triage.from_settings(db, settings)
         self._told_about_redaction: set[tuple[str, str]] = set()
         self._rate = RateLimiter(settings.rate_limit_per_minute)
+        self._recorder = Recorder(db)
         self._redactor: Redactor | None = None
         self._redactor_index: object = None
 
@@ -136,6 +139,22 @@ class Conversation:
             return TextReply(copy.NO_WORDS)
         return None
 
+    @staticmethod
+    async def _question_behind(connection: AsyncConnection, message: Message,
+                               action: Action) -> str | None:
+        if action.context is None:
+            return None
+        return await question_behind(connection, action.context, message)
+
+    async def _store(self, record: Record) -> int | None:
+        """Store a record that stands alone (see `Recorder`); None if the database is down."""
+        try:
+            return await self._recorder.record(record)
+        except STORAGE_ERRORS as exc:
+            log.warning("database unavailable (%s); a message was answered without storing it",
+                        type(exc).__name__)
+            return None
+
     async def _write(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T | None:
         """Run `work` in one transaction; None (and one log line) if the database is down."""
         try:
@@ -152,7 +171,7 @@ class Conversation:
         question = self.redact(text).text
 
         async def write(connection: AsyncConnection) -> str:
-            await record_interaction(connection, message, question, "crisis")
+            await record_interaction(connection, Record(message, question, "crisis"))
             return await self._escalate(connection, message, question, Reason.CRISIS)
 
         reference = await self._write(write)
@@ -225,26 +244,22 @@ class Conversation:
         assert best is not None
         entry = best.entry
 
-        async def write(connection: AsyncConnection) -> tuple[int, str | None]:
-            row_id = await record_interaction(connection, message, question, Outcome.ANSWER,
-                                              entry.id, best.score)
-            reference = (await self._escalate(connection, message, question, Reason.STATE_LAW,
-                                              list(entry.tags)) if entry.escalate else None)
-            return row_id, reference
+        record = Record(message, question, Outcome.ANSWER, entry.id, best.score)
+        if not entry.escalate:
+            return [self.answer(entry, best.score, await self._store(record))]
 
-        written = await self._write(write)
-        context, reference = written or (None, None)
-        replies: list[Reply] = [self.answer(entry, best.score, context)]
-        if entry.escalate:
-            replies.append(self._escalated(reference, Reason.STATE_LAW))
-        return replies
+        async def write(connection: AsyncConnection) -> tuple[int, str]:
+            row_id = await record_interaction(connection, record)
+            return row_id, await self._escalate(connection, message, question,
+                                                Reason.STATE_LAW, list(entry.tags))
+
+        context, reference = await self._write(write) or (None, None)
+        return [self.answer(entry, best.score, context),
+                self._escalated(reference, Reason.STATE_LAW)]
 
     async def _suggested(self, message: Message, question: str, match: Match) -> list[Reply]:
-        async def write(connection: AsyncConnection) -> int:
-            return await record_interaction(connection, message, question, Outcome.SUGGEST,
-                                            None, match.score)
-
-        context = await self._write(write)
+        context = await self._store(Record(message, question, Outcome.SUGGEST, None,
+                                           match.score))
         choices = tuple(Choice(e.id, e.title) for e in match.suggestions(3))
         return [SuggestReply(choices, context)]
 
@@ -252,8 +267,8 @@ class Conversation:
         tags = [t for e in match.suggestions(3) for t in e.tags]
 
         async def write(connection: AsyncConnection) -> str:
-            await record_interaction(connection, message, question, Outcome.ESCALATE, None,
-                                     match.score)
+            await record_interaction(connection, Record(message, question, Outcome.ESCALATE,
+                                                        None, match.score))
             return await self._escalate(connection, message, question, Reason.NO_MATCH, tags)
 
         return [self._escalated(await self._write(write), Reason.NO_MATCH)]
@@ -299,23 +314,17 @@ class Conversation:
 
     async def _press(self, message: Message, action: Action, entry: Entry | None) -> list[Reply]:
         """A button on an earlier reply: its question is read back from the record."""
-        async def write(connection: AsyncConnection) -> tuple[int | None, str | None]:
-            question = (await question_behind(connection, action.context, message)
-                        if action.context is not None else None) or ""
-            if action.kind is ActionKind.SEND_TO_STAFF:
-                return None, await self._escalate(connection, message,
-                                                  question or copy.NO_QUESTION,
-                                                  Reason.NOT_HELPED)
-            outcome, feedback = _RECORDED_AS[action.kind]
-            row_id = await record_interaction(connection, message, question, outcome, entry.id,
-                                              1.0 if outcome == Outcome.ANSWER else 0.0,
-                                              feedback)
-            return row_id, None
-
-        written = await self._write(write)
-        context, reference = written or (None, None)
         if action.kind is ActionKind.SEND_TO_STAFF:
-            return [self._escalated(reference, Reason.NOT_HELPED)]
+            async def write(connection: AsyncConnection) -> str:
+                question = await self._question_behind(connection, message, action)
+                return await self._escalate(connection, message, question or copy.NO_QUESTION,
+                                            Reason.NOT_HELPED)
+
+            return [self._escalated(await self._write(write), Reason.NOT_HELPED)]
+        question = await self._write(lambda c: self._question_behind(c, message, action))
+        outcome, feedback = _RECORDED_AS[action.kind]
+        context = await self._store(Record(message, question or "", outcome, entry.id,
+                                           1.0 if outcome == Outcome.ANSWER else 0.0, feedback))
         if action.kind is ActionKind.HELPED:
             return [TextReply(copy.HELPED)]
         if action.kind is ActionKind.NOT_HELPED:

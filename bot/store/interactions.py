@@ -6,24 +6,44 @@ reply's `context`, so "Send to staff" pressed after a restart still knows the qu
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from dataclasses import dataclass
+
 from sqlalchemy import insert, select
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat.messages import Message
+from bot.store.database import Database
 from bot.store.tables import Interaction, utcnow
 
-_INSERT = insert(Interaction).returning(Interaction.id)
+log = logging.getLogger(__name__)
+_INSERT = insert(Interaction).returning(Interaction.id, sort_by_parameter_order=True)
 
 
-async def record_interaction(connection: AsyncConnection, message: Message, text: str,
-                             outcome: str, entry_id: str | None = None, score: float = 0.0,
-                             feedback: str | None = None) -> int:
-    """Insert a record inside the caller's transaction and return its id; `text` must
-    already be redacted."""
-    return (await connection.execute(_INSERT, {
-        "platform": message.platform, "user_id": message.user_id, "program": message.program,
-        "text": text, "outcome": outcome, "entry_id": entry_id, "score": round(score, 4),
-        "feedback": feedback, "created_at": utcnow()})).scalar_one()
+@dataclass(frozen=True)
+class Record:
+    """One interaction to store; `text` must already be redacted."""
+
+    message: Message
+    text: str
+    outcome: str
+    entry_id: str | None = None
+    score: float = 0.0
+    feedback: str | None = None
+
+    def values(self) -> dict[str, object]:
+        message = self.message
+        return {"platform": message.platform, "user_id": message.user_id,
+                "program": message.program, "text": self.text, "outcome": self.outcome,
+                "entry_id": self.entry_id, "score": round(self.score, 4),
+                "feedback": self.feedback, "created_at": utcnow()}
+
+
+async def record_interaction(connection: AsyncConnection, record: Record) -> int:
+    """Insert a record inside the caller's transaction and return its id."""
+    return (await connection.execute(_INSERT, record.values())).scalar_one()
 
 
 async def question_behind(connection: AsyncConnection, context: int,
@@ -32,3 +52,60 @@ async def question_behind(connection: AsyncConnection, context: int,
     return await connection.scalar(select(Interaction.text).where(
         Interaction.id == context, Interaction.platform == message.platform,
         Interaction.user_id == message.user_id))
+
+
+class Recorder:
+    """Group commit for records that stand alone (an answer, a suggestion, feedback).
+
+    Each caller waits for its own record to commit and gets its id, as with a transaction of
+    its own; records that arrive while one commit is under way share the next one, a single
+    multi-row INSERT. Under load that turns many small commits into a few larger ones; with
+    one asker every batch holds one record and nothing waits longer. A record that fails on
+    its own merits (not a lost connection) is retried alone, so it cannot fail its batch-mates.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._pending: list[tuple[Record, asyncio.Future[int]]] = []
+        self._flushing: asyncio.Task[None] | None = None
+
+    async def record(self, record: Record) -> int:
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._pending.append((record, done))
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self._flush())
+        return await done
+
+    async def _flush(self) -> None:
+        while self._pending:
+            batch, self._pending = self._pending, []
+            try:
+                await self._insert(batch)
+            except DBAPIError as exc:
+                if len(batch) == 1 or exc.connection_invalidated:
+                    _fail(batch, exc)
+                else:
+                    for one in batch:
+                        await self._insert_alone(one)
+            except Exception as exc:  # the database is down: every waiter hears why
+                _fail(batch, exc)
+
+    async def _insert(self, batch: list[tuple[Record, asyncio.Future[int]]]) -> None:
+        async with self.db.engine.begin() as connection:
+            result = await connection.execute(_INSERT, [record.values() for record, _ in batch])
+            ids = result.scalars().all()
+        for (_, done), row_id in zip(batch, ids, strict=True):
+            if not done.done():
+                done.set_result(row_id)
+
+    async def _insert_alone(self, one: tuple[Record, asyncio.Future[int]]) -> None:
+        try:
+            await self._insert([one])
+        except Exception as exc:
+            _fail([one], exc)
+
+
+def _fail(batch: list[tuple[Record, asyncio.Future[int]]], exc: BaseException) -> None:
+    for _, done in batch:
+        if not done.done():
+            done.set_exception(exc)
