@@ -11,6 +11,8 @@ database: the most `handle()` could do on one core; the gap is what recording co
 repeat runs the baseline and then every cell in turn, so a noisy machine slows them alike; the
 table shows medians over the repeats of messages/s, p50 and p99 latency per message, and the
 client's CPU time per message (this process, all threads; not the PostgreSQL server's).
+It runs on the runtime's event loop (uvloop where installed); --plain-asyncio compares
+asyncio's own.
 
 PostgreSQL comes from --postgres, else TEST_DATABASE_URL, else postgres@127.0.0.1:5432/postgres.
 """
@@ -35,6 +37,7 @@ from pathlib import Path
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.app import event_loop_factory
 from bot.chat.conversation import Conversation
 from bot.chat.messages import Message
 from bot.config import Settings, async_database_url
@@ -224,6 +227,8 @@ def main() -> None:
     parser.add_argument("--no-freeze-gc", action="store_true",
                         help="leave the knowledge base in garbage collection (by default it is "
                              "frozen after loading, as the runtime does at start-up)")
+    parser.add_argument("--plain-asyncio", action="store_true",
+                        help="asyncio's own event loop instead of the runtime's (uvloop)")
     args = parser.parse_args()
     kb = KnowledgeBase.load(SHIPPED_KNOWLEDGE)
     if not args.no_freeze_gc:
@@ -231,7 +236,9 @@ def main() -> None:
         gc.freeze()
     questions = load_questions(QUESTIONS) * args.rounds
     postgres = None if args.no_postgres else async_database_url(args.postgres)
-    cells = asyncio.run(measure(kb, questions, postgres, args.repeats))
+    loop = None if args.plain_asyncio else event_loop_factory()
+    with asyncio.Runner(loop_factory=loop) as runner:
+        cells = runner.run(measure(kb, questions, postgres, args.repeats))
     print_table(cells, len(questions), args.repeats)
     report_targets(cells)
 

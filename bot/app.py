@@ -22,7 +22,7 @@ import logging
 import os
 import signal
 import sys
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, Self
 
@@ -130,6 +130,28 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
 
 def build_triage(db: Database, settings: Settings) -> Triage:
     return Triage.from_settings(db, settings, notice_platforms(settings))
+
+
+def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
+    """uvloop where it is installed (not on Windows): with it, benchmarks/bench_handle.py
+    measured about a tenth more messages a second on SQLite (fewer costly thread wake-ups) and
+    no clear difference on PostgreSQL. None means asyncio's own loop."""
+    try:
+        import uvloop
+    except ImportError:
+        return None
+    return uvloop.new_event_loop
+
+
+def serve(settings: Settings, adapters: Sequence[str]) -> None:
+    """Run a runtime in this process until it is stopped: `tabot run` and `tabot chat`."""
+
+    async def main() -> None:
+        async with Runtime(settings, adapters) as runtime:
+            await runtime.run()
+
+    with asyncio.Runner(loop_factory=event_loop_factory()) as runner:
+        runner.run(main())
 
 
 def _freeze_long_lived_objects() -> None:

@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
-from bot.app import Runtime, build_triage, load_knowledge, open_database
+from bot.app import build_triage, load_knowledge, open_database, serve
 from bot.chat.messages import Actor
 from bot.config import ConfigError, Settings, load_settings
 from bot.insights import gaps, reports
@@ -174,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def cmd_chat(args: argparse.Namespace) -> int:
     settings = replace(load_settings(kb=args.kb), port=None)  # a terminal needs no web server
-    return asyncio.run(_serve(settings, ["console"]))
+    serve(settings, ["console"])
+    return 0
 
 
 PLATFORM_TOKENS = {"slack": "SLACK_BOT_TOKEN", "telegram": "TELEGRAM_BOT_TOKEN"}
@@ -187,12 +188,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not names:
         raise ConfigError("no chat platform to run: set SLACK_BOT_TOKEN and/or "
                           "TELEGRAM_BOT_TOKEN, or pass --adapter NAME")
-    return asyncio.run(_serve(settings, names))
-
-
-async def _serve(settings: Settings, adapters: list[str]) -> int:
-    async with Runtime(settings, adapters) as runtime:
-        await runtime.run()
+    serve(settings, names)
     return 0
 
 
