@@ -42,6 +42,13 @@ def safe_url(url: str) -> str:
 
 
 class Database:
+    """One engine per process, tuned per backend, owned by the runtime.
+
+    Callers take a session (ORM work that reads and changes a few rows) or a connection from
+    `engine` (plain inserts on the hot path); neither leaves the core. `upgrade()` is the one
+    place the schema changes, and the only place a connection failure becomes
+    `DatabaseUnavailable` with a message for the admin."""
+
     def __init__(self, url: str) -> None:
         self.url = url
         parsed = make_url(url)
