@@ -8,7 +8,7 @@ from bot.knowledge.problems import has_errors
 from bot.store.database import Database
 from bot.triage.drafts import draft_id, write_draft
 from bot.triage.workflow import Triage, TriageError
-from tests.test_triage import STAFF, ask
+from tests.triage.test_workflow import STAFF, ask
 
 
 async def test_an_answered_escalation_becomes_a_draft_that_passes_lint(

@@ -6,7 +6,7 @@ import pytest
 
 from benchmarks.bench_matcher import make_knowledge, make_unrelated
 from bot.knowledge import evaluation
-from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.base import SHIPPED_KNOWLEDGE, KnowledgeBase
 from bot.knowledge.matcher import Index, Matcher, Outcome
 from bot.privacy.redaction import Redactor
 from tests.conftest import DATA, write_text
@@ -17,7 +17,7 @@ WRONG_ANSWER_CEILING = 0.05
 
 @pytest.fixture(scope="module")
 def tuning_result() -> evaluation.EvalResult:
-    kb = KnowledgeBase.load(Path(__file__).resolve().parent.parent / "knowledge")
+    kb = KnowledgeBase.load(SHIPPED_KNOWLEDGE)
     questions = evaluation.read_questions(DATA / "questions.jsonl")
     return evaluation.summarise(evaluation.run(Matcher(kb.index), questions))
 
@@ -87,7 +87,7 @@ def evaluate(kb_dir: Path, questions: Path, as_chat: bool = False) -> evaluation
 
 @pytest.fixture(scope="module")
 def heldout_result() -> evaluation.EvalResult:
-    return evaluate(Path(__file__).resolve().parent.parent / "knowledge",
+    return evaluate(SHIPPED_KNOWLEDGE,
                     DATA / "questions-heldout.jsonl")
 
 
@@ -139,7 +139,7 @@ CHAT_FLOORS = {"in_scope_accuracy": 0.83, "resolved": 0.93, "oos_recall": 0.90}
 @pytest.fixture(scope="module")
 def heldout_as_chat() -> evaluation.EvalResult:
     """The same questions redacted first, as in chat: redaction costs about a point."""
-    return evaluate(Path(__file__).resolve().parent.parent / "knowledge",
+    return evaluate(SHIPPED_KNOWLEDGE,
                     DATA / "questions-heldout.jsonl", as_chat=True)
 
 

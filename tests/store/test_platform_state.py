@@ -2,7 +2,7 @@ import asyncio
 
 from bot.store import platform_state
 from bot.store.database import Database
-from tests.test_triage import ask
+from tests.triage.test_workflow import ask
 
 
 async def test_an_event_is_handled_once_even_when_racing(database: Database) -> None:
