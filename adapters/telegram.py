@@ -184,6 +184,13 @@ def full_answer(reply: AnswerReply) -> list[str]:
     return split_text(body, LIMIT)
 
 
+@dataclass(frozen=True)
+class Admitted:
+    """A member or staff member; `program` is None for staff with no member program."""
+
+    program: str | None
+
+
 class TelegramAdapter(Adapter):
     name = "telegram"
 
@@ -229,12 +236,14 @@ class TelegramAdapter(Adapter):
     def _actor(self, update: Update) -> Actor:
         return Actor(self.name, str(update.effective_user.id))
 
-    async def _allowed(self, message: TelegramMessage, actor: Actor) -> bool:
-        if self.core.is_staff(actor) or await self.core.program_of(actor):
-            return True
+    async def _admit(self, message: TelegramMessage, actor: Actor) -> Admitted | None:
+        """Members and staff are let in, with their program; anyone else is told how to join."""
+        program = await self.core.program_of(actor)
+        if program is not None or self.core.is_staff(actor):
+            return Admitted(program)
         if message.chat.type == ChatType.PRIVATE:
             await message.reply_text(NOT_A_MEMBER)
-        return False
+        return None
 
     async def _on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, actor = update.effective_message, self._actor(update)
@@ -242,17 +251,17 @@ class TelegramAdapter(Adapter):
             if context.args:
                 _, text = await self.core.join(actor, context.args[0])
                 await message.reply_text(text)
-            elif await self._allowed(message, actor):
-                await self._ask(update, "help")
+            elif admitted := await self._admit(message, actor):
+                await self._ask(update, admitted, "help")
 
     async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         async with self._working(message):
-            if not await self._allowed(message, self._actor(update)):
+            if not (admitted := await self._admit(message, self._actor(update))):
                 return
             command = message.text.split()[0].lstrip("/").split("@")[0]
             rest = " ".join(context.args or [])
-            await self._ask(update, f"/{command} {rest}".strip() if command == "staff"
+            await self._ask(update, admitted, f"/{command} {rest}".strip() if command == "staff"
                             else command)
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
@@ -263,11 +272,11 @@ class TelegramAdapter(Adapter):
                 return
             text = text.replace(f"@{context.bot.username}", " ")
         async with self._working(message):
-            if not await self._allowed(message, actor):
+            if not (admitted := await self._admit(message, actor)):
                 return
             if self.core.is_staff(actor) and await self._staff_reply(message, actor, text):
                 return
-            await self._ask(update, text)
+            await self._ask(update, admitted, text)
 
     def _addressed_to_me(self, message: TelegramMessage) -> bool:
         bot = self.application.bot
@@ -294,28 +303,30 @@ class TelegramAdapter(Adapter):
         if message is not None and message.chat.type == ChatType.PRIVATE:
             await message.reply_text(ONLY_TEXT)
 
-    async def _ask(self, update: Update, text: str, action: Action | None = None) -> None:
+    async def _ask(self, update: Update, admitted: Admitted, text: str,
+                   action: Action | None = None) -> None:
         message, actor = update.effective_message, self._actor(update)
         group = message.chat.type != ChatType.PRIVATE
         await self.dispatch(Message(
             self.name, actor.user_id, str(message.chat.id), text,
             thread_id=str(message.message_id) if group else None,
-            program=await self.core.program_of(actor), action=action))
+            program=admitted.program, action=action))
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
         await query.answer()
         actor = self._actor(update)
         async with self._working(query.message):
-            if not await self._allowed(query.message, actor):
+            if not (admitted := await self._admit(query.message, actor)):
                 return
             kind, context_id, value = _parse(query.data or "")
             if kind in {"tc", "ta"}:
                 await self._staff_button(query.message, actor, kind, value)
             elif kind == "t":
-                await self._ask(update, "", Action(ActionKind.BROWSE, category=value))
+                await self._ask(update, admitted, "", Action(ActionKind.BROWSE, category=value))
             elif kind in _ACTIONS:
-                await self._ask(update, "", Action(_ACTIONS[kind], value or None, context_id))
+                await self._ask(update, admitted, "",
+                                Action(_ACTIONS[kind], value or None, context_id))
 
     async def _staff_button(self, message: TelegramMessage, actor: Actor, kind: str,
                             reference: str) -> None:

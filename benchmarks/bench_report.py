@@ -21,7 +21,7 @@ from bot.insights import gaps, reports
 from bot.knowledge.base import SHIPPED_KNOWLEDGE, KnowledgeBase
 from bot.store.database import Database
 from bot.store.tables import Escalation, Interaction
-from tests.test_reports import history
+from tests.insights.test_reports import history
 
 SIZES = (5_000, 50_000)
 
