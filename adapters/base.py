@@ -29,6 +29,11 @@ class Adapter(ABC):
         self.stopped = asyncio.Event()
 
     @classmethod
+    def configured(cls, env: Mapping[str, str]) -> bool:
+        """Are this platform's settings present, so `tabot run` serves it by default?"""
+        return False
+
+    @classmethod
     @abstractmethod
     def from_env(cls, core: Core, env: Mapping[str, str]) -> Self:
         """Build from environment variables; a missing or bad one is a `ConfigError`."""

@@ -203,6 +203,10 @@ class TelegramAdapter(Adapter):
         self._register()
 
     @classmethod
+    def configured(cls, env: Mapping[str, str]) -> bool:
+        return bool(env.get("TELEGRAM_BOT_TOKEN", "").strip())
+
+    @classmethod
     def from_env(cls, core: Core, env: Mapping[str, str]) -> Self:
         return cls(core, TelegramConfig.from_env(env))
 

@@ -20,6 +20,7 @@ import gc
 import importlib
 import logging
 import os
+import pkgutil
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Mapping, Sequence
@@ -54,6 +55,9 @@ class PlatformAdapter(Protocol):
 
     name: str
     staff_notices: bool
+
+    @classmethod
+    def configured(cls, env: Mapping[str, str]) -> bool: ...
 
     @classmethod
     def from_env(cls, core: Core, env: Mapping[str, str]) -> Self: ...
@@ -93,6 +97,17 @@ def load_adapter(name: str) -> type[PlatformAdapter]:
             raise
         raise ConfigError(f"there is no adapter named {name!r} (adapters/{name}.py)") from None
     return module.ADAPTER
+
+
+def configured_platforms(env: Mapping[str, str]) -> list[str]:
+    """Every module in adapters/ whose adapter finds its settings (a token) in `env`: what
+    `tabot run` serves when no adapter is named."""
+    found = []
+    for module in pkgutil.iter_modules(importlib.import_module("adapters").__path__):
+        adapter = getattr(importlib.import_module(f"adapters.{module.name}"), "ADAPTER", None)
+        if adapter is not None and adapter.configured(env):
+            found.append(module.name)
+    return sorted(found)
 
 
 def notice_platforms(settings: Settings) -> tuple[str, ...]:

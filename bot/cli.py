@@ -20,7 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
-from bot.app import build_triage, load_knowledge, open_database, serve
+from bot.app import build_triage, configured_platforms, load_knowledge, open_database, serve
 from bot.chat.messages import Actor
 from bot.config import ConfigError, Settings, load_settings
 from bot.insights import gaps, reports
@@ -178,13 +178,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
     return 0
 
 
-PLATFORM_TOKENS = {"slack": "SLACK_BOT_TOKEN", "telegram": "TELEGRAM_BOT_TOKEN"}
-
-
 def cmd_run(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
-    names = args.adapter or [name for name, token in PLATFORM_TOKENS.items()
-                             if os.environ.get(token)]
+    names = args.adapter or configured_platforms(os.environ)
     if not names:
         raise ConfigError("no chat platform to run: set SLACK_BOT_TOKEN and/or "
                           "TELEGRAM_BOT_TOKEN, or pass --adapter NAME")

@@ -16,7 +16,7 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import Schedule, notice_platforms
+from bot.app import Schedule, configured_platforms, notice_platforms
 from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
@@ -66,6 +66,13 @@ async def post_slack(session: aiohttp.ClientSession, port: int, n: int) -> int:
     async with session.post(f"http://127.0.0.1:{port}/slack/events", data=body,
                             headers=headers) as response:
         return response.status
+
+
+def test_tabot_run_serves_the_platforms_whose_tokens_are_set() -> None:
+    assert configured_platforms({}) == []
+    assert configured_platforms({"TELEGRAM_BOT_TOKEN": "1:x"}) == ["telegram"]
+    assert configured_platforms({"SLACK_BOT_TOKEN": "xoxb", "TELEGRAM_BOT_TOKEN": "1:x"}) == [
+        "slack", "telegram"]
 
 
 def test_staff_notices_go_only_to_platforms_whose_adapter_pushes_them() -> None:

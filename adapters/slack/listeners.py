@@ -92,6 +92,10 @@ class SlackAdapter(Adapter):
         self._register()
 
     @classmethod
+    def configured(cls, env: Mapping[str, str]) -> bool:
+        return bool(env.get("SLACK_BOT_TOKEN", "").strip())
+
+    @classmethod
     def from_env(cls, core: Core, env: Mapping[str, str]) -> Self:
         return cls(core, SlackConfig.from_env(env))
 
@@ -171,10 +175,10 @@ class SlackAdapter(Adapter):
         async with self._working(user, channel):
             if not self.core.is_staff(Actor(self.name, user)):
                 await self._tell(user, channel, ONLY_STAFF)
-            elif name == "answer":
+            elif name == StaffAction.ANSWER:
                 await self.client.views_open(trigger_id=body["trigger_id"],
                                              view=answer_modal(reference))
-            else:
+            elif name in set(StaffAction):
                 await self._staff_act(user, channel, StaffAction(name), reference)
 
     async def _on_answer_submitted(self, ack: Any, body: dict, view: dict) -> None:
