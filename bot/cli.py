@@ -20,6 +20,8 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
+
 from bot.app import build_triage, configured_platforms, load_knowledge, open_database, serve
 from bot.chat.messages import Actor
 from bot.config import ConfigError, Settings, load_settings
@@ -55,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     except EXPECTED_ERRORS as exc:
         print(f"tabot: {exc}", file=sys.stderr)
+        return 2
+    except SQLAlchemyError as exc:  # the database went away after it was opened
+        print(f"tabot: the database stopped answering ({type(exc).__name__}), so the command "
+              "did not finish. Check that it is running, then try again.", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

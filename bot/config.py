@@ -34,10 +34,6 @@ class Settings:
     port: int | None = None  # the web server's port; None: serve HTTP only if a route needs it
     poll_seconds: float = 2.0  # how often the outbox is checked for deliveries
 
-    @property
-    def database_is_default(self) -> bool:
-        return self.database_url == default_database_url()
-
 
 def default_database_url() -> str:
     path = platformdirs.user_data_path("tabot") / "tabot.db"
