@@ -16,17 +16,21 @@ from pathlib import Path
 import aiohttp
 import pytest
 from slack_sdk.signature import SignatureVerifier
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.slack.blocks import escape, render
 from adapters.slack.listeners import SlackConfig
 from bot.app import Runtime
+from bot.chat.copy import STORAGE_DOWN
 from bot.chat.messages import AnswerReply, Source
 from bot.config import ConfigError, Settings
 from bot.insights.review import post_review_if_due
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
+from bot.triage.commands import QUEUE_DOWN
 from bot.triage.workflow import Actor
-from tests.conftest import running, start_tabot_run
+from tests.conftest import fresh_postgres_database, postgres_url, running, start_tabot_run
 from tests.fakes.slack_api import FakeSlackAPI
 
 SECRET = "test-signing-secret"
@@ -350,3 +354,32 @@ async def test_the_monthly_review_list_is_posted_to_the_triage_channel(slack: Sl
     await slack.deliver()
     [post_, *_] = [p for p in slack.api.named("chat.postMessage") if p["channel"] == TRIAGE]
     assert "not reviewed in 12 months, oldest first" in post_["text"]
+
+
+@pytest.mark.postgres
+async def test_a_database_lost_while_running_gets_clear_replies_on_every_path(
+        shipped_kb: KnowledgeBase, tmp_path: Path) -> None:
+    """A claim pressed on a button reads as the same claim typed in a chat would."""
+    if postgres_url() is None:
+        pytest.skip("TEST_DATABASE_URL is not set (CI sets it)")
+    url = await fresh_postgres_database()
+    api = FakeSlackAPI()
+    await api.start()
+    settings = Settings(database_url=url, knowledge_dir=tmp_path,
+                        staff=frozenset({f"slack:{STAFF}"}), port=0)
+    async with running(settings, ["slack"], slack_env(api), shipped_kb) as runtime:
+        slack = Slack(runtime, api)
+        admin = create_async_engine(postgres_url(), isolation_level="AUTOCOMMIT")
+        async with admin.connect() as connection:
+            await connection.execute(text(f'DROP DATABASE "{url.rsplit("/", 1)[1]}" WITH (FORCE)'))
+        await admin.dispose()
+        await slack.press("triage_claim", {"ref": "TA-0001"}, STAFF, channel=TRIAGE)
+        await slack.dm("/claim TA-0001", user=STAFF)
+        await slack.dm(UNRELATED)
+        [pressed] = await api.wait_for("chat.postEphemeral")
+        posts = await api.wait_for("chat.postMessage", 2)
+    await api.stop()
+    typed = next(p for p in posts if p["channel"] == f"D{STAFF}")
+    asked = next(p for p in posts if p["channel"] == f"D{ASKER}")
+    assert pressed["text"] == typed["text"] == QUEUE_DOWN
+    assert STORAGE_DOWN in texts([asked])
