@@ -139,13 +139,6 @@ class Conversation:
             return TextReply(copy.NO_WORDS)
         return None
 
-    @staticmethod
-    async def _question_behind(connection: AsyncConnection, message: Message,
-                               action: Action) -> str | None:
-        if action.context is None:
-            return None
-        return await question_behind(connection, action.context, message)
-
     async def _store(self, record: Record) -> int | None:
         """Store a record that stands alone (see `Recorder`); None if the database is down."""
         try:
@@ -155,7 +148,7 @@ class Conversation:
                         type(exc).__name__)
             return None
 
-    async def _write(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T | None:
+    async def _transaction(self, work: Callable[[AsyncConnection], Awaitable[T]]) -> T | None:
         """Run `work` in one transaction; None (and one log line) if the database is down."""
         try:
             async with self.db.engine.begin() as connection:
@@ -174,7 +167,7 @@ class Conversation:
             await record_interaction(connection, Record(message, question, "crisis"))
             return await self._escalate(connection, message, question, Reason.CRISIS)
 
-        reference = await self._write(write)
+        reference = await self._transaction(write)
         if reference is not None:
             replies.append(TextReply(copy.CRISIS_STAFF_TOLD.format(reference=reference)))
         return replies
@@ -253,7 +246,7 @@ class Conversation:
             return row_id, await self._escalate(connection, message, question,
                                                 Reason.STATE_LAW, list(entry.tags))
 
-        context, reference = await self._write(write) or (None, None)
+        context, reference = await self._transaction(write) or (None, None)
         return [self.answer(entry, best.score, context),
                 self._escalated(reference, Reason.STATE_LAW)]
 
@@ -271,7 +264,7 @@ class Conversation:
                                                         None, match.score))
             return await self._escalate(connection, message, question, Reason.NO_MATCH, tags)
 
-        return [self._escalated(await self._write(write), Reason.NO_MATCH)]
+        return [self._escalated(await self._transaction(write), Reason.NO_MATCH)]
 
     def answer(self, entry: Entry, score: float, context: int | None = None,
                full: bool = False) -> AnswerReply:
@@ -291,7 +284,7 @@ class Conversation:
         async def write(connection: AsyncConnection) -> str:
             return await self._escalate(connection, message, question, reason)
 
-        return [self._escalated(await self._write(write), reason)]
+        return [self._escalated(await self._transaction(write), reason)]
 
     def _escalated(self, reference: str | None, reason: Reason) -> Reply:
         if reference is None:
@@ -314,14 +307,18 @@ class Conversation:
 
     async def _press(self, message: Message, action: Action, entry: Entry | None) -> list[Reply]:
         """A button on an earlier reply: its question is read back from the record."""
+        async def asked(connection: AsyncConnection) -> str | None:
+            if action.context is None:
+                return None
+            return await question_behind(connection, action.context, message)
+
         if action.kind is ActionKind.SEND_TO_STAFF:
             async def write(connection: AsyncConnection) -> str:
-                question = await self._question_behind(connection, message, action)
-                return await self._escalate(connection, message, question or copy.NO_QUESTION,
-                                            Reason.NOT_HELPED)
+                question = await asked(connection) or copy.NO_QUESTION
+                return await self._escalate(connection, message, question, Reason.NOT_HELPED)
 
-            return [self._escalated(await self._write(write), Reason.NOT_HELPED)]
-        question = await self._write(lambda c: self._question_behind(c, message, action))
+            return [self._escalated(await self._transaction(write), Reason.NOT_HELPED)]
+        question = await self._transaction(asked) if action.context is not None else None
         outcome, feedback = _RECORDED_AS[action.kind]
         context = await self._store(Record(message, question or "", outcome, entry.id,
                                            1.0 if outcome == Outcome.ANSWER else 0.0, feedback))
