@@ -140,8 +140,8 @@ def settings(tmp_path: Path) -> Settings:
 
 
 @pytest.fixture
-async def assistant(shipped_kb: KnowledgeBase, database: Database,
-                    settings: Settings) -> Conversation:
+async def conversation(shipped_kb: KnowledgeBase, database: Database,
+                       settings: Settings) -> Conversation:
     return Conversation(shipped_kb, database, settings)
 
 

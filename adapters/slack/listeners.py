@@ -80,6 +80,11 @@ class SlackConfig:
                    api_url=env.get("SLACK_API_URL", "").strip() or "https://slack.com/api/")
 
 
+def _event_key(body: dict, event: dict) -> str:
+    """What makes an event the same event when Slack sends it again."""
+    return body.get("event_id") or f"{event['channel']}:{event['ts']}"
+
+
 class SlackAdapter(Adapter):
     name = "slack"
 
@@ -127,14 +132,14 @@ class SlackAdapter(Adapter):
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
         async with self._working(event["user"], event["channel"]):
-            if await self._once(body.get("event_id") or f"{event['channel']}:{event['ts']}"):
+            if await self._once(_event_key(body, event)):
                 await self.dispatch(Message(self.name, event["user"], event["channel"],
                                             event.get("text", ""),
                                             thread_id=event.get("thread_ts")))
 
     async def _on_mention(self, event: dict, body: dict) -> None:
         async with self._working(event["user"], event["channel"]):
-            if not await self._once(body.get("event_id") or f"{event['channel']}:{event['ts']}"):
+            if not await self._once(_event_key(body, event)):
                 return
             text = _MENTION.sub(" ", event.get("text", "")).strip()
             thread = event.get("thread_ts") or event["ts"]

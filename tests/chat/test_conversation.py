@@ -37,45 +37,45 @@ async def rows(db: Database, model) -> list:
 
 
 async def test_a_shipped_phrasing_is_answered_with_sources_and_a_disclaimer(
-        assistant: Conversation) -> None:
-    replies = await assistant.handle(msg("what do we do if we get a subpoena for a survivor's "
+        conversation: Conversation) -> None:
+    replies = await conversation.handle(msg("what do we do if we get a subpoena for a survivor's "
                                          "records"))
     reply = replies[0]
     assert isinstance(reply, AnswerReply)
     assert reply.entry_id == "subpoena-for-records"
     assert reply.sources and "not legal advice" in reply.disclaimer
-    [recorded] = await rows(assistant.db, Interaction)
+    [recorded] = await rows(conversation.db, Interaction)
     assert (recorded.outcome, recorded.entry_id) == ("answer", "subpoena-for-records")
 
 
 async def test_an_entry_that_depends_on_state_law_is_answered_and_sent_to_staff(
-        assistant: Conversation) -> None:
-    replies = await assistant.handle(msg("what do we do if we get a subpoena for a survivor's "
+        conversation: Conversation) -> None:
+    replies = await conversation.handle(msg("what do we do if we get a subpoena for a survivor's "
                                          "records"))
     assert [type(r) for r in replies] == [AnswerReply, EscalatedReply]
-    [escalation] = await rows(assistant.db, Escalation)
+    [escalation] = await rows(conversation.db, Escalation)
     assert escalation.reason == "state-law" and escalation.reference == "TA-0001"
 
 
 async def test_an_unmatched_question_is_committed_for_staff_before_the_asker_is_told(
-        assistant: Conversation) -> None:
-    [reply] = await assistant.handle(msg(UNRELATED))
+        conversation: Conversation) -> None:
+    [reply] = await conversation.handle(msg(UNRELATED))
     assert isinstance(reply, EscalatedReply)
-    [escalation] = await rows(assistant.db, Escalation)
+    [escalation] = await rows(conversation.db, Escalation)
     assert reply.reference == escalation.reference == "TA-0001"
     assert reply.expected_response in reply.text
     assert (escalation.platform, escalation.user_id, escalation.state) == ("test", "U1", "open")
     assert escalation.question == UNRELATED
 
 
-async def test_references_are_never_reused(assistant: Conversation) -> None:
-    first = await assistant.handle(msg(UNRELATED))
-    second = await assistant.handle(msg("/staff how do we budget for a new roof"))
+async def test_references_are_never_reused(conversation: Conversation) -> None:
+    first = await conversation.handle(msg(UNRELATED))
+    second = await conversation.handle(msg("/staff how do we budget for a new roof"))
     assert [first[0].reference, second[0].reference] == ["TA-0001", "TA-0002"]
 
 
-async def test_a_vague_question_gets_distinct_suggestions(assistant: Conversation) -> None:
-    replies = await assistant.handle(msg("rules"))
+async def test_a_vague_question_gets_distinct_suggestions(conversation: Conversation) -> None:
+    replies = await conversation.handle(msg("rules"))
     suggestion = next(r for r in replies if isinstance(r, SuggestReply))
     ids = [c.entry_id for c in suggestion.choices]
     assert 1 < len(ids) <= 3 and len(set(ids)) == len(ids)
@@ -83,92 +83,93 @@ async def test_a_vague_question_gets_distinct_suggestions(assistant: Conversatio
 
 @pytest.mark.parametrize("text", ["", "   \n\t ", "😀🙏💜", "\x00\x07\x1b", "?!..."])
 async def test_empty_emoji_and_control_only_messages_get_a_clear_reply(
-        assistant: Conversation, text: str) -> None:
-    [reply] = await assistant.handle(msg(text))
+        conversation: Conversation, text: str) -> None:
+    [reply] = await conversation.handle(msg(text))
     assert isinstance(reply, TextReply) and "Type your question in words" in reply.text
-    assert await rows(assistant.db, Escalation) == []
+    assert await rows(conversation.db, Escalation) == []
 
 
-async def test_a_20000_character_message_is_refused_with_the_limit(assistant: Conversation) -> None:
-    [reply] = await assistant.handle(msg("subpoena " * 2223))
+async def test_a_20000_character_message_is_refused_with_the_limit(
+        conversation: Conversation) -> None:
+    [reply] = await conversation.handle(msg("subpoena " * 2223))
     assert isinstance(reply, TextReply)
     assert "20,006 characters" in reply.text and "4,000" in reply.text
 
 
-async def test_control_characters_inside_a_question_are_ignored(assistant: Conversation) -> None:
-    replies = await assistant.handle(msg("what do we do if we get a\x00 subpoena\x1b[31m for a "
+async def test_control_characters_inside_a_question_are_ignored(conversation: Conversation) -> None:
+    replies = await conversation.handle(msg("what do we do if we get a\x00 subpoena\x1b[31m for a "
                                          "survivor's records\u200b"))
     assert isinstance(replies[0], AnswerReply)
 
 
 @pytest.mark.parametrize("text", ["hi", "thanks!", "hello there", "ok"])
-async def test_small_talk_is_not_sent_to_staff(assistant: Conversation, text: str) -> None:
-    [reply] = await assistant.handle(msg(text))
+async def test_small_talk_is_not_sent_to_staff(conversation: Conversation, text: str) -> None:
+    [reply] = await conversation.handle(msg(text))
     assert isinstance(reply, TextReply) and "Ask me a question" in reply.text
-    assert await rows(assistant.db, Escalation) == []
+    assert await rows(conversation.db, Escalation) == []
 
 
-async def test_help_and_topics_cover_every_entry(assistant: Conversation) -> None:
-    [help_reply] = await assistant.handle(msg("/help"))
+async def test_help_and_topics_cover_every_entry(conversation: Conversation) -> None:
+    [help_reply] = await conversation.handle(msg("/help"))
     assert "/staff" in help_reply.text
-    [topics] = await assistant.handle(msg("topics"))
+    [topics] = await conversation.handle(msg("topics"))
     assert isinstance(topics, TopicsReply)
     assert set(topics.categories) == {"best-practice", "emerging-issue", "standard"}
     listed = {c.entry_id for choices in topics.categories.values() for c in choices}
-    assert listed == set(assistant.knowledge.entries)
+    assert listed == set(conversation.knowledge.entries)
 
 
 async def test_staff_command_escalates_directly_and_needs_a_question(
-        assistant: Conversation) -> None:
-    [hint] = await assistant.handle(msg("/staff"))
+        conversation: Conversation) -> None:
+    [hint] = await conversation.handle(msg("/staff"))
     assert isinstance(hint, TextReply) and "/staff followed by your question" in hint.text
-    [reply] = await assistant.handle(msg("/staff@tabot can we use VOCA money for a van?"))
+    [reply] = await conversation.handle(msg("/staff@tabot can we use VOCA money for a van?"))
     assert isinstance(reply, EscalatedReply)
-    [escalation] = await rows(assistant.db, Escalation)
+    [escalation] = await rows(conversation.db, Escalation)
     assert escalation.reason == "asked-for-staff"
     assert escalation.question == "can we use VOCA money for a van?"
 
 
-async def test_status_shows_an_asker_only_their_own_questions(assistant: Conversation) -> None:
-    await assistant.handle(msg("/staff question from the first advocate", user="U1"))
-    await assistant.handle(msg("/staff question from the second advocate", user="U2"))
-    [mine] = await assistant.handle(msg("status", user="U2"))
+async def test_status_shows_an_asker_only_their_own_questions(conversation: Conversation) -> None:
+    await conversation.handle(msg("/staff question from the first advocate", user="U1"))
+    await conversation.handle(msg("/staff question from the second advocate", user="U2"))
+    [mine] = await conversation.handle(msg("status", user="U2"))
     assert "second advocate" in mine.text and "first advocate" not in mine.text
-    [none] = await assistant.handle(msg("status", user="U3"))
+    [none] = await conversation.handle(msg("status", user="U3"))
     assert "no questions waiting" in none.text
 
 
 async def test_identifiers_are_redacted_before_storage_and_the_asker_is_told_once(
-        assistant: Conversation) -> None:
-    replies = await assistant.handle(msg("/staff client Jane Roe at 555-867-5309 or "
+        conversation: Conversation) -> None:
+    replies = await conversation.handle(msg("/staff client Jane Roe at 555-867-5309 or "
                                          "jroe@example.com needs a ride"))
-    stored = (await rows(assistant.db, Escalation))[0].question
+    stored = (await rows(conversation.db, Escalation))[0].question
     assert "555-867-5309" not in stored and "jroe@example.com" not in stored
     assert "Roe" not in stored and "[PHONE]" in stored and "[EMAIL]" in stored
-    await assistant.handle(msg(f"{UNRELATED} call 555-867-5309"))
-    again = await assistant.handle(msg(f"{UNRELATED} call 555-867-5309"))
+    await conversation.handle(msg(f"{UNRELATED} call 555-867-5309"))
+    again = await conversation.handle(msg(f"{UNRELATED} call 555-867-5309"))
     notices = [r for r in again if isinstance(r, TextReply) and "removed identifying" in r.text]
     assert notices == []
     assert isinstance(replies[-1], EscalatedReply)
-    for row in await rows(assistant.db, Interaction):
+    for row in await rows(conversation.db, Interaction):
         assert "555-867-5309" not in row.text
 
 
-async def test_feedback_is_recorded_and_not_quite_offers_staff(assistant: Conversation) -> None:
-    [answer, *_] = await assistant.handle(msg("can our shelter have a curfew for residents"))
+async def test_feedback_is_recorded_and_not_quite_offers_staff(conversation: Conversation) -> None:
+    [answer, *_] = await conversation.handle(msg("can our shelter have a curfew for residents"))
     assert isinstance(answer, AnswerReply) and answer.context is not None
     helped = Action(ActionKind.HELPED, answer.entry_id, answer.context)
-    [thanks] = await assistant.handle(msg(action=helped))
+    [thanks] = await conversation.handle(msg(action=helped))
     assert "glad" in thanks.text
     not_quite = Action(ActionKind.NOT_HELPED, answer.entry_id, answer.context)
-    [offer] = await assistant.handle(msg(action=not_quite))
+    [offer] = await conversation.handle(msg(action=not_quite))
     assert isinstance(offer, OfferStaffReply) and offer.context == answer.context
-    [sent] = await assistant.handle(msg(action=Action(ActionKind.SEND_TO_STAFF,
+    [sent] = await conversation.handle(msg(action=Action(ActionKind.SEND_TO_STAFF,
                                                       context=offer.context)))
     assert isinstance(sent, EscalatedReply)
-    feedback = [r.feedback for r in await rows(assistant.db, Interaction)]
+    feedback = [r.feedback for r in await rows(conversation.db, Interaction)]
     assert feedback == [None, "helped", "not-helped"]
-    [escalation] = await rows(assistant.db, Escalation)
+    [escalation] = await rows(conversation.db, Escalation)
     assert escalation.reason == "not-helped"
     assert escalation.question == "can our shelter have a curfew for residents"
 
@@ -186,11 +187,11 @@ async def test_a_button_press_finds_its_question_after_a_restart(
 
 
 async def test_a_context_from_someone_else_does_not_reveal_their_question(
-        assistant: Conversation) -> None:
-    [answer, *_] = await assistant.handle(msg("can our shelter have a curfew", user="U1"))
-    await assistant.handle(msg(action=Action(ActionKind.SEND_TO_STAFF, context=answer.context),
+        conversation: Conversation) -> None:
+    [answer, *_] = await conversation.handle(msg("can our shelter have a curfew", user="U1"))
+    await conversation.handle(msg(action=Action(ActionKind.SEND_TO_STAFF, context=answer.context),
                                user="U2"))
-    [escalation] = await rows(assistant.db, Escalation)
+    [escalation] = await rows(conversation.db, Escalation)
     assert escalation.user_id == "U2" and "curfew" not in escalation.question
 
 
@@ -209,10 +210,10 @@ async def test_more_and_browsing_are_rate_limited_and_more_is_recorded(
     assert [r.feedback for r in await rows(database, Interaction)] == ["more"]
 
 
-async def test_choosing_a_suggestion_answers_with_that_entry(assistant: Conversation) -> None:
-    [reply] = await assistant.handle(msg(action=Action(ActionKind.CHOOSE, "pets-in-shelter")))
+async def test_choosing_a_suggestion_answers_with_that_entry(conversation: Conversation) -> None:
+    [reply] = await conversation.handle(msg(action=Action(ActionKind.CHOOSE, "pets-in-shelter")))
     assert isinstance(reply, AnswerReply) and reply.entry_id == "pets-in-shelter"
-    [gone] = await assistant.handle(msg(action=Action(ActionKind.CHOOSE, "no-such-entry")))
+    [gone] = await conversation.handle(msg(action=Action(ActionKind.CHOOSE, "no-such-entry")))
     assert "no longer in the knowledge base" in gone.text
 
 
@@ -220,19 +221,19 @@ async def test_a_database_that_is_down_gets_a_clear_reply_not_a_crash(
         shipped_kb: KnowledgeBase, tmp_path: Path) -> None:
     down = Database("postgresql+asyncpg://postgres@127.0.0.1:9/nothing")
     settings = Settings(database_url=down.url, knowledge_dir=tmp_path)
-    assistant = Conversation(shipped_kb, down, settings)
-    [reply] = await assistant.handle(msg(UNRELATED))
+    conversation = Conversation(shipped_kb, down, settings)
+    [reply] = await conversation.handle(msg(UNRELATED))
     assert reply == TextReply(STORAGE_DOWN)
-    answered = await assistant.handle(msg("what do we do if we get a subpoena for a "
+    answered = await conversation.handle(msg("what do we do if we get a subpoena for a "
                                           "survivor's records"))
     assert isinstance(answered[0], AnswerReply)
     await down.close()
 
 
-async def test_count_of_rows_matches_questions_asked(assistant: Conversation) -> None:
+async def test_count_of_rows_matches_questions_asked(conversation: Conversation) -> None:
     for text in ["pets in shelter", UNRELATED, "hi"]:
-        await assistant.handle(msg(text))
-    async with assistant.db.session() as session:
+        await conversation.handle(msg(text))
+    async with conversation.db.session() as session:
         count = await session.scalar(select(func.count()).select_from(Interaction))
     assert count == 2
 
@@ -241,24 +242,24 @@ async def test_staff_triage_from_chat_and_refusal_for_everyone_else(
         shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
     settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
                         staff=frozenset({"test:STAFF"}))
-    assistant = Conversation(shipped_kb, database, settings)
-    [escalated] = await assistant.handle(msg(UNRELATED, user="ASKER"))
+    conversation = Conversation(shipped_kb, database, settings)
+    [escalated] = await conversation.handle(msg(UNRELATED, user="ASKER"))
     ref = escalated.reference
     for command in (f"/claim {ref}", f"/answer {ref} hi", f"/note {ref} x", f"/close {ref}",
                     "/queue"):
-        [refused] = await assistant.handle(msg(command, user="ASKER"))
+        [refused] = await conversation.handle(msg(command, user="ASKER"))
         assert "Only the coalition's TA staff" in refused.text
-    [queue] = await assistant.handle(msg("queue", user="STAFF"))
+    [queue] = await conversation.handle(msg("queue", user="STAFF"))
     assert ref in queue.text
-    [claimed] = await assistant.handle(msg(f"/claim {ref}", user="STAFF"))
+    [claimed] = await conversation.handle(msg(f"/claim {ref}", user="STAFF"))
     assert "claimed" in claimed.text
-    await assistant.handle(msg(f"/note {ref} internal only", user="STAFF"))
-    await assistant.handle(msg(f"/answer {ref} Ask a hardware store.", user="STAFF"))
-    [own] = await assistant.handle(msg(f"/show {ref}", user="ASKER"))
+    await conversation.handle(msg(f"/note {ref} internal only", user="STAFF"))
+    await conversation.handle(msg(f"/answer {ref} Ask a hardware store.", user="STAFF"))
+    [own] = await conversation.handle(msg(f"/show {ref}", user="ASKER"))
     assert "Ask a hardware store." in own.text and "internal only" not in own.text
-    [other] = await assistant.handle(msg(f"/show {ref}", user="SOMEONE"))
+    [other] = await conversation.handle(msg(f"/show {ref}", user="SOMEONE"))
     assert "of yours" in other.text
-    [help_text] = await assistant.handle(msg("help", user="STAFF"))
+    [help_text] = await conversation.handle(msg("help", user="STAFF"))
     assert "/claim TA-0042" in help_text.text
-    deliveries = await outbox.claim(assistant.db, "test", "ASKER")
+    deliveries = await outbox.claim(conversation.db, "test", "ASKER")
     assert [type(d) for d in deliveries] == [AnswerRelayed]

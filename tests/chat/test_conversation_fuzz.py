@@ -51,10 +51,10 @@ def test_handle_always_returns_well_formed_replies(shipped_kb: KnowledgeBase, tm
     async def run() -> list[list[object]]:
         db = Database(f"sqlite+aiosqlite:///{tmp_path / 'fuzz.db'}")
         await db.upgrade()
-        assistant = Conversation(shipped_kb, db, Settings(db.url, tmp_path,
+        conversation = Conversation(shipped_kb, db, Settings(db.url, tmp_path,
                                                        staff=frozenset({"test:STAFF"})))
         try:
-            return [await assistant.handle(Message("test", user, "c", text))
+            return [await conversation.handle(Message("test", user, "c", text))
                     for text in batch for user in ("U1", "STAFF")]
         finally:
             await db.close()

@@ -77,13 +77,13 @@ def test_hotlines_carry_the_numbers_and_the_date_they_were_checked(crisis) -> No
 
 
 async def test_a_person_in_danger_gets_hotlines_first_and_staff_are_told_urgently(
-        assistant: Conversation) -> None:
+        conversation: Conversation) -> None:
     message = Message("test", "U9", "dm-U9", "he is going to kill me, call 555-010-4477")
-    replies = await assistant.handle(message)
+    replies = await conversation.handle(message)
     assert "call 911" in replies[0].text and "1-800-799-7233" in replies[0].text
     assert "marked urgent" in replies[1].text
     assert not any(isinstance(r, AnswerReply | SuggestReply) for r in replies)
-    async with assistant.db.session() as session:
+    async with conversation.db.session() as session:
         [escalation] = list(await session.scalars(select(Escalation)))
         notices = list(await session.scalars(select(OutboxMessage)))
         [record] = list(await session.scalars(select(Interaction)))
@@ -93,8 +93,8 @@ async def test_a_person_in_danger_gets_hotlines_first_and_staff_are_told_urgentl
 
 
 async def test_an_advocates_crisis_question_gets_its_answer_with_hotlines_added(
-        assistant: Conversation) -> None:
-    replies = await assistant.handle(Message("test", "U9", "dm", "what is a lethality "
+        conversation: Conversation) -> None:
+    replies = await conversation.handle(Message("test", "U9", "dm", "what is a lethality "
                                              "assessment and how do advocates use the LAP"))
     assert isinstance(replies[0], AnswerReply | SuggestReply)
     assert isinstance(replies[-1], TextReply) and "988" in replies[-1].text
@@ -104,14 +104,14 @@ async def test_a_rate_limited_user_is_told_why_but_danger_still_gets_hotlines(
         shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
     settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
                         rate_limit_per_minute=3)
-    assistant = Conversation(shipped_kb, database, settings)
+    conversation = Conversation(shipped_kb, database, settings)
     for _ in range(3):
-        await assistant.handle(Message("test", "U1", "dm", "can we have a curfew"))
-    [limited] = await assistant.handle(Message("test", "U1", "dm", "can we have a curfew"))
+        await conversation.handle(Message("test", "U1", "dm", "can we have a curfew"))
+    [limited] = await conversation.handle(Message("test", "U1", "dm", "can we have a curfew"))
     assert "faster than I can help (3 a minute)" in limited.text
-    [other] = (await assistant.handle(Message("test", "U2", "dm", "can we have a curfew")))[:1]
+    [other] = (await conversation.handle(Message("test", "U2", "dm", "can we have a curfew")))[:1]
     assert "faster" not in getattr(other, "text", "")
-    urgent = await assistant.handle(Message("test", "U1", "dm", "he is going to kill me"))
+    urgent = await conversation.handle(Message("test", "U1", "dm", "he is going to kill me"))
     assert "1-800-799-7233" in urgent[0].text
 
 
