@@ -51,6 +51,8 @@ class Escalation(Base):
     late_notice_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    # Set when filed from the local spool: the spooled question's key, filed at most once.
+    source_key: Mapped[str | None] = mapped_column(String(200), unique=True)
 
     events: Mapped[list[EscalationEvent]] = relationship(
         back_populates="escalation", order_by="EscalationEvent.id"
@@ -91,6 +93,9 @@ class OutboxMessage(Base):
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
     lease_until: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    lease_owner: Mapped[str | None] = mapped_column(String(64))  # the process holding it
+    # When a send began: a row with this set and no delivered_at may have reached the platform.
+    send_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
                                                              index=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
