@@ -1,18 +1,24 @@
 """The one outbox dispatcher per process: it hands each adapter what the outbox holds for it.
 
 Adapters only say how to send one delivery; leasing, retrying and marking delivered happen
-here, so they work the same for every platform.
+here, so they work the same for every platform. Each process leases under its own name, so
+only the process that sent a message can mark it delivered.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Sequence
 from typing import Protocol
 
 from bot.chat.messages import Delivery
 from bot.store.database import Database
+from bot.store.errors import STORAGE_ERRORS
 from bot.triage import outbox
 
 log = logging.getLogger(__name__)
@@ -28,26 +34,48 @@ class Deliverer(Protocol):
 
 
 class Dispatcher:
+    """Sends one message at a time per platform, under a lease renewed while the send lasts."""
+
     def __init__(self, db: Database, deliverers: Sequence[Deliverer]) -> None:
         self.db = db
         self.deliverers = list(deliverers)
+        self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     async def deliver_pending(self) -> int:
         """Send what the outbox holds for each platform; failures are retried later."""
         sent = 0
         for deliverer in self.deliverers:
-            for delivery in await outbox.claim(self.db, deliverer.name,
-                                               deliverer.delivery_user()):
+            user = deliverer.delivery_user()
+            while (delivery := await outbox.claim(self.db, deliverer.name, self.owner,
+                                                  user)) is not None:
                 sent += await self._send(deliverer, delivery)
         return sent
 
     async def _send(self, deliverer: Deliverer, delivery: Delivery) -> int:
+        renewing = asyncio.create_task(self._renew(delivery.id))
         try:
             await deliverer.deliver(delivery)
         except Exception as exc:  # any platform failure: keep the message for a retry
             log.warning("delivery %s to %s failed (%s); will retry", delivery.id,
                         deliverer.name, type(exc).__name__)
-            await outbox.failed(self.db, delivery.id, f"{type(exc).__name__}: {exc}", RETRY_IN)
+            await outbox.failed(self.db, delivery.id, self.owner,
+                                f"{type(exc).__name__}: {exc}", RETRY_IN)
             return 0
-        await outbox.delivered(self.db, delivery.id)
+        finally:
+            renewing.cancel()
+        if not await outbox.delivered(self.db, delivery.id, self.owner):
+            log.warning("delivery %s to %s was sent after its lease passed to another process",
+                        delivery.id, deliverer.name)
         return 1
+
+    async def _renew(self, message_id: int) -> None:
+        """Keep the lease while a slow platform call lasts; stop once it is lost."""
+        interval = outbox.LEASE.total_seconds() / 3
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                if not await outbox.renew(self.db, message_id, self.owner):
+                    return
+            except STORAGE_ERRORS as exc:
+                log.warning("lease renewal for delivery %s failed (%s)", message_id,
+                            type(exc).__name__)

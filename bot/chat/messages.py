@@ -174,6 +174,7 @@ class ToAsker:
     to: Recipient
     reference: str
     text: str
+    maybe_sent: bool = False  # an earlier attempt may have reached the platform
 
 
 class AnswerRelayed(ToAsker):
@@ -192,6 +193,7 @@ class StaffNotice:
     platform: str
     reference: str
     text: str
+    maybe_sent: bool = False
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,7 @@ class TriageUpdate:
     id: int
     platform: str
     reference: str
+    maybe_sent: bool = False
 
 
 @dataclass(frozen=True)
@@ -210,6 +213,7 @@ class ReviewPost:
     id: int
     platform: str
     text: str
+    maybe_sent: bool = False
 
 
 Delivery = AnswerRelayed | LateNotice | StaffNotice | TriageUpdate | ReviewPost

@@ -1,16 +1,18 @@
 """The durable outbox: messages that must reach someone even if a platform or process is down.
 
 A message is written in the same transaction as whatever caused it (a staff answer, a late
-notice), so it cannot be lost. The process that serves its platform claims it with a short
-lease, sends it, and marks it delivered; a process that dies mid-way lets the lease lapse and
-the message is sent after restart. Two processes never hold the same lease.
+notice), so it cannot be lost. The process that serves its platform leases one row at a time,
+sends it, and marks it delivered; only the lease holder can mark it. A process that dies
+mid-way lets its lease lapse within seconds and the message is sent again, so each message is
+sent at least once; a row whose earlier send may have reached the platform says so
+(`maybe_sent`), so an adapter that can look for its earlier send sends it exactly once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chat.messages import (
@@ -26,7 +28,10 @@ from bot.chat.messages import (
 from bot.store.database import Database
 from bot.store.tables import Escalation, OutboxMessage, reference_for, utcnow
 
-LEASE = dt.timedelta(seconds=60)
+# Short, and renewed while a send is under way: after a crash the one message the dead process
+# held is free again within seconds, and a slow platform call never outlives its lease.
+LEASE = dt.timedelta(seconds=5)
+CANDIDATES = 10  # rows looked at per claim; others may be leasing the oldest at the same time
 _TO_ASKER = {DeliveryKind.ANSWER: AnswerRelayed, DeliveryKind.LATE: LateNotice}
 
 
@@ -48,56 +53,88 @@ def to_staff(session: AsyncSession, kind: DeliveryKind, platform: str, text: str
                               attempts=0, created_at=utcnow()))
 
 
-def _delivery(row: OutboxMessage) -> Delivery:
+def _delivery(row: OutboxMessage, maybe_sent: bool) -> Delivery:
     reference = reference_for(row.escalation_id) if row.escalation_id else ""
     kind = DeliveryKind(row.kind)
     if kind in _TO_ASKER:
         to = Recipient(row.user_id or "", row.conversation_id or "", row.thread_id)
-        return _TO_ASKER[kind](row.id, row.platform, to, reference, row.text)
+        return _TO_ASKER[kind](row.id, row.platform, to, reference, row.text, maybe_sent)
     if kind is DeliveryKind.STAFF_NOTICE:
-        return StaffNotice(row.id, row.platform, reference, row.text)
+        return StaffNotice(row.id, row.platform, reference, row.text, maybe_sent)
     if kind is DeliveryKind.TRIAGE_UPDATE:
-        return TriageUpdate(row.id, row.platform, reference)
-    return ReviewPost(row.id, row.platform, row.text)
+        return TriageUpdate(row.id, row.platform, reference, maybe_sent)
+    return ReviewPost(row.id, row.platform, row.text, maybe_sent)
 
 
-async def claim(db: Database, platform: str, user_id: str | None = None,
-                limit: int = 20) -> list[Delivery]:
-    """Lease undelivered messages for a platform (and one user, if given), oldest first."""
+def _free(now: dt.datetime) -> ColumnElement[bool]:
+    return and_(OutboxMessage.delivered_at.is_(None),
+                or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
+
+
+async def claim(db: Database, platform: str, owner: str,
+                user_id: str | None = None) -> Delivery | None:
+    """Lease the oldest free message for a platform (and one user, if given), to send now.
+
+    One row at a time: a process that dies holds at most one message, for at most `LEASE`.
+    """
     now = utcnow()
-    free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
-    query = select(OutboxMessage.id).where(OutboxMessage.platform == platform,
-                                           OutboxMessage.delivered_at.is_(None), free)
+    query = select(OutboxMessage.id).where(OutboxMessage.platform == platform, _free(now))
     if user_id is not None:
         query = query.where(OutboxMessage.user_id == user_id)
     async with db.session() as session:
-        ids = list(await session.scalars(query.order_by(OutboxMessage.id).limit(limit)))
-    claimed = [message_id for message_id in ids if await _lease(db, message_id, now)]
-    async with db.session() as session:
-        rows = await session.scalars(select(OutboxMessage).where(OutboxMessage.id.in_(claimed))
-                                     .order_by(OutboxMessage.id))
-        return [_delivery(r) for r in rows]
+        ids = list(await session.scalars(query.order_by(OutboxMessage.id).limit(CANDIDATES)))
+    for message_id in ids:
+        if (delivery := await _lease(db, message_id, owner, now)) is not None:
+            return delivery
+    return None
 
 
-async def _lease(db: Database, message_id: int, now: dt.datetime) -> bool:
-    """Take the lease if it is free: one conditional UPDATE, so only one process wins."""
-    free = or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now)
+async def _lease(db: Database, message_id: int, owner: str,
+                 now: dt.datetime) -> Delivery | None:
+    """Take the lease if it is free, with one conditional UPDATE, so only one process wins.
+
+    Taking it also records that a send is starting; the row's earlier such record, if any, is
+    what tells the sender that an earlier attempt may have reached the platform.
+    """
     async with db.session() as session, session.begin():
+        row = await session.get(OutboxMessage, message_id)
+        if row is None:
+            return None
+        maybe_sent = row.send_started_at is not None
         result = await session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, OutboxMessage.delivered_at.is_(None), free)
-            .values(lease_until=now + LEASE, attempts=OutboxMessage.attempts + 1))
+            update(OutboxMessage).where(OutboxMessage.id == message_id, _free(now))
+            .values(lease_owner=owner, lease_until=now + LEASE, send_started_at=now,
+                    attempts=OutboxMessage.attempts + 1)
+            .execution_options(synchronize_session=False))
+        return _delivery(row, maybe_sent) if result.rowcount == 1 else None
+
+
+def _held(message_id: int, owner: str) -> ColumnElement[bool]:
+    return and_(OutboxMessage.id == message_id, OutboxMessage.lease_owner == owner,
+                OutboxMessage.delivered_at.is_(None))
+
+
+async def renew(db: Database, message_id: int, owner: str) -> bool:
+    """Extend a lease still held, so a slow platform never outlives it."""
+    async with db.session() as session, session.begin():
+        result = await session.execute(update(OutboxMessage).where(_held(message_id, owner))
+                                       .values(lease_until=utcnow() + LEASE))
         return result.rowcount == 1
 
 
-async def delivered(db: Database, message_id: int) -> None:
+async def delivered(db: Database, message_id: int, owner: str) -> bool:
+    """Mark sent, only for the lease holder: False if another process took the message over
+    (it will find the send, where the platform allows, rather than repeat it)."""
     async with db.session() as session, session.begin():
-        await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
-                              .values(delivered_at=utcnow(), lease_until=None, last_error=None))
+        result = await session.execute(
+            update(OutboxMessage).where(_held(message_id, owner))
+            .values(delivered_at=utcnow(), lease_until=None, last_error=None))
+        return result.rowcount == 1
 
 
-async def failed(db: Database, message_id: int, error: str, retry_in: dt.timedelta) -> None:
+async def failed(db: Database, message_id: int, owner: str, error: str,
+                 retry_in: dt.timedelta) -> None:
     """Keep the message; try again after `retry_in` (the caller backs off)."""
     async with db.session() as session, session.begin():
-        await session.execute(update(OutboxMessage).where(OutboxMessage.id == message_id)
+        await session.execute(update(OutboxMessage).where(_held(message_id, owner))
                               .values(lease_until=utcnow() + retry_in, last_error=error[:500]))

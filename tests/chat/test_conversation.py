@@ -261,5 +261,5 @@ async def test_staff_triage_from_chat_and_refusal_for_everyone_else(
     assert "of yours" in other.text
     [help_text] = await conversation.handle(msg("help", user="STAFF"))
     assert "/claim TA-0042" in help_text.text
-    deliveries = await outbox.claim(conversation.db, "test", "ASKER")
-    assert [type(d) for d in deliveries] == [AnswerRelayed]
+    delivery = await outbox.claim(conversation.db, "test", "tabot", "ASKER")
+    assert type(delivery) is AnswerRelayed

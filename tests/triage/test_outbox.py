@@ -1,5 +1,7 @@
+import asyncio
 import datetime as dt
 
+import pytest
 from sqlalchemy import select
 
 from adapters.testing import QueueAdapter
@@ -21,33 +23,66 @@ async def put(db: Database, platform: str = "test", user: str = "U1", text: str 
         outbox.to_asker(session, DeliveryKind.ANSWER, escalation, text)
 
 
+async def lapse(db: Database, message_id: int) -> None:
+    """Let a lease run out, as it does when its holder dies."""
+    async with db.session() as session, session.begin():
+        row = await session.get(OutboxMessage, message_id)
+        row.lease_until = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
+
+
 async def test_a_lease_is_held_by_one_claimer_until_it_lapses(database: Database) -> None:
     await put(database)
-    [first] = await outbox.claim(database, "test")
-    assert await outbox.claim(database, "test") == []
-    async with database.session() as session, session.begin():
-        row = await session.get(OutboxMessage, first.id)
-        row.lease_until = dt.datetime.now(dt.UTC) - dt.timedelta(seconds=1)
-    [again] = await outbox.claim(database, "test")
-    assert again.id == first.id
+    first = await outbox.claim(database, "test", "A")
+    assert first is not None and not first.maybe_sent
+    assert await outbox.claim(database, "test", "B") is None
+    await lapse(database, first.id)
+    again = await outbox.claim(database, "test", "B")
+    assert again is not None and again.id == first.id
+    assert again.maybe_sent  # A may have sent it before it died
+
+
+async def test_rows_are_leased_one_at_a_time_so_a_dead_holder_keeps_only_one(
+        database: Database) -> None:
+    for text in ("one", "two", "three"):
+        await put(database, text=text)
+    first = await outbox.claim(database, "test", "A")
+    second = await outbox.claim(database, "test", "B")
+    assert (first.text, second.text) == ("one", "two")
+
+
+async def test_only_the_lease_holder_can_mark_a_message_delivered(database: Database) -> None:
+    await put(database)
+    delivery = await outbox.claim(database, "test", "A")
+    await lapse(database, delivery.id)
+    taken_over = await outbox.claim(database, "test", "B")
+    assert not await outbox.delivered(database, delivery.id, "A")
+    assert await outbox.delivered(database, taken_over.id, "B")
+
+
+async def test_a_renewed_lease_is_not_taken_over(database: Database) -> None:
+    await put(database)
+    delivery = await outbox.claim(database, "test", "A")
+    await lapse(database, delivery.id)
+    assert await outbox.renew(database, delivery.id, "A")
+    assert await outbox.claim(database, "test", "B") is None
 
 
 async def test_delivered_messages_are_never_claimed_again(database: Database) -> None:
     await put(database)
-    [delivery] = await outbox.claim(database, "test")
-    await outbox.delivered(database, delivery.id)
-    async with database.session() as session, session.begin():
-        row = await session.get(OutboxMessage, delivery.id)
-        row.lease_until = None
-    assert await outbox.claim(database, "test") == []
+    delivery = await outbox.claim(database, "test", "A")
+    assert await outbox.delivered(database, delivery.id, "A")
+    await lapse(database, delivery.id)
+    assert await outbox.claim(database, "test", "A") is None
+    assert not await outbox.renew(database, delivery.id, "A")
 
 
 async def test_claims_are_per_platform_and_per_user(database: Database) -> None:
     await put(database, "slack", "U1")
     await put(database, "telegram", "42")
     await put(database, "telegram", "43")
-    assert [d.to.user_id for d in await outbox.claim(database, "telegram", "43")] == ["43"]
-    assert [d.platform for d in await outbox.claim(database, "slack")] == ["slack"]
+    assert (await outbox.claim(database, "telegram", "A", "43")).to.user_id == "43"
+    assert (await outbox.claim(database, "slack", "A")).platform == "slack"
+    assert await outbox.claim(database, "slack", "A") is None
 
 
 class FlakyAdapter(QueueAdapter):
@@ -72,8 +107,32 @@ async def test_a_platform_that_is_down_gets_the_message_later(core: Core,
         row = (await session.scalars(select(OutboxMessage))).one()
         assert "platform down" in row.last_error and row.delivered_at is None
         row_id = row.id
-    async with database.session() as session, session.begin():
-        (await session.get(OutboxMessage, row_id)).lease_until = None
+    await lapse(database, row_id)
     assert await dispatcher.deliver_pending() == 1
     assert [d.text for d in adapter.delivered] == ["the answer"]
     assert await dispatcher.deliver_pending() == 0
+
+
+class SlowAdapter(QueueAdapter):
+    """A platform whose every call takes longer than a lease lasts."""
+
+    seconds = 0.0
+
+    async def deliver(self, delivery: Delivery) -> None:
+        await asyncio.sleep(self.seconds)
+        await super().deliver(delivery)
+
+
+async def test_a_send_slower_than_the_lease_is_not_taken_over_by_another_process(
+        core: Core, database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(outbox, "LEASE", dt.timedelta(seconds=0.3))
+    slow, other = SlowAdapter(core), SlowAdapter(core)
+    slow.seconds = 1.0
+    for text in ("one", "two"):
+        await put(database, "test", "U1", text)
+    first, second = Dispatcher(database, [slow]), Dispatcher(database, [other])
+    sending = asyncio.create_task(first.deliver_pending())
+    await asyncio.sleep(0.6)  # two lease lengths into the first send
+    assert await second.deliver_pending() == 1
+    assert await sending == 1
+    assert sorted(d.text for d in slow.delivered + other.delivered) == ["one", "two"]
