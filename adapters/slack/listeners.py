@@ -19,6 +19,7 @@ from typing import Any, Self
 
 from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.routing import BaseRoute, Route
@@ -34,6 +35,7 @@ from adapters.slack.blocks import (
     section,
     triage_blocks,
 )
+from adapters.slack.relay import RECENT, outbox_tag, parts_posted
 from bot.chat.messages import (
     Action,
     ActionKind,
@@ -230,34 +232,67 @@ class SlackAdapter(Adapter):
     async def deliver(self, delivery: Delivery) -> None:
         match delivery:
             case StaffNotice():
-                await self._post_for_staff(delivery.reference)
+                await self._post_for_staff(delivery)
             case TriageUpdate():
-                await self._update_posts(delivery.reference)
+                await self._update_posts(delivery.reference)  # an update is safe to repeat
             case ReviewPost():
                 if self.config.triage_channel:
-                    await self._post_text(self.config.triage_channel, None, delivery.text)
+                    await self._post_text(self.config.triage_channel, None, delivery)
             case ToAsker():
                 await self._post_text(delivery.to.conversation_id, delivery.to.thread_id,
-                                      delivery.text)
+                                      delivery)
 
-    async def _post_text(self, channel: str, thread: str | None, text: str) -> None:
-        for piece in split_text(escape(text), SECTION_LIMIT):
-            await self.client.chat_postMessage(channel=channel, thread_ts=thread, text=piece,
-                                               blocks=[section(piece)])
+    async def _post_text(self, channel: str, thread: str | None,
+                         delivery: ToAsker | ReviewPost) -> None:
+        """Post an outbox message in parts, each tagged with its outbox id; the parts that an
+        earlier attempt already posted are not posted again."""
+        posted = await self._already_posted(channel, thread, delivery)
+        for part, piece in enumerate(split_text(escape(delivery.text), SECTION_LIMIT)):
+            if part not in posted:
+                await self.client.chat_postMessage(channel=channel, thread_ts=thread, text=piece,
+                                                   blocks=[section(piece)],
+                                                   metadata=outbox_tag(delivery.id, part))
 
-    async def _post_for_staff(self, reference: str) -> None:
-        channel = self.config.triage_channel
+    async def _already_posted(self, channel: str, thread: str | None,
+                              delivery: Delivery) -> dict[int, str]:
+        """{part: ts} of this outbox message's parts already in the conversation.
+
+        Asked only when an earlier attempt may have reached Slack (its process died between
+        posting and recording it). If Slack won't say (a missing history scope, a channel
+        given by name), the message is posted again: a duplicate rather than a loss.
+        """
+        if not delivery.maybe_sent:
+            return {}
+        try:
+            if thread:
+                page = await self.client.conversations_replies(
+                    channel=channel, ts=thread, include_all_metadata=True, limit=RECENT)
+            else:
+                page = await self.client.conversations_history(
+                    channel=channel, include_all_metadata=True, limit=RECENT)
+        except SlackApiError as exc:
+            log.warning("could not check for an earlier send of delivery %s (%s); sending "
+                        "it again", delivery.id, exc.response.get("error"))
+            return {}
+        return parts_posted(page.get("messages", []), delivery.id)
+
+    async def _post_for_staff(self, delivery: StaffNotice) -> None:
+        channel, reference = self.config.triage_channel, delivery.reference
         if not channel or not reference:
             return
         if await self.core.triage_posts(reference, self.name):
             await self._update_posts(reference)  # a re-announcement: bump the existing post
+            return
+        if earlier := (await self._already_posted(channel, None, delivery)).get(0):
+            await self.core.remember_triage_post(reference, self.name, channel, earlier)
             return
         view = await self.core.escalation(reference)
         if view is None:
             return
         posted = await self.client.chat_postMessage(channel=channel,
                                                     text=f"New question {reference}",
-                                                    blocks=triage_blocks(view))
+                                                    blocks=triage_blocks(view),
+                                                    metadata=outbox_tag(delivery.id, 0))
         await self.core.remember_triage_post(reference, self.name, posted["channel"],
                                              posted["ts"])
 

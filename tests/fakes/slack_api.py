@@ -23,7 +23,9 @@ class FakeSlackAPI:
     socket_acks: list[str] = field(default_factory=list)
     runner: web.AppRunner | None = None
     port: int = 0
-    delay: float = 0.0  # seconds each chat.postMessage takes, like a slow network
+    delay: float = 0.0  # seconds each chat.postMessage takes to answer, once it is posted
+    # What each channel shows, oldest first, as conversations.history returns it.
+    channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -50,13 +52,14 @@ class FakeSlackAPI:
             payload = await request.json()
         else:
             payload = dict(await request.post())
-            for key in ("blocks", "view"):
+            for key in ("blocks", "view", "metadata"):
                 if isinstance(payload.get(key), str):
                     payload[key] = json.loads(payload[key])
-        if method == "chat.postMessage" and self.delay:
-            await asyncio.sleep(self.delay)
         self.calls.append((method, payload))
-        return web.json_response(self._answer(method, payload))
+        answer = self._answer(method, payload)
+        if method == "chat.postMessage" and self.delay:
+            await asyncio.sleep(self.delay)  # posted already: a crash now leaves it ambiguous
+        return web.json_response(answer)
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         """Socket Mode: say hello, push queued envelopes, collect their acks."""
@@ -84,9 +87,30 @@ class FakeSlackAPI:
                     "url": "https://example.slack.com/"}
         if method in {"chat.postMessage", "chat.update"}:
             self._ts += 1
-            return {"ok": True, "channel": payload.get("channel"),
-                    "ts": payload.get("ts") or f"{int(time.time())}.{self._ts:06d}"}
+            ts = payload.get("ts") or f"{int(time.time())}.{self._ts:06d}"
+            if method == "chat.postMessage":
+                self._remember(payload, ts)
+            return {"ok": True, "channel": payload.get("channel"), "ts": ts}
+        if method in {"conversations.history", "conversations.replies"}:
+            return {"ok": True, "messages": self._history(payload, method)}
         return {"ok": True}
+
+    def _remember(self, payload: dict[str, Any], ts: str) -> None:
+        message = {"type": "message", "ts": ts, "text": payload.get("text", ""),
+                   "bot_id": "BTABOT", "thread_ts": payload.get("thread_ts")}
+        if payload.get("metadata"):
+            message["metadata"] = payload["metadata"]
+        self.channels.setdefault(payload.get("channel", ""), []).append(message)
+
+    def _history(self, payload: dict[str, Any], method: str) -> list[dict[str, Any]]:
+        """Newest first, as Slack answers; metadata only when asked for, as Slack does."""
+        messages = self.channels.get(payload.get("channel", ""), [])
+        if method == "conversations.replies":
+            messages = [m for m in messages if m["thread_ts"] == payload.get("ts")]
+        with_metadata = str(payload.get("include_all_metadata", "")).lower() in {"1", "true"}
+        shown = [m if with_metadata else {k: v for k, v in m.items() if k != "metadata"}
+                 for m in reversed(messages)]
+        return shown[:int(payload.get("limit") or 100)]
 
     def named(self, method: str) -> list[dict[str, Any]]:
         return [payload for name, payload in self.calls if name == method]
