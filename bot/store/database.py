@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+import sys
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 from alembic import command
 from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import Script, ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError
+from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -30,10 +38,21 @@ POOL_SIZE = 20
 MAX_OVERFLOW = 10
 # PostgreSQL: a pooled connection idle for longer than this is checked before it is used.
 PING_IDLE_SECONDS = 10.0
+# PostgreSQL: the advisory lock every tabot process holds while it migrates ("tabot" in ASCII,
+# easy to spot in pg_locks). SQLite: the lock file next to the database file does the same.
+MIGRATION_LOCK_KEY = 0x7461626F74
+LOCK_FILE_SUFFIX = ".lock"
 
 
 class DatabaseUnavailable(Exception):
     """The database named by DATABASE_URL cannot be reached or used."""
+
+
+class MigrationFailed(DatabaseUnavailable):
+    """The database answered, but its schema could not be brought up to date.
+
+    A subclass, so every caller that stops cleanly on `DatabaseUnavailable` still does; the
+    message differs because the remedy does: a running server is no help here."""
 
 
 def safe_url(url: str) -> str:
@@ -79,16 +98,32 @@ class Database:
         return self.sessions()
 
     async def upgrade(self) -> None:
-        """Apply every pending migration, or explain why the database cannot be reached."""
+        """Apply every pending migration, one process at a time, or explain what stopped it.
+
+        Hosts start several processes at once (replicas, a deploy beside `tabot db upgrade`);
+        unlocked, they ran the same migrations together and collided in the catalog. Whoever
+        waited finds the schema at head and has nothing left to do."""
         try:
-            async with self.engine.begin() as connection:
-                await connection.execute(text("SELECT 1"))
-                await connection.run_sync(_upgrade)
+            async with self._file_lock(), self.engine.begin() as connection:
+                if connection.dialect.name == "postgresql":
+                    # Released with the transaction: when the migrations commit or roll back.
+                    await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                             {"key": MIGRATION_LOCK_KEY})
+                await connection.run_sync(_upgrade, safe_url(self.url))
         except (OperationalError, DBAPIError, OSError) as exc:
             raise DatabaseUnavailable(
                 f"cannot use the database at DATABASE_URL={safe_url(self.url)}: "
                 f"{_reason(exc)}. Check that the server is running and the URL is right."
             ) from None
+
+    def _file_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
+        """SQLite has no advisory locks: a file beside the database stands in for one. An
+        in-memory database belongs to one process and needs none."""
+        url = make_url(self.url)
+        if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+            return contextlib.nullcontext()
+        path = Path(url.database).expanduser()
+        return _holding(path.with_name(path.name + LOCK_FILE_SUFFIX))
 
     async def close(self) -> None:
         await self.engine.dispose()
@@ -153,8 +188,76 @@ def _reason(exc: BaseException) -> str:
     return str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__
 
 
-def _upgrade(connection: Connection) -> None:
+def _upgrade(connection: Connection, where: str) -> None:
+    """Apply the pending revisions one by one, so a failure can name the one that failed."""
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.attributes["connection"] = connection
-    command.upgrade(config, "head")
+    script = ScriptDirectory.from_config(config)
+    current = MigrationContext.configure(connection).get_current_heads()
+    for revision in current:
+        if not _known(script, revision):
+            raise MigrationFailed(
+                f"the database at DATABASE_URL={where} is at schema revision {revision!r}, "
+                "which this tabot does not know: a newer tabot has probably upgraded it. Run "
+                "that version or a later one, or restore a backup; nothing was changed.")
+    for step in reversed(list(script.iterate_revisions("heads", current or "base"))):
+        try:
+            command.upgrade(config, step.revision)
+        except (CommandError, SQLAlchemyError) as exc:
+            if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+                raise  # the server went away mid-way: that is not the migration's fault
+            raise MigrationFailed(_failed_step(where, step, exc)) from None
+
+
+def _known(script: ScriptDirectory, revision: str) -> bool:
+    try:
+        return script.get_revision(revision) is not None
+    except CommandError:
+        return False
+
+
+def _failed_step(where: str, step: Script, exc: BaseException) -> str:
+    title = (step.doc or "").strip().splitlines()[0] if (step.doc or "").strip() else ""
+    return (f"migrating the database at DATABASE_URL={where} to schema revision "
+            f"{step.revision}{f' ({title})' if title else ''} failed: {_reason(exc)}. The "
+            "server is reachable; the schema is not what this revision expects. If the "
+            "database was changed by hand or by another version of tabot, restore a backup; "
+            "otherwise report this message to the tabot maintainers.")
+
+
+@contextlib.asynccontextmanager
+async def _holding(path: Path) -> AsyncIterator[None]:
+    """An exclusive lock on `path`, waited for off the event loop. The operating system
+    drops it when the process dies, so a crash never leaves the database locked."""
+    with path.open("a+b") as handle:
+        await asyncio.to_thread(_lock, handle.fileno())
+        try:
+            yield
+        finally:
+            _unlock(handle.fileno())
+
+
+if sys.platform == "win32":
+    import msvcrt
+
+    def _lock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        while True:
+            try:
+                msvcrt.locking(fd, msvcrt.LK_LOCK, 1)
+                return
+            except OSError:  # LK_LOCK gives up after 10 s; a migration may take longer
+                continue
+
+    def _unlock(fd: int) -> None:
+        os.lseek(fd, 0, os.SEEK_SET)
+        msvcrt.locking(fd, msvcrt.LK_UNLCK, 1)
+else:
+    import fcntl
+
+    def _lock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+
+    def _unlock(fd: int) -> None:
+        fcntl.flock(fd, fcntl.LOCK_UN)
