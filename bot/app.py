@@ -42,6 +42,7 @@ from bot.scheduler import Scheduler
 from bot.store.database import Database
 from bot.store.errors import STORAGE_ERRORS
 from bot.store.retention import PurgeRaced, purge
+from bot.triage.spool import file_spooled
 from bot.triage.workflow import Triage
 from bot.web import OK, WebServer, build_app
 
@@ -208,9 +209,11 @@ class Runtime:
         self.db = await self._exit.enter_async_context(open_database(self.settings))
         self.triage = build_triage(self.db, self.settings)
         conversation = Conversation(self.knowledge, self.db, self.settings, self.triage)
+        self.spool = conversation.spool
         self.core = Core(conversation, self.triage, self.db, self.knowledge)
         self.adapters = [cls.from_env(self.core, self.env) for cls in classes]
         self.dispatcher = Dispatcher(self.db, self.adapters)
+        self.scheduler.every(self.schedule.deliveries, "spool", self.file_spooled)
         self.scheduler.every(self.schedule.deliveries, "deliveries",
                              self.dispatcher.deliver_pending)
         self.scheduler.every(self.schedule.sweep, "sweep", self.triage.sweep)
@@ -285,6 +288,13 @@ class Runtime:
             loop.add_signal_handler(signal.SIGHUP, self.reload_knowledge)
 
     # --- periodic work and health ---------------------------------------------------------
+
+    async def file_spooled(self) -> None:
+        """File the questions for staff saved while the database was down, once it is back."""
+        filed = await file_spooled(self.db, self.spool, self.triage.platforms,
+                                   self.settings.response_time)
+        if filed:
+            log.warning("%d question(s) saved during a database outage filed for staff", filed)
 
     async def daily(self) -> None:
         """Purge what is past its keeping time; post the review list if a month has passed."""

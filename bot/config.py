@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,7 +33,20 @@ class Settings:
     keep_closed_days: float = 30.0
     review_months: int = 12
     port: int | None = None  # the web server's port; None: serve HTTP only if a route needs it
-    poll_seconds: float = 2.0  # how often the outbox is checked for deliveries
+    poll_seconds: float = 1.0  # how often the outbox (and the spool) are checked
+    spool_dir: Path | None = None  # questions for staff kept while the database is down
+
+    @property
+    def spool_directory(self) -> Path:
+        """TABOT_SPOOL_DIR, or by default beside a SQLite file, or per database in the user's
+        data directory: a spool is filed only into the database it was meant for."""
+        if self.spool_dir is not None:
+            return self.spool_dir
+        sqlite_file = self.database_url.removeprefix("sqlite+aiosqlite:///")
+        if sqlite_file != self.database_url and sqlite_file:
+            return Path(sqlite_file + ".spool")
+        digest = hashlib.sha256(self.database_url.encode()).hexdigest()[:16]
+        return platformdirs.user_data_path("tabot") / "spool" / digest
 
 
 def default_database_url() -> str:
@@ -93,7 +107,9 @@ def load_settings(env: Mapping[str, str] | None = None, kb: str | None = None) -
         keep_closed_days=_number(env, "TABOT_KEEP_CLOSED_DAYS", 30, 1, 3650),
         review_months=int(_number(env, "TABOT_REVIEW_MONTHS", 12, 1, 120)),
         port=_port(env.get("PORT", "")),
-        poll_seconds=_number(env, "TABOT_POLL_SECONDS", 2, 0.05, 3600),
+        poll_seconds=_number(env, "TABOT_POLL_SECONDS", 1, 0.05, 3600),
+        spool_dir=Path(env["TABOT_SPOOL_DIR"]).expanduser()
+        if env.get("TABOT_SPOOL_DIR", "").strip() else None,
     )
 
 

@@ -16,6 +16,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,7 @@ __all__ = ["About", "Core", "EscalationView", "Home", "Report", "StaffAction", "
 
 log = logging.getLogger(__name__)
 
+RECENT_EVENTS = 10_000  # event keys remembered in memory, for when the database cannot say
 UNAVAILABLE = ("tabot can't reach its database just now, so it can't do that. Please try again "
                "in a few minutes.")
 
@@ -74,6 +76,7 @@ class Core:
         self._db = db
         self._knowledge = knowledge
         self._busy = 0
+        self._recent_events: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._idle = asyncio.Event()
         self._idle.set()
 
@@ -148,12 +151,19 @@ class Core:
     # --- platform bookkeeping -------------------------------------------------------------
 
     async def first_time(self, platform: str, key: str) -> bool:
-        """Has this platform event been handled before? If the database cannot say, the event
-        is handled: a rare duplicate answer is better than a lost question."""
+        """Has this platform event been handled before, by any process? If the database cannot
+        say, this process's own memory of recent events decides: a retry that reaches another
+        process may then be answered twice, which is better than a lost question."""
+        seen = (platform, key)
+        if seen in self._recent_events:
+            return False
+        self._recent_events[seen] = None
+        if len(self._recent_events) > RECENT_EVENTS:
+            self._recent_events.popitem(last=False)
         try:
             return await platform_state.first_time(self._db, platform, key)
         except STORAGE_ERRORS as exc:
-            log.warning("event de-duplication skipped: database unavailable (%s)",
+            log.warning("event de-duplication by this process only: database unavailable (%s)",
                         type(exc).__name__)
             return True
 

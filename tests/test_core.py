@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.chat.copy import STORAGE_DOWN
+from bot.chat.copy import SPOOLED
 from bot.chat.messages import Actor, Message, TextReply
 from bot.config import Settings
 from bot.core import Core, StaffAction, Unavailable
@@ -23,7 +23,8 @@ UNRELATED = "what time does the hardware store close on sundays"
 @pytest.fixture
 async def down(shipped_kb: KnowledgeBase, tmp_path: Path) -> Core:
     db = Database("postgresql+asyncpg://postgres@127.0.0.1:9/nothing")  # nothing listens
-    settings = Settings(database_url=db.url, knowledge_dir=tmp_path, staff=frozenset({STAFF.id}))
+    settings = Settings(database_url=db.url, knowledge_dir=tmp_path, staff=frozenset({STAFF.id}),
+                        spool_dir=tmp_path / "spool")
     yield make_core(shipped_kb, db, settings)
     await db.close()
 
@@ -38,12 +39,13 @@ async def test_a_staff_action_typed_pressed_or_replied_gets_one_reply_when_down(
 
 
 async def test_questions_lookups_and_event_checks_when_down(down: Core) -> None:
-    assert await down.handle(Message("test", "U1", "c", UNRELATED)) == [TextReply(STORAGE_DOWN)]
+    assert await down.handle(Message("test", "U1", "c", UNRELATED)) == [TextReply(SPOOLED)]
     with pytest.raises(Unavailable, match="can't reach its database"):
         await down.program_of(Actor("test", "U1"))
     with pytest.raises(Unavailable):
         await down.triage_posts("TA-0001", "test")
     assert await down.first_time("test", "event-1")  # answered rather than lost
+    assert not await down.first_time("test", "event-1")  # a retry to this process: once
 
 
 async def test_work_in_flight_is_counted_until_it_ends(core: Core) -> None:

@@ -15,6 +15,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -47,10 +48,21 @@ from bot.triage import commands
 from bot.triage.commands import StaffAction
 from bot.triage.escalations import Reason, create_escalation
 from bot.triage.rendering import own_questions_text
+from bot.triage.spool import Spool, SpooledQuestion
 from bot.triage.workflow import Triage
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Filing:
+    """Where a question for staff went: filed (its reference), or spooled to be filed once the
+    database is back, or neither (nothing would take it); and its record's id, if written."""
+
+    reference: str | None = None
+    spooled: bool = False
+    context: int | None = None
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
 _COMMANDS = {"help", "start", "menu", "topics", "status", "staff"}
@@ -87,6 +99,7 @@ class Conversation:
         self.db = db
         self.settings = settings
         self.triage = triage or Triage.from_settings(db, settings)
+        self.spool = Spool(settings.spool_directory)
         self._told_about_redaction: set[tuple[str, str]] = set()
         self._rate = RateLimiter(settings.rate_limit_per_minute)
         self._recorder = Recorder(db)
@@ -162,14 +175,12 @@ class Conversation:
         """Hotlines first and at once; staff flagged urgent; no counselling."""
         replies: list[Reply] = [TextReply(copy.CRISIS_FIRST + self.knowledge.crisis.hotlines())]
         question = self.redact(text).text
-
-        async def write(connection: AsyncConnection) -> str:
-            await record_interaction(connection, Record(message, question, "crisis"))
-            return await self._escalate(connection, message, question, Reason.CRISIS)
-
-        reference = await self._transaction(write)
-        if reference is not None:
-            replies.append(TextReply(copy.CRISIS_STAFF_TOLD.format(reference=reference)))
+        filing = await self._file(message, question, Reason.CRISIS,
+                                  record=Record(message, question, "crisis"))
+        if filing.reference is not None:
+            replies.append(TextReply(copy.CRISIS_STAFF_TOLD.format(reference=filing.reference)))
+        elif filing.spooled:
+            replies.append(TextReply(copy.CRISIS_STAFF_SPOOLED))
         return replies
 
     async def _on_command(self, message: Message, command: str, rest: str) -> list[Reply]:
@@ -184,7 +195,8 @@ class Conversation:
             return [await self._status(message)]
         if not rest:
             return [TextReply(copy.STAFF_USAGE)]
-        return await self._to_staff(message, self.redact(rest).text, Reason.ASKED_FOR_STAFF)
+        filing = await self._file(message, self.redact(rest).text, Reason.ASKED_FOR_STAFF)
+        return [self._escalated(filing, Reason.ASKED_FOR_STAFF)]
 
     async def _staff_command(self, message: Message, command: str, rest: str) -> str:
         if command == "queue":
@@ -240,15 +252,9 @@ class Conversation:
         record = Record(message, question, Outcome.ANSWER, entry.id, best.score)
         if not entry.escalate:
             return [self.answer(entry, best.score, await self._store(record))]
-
-        async def write(connection: AsyncConnection) -> tuple[int, str]:
-            row_id = await record_interaction(connection, record)
-            return row_id, await self._escalate(connection, message, question,
-                                                Reason.STATE_LAW, list(entry.tags))
-
-        context, reference = await self._transaction(write) or (None, None)
-        return [self.answer(entry, best.score, context),
-                self._escalated(reference, Reason.STATE_LAW)]
+        filing = await self._file(message, question, Reason.STATE_LAW, list(entry.tags), record)
+        return [self.answer(entry, best.score, filing.context),
+                self._escalated(filing, Reason.STATE_LAW)]
 
     async def _suggested(self, message: Message, question: str, match: Match) -> list[Reply]:
         context = await self._store(Record(message, question, Outcome.SUGGEST, None,
@@ -258,13 +264,9 @@ class Conversation:
 
     async def _unmatched(self, message: Message, question: str, match: Match) -> list[Reply]:
         tags = [t for e in match.suggestions(3) for t in e.tags]
-
-        async def write(connection: AsyncConnection) -> str:
-            await record_interaction(connection, Record(message, question, Outcome.ESCALATE,
-                                                        None, match.score))
-            return await self._escalate(connection, message, question, Reason.NO_MATCH, tags)
-
-        return [self._escalated(await self._transaction(write), Reason.NO_MATCH)]
+        record = Record(message, question, Outcome.ESCALATE, None, match.score)
+        filing = await self._file(message, question, Reason.NO_MATCH, tags, record)
+        return [self._escalated(filing, Reason.NO_MATCH)]
 
     def answer(self, entry: Entry, score: float, context: int | None = None,
                full: bool = False) -> AnswerReply:
@@ -273,25 +275,45 @@ class Conversation:
         return AnswerReply(entry.id, entry.title, entry.answer, entry.sources, score, related,
                            copy.DISCLAIMER, context, full)
 
-    async def _escalate(self, connection: AsyncConnection, message: Message, question: str,
-                        reason: Reason, tags: list[str] | None = None) -> str:
-        reference = await create_escalation(connection, message, question, reason, tags or [],
-                                            notify=self.triage.platforms)
-        log.info("escalation %s created (%s)", reference, reason)
-        return reference
+    async def _file(self, message: Message, question: str, reason: Reason,
+                    tags: list[str] | None = None, record: Record | None = None,
+                    asked: int | None = None) -> Filing:
+        """Hand a question to staff: its record, the escalation and the staff notices in one
+        transaction; if the database is down, into the local spool to be filed later.
 
-    async def _to_staff(self, message: Message, question: str, reason: Reason) -> list[Reply]:
-        async def write(connection: AsyncConnection) -> str:
-            return await self._escalate(connection, message, question, reason)
+        `asked` is the record a button points at, whose question is read back when filing."""
+        tags = tags or []
 
-        return [self._escalated(await self._transaction(write), reason)]
+        async def write(connection: AsyncConnection) -> Filing:
+            text = question
+            if asked is not None:
+                text = await question_behind(connection, asked, message) or question
+            row_id = await record_interaction(connection, record) if record else None
+            reference = await create_escalation(connection, message, text, reason, tags,
+                                                notify=self.triage.platforms)
+            log.info("escalation %s created (%s)", reference, reason)
+            return Filing(reference, context=row_id)
 
-    def _escalated(self, reference: str | None, reason: Reason) -> Reply:
-        if reference is None:
+        if (filing := await self._transaction(write)) is not None:
+            return filing
+        spooled = SpooledQuestion.of(message, question, reason, tags, record, asked)
+        try:
+            self.spool.put(spooled)
+        except OSError as exc:
+            log.error("a question for staff could not be spooled either (%s)",
+                      type(exc).__name__)
+            return Filing()
+        log.warning("database unavailable; a question for staff was spooled to be filed later")
+        return Filing(spooled=True)
+
+    def _escalated(self, filing: Filing, reason: Reason) -> Reply:
+        if filing.spooled:
+            return TextReply(copy.SPOOLED)
+        if filing.reference is None:
             return TextReply(copy.STORAGE_DOWN)
         text = copy.ESCALATED.get(reason, copy.ESCALATED_DEFAULT) + copy.ESCALATED_TAIL.format(
-            reference=reference, response_time=self.settings.response_time)
-        return EscalatedReply(reference, self.settings.response_time, text)
+            reference=filing.reference, response_time=self.settings.response_time)
+        return EscalatedReply(filing.reference, self.settings.response_time, text)
 
     async def _on_action(self, message: Message, action: Action) -> list[Reply]:
         if action.kind is ActionKind.BROWSE:
@@ -307,17 +329,15 @@ class Conversation:
 
     async def _press(self, message: Message, action: Action, entry: Entry | None) -> list[Reply]:
         """A button on an earlier reply: its question is read back from the record."""
+        if action.kind is ActionKind.SEND_TO_STAFF:
+            filing = await self._file(message, copy.NO_QUESTION, Reason.NOT_HELPED,
+                                      asked=action.context)
+            return [self._escalated(filing, Reason.NOT_HELPED)]
+
         async def asked(connection: AsyncConnection) -> str | None:
-            if action.context is None:
-                return None
+            assert action.context is not None
             return await question_behind(connection, action.context, message)
 
-        if action.kind is ActionKind.SEND_TO_STAFF:
-            async def write(connection: AsyncConnection) -> str:
-                question = await asked(connection) or copy.NO_QUESTION
-                return await self._escalate(connection, message, question, Reason.NOT_HELPED)
-
-            return [self._escalated(await self._transaction(write), Reason.NOT_HELPED)]
         question = await self._transaction(asked) if action.context is not None else None
         outcome, feedback = _RECORDED_AS[action.kind]
         context = await self._store(Record(message, question or "", outcome, entry.id,

@@ -26,13 +26,24 @@ REDACTION_NOTICE = (
     "information stays with your program, so there's no need to include it."
 )
 STORAGE_DOWN = (
-    "I couldn't pass your question to TA staff just now because the database is not reachable. "
-    "Please try again in a few minutes, or contact the coalition's TA staff directly."
+    "I couldn't pass your question to TA staff just now: neither the database nor this "
+    "server's disk would take it, so it was not saved. Please try again in a few minutes, or "
+    "contact the coalition's TA staff directly."
 )
+SPOOLED = (
+    "I can't reach the staff queue just now, so I've saved your question here and will pass "
+    "it to the coalition's TA staff as soon as I can. You'll get a message with its reference "
+    "then; there's no need to send it again."
+)
+SPOOL_FILED = ("The question you sent while I couldn't reach the staff queue is now with the "
+               "coalition's TA staff. Your reference is {reference}; they'll answer "
+               "{response_time}.")
 LOOKUP_DOWN = "I can't look up your questions right now; please try again in a few minutes."
 CRISIS_FIRST = ("If you or someone with you is in danger right now, please call 911. I'm an "
                 "automated assistant for advocates and can't give crisis support, but these "
                 "services can, 24 hours a day, confidentially:\n")
+CRISIS_STAFF_SPOOLED = ("I've also saved this for the coalition's staff, marked urgent; it "
+                        "reaches them as soon as I can connect to their queue.")
 CRISIS_ADDED = "If someone is in danger now, these services can help at any hour:\n"
 CRISIS_STAFF_TOLD = ("I've also told the coalition's staff, marked urgent "
                      "(reference {reference}).")

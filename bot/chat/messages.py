@@ -154,6 +154,7 @@ class DeliveryKind(StrEnum):
     STAFF_NOTICE = "staff-notice"
     TRIAGE_UPDATE = "staff-update"
     REVIEW = "kb-review"
+    FILED = "filed"
 
 
 @dataclass(frozen=True)
@@ -183,6 +184,10 @@ class AnswerRelayed(ToAsker):
 
 class LateNotice(ToAsker):
     """The asker is told their question is taking longer than promised."""
+
+
+class FiledNotice(ToAsker):
+    """A question saved while the database was down has reached staff: here is its reference."""
 
 
 @dataclass(frozen=True)
@@ -216,4 +221,4 @@ class ReviewPost:
     maybe_sent: bool = False
 
 
-Delivery = AnswerRelayed | LateNotice | StaffNotice | TriageUpdate | ReviewPost
+Delivery = AnswerRelayed | LateNotice | FiledNotice | StaffNotice | TriageUpdate | ReviewPost

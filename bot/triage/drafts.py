@@ -14,13 +14,18 @@ import yaml
 
 from bot.knowledge.files import DRAFTS_DIR
 from bot.knowledge.normalize import STOPWORDS, fold
+from bot.knowledge.schema import MAX_ID_LENGTH
 from bot.triage.workflow import Actor, Triage, TriageError
 
 
 def draft_id(question: str, reference: str) -> str:
+    """A few content words and the reference, within the longest id an entry may have."""
     words = [w for w in fold(re.sub(r"\[[A-Z ]+\]", " ", question)).split()
              if w not in STOPWORDS and w.isalnum()][:6]
-    return "-".join([*words, reference.lower()]) or reference.lower()
+    tail = reference.lower()
+    while words and len("-".join([*words, tail])) > MAX_ID_LENGTH:
+        words.pop()
+    return "-".join([*words, tail])
 
 
 async def write_draft(triage: Triage, actor: Actor, reference: str, knowledge_dir: Path) -> Path:

@@ -12,14 +12,16 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import ColumnElement, and_, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.chat.messages import (
     AnswerRelayed,
     Delivery,
     DeliveryKind,
+    FiledNotice,
     LateNotice,
+    Message,
     Recipient,
     ReviewPost,
     StaffNotice,
@@ -32,7 +34,8 @@ from bot.store.tables import Escalation, OutboxMessage, reference_for, utcnow
 # held is free again within seconds, and a slow platform call never outlives its lease.
 LEASE = dt.timedelta(seconds=5)
 CANDIDATES = 10  # rows looked at per claim; others may be leasing the oldest at the same time
-_TO_ASKER = {DeliveryKind.ANSWER: AnswerRelayed, DeliveryKind.LATE: LateNotice}
+_TO_ASKER = {DeliveryKind.ANSWER: AnswerRelayed, DeliveryKind.LATE: LateNotice,
+             DeliveryKind.FILED: FiledNotice}
 
 
 def to_asker(session: AsyncSession, kind: DeliveryKind, escalation: Escalation,
@@ -43,6 +46,15 @@ def to_asker(session: AsyncSession, kind: DeliveryKind, escalation: Escalation,
                               conversation_id=escalation.conversation_id,
                               thread_id=escalation.thread_id, text=text,
                               escalation_id=escalation.id, attempts=0, created_at=utcnow()))
+
+
+async def queue_for_asker(connection: AsyncConnection, kind: DeliveryKind, message: Message,
+                          escalation_id: int, text: str) -> None:
+    """Queue a message for the asker of `message`, inside the caller's transaction."""
+    await connection.execute(insert(OutboxMessage), {
+        "kind": str(kind), "platform": message.platform, "user_id": message.user_id,
+        "conversation_id": message.conversation_id, "thread_id": message.thread_id,
+        "text": text, "escalation_id": escalation_id, "attempts": 0, "created_at": utcnow()})
 
 
 def to_staff(session: AsyncSession, kind: DeliveryKind, platform: str, text: str = "",

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.chat.conversation import Conversation
-from bot.chat.copy import STORAGE_DOWN
+from bot.chat.copy import SPOOLED, STORAGE_DOWN
 from bot.chat.messages import (
     Action,
     ActionKind,
@@ -23,6 +23,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.store.tables import Escalation, Interaction
 from bot.triage import outbox
+from tests.conftest import write_text
 
 UNRELATED = "what time does the hardware store close on sundays"
 
@@ -217,16 +218,28 @@ async def test_choosing_a_suggestion_answers_with_that_entry(conversation: Conve
     assert "no longer in the knowledge base" in gone.text
 
 
-async def test_a_database_that_is_down_gets_a_clear_reply_not_a_crash(
+async def test_a_database_that_is_down_still_answers_and_spools_questions_for_staff(
         shipped_kb: KnowledgeBase, tmp_path: Path) -> None:
     down = Database("postgresql+asyncpg://postgres@127.0.0.1:9/nothing")
-    settings = Settings(database_url=down.url, knowledge_dir=tmp_path)
+    settings = Settings(database_url=down.url, knowledge_dir=tmp_path,
+                        spool_dir=tmp_path / "spool")
     conversation = Conversation(shipped_kb, down, settings)
     [reply] = await conversation.handle(msg(UNRELATED))
-    assert reply == TextReply(STORAGE_DOWN)
+    assert reply == TextReply(SPOOLED)
+    assert len(conversation.spool) == 1
     answered = await conversation.handle(msg("what do we do if we get a subpoena for a "
                                           "survivor's records"))
     assert isinstance(answered[0], AnswerReply)
+    await down.close()
+
+
+async def test_a_question_nothing_will_store_is_refused_plainly(
+        shipped_kb: KnowledgeBase, tmp_path: Path) -> None:
+    down = Database("postgresql+asyncpg://postgres@127.0.0.1:9/nothing")
+    blocked = write_text(tmp_path / "not-a-directory", "")
+    settings = Settings(database_url=down.url, knowledge_dir=tmp_path, spool_dir=blocked)
+    [reply] = await Conversation(shipped_kb, down, settings).handle(msg("/staff " + UNRELATED))
+    assert reply == TextReply(STORAGE_DOWN)
     await down.close()
 
 

@@ -34,6 +34,7 @@ class FakeSlackAPI:
     async def start(self) -> None:
         app = web.Application()
         app.router.add_post("/api/{method}", self._handle)
+        app.router.add_get("/api/{method}", self._handle)  # history and replies are GETs
         app.router.add_post("/respond", self._respond)
         app.router.add_get("/link", self._socket)
         self.runner, self.port = await serve(app)
@@ -48,7 +49,9 @@ class FakeSlackAPI:
 
     async def _handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
-        if request.content_type == "application/json":
+        if request.method == "GET":
+            payload = dict(request.query)
+        elif request.content_type == "application/json":
             payload = await request.json()
         else:
             payload = dict(await request.post())

@@ -35,6 +35,7 @@ class FakeTelegramAPI:
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
     runner: web.AppRunner | None = None
     port: int = 0
+    delay: float = 0.0  # seconds each sendMessage takes to answer, once it is sent
 
     @property
     def base_url(self) -> str:
@@ -110,7 +111,10 @@ class FakeTelegramAPI:
             status = statuses.pop(0)
             return web.json_response({"ok": False, "error_code": status,
                                       "description": "Bad Gateway"}, status=status)
-        return web.json_response({"ok": True, "result": await self._result(method, payload)})
+        result = await self._result(method, payload)
+        if method == "sendMessage" and self.delay:
+            await asyncio.sleep(self.delay)  # sent already: a crash now leaves it ambiguous
+        return web.json_response({"ok": True, "result": result})
 
     @staticmethod
     def _decode(form: dict[str, str]) -> dict[str, Any]:

@@ -1,0 +1,84 @@
+"""The spool: questions for staff kept on disk while the database is down, filed once after."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from sqlalchemy import select
+
+from bot.chat.messages import DeliveryKind, Message
+from bot.store.database import Database
+from bot.store.interactions import Record
+from bot.store.tables import Escalation, Interaction, OutboxMessage
+from bot.triage.escalations import Reason
+from bot.triage.spool import Spool, SpooledQuestion, file_spooled
+
+ASKER = Message("slack", "U1", "D1", "a question", thread_id="1.5", program="Northside")
+
+
+def spooled(spool: Spool, question: str = "is [NAME] eligible for our program",
+            reason: Reason = Reason.ASKED_FOR_STAFF) -> SpooledQuestion:
+    item = SpooledQuestion.of(ASKER, question, reason, ["eligibility"],
+                              Record(ASKER, question, "escalate", None, 0.2))
+    spool.put(item)
+    return item
+
+
+async def rows(db: Database, model: type) -> list:
+    async with db.session() as session:
+        return list(await session.scalars(select(model).order_by(model.id)))
+
+
+async def test_a_spooled_question_is_filed_with_its_record_and_the_asker_is_told(
+        database: Database, tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    spooled(spool)
+    assert await file_spooled(database, spool, ("slack",), "within a day") == 1
+    [escalation] = await rows(database, Escalation)
+    assert (escalation.question, escalation.program, escalation.thread_id) == (
+        "is [NAME] eligible for our program", "Northside", "1.5")
+    assert [i.outcome for i in await rows(database, Interaction)] == ["escalate"]
+    kinds = {row.kind: row for row in await rows(database, OutboxMessage)}
+    assert set(kinds) == {DeliveryKind.FILED, DeliveryKind.STAFF_NOTICE}
+    assert "TA-" in kinds[DeliveryKind.FILED].text
+    assert kinds[DeliveryKind.FILED].conversation_id == "D1"
+    assert len(spool) == 0
+
+
+async def test_a_question_filed_before_its_file_was_removed_is_not_filed_again(
+        database: Database, tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    item = spooled(spool)
+    kept = shutil.copy(spool.directory / f"{item.key}.json", tmp_path / "copy.json")
+    assert await file_spooled(database, spool, (), "soon") == 1
+    shutil.copy(kept, spool.directory / f"{item.key}.json")  # as if it died before unlinking
+    assert await file_spooled(database, spool, (), "soon") == 0
+    assert len(await rows(database, Escalation)) == 1
+    assert len(spool) == 0
+
+
+async def test_questions_are_filed_in_the_order_they_were_asked(database: Database,
+                                                                tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    for n in range(5):
+        spooled(spool, f"question {n}")
+    assert await file_spooled(database, spool, (), "soon") == 5
+    assert [e.question for e in await rows(database, Escalation)] == [
+        f"question {n}" for n in range(5)]
+
+
+async def test_an_unreadable_spool_file_is_left_for_an_admin_and_the_rest_filed(
+        database: Database, tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    spooled(spool)
+    (spool.directory / "broken.json").write_text("{not json")
+    assert await file_spooled(database, spool, (), "soon") == 1
+    assert [p.name for p in spool.directory.iterdir()] == ["broken.json"]
+
+
+def test_spool_files_are_readable_only_by_the_bot(tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    item = spooled(spool)
+    assert (spool.directory / f"{item.key}.json").stat().st_mode & 0o077 == 0
+    assert spool.directory.stat().st_mode & 0o077 == 0
