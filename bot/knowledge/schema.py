@@ -20,6 +20,7 @@ from pydantic import (
 )
 
 KEBAB_CASE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+MAX_ID_LENGTH = 40  # every button carries an id, and a Telegram button carries 64 bytes in all
 NonEmpty = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 
 
@@ -65,6 +66,9 @@ class EntryModel(BaseModel):
     def _id_is_kebab_case(cls, value: str) -> str:
         if not KEBAB_CASE.match(value):
             raise ValueError("must be kebab-case: lowercase letters, digits and single hyphens")
+        if len(value) > MAX_ID_LENGTH:
+            raise ValueError(f"is {len(value)} characters long; shorten it to {MAX_ID_LENGTH} "
+                             "or fewer (buttons in chat carry the id, and they have little room)")
         return value
 
 

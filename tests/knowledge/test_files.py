@@ -104,3 +104,13 @@ def test_synonyms_with_the_wrong_shape_are_explained(tmp_path: Path) -> None:
     synonyms, problems = load_synonyms(tmp_path)
     assert synonyms == {}
     assert "maps a term to a list of words" in problems[0].message
+
+
+def test_an_id_too_long_for_a_chat_button_is_explained(tmp_path: Path) -> None:
+    longest = "a" * 37 + "-bc"
+    result = load_entry_file(write_yaml(tmp_path / "e.yaml", [
+        entry(longest, ["q1"]), entry(longest + "d", ["q2"])]))
+    assert [e.id for e in result.entries] == [longest]
+    assert [p.message for p in result.problems] == [
+        "'id' is 41 characters long; shorten it to 40 or fewer (buttons in chat carry the id, "
+        "and they have little room)"]
