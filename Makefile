@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matcher.py
 	$(BIN)/python -m benchmarks.bench_report
 	$(BIN)/python -m benchmarks.bench_handle
+	$(BIN)/python -m benchmarks.bench_concurrency
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.pool import ConnectionPoolEntry
+from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -78,8 +78,10 @@ class Database:
                 # lock taken poll for it with sleeps of up to 100 ms (busy_timeout), which put
                 # p99 near a second at 16 askers. Queued for the one connection, they wait in
                 # order and wake as soon as it is free.
-                self.engine = create_async_engine(url, pool_size=1, max_overflow=0)
+                self.engine = create_async_engine(url, pool_size=1, max_overflow=0,
+                                                  pool_reset_on_return=None)
                 _tune_sqlite(self.engine)
+                _roll_back_only_if_open(self.engine)
             else:
                 self.engine = create_async_engine(url)
         else:
@@ -155,6 +157,22 @@ def _tune_sqlite(engine: AsyncEngine) -> None:
             cursor.execute("PRAGMA synchronous=NORMAL")
         finally:
             cursor.close()
+
+
+def _roll_back_only_if_open(engine: AsyncEngine) -> None:
+    """Roll a returned SQLite connection back only if a transaction is still open on it.
+
+    The pool rolls back every connection it takes back, committed or not; on aiosqlite that
+    is one more hand-off to the driver's thread per transaction, on the one connection every
+    asker queues for. A transaction the caller committed has nothing to undo; one left open
+    (an error, a raw connection) is still rolled back, so the next caller never inherits it.
+    """
+
+    @event.listens_for(engine.sync_engine, "reset")
+    def _reset(dbapi_connection: Any, _record: ConnectionPoolEntry,
+               state: PoolResetState) -> None:
+        if state.asyncio_safe and dbapi_connection.driver_connection.in_transaction:
+            dbapi_connection.rollback()
 
 
 def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:

@@ -1,5 +1,7 @@
+from pathlib import Path
+
 import pytest
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 
 from bot.store.database import Database, DatabaseUnavailable, safe_url
 from bot.store.tables import reference_for
@@ -19,6 +21,19 @@ async def test_an_unreachable_server_raises_a_message_naming_database_url() -> N
     message = str(caught.value)
     assert message.startswith("cannot use the database at DATABASE_URL=")
     assert "hunter2" not in message and "Check that the server is running" in message
+    await db.close()
+
+
+async def test_a_write_left_unfinished_on_sqlite_is_undone_before_the_next_caller(
+        tmp_path: Path) -> None:
+    db = Database(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
+    await db.upgrade()
+    async with db.engine.connect() as connection:  # a write the caller never commits
+        raw = await connection.get_raw_connection()
+        await raw.driver_connection.execute(
+            "INSERT INTO seen_events (platform, key, created_at) VALUES ('t', 'k', '2026-01-01')")
+    async with db.engine.connect() as connection:  # the same pooled connection, next caller
+        assert await connection.scalar(text("SELECT count(*) FROM seen_events")) == 0
     await db.close()
 
 

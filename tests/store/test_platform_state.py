@@ -18,3 +18,12 @@ async def test_triage_posts_are_remembered_per_platform(database: Database) -> N
     assert await platform_state.posts(database, ref, "slack") == [("CTRIAGE",
                                                                     "1700000000.000100")]
     assert await platform_state.posts(database, ref, "telegram") == []
+
+
+async def test_events_arriving_together_are_new_once_and_a_known_one_spoils_none(
+        database: Database) -> None:
+    assert await platform_state.first_time(database, "slack", "EvOld")
+    keys = ["EvOld", "EvA", "EvB", "EvA", "EvC"]
+    results = await asyncio.gather(*(platform_state.first_time(database, "slack", key)
+                                      for key in keys))
+    assert results == [False, True, True, False, True]
