@@ -6,7 +6,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import time
 from pathlib import Path
 
@@ -23,17 +22,12 @@ from bot.store.database import Database
 from bot.store.tables import AuditEntry
 from tests.conftest import fresh_postgres_database, postgres_url, running, start_tabot_run
 from tests.fakes.slack_api import FakeSlackAPI
+from tests.fakes.slack_askers import free_port
 from tests.fakes.telegram_api import FakeTelegramAPI
 
 SECRET = "app-test-secret"
 HOOK_SECRET = "hook-secret"
 SUBPOENA = "what do we do if we get a subpoena for a survivor's records"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def both_platforms_env(slack: FakeSlackAPI, telegram: FakeTelegramAPI) -> dict[str, str]:
