@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hmac
 import html
 import json
 import logging
@@ -69,10 +70,13 @@ from bot.chat.messages import (
 from bot.chat.text import split_text
 from bot.config import ConfigError
 from bot.core import Core, StaffAction, Unavailable
+from bot.web import Refusals, TooLarge, read_body, unbroken
 
 log = logging.getLogger(__name__)
 
 LIMIT = 4096
+CALLBACK_BYTES = 64  # Telegram's limit on a button's callback data
+MAX_CONTEXT = 2**31 - 1  # a reply's context is an interactions row id (a 32-bit column)
 SHORT = 600  # the first part of an answer, before "More"
 COMMANDS = [("start", "join with your program's invite code"), ("help", "what I can do"),
             ("topics", "browse the knowledge base"), ("status", "your questions for staff"),
@@ -119,19 +123,30 @@ class TelegramConfig:
 
 
 def _keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup([[InlineKeyboardButton(label[:60], callback_data=data[:64])
+    return InlineKeyboardMarkup([[InlineKeyboardButton(label[:60], callback_data=data)
                                   for label, data in row] for row in rows])
 
 
 def _data(kind: str, context: int | None, value: str = "") -> str:
-    """Callback data, at most 64 bytes: a kind, the reply's context and an entry id."""
-    return f"{kind}|{'' if context is None else context}|{value}"
+    """Callback data: a kind, the reply's context and an entry id, category or reference.
+
+    Within Telegram's 64 bytes by construction: a kind is two letters at most, a context a row
+    id (ten digits), and an entry id at most 40 ASCII characters (the knowledge schema says
+    so; categories and references are shorter). Data over the limit is a bug, raised here
+    rather than cut: cut data would name another entry, or none."""
+    data = f"{kind}|{'' if context is None else context}|{value}"
+    if len(data.encode()) > CALLBACK_BYTES:
+        raise ValueError(f"callback data over {CALLBACK_BYTES} bytes: {data!r}")
+    return data
 
 
 def _parse(data: str) -> tuple[str, int | None, str]:
+    """The parts of callback data; a client can send any data, so a context that is not a row
+    id (not ASCII digits, or past the column) is none."""
     kind, _, rest = data.partition("|")
     context, _, value = rest.partition("|")
-    return kind, int(context) if context.isdigit() else None, value
+    row = int(context) if context.isascii() and context.isdigit() and len(context) <= 10 else 0
+    return kind, row if 0 < row <= MAX_CONTEXT else None, value
 
 
 def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
@@ -200,6 +215,7 @@ class TelegramAdapter(Adapter):
         self.application: Application = (
             ApplicationBuilder().token(config.token).base_url(config.api_url)
             .base_file_url(config.api_url.replace("/bot", "/file/bot")).build())
+        self._refusals = Refusals(self.name)
         self._register()
 
     @classmethod
@@ -221,9 +237,19 @@ class TelegramAdapter(Adapter):
         app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._on_text))
         app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL,
                                        self._on_non_text))
+        app.add_error_handler(self._on_error)
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        """An update a handler failed on: one line, never a traceback (see `Refusals`); anyone
+        can write to a bot, so a malformed update must not be a way to fill the log."""
+        if context.error is not None:
+            self._refusals.failed(context.error, "a Telegram update")
 
     async def _once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
-        """Polling after a restart or a webhook retry can bring an update twice."""
+        """Polling after a restart or a webhook retry can bring an update twice; an update
+        with no person or no message (a channel post, a member change) has no one to answer."""
+        if update.effective_user is None or update.effective_message is None:
+            raise ApplicationHandlerStop
         if not await self.core.first_time(self.name, str(update.update_id)):
             raise ApplicationHandlerStop
 
@@ -393,16 +419,23 @@ class TelegramAdapter(Adapter):
         return [Route(self.config.webhook_path, self._on_webhook, methods=["POST"])]
 
     async def _on_webhook(self, request: Request) -> Response:
-        """Telegram's POST: checked, queued for the application, acknowledged."""
+        """Telegram's POST: the secret first, then the size, then the JSON; queued for the
+        application and acknowledged."""
         secret = request.headers.get("X-Telegram-Bot-Api-Secret-Token", "")
-        if secret != self.config.webhook_secret:
-            return Response(status_code=403)
+        if not hmac.compare_digest(secret.encode("utf-8", "replace"),
+                                   (self.config.webhook_secret or "").encode()):
+            return self._refusals.refuse(403, "wrong secret token")
         if self.stopped.is_set():
             return Response(status_code=503)  # Telegram retries it after the restart
         try:
-            update = Update.de_json(json.loads(await request.body()), self.application.bot)
-        except (ValueError, TypeError):
-            return Response("not an update", status_code=400)
+            data = unbroken(json.loads(await read_body(request)))
+            update = Update.de_json(data, self.application.bot)
+        except TooLarge:
+            return self._refusals.refuse(413, "body too large")
+        except Exception:  # PTB indexes what it is given, so a bad shape raises anything
+            return self._refusals.refuse(400, "not a Telegram update")
+        if not isinstance(update, Update):
+            return self._refusals.refuse(400, "not a Telegram update")
         await self.application.update_queue.put(update)
         return Response()
 

@@ -1,12 +1,16 @@
 """Block Kit for tabot's replies and for the staff's triage posts.
 
 Everything a user wrote is escaped before it is echoed, so a question can never ping, mention
-or disguise a link. Buttons carry an entry id and the reply's `context`, never the question.
+or disguise a link. Buttons carry an entry id and the reply's `context`, never the question, so
+a button's value is short whatever was asked; text with a limit is cut with `clip`, never
+serialized JSON.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import unicodedata
 
 from bot.chat.messages import (
     Actor,
@@ -25,6 +29,52 @@ from bot.core import EscalationView, Home, Report
 
 SECTION_LIMIT = 2900  # Slack allows 3,000 characters in a section's text
 BLOCKS_PER_MESSAGE = 45  # Slack allows 50 blocks in a message
+VALUE_LIMIT = 2000  # characters in a button's value
+LABEL_LIMIT = 75  # characters in a button's label
+HEADER_LIMIT = 150  # characters in a header
+ZWJ = "\u200d"  # zero-width joiner, between the emoji of one sequence
+_MODIFIERS = re.compile("[\u200d\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]")  # ZWJ, skin tone, tag
+_FLAG = re.compile("[\U0001f1e6-\U0001f1ff]")  # a regional indicator: two make a flag
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` within `limit` characters, ending with "…" when cut.
+
+    Counted in UTF-16 code units, as Slack's JavaScript counts them (an emoji is two), so no
+    script can pass a limit. The cut is never inside a character sequence (an emoji with a
+    joiner, skin tone or variation selector, a flag, a letter and its combining marks) nor
+    inside an escape such as `&amp;`.
+    """
+    if _units(text) <= limit:
+        return text
+    end, used = 0, 1  # room for the "…"
+    while used + _units(text[end]) <= limit:
+        used += _units(text[end])
+        end += 1
+    while end > 0 and (_continues(text[end]) or text[end - 1] == ZWJ or _half_flag(text, end)):
+        end -= 1
+    head = text[:end]
+    amp = head.rfind("&")
+    if amp > head.rfind(";") and len(head) - amp < len("&amp;"):
+        head = head[:amp]
+    return head + "…"
+
+
+def _units(text: str) -> int:
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _continues(char: str) -> bool:
+    """Does `char` belong to the character before it?"""
+    return unicodedata.category(char) in {"Mn", "Mc", "Me"} or bool(_MODIFIERS.match(char))
+
+
+def _half_flag(text: str, end: int) -> bool:
+    """Would cutting at `end` split a flag (a pair of regional indicators)?"""
+    run = 0
+    while run < end and _FLAG.match(text[end - 1 - run]):
+        run += 1
+    return run % 2 == 1 and bool(_FLAG.match(text[end]))
 
 
 def escape(text: str) -> str:
@@ -37,8 +87,14 @@ def section(text: str) -> dict:
 
 
 def _button(label: str, action_id: str, value: dict, style: str | None = None) -> dict:
-    button = {"type": "button", "text": {"type": "plain_text", "text": label[:75]},
-              "action_id": action_id, "value": json.dumps(value)[:2000]}
+    """A button whose value is JSON as written: an entry id (at most 40 ASCII characters, the
+    knowledge schema says), a row id or a reference, never far from the limit. One over it is
+    a bug to raise, not a value to cut: cut JSON is not JSON, and the press would do nothing."""
+    encoded = json.dumps(value)
+    if len(encoded) > VALUE_LIMIT:
+        raise ValueError(f"a button value over Slack's {VALUE_LIMIT} characters: {encoded[:80]}…")
+    button = {"type": "button", "text": {"type": "plain_text", "text": clip(label, LABEL_LIMIT)},
+              "action_id": action_id, "value": encoded}
     return {**button, "style": style} if style else button
 
 
@@ -70,7 +126,7 @@ def render(reply: Reply) -> tuple[str, list[dict]]:
 
 def _answer_blocks(reply: AnswerReply) -> list[dict]:
     blocks: list[dict] = [{"type": "header", "text": {"type": "plain_text",
-                                                      "text": reply.title[:150]}}]
+                                                      "text": clip(reply.title, HEADER_LIMIT)}}]
     blocks += [section(piece) for piece in split_text(escape(reply.answer), SECTION_LIMIT)]
     sources = [f"<{s.url}|{escape(s.title)}>" if s.url else escape(s.title)
                for s in reply.sources]
@@ -103,12 +159,12 @@ def triage_blocks(view: EscalationView) -> list[dict]:
     head = (f"*{view.reference}* · {view.state}{owner} · {escape(topic)} · "
             f"asked {hours:.0f} h ago" if hours >= 1 else
             f"*{view.reference}* · {view.state}{owner} · {escape(topic)} · just now")
-    blocks = [section(head), section(">" + escape(view.question)[:SECTION_LIMIT])]
+    blocks = [section(head), section(">" + clip(escape(view.question), SECTION_LIMIT))]
     if view.answer:
         answered = next((e for e in reversed(view.events) if e.kind == "answered"), None)
         when = f" (by {escape(answered.actor)}, {answered.at:%Y-%m-%d %H:%M} UTC)" if answered \
             else ""
-        blocks.append(section(f"*Answer{when}:* " + escape(view.answer)[:SECTION_LIMIT]))
+        blocks.append(section(f"*Answer{when}:* " + clip(escape(view.answer), SECTION_LIMIT)))
     value = {"ref": view.reference}
     buttons = {"open": [("Claim", "triage_claim"), ("Answer", "triage_answer"),
                         ("Close", "triage_close")],

@@ -10,18 +10,35 @@ route on the runtime's web server; Socket Mode connects out and needs no port.
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
-from slack_bolt.adapter.starlette.async_handler import AsyncSlackRequestHandler
+from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.error import BoltUnhandledRequestError
+from slack_bolt.request.async_request import AsyncBoltRequest
+from slack_bolt.request.payload_utils import (
+    to_action,
+    to_command,
+    to_event,
+    to_message,
+    to_options,
+    to_shortcut,
+    to_step,
+    to_view,
+)
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.base import Adapter
@@ -51,6 +68,7 @@ from bot.chat.messages import (
 from bot.chat.text import split_text
 from bot.config import ConfigError
 from bot.core import Core, StaffAction, Unavailable
+from bot.web import Refusals, TooLarge, read_body, unbroken
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +76,10 @@ _MENTION = re.compile(r"<@[A-Z0-9]+>")
 _BUTTONS = {"tabot_helped": ActionKind.HELPED, "tabot_not_helped": ActionKind.NOT_HELPED,
             "tabot_staff": ActionKind.SEND_TO_STAFF}
 ONLY_STAFF = "Only the coalition's TA staff can do that."
+MAX_AGE = 300  # seconds a signed request stays valid, as Slack advises
+MAX_CONTEXT = 2**31 - 1  # a reply's context is an interactions row id (a 32-bit column)
+_BOLT_READS = (to_options, to_shortcut, to_action, to_view, to_command, to_event, to_message,
+               to_step)  # what bolt reads from every payload, for each listener and on errors
 
 
 @dataclass(frozen=True)
@@ -84,7 +106,81 @@ class SlackConfig:
 
 def _event_key(body: dict, event: dict) -> str:
     """What makes an event the same event when Slack sends it again."""
-    return body.get("event_id") or f"{event['channel']}:{event['ts']}"
+    return body.get("event_id") or f"{event.get('channel')}:{event.get('ts')}"
+
+
+def _unsigned(secret: str, headers: Mapping[str, str], body: bytes, now: float) -> str | None:
+    """Why a request is not Slack's (signature or timestamp), or None when it is.
+
+    Checked on the raw bytes, before anything parses them: bolt parses a body before it
+    checks the signature, so an unsigned `{` would otherwise fail in its parser (a 500)."""
+    stamp = headers.get("x-slack-request-timestamp", "")
+    signature = headers.get("x-slack-signature", "")
+    if not (stamp and signature):
+        return "unsigned"
+    if not (stamp.isascii() and stamp.isdigit() and len(stamp) <= 12):
+        return "bad timestamp"
+    if abs(now - int(stamp)) > MAX_AGE:
+        return "stale timestamp"
+    digest = hmac.new(secret.encode(), b"v0:" + stamp.encode() + b":" + body, hashlib.sha256)
+    if not hmac.compare_digest(f"v0={digest.hexdigest()}".encode(),
+                               signature.encode("utf-8", "replace")):
+        return "bad signature"
+    return None
+
+
+def _parsed(request: Request, body: bytes) -> AsyncBoltRequest | None:
+    """The request as bolt reads it, or None if it cannot. Bolt parses with json and urllib,
+    then indexes what it parsed (for every listener's arguments, and on its own error path,
+    where a failure escapes it as a 500), so anything raised here means a malformed body."""
+    try:
+        parsed = to_async_bolt_request(request, body)
+        parsed.body = unbroken(parsed.body)
+        for read in _BOLT_READS:
+            read(parsed.body)
+    except Exception:
+        return None
+    return parsed
+
+
+def _field(data: object, key: str) -> str | None:
+    """`data[key]` if `data` is an object and that is a non-empty string (payloads are not
+    trusted to have the shape Slack gives them), else None."""
+    value = data.get(key) if isinstance(data, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _ids(data: object, *keys: str) -> bool:
+    """Are these ids in the payload? Slack always sends them; a payload without is ignored."""
+    return all(_field(data, key) for key in keys)
+
+
+def _text(value: object) -> str:
+    """What someone typed, or nothing if the payload has something else there."""
+    return value if isinstance(value, str) else ""
+
+
+def _value(action: dict) -> dict:
+    """A button's value as `blocks` wrote it (a JSON object); anything else reads as empty."""
+    try:
+        value = json.loads(action.get("value") or "{}")
+    except (ValueError, TypeError, RecursionError):
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def _kind(body: object) -> str:
+    """What a payload says it is, for a log line: short, and quoted so it cannot forge lines."""
+    if not isinstance(body, dict):
+        return type(body).__name__
+    event = body.get("event")
+    kinds = [body.get("type"), event.get("type") if isinstance(event, dict) else None]
+    return "/".join(repr(k)[:40] for k in kinds if k is not None) or "no type"
+
+
+def _context(value: object) -> int | None:
+    """A row id or nothing: a bool, a float or an int no column holds is not a context."""
+    return value if type(value) is int and 0 < value <= MAX_CONTEXT else None
 
 
 class SlackAdapter(Adapter):
@@ -94,7 +190,9 @@ class SlackAdapter(Adapter):
         super().__init__(core)
         self.config = config
         self.client = AsyncWebClient(token=config.bot_token, base_url=config.api_url)
-        self.app = AsyncApp(client=self.client, signing_secret=config.signing_secret)
+        self.app = AsyncApp(client=self.client, signing_secret=config.signing_secret,
+                            raise_error_for_unhandled_request=True)
+        self._refusals = Refusals(self.name)
         self._socket: Any = None
         self._register()
 
@@ -117,6 +215,18 @@ class SlackAdapter(Adapter):
         app.action(re.compile(r"^tabot_"))(self._on_button)
         app.action(re.compile(r"^triage_"))(self._on_triage_button)
         app.view("triage_answer_modal")(self._on_answer_submitted)
+        app.error(self._on_error)
+
+    async def _on_error(self, error: Exception,
+                        response: BoltResponse | None) -> BoltResponse | None:
+        """Bolt's error path, as one line and never a traceback (see `Refusals`). A request no
+        listener takes is acknowledged, so Slack does not retry it; one that failed before it
+        was acknowledged gets 400; after, Slack has its answer already."""
+        if isinstance(error, BoltUnhandledRequestError):
+            self._refusals.note(f"ignored a request nothing here handles ({_kind(error.body)})")
+            return BoltResponse(status=200, body="")
+        self._refusals.failed(error, "a Slack request")
+        return None if response is None else BoltResponse(status=400, body="")
 
     @contextlib.asynccontextmanager
     async def _working(self, user: str, channel: str | None = None) -> AsyncIterator[None]:
@@ -133,52 +243,60 @@ class SlackAdapter(Adapter):
     async def _on_message(self, event: dict, body: dict) -> None:
         if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
             return
+        if not _ids(event, "user", "channel"):
+            return
         async with self._working(event["user"], event["channel"]):
             if await self._once(_event_key(body, event)):
                 await self.dispatch(Message(self.name, event["user"], event["channel"],
-                                            event.get("text", ""),
-                                            thread_id=event.get("thread_ts")))
+                                            _text(event.get("text")),
+                                            thread_id=_field(event, "thread_ts")))
 
     async def _on_mention(self, event: dict, body: dict) -> None:
+        if not _ids(event, "user", "channel", "ts"):
+            return
         async with self._working(event["user"], event["channel"]):
             if not await self._once(_event_key(body, event)):
                 return
-            text = _MENTION.sub(" ", event.get("text", "")).strip()
-            thread = event.get("thread_ts") or event["ts"]
+            text = _MENTION.sub(" ", _text(event.get("text"))).strip()
+            thread = _field(event, "thread_ts") or event["ts"]
             await self.dispatch(Message(self.name, event["user"], event["channel"], text,
                                         thread_id=thread))
 
     async def _on_command(self, ack: Any, command: dict) -> None:
         await ack("One moment: I'll answer in our direct messages.")
+        if not _ids(command, "user_id"):
+            return
         user = command["user_id"]
         async with self._working(user):
             if not await self._once(f"command:{command.get('trigger_id')}"):
                 return
-            text = command.get("text", "").strip()
+            text = _text(command.get("text")).strip()
             if text.casefold() in {"help", "topics", "status"}:
                 text = text.casefold()
             await self.dispatch(Message(self.name, user, user, text or "help"))
 
     async def _on_button(self, ack: Any, body: dict, action: dict) -> None:
         await ack()
-        user = body["user"]["id"]
-        channel = body.get("channel", {}).get("id") or user
+        if not (user := _field(body.get("user"), "id")):
+            return
+        channel = _field(body.get("channel"), "id") or user
         async with self._working(user, channel):
             if not await self._once(f"action:{user}:{action.get('action_ts')}"):
                 return
-            value = json.loads(action.get("value") or "{}")
+            value = _value(action)
             kind = _BUTTONS.get(action["action_id"], ActionKind.CHOOSE)
-            context = value.get("ctx") if isinstance(value.get("ctx"), int) else None
-            thread = body.get("message", {}).get("thread_ts")
+            thread = _field(body.get("message"), "thread_ts")
+            pressed = Action(kind, _field(value, "entry"), _context(value.get("ctx")))
             await self.dispatch(Message(self.name, user, channel, thread_id=thread,
-                                        action=Action(kind, value.get("entry"), context)))
+                                        action=pressed))
 
     async def _on_triage_button(self, ack: Any, body: dict, action: dict) -> None:
         await ack()
-        user = body["user"]["id"]
-        reference = json.loads(action.get("value") or "{}").get("ref", "")
+        if not (user := _field(body.get("user"), "id")):
+            return
+        reference = _field(_value(action), "ref") or ""
         name = action["action_id"].removeprefix("triage_")
-        channel = body.get("channel", {}).get("id")
+        channel = _field(body.get("channel"), "id")
         async with self._working(user, channel):
             if not self.core.is_staff(Actor(self.name, user)):
                 await self._tell(user, channel, ONLY_STAFF)
@@ -213,7 +331,8 @@ class SlackAdapter(Adapter):
         await self.client.chat_postEphemeral(channel=channel, user=user, text=escape(text))
 
     async def _on_home(self, event: dict) -> None:
-        user = event["user"]
+        if not (user := _field(event, "user")):
+            return
         async with self._working(user):
             actor = Actor(self.name, user)
             view = home_view(await self.core.home(actor), actor)
@@ -310,12 +429,24 @@ class SlackAdapter(Adapter):
     def routes(self) -> list[BaseRoute]:
         if self.config.app_token:
             return []
-        handler = AsyncSlackRequestHandler(self.app)
+        return [Route("/slack/events", self._on_request, methods=["POST"])]
 
-        async def events(request: Request) -> Any:
-            return await handler.handle(request)
-
-        return [Route("/slack/events", events, methods=["POST"])]
+    async def _on_request(self, request: Request) -> Response:
+        """Slack's POST: its size, then its signature and timestamp, on the raw bytes; only a
+        request that passes is parsed, and only one that parses goes to bolt."""
+        try:
+            body = await read_body(request)
+        except TooLarge:
+            return self._refusals.refuse(413, "body too large")
+        if problem := _unsigned(self.config.signing_secret, request.headers, body, time.time()):
+            return self._refusals.refuse(401, problem)
+        if (parsed := _parsed(request, body)) is None:
+            return self._refusals.refuse(400, "not a Slack payload")
+        try:
+            return to_starlette_response(await self.app.async_dispatch(parsed))
+        except Exception as exc:  # the last guard: what bolt fails on outside its error path
+            self._refusals.failed(exc, "a Slack request")
+            return Response("not a Slack payload", status_code=400)
 
     async def start(self) -> None:
         if not self.config.app_token:
