@@ -122,16 +122,21 @@ async def fresh_postgres_database() -> str:
     return base.rsplit("/", 1)[0] + "/" + name
 
 
+def require_postgres() -> None:
+    """Skip a PostgreSQL test where no server is named; under CI, fail instead."""
+    if postgres_url() is None:
+        if os.environ.get("CI"):
+            pytest.fail("CI must run the PostgreSQL tests: set TEST_DATABASE_URL")
+        pytest.skip("TEST_DATABASE_URL is not set (CI sets it)")
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
     """A migrated database: SQLite always; PostgreSQL where TEST_DATABASE_URL names a server."""
     if request.param == "sqlite":
         url = f"sqlite+aiosqlite:///{tmp_path / 'tabot.db'}"
     else:
-        if postgres_url() is None:
-            if os.environ.get("CI"):
-                pytest.fail("CI must run the PostgreSQL tests: set TEST_DATABASE_URL")
-            pytest.skip("TEST_DATABASE_URL is not set (CI sets it)")
+        require_postgres()
         url = await fresh_postgres_database()
     db = Database(url)
     await db.upgrade()
@@ -139,6 +144,18 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     await db.close()
     if request.param == "postgres":
         await drop_postgres_database(url)
+
+
+@pytest.fixture
+async def postgres_database() -> AsyncIterator[Database]:
+    """A new, migrated PostgreSQL database, for tests that only make sense on a server."""
+    require_postgres()
+    url = await fresh_postgres_database()
+    db = Database(url)
+    await db.upgrade()
+    yield db
+    await db.close()
+    await drop_postgres_database(url)
 
 
 @pytest.fixture

@@ -9,7 +9,6 @@ the database is back, each asker then told its reference.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -21,7 +20,6 @@ from sqlalchemy import select
 from bot.chat import copy
 from bot.store.database import Database
 from bot.store.tables import Escalation
-from tests.conftest import drop_postgres_database, fresh_postgres_database, postgres_url
 from tests.fakes.slack_askers import (
     TRIAGE_CHANNEL,
     Arrivals,
@@ -39,21 +37,14 @@ ANSWERABLE = "can our shelter require residents to follow a curfew"
 
 
 @pytest.fixture
-async def database_behind_proxy() -> AsyncIterator[tuple[Database, TcpProxy, str]]:
-    """A new database; the proxy the process reaches it through; the URL through the proxy."""
-    if postgres_url() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the PostgreSQL tests: set TEST_DATABASE_URL")
-        pytest.skip("TEST_DATABASE_URL is not set (CI sets it)")
-    url = await fresh_postgres_database()
-    db = Database(url)
-    await db.upgrade()
+async def database_behind_proxy(
+        postgres_database: Database) -> AsyncIterator[tuple[Database, TcpProxy, str]]:
+    """The database; the proxy the process reaches it through; the URL through the proxy."""
     proxy = TcpProxy(target_port=5432)
     await proxy.open()
-    yield db, proxy, url.replace("@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/")
+    yield postgres_database, proxy, postgres_database.url.replace(
+        "@127.0.0.1:5432/", f"@127.0.0.1:{proxy.port}/")
     await proxy.close()
-    await db.close()
-    await drop_postgres_database(url)
 
 
 async def escalations(db: Database) -> list[Escalation]:

@@ -13,7 +13,7 @@ import datetime as dt
 import os
 import signal
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
@@ -25,10 +25,7 @@ from bot.store.tables import OutboxMessage, reference_for
 from bot.triage.escalations import Reason
 from bot.triage.workflow import Triage
 from tests.conftest import (
-    drop_postgres_database,
-    fresh_postgres_database,
     new_escalation,
-    postgres_url,
     start_tabot_run,
 )
 from tests.fakes.slack_api import FakeSlackAPI
@@ -38,21 +35,6 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 pytestmark = pytest.mark.postgres
 STAFF = Actor("cli", "ana")
 RESTART_DELAY_LIMIT = dt.timedelta(seconds=5)
-
-
-@pytest.fixture
-async def postgres() -> AsyncIterator[Database]:
-    """A new PostgreSQL database, as the issue's operator ran it."""
-    if postgres_url() is None:
-        if os.environ.get("CI"):
-            pytest.fail("CI must run the PostgreSQL tests: set TEST_DATABASE_URL")
-        pytest.skip("TEST_DATABASE_URL is not set (CI sets it)")
-    url = await fresh_postgres_database()
-    db = Database(url)
-    await db.upgrade()
-    yield db
-    await db.close()
-    await drop_postgres_database(url)
 
 
 def token(n: int) -> str:
@@ -153,16 +135,16 @@ def late_after_restart(relayer: Relayer, rows: list[OutboxMessage]) -> list[dt.t
 
 
 async def test_sigkill_during_slack_relay_loses_nothing_and_repeats_nothing(
-        postgres: Database) -> None:
+        postgres_database: Database) -> None:
     count, kills = 32, 4
     slack = FakeSlackAPI(delay=0.3)
     await slack.start()
-    await answered(postgres, "slack", count)
+    await answered(postgres_database, "slack", count)
     relayer = Relayer({**os.environ, "SLACK_BOT_TOKEN": "xoxb-test",
                        "SLACK_SIGNING_SECRET": "s", "SLACK_API_URL": slack.base_url,
-                       "PORT": str(free_port()), "DATABASE_URL": postgres.url}, "slack")
+                       "PORT": str(free_port()), "DATABASE_URL": postgres_database.url}, "slack")
     try:
-        rows = await relay_with_kills(postgres, relayer,
+        rows = await relay_with_kills(postgres_database, relayer,
                                       lambda: len(slack.named("chat.postMessage")), count, kills)
     finally:
         await slack.stop()
@@ -176,17 +158,17 @@ async def test_sigkill_during_slack_relay_loses_nothing_and_repeats_nothing(
 
 
 async def test_sigkill_during_telegram_relay_repeats_at_most_one_message_per_kill(
-        postgres: Database) -> None:
+        postgres_database: Database) -> None:
     count, kills = 32, 4
     telegram = FakeTelegramAPI(delay=0.3)
     await telegram.start()
-    await answered(postgres, "telegram", count)
+    await answered(postgres_database, "telegram", count)
     relayer = Relayer({**os.environ, "TELEGRAM_BOT_TOKEN": telegram.token,
                        "TELEGRAM_API_URL": telegram.base_url, "PORT": str(free_port()),
-                       "DATABASE_URL": postgres.url}, "telegram")
+                       "DATABASE_URL": postgres_database.url}, "telegram")
     try:
-        rows = await relay_with_kills(postgres, relayer, lambda: len(telegram.sent()), count,
-                                      kills)
+        rows = await relay_with_kills(postgres_database, relayer,
+                                      lambda: len(telegram.sent()), count, kills)
     finally:
         await telegram.stop()
     sent = Counter(token(n) for post in telegram.sent() for n in range(count)
@@ -197,19 +179,19 @@ async def test_sigkill_during_telegram_relay_repeats_at_most_one_message_per_kil
 
 
 async def test_two_processes_relaying_through_a_slow_slack_send_each_answer_once(
-        postgres: Database) -> None:
+        postgres_database: Database) -> None:
     count = 12  # more than one process sends in a minute: a lease per batch would lapse
     slack = FakeSlackAPI(delay=5.5)  # and each call outlasts a lease: renewal must hold it
     await slack.start()
-    await answered(postgres, "slack", count)
+    await answered(postgres_database, "slack", count)
     env = {**os.environ, "SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": "s",
-           "SLACK_API_URL": slack.base_url, "DATABASE_URL": postgres.url}
+           "SLACK_API_URL": slack.base_url, "DATABASE_URL": postgres_database.url}
     first = Relayer({**env, "PORT": str(free_port())}, "slack")
     second = Relayer({**env, "PORT": str(free_port())}, "slack")
     try:
         await asyncio.gather(first.start(), second.start())
         deadline = asyncio.get_running_loop().time() + 60
-        while any(r.delivered_at is None for r in await outbox_rows(postgres)):
+        while any(r.delivered_at is None for r in await outbox_rows(postgres_database)):
             assert asyncio.get_running_loop().time() < deadline, "answers never delivered"
             await asyncio.sleep(0.2)
     finally:
