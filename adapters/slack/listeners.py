@@ -113,7 +113,9 @@ def _unsigned(secret: str, headers: Mapping[str, str], body: bytes, now: float) 
     """Why a request is not Slack's (signature or timestamp), or None when it is.
 
     Checked on the raw bytes, before anything parses them: bolt parses a body before it
-    checks the signature, so an unsigned `{` would otherwise fail in its parser (a 500)."""
+    checks the signature, so an unsigned `{` would otherwise fail in its parser (a 500).
+    slack_sdk's `SignatureVerifier` is not used because it raises instead of refusing: on a
+    timestamp that is not a number, a non-ASCII signature, or a body that is not UTF-8."""
     stamp = headers.get("x-slack-request-timestamp", "")
     signature = headers.get("x-slack-signature", "")
     if not (stamp and signature):

@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from bot.chat import copy
 from bot.chat.messages import DeliveryKind, Message
@@ -35,6 +35,7 @@ from bot.triage.workflow import parse_reference
 
 log = logging.getLogger(__name__)
 SUFFIX = ".json"
+HELD = "held"  # a subdirectory: questions that cannot be filed as they are
 
 
 @dataclass(frozen=True)
@@ -100,6 +101,15 @@ class Spool:
             except (OSError, ValueError, TypeError):
                 yield path, None
 
+    def hold(self, path: Path, why: str) -> None:
+        """Move a question that can never be filed out of the way, for an admin to look at,
+        so it does not stop the ones behind it nor log the same line every second."""
+        held = self.directory / HELD
+        held.mkdir(mode=0o700, exist_ok=True)
+        with contextlib.suppress(FileNotFoundError):
+            path.replace(held / path.name)
+        log.error("spooled question %s %s; moved to %s for an admin", path.name, why, held)
+
     def __len__(self) -> int:
         return sum(1 for _ in self.waiting())
 
@@ -110,10 +120,13 @@ async def file_spooled(db: Database, spool: Spool, notify: tuple[str, ...],
     filed = 0
     for path, item in spool.waiting():
         if item is None:
-            log.warning("spooled question %s cannot be read; left in place for an admin",
-                        path.name)
+            spool.hold(path, "cannot be read")
             continue
-        filed += await _file(db, item, notify, response_time)
+        try:
+            filed += await _file(db, item, notify, response_time)
+        except (DataError, ValueError) as exc:  # the database is up but refuses this one
+            spool.hold(path, f"was refused by the database ({type(exc).__name__})")
+            continue
         with contextlib.suppress(FileNotFoundError):
             path.unlink()
     return filed

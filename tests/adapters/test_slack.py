@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from adapters.slack.blocks import escape, render
 from adapters.slack.listeners import SlackConfig
 from bot.app import Runtime
-from bot.chat.copy import STORAGE_DOWN
+from bot.chat.copy import SPOOLED
 from bot.chat.messages import AnswerReply, Source
 from bot.config import ConfigError, Settings
 from bot.insights.review import post_review_if_due
@@ -359,7 +359,8 @@ async def test_the_monthly_review_list_is_posted_to_the_triage_channel(slack: Sl
 @pytest.mark.postgres
 async def test_a_database_lost_while_running_gets_clear_replies_on_every_path(
         shipped_kb: KnowledgeBase, tmp_path: Path) -> None:
-    """A claim pressed on a button reads as the same claim typed in a chat would."""
+    """A claim pressed on a button reads as the same claim typed in a chat would; a question
+    for staff is kept in the spool and the asker told so."""
     if postgres_url() is None:
         pytest.skip("TEST_DATABASE_URL is not set (CI sets it)")
     url = await fresh_postgres_database()
@@ -382,4 +383,4 @@ async def test_a_database_lost_while_running_gets_clear_replies_on_every_path(
     typed = next(p for p in posts if p["channel"] == f"D{STAFF}")
     asked = next(p for p in posts if p["channel"] == f"D{ASKER}")
     assert pressed["text"] == typed["text"] == QUEUE_DOWN
-    assert STORAGE_DOWN in texts([asked])
+    assert SPOOLED in texts([asked])

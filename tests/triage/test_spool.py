@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import asdict
 from pathlib import Path
 
 from sqlalchemy import select
@@ -68,13 +69,24 @@ async def test_questions_are_filed_in_the_order_they_were_asked(database: Databa
         f"question {n}" for n in range(5)]
 
 
-async def test_an_unreadable_spool_file_is_left_for_an_admin_and_the_rest_filed(
+async def test_an_unreadable_spool_file_is_held_for_an_admin_and_the_rest_filed(
         database: Database, tmp_path: Path) -> None:
     spool = Spool(tmp_path / "spool")
     spooled(spool)
     (spool.directory / "broken.json").write_text("{not json")
     assert await file_spooled(database, spool, (), "soon") == 1
-    assert [p.name for p in spool.directory.iterdir()] == ["broken.json"]
+    assert len(spool) == 0
+    assert [p.name for p in (spool.directory / "held").iterdir()] == ["broken.json"]
+
+
+async def test_a_question_the_database_refuses_is_held_and_does_not_block_the_rest(
+        database: Database, tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    refused = SpooledQuestion.of(ASKER, "a question", Reason.NO_MATCH, [])
+    spool.put(SpooledQuestion(**{**asdict(refused), "reason": "no-such-reason"}))
+    spooled(spool)
+    assert await file_spooled(database, spool, (), "soon") == 1
+    assert len(list((spool.directory / "held").iterdir())) == 1
 
 
 def test_spool_files_are_readable_only_by_the_bot(tmp_path: Path) -> None:
