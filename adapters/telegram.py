@@ -48,6 +48,7 @@ from telegram.ext import (
 )
 
 from adapters.base import Adapter
+from adapters.http import Refusals, TooLarge, read_body, unbroken
 from bot.chat.messages import (
     Action,
     ActionKind,
@@ -70,7 +71,6 @@ from bot.chat.messages import (
 from bot.chat.text import split_text
 from bot.config import ConfigError
 from bot.core import Core, StaffAction, Unavailable
-from bot.web import Refusals, TooLarge, read_body, unbroken
 
 log = logging.getLogger(__name__)
 

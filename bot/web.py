@@ -3,10 +3,6 @@
 Adapters contribute their routes (Slack's `/slack/events`, the Telegram webhook); the runtime
 adds `/healthz` (the process is up) and `/readyz` (the database answers and knowledge is
 loaded). Served by uvicorn; the runtime, not uvicorn, owns the signals.
-
-The routes are open to anyone on the internet, so what the adapters' routes share lives here
-too: a body read that stops at a size limit, and a log of refused requests that cannot be made
-to fill the disk.
 """
 
 from __future__ import annotations
@@ -14,27 +10,17 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import math
-import re
-import time
-import traceback
 from collections.abc import Awaitable, Callable, Iterator, Sequence
-from pathlib import Path
-from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
 
 log = logging.getLogger(__name__)
 Readiness = Callable[[], Awaitable[dict[str, str]]]
 OK = "ok"
-MAX_BODY = 1_000_000  # bytes; Slack's and Telegram's payloads are a few kilobytes
-_HOME = str(Path(__file__).resolve().parents[1])  # where tabot's own code is
-_LIBRARIES = "site-packages"
-_SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, only ever half a pair
 
 
 def build_app(routes: Sequence[BaseRoute], readiness: Readiness) -> Starlette:
@@ -80,92 +66,3 @@ class WebServer:
     def stop_accepting(self) -> None:
         """Close the listening socket; requests under way are finished, then `serve()` ends."""
         self.server.should_exit = True
-
-
-class TooLarge(Exception):
-    """A request body over the limit, refused (413) before the rest of it is read."""
-
-
-async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
-    """The body, or `TooLarge` once it passes `limit` bytes: a Content-Length over the limit is
-    refused before a byte is read, and a body sent without one is read only up to the limit, so
-    a sender cannot make the process hold an unbounded body in memory."""
-    declared = request.headers.get("content-length", "")
-    if declared.isascii() and declared.isdigit() and (len(declared) > 15
-                                                       or int(declared) > limit):
-        raise TooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge
-    return bytes(body)
-
-
-def unbroken(data: Any) -> Any:
-    """Parsed JSON with each lone surrogate replaced by U+FFFD. JSON may escape half of a
-    UTF-16 pair (`\\ud800`), which no database or Web API can encode, so a forged escape goes
-    no further than the route that parsed it."""
-    if isinstance(data, str):
-        return _SURROGATE.sub("\ufffd", data)
-    if isinstance(data, list):
-        return [unbroken(item) for item in data]
-    if isinstance(data, dict):
-        return {unbroken(key): unbroken(value) for key, value in data.items()}
-    return data
-
-
-class Refusals:
-    """One warning line per refused or malformed request, at most `per_window` a minute.
-
-    Anyone on the internet can send a request that is refused, so a line (let alone a
-    traceback) for each would let them fill the log. Past the budget, refusals are counted, and
-    the count is logged once when the minute is over.
-    """
-
-    def __init__(self, name: str, per_window: int = 10, window: float = 60.0) -> None:
-        self.name, self.per_window, self.window = name, per_window, window
-        self._started = -math.inf
-        self._logged = 0
-        self._held = 0
-        self._summary: asyncio.TimerHandle | None = None
-
-    def refuse(self, status: int, reason: str) -> Response:
-        """The response for a refused request, logged within the budget. After a 413 the
-        connection is closed: the rest of that body is unread, so it cannot carry another."""
-        self.note(f"refused a request ({status}: {reason})")
-        headers = {"Connection": "close"} if status == 413 else None
-        return PlainTextResponse(reason, status_code=status, headers=headers)
-
-    def failed(self, error: BaseException, what: str) -> None:
-        """A request that got past the checks and then failed: one line naming the error and
-        where it was raised, without its message (which may quote what the sender wrote)."""
-        frames = traceback.extract_tb(error.__traceback__)
-        ours = [f for f in frames if f.filename.startswith(_HOME) and _LIBRARIES not in f.filename]
-        frame = (ours or frames)[-1] if frames else None
-        where = f" at {'/'.join(Path(frame.filename).parts[-2:])}:{frame.lineno}" if frame else ""
-        self.note(f"{what} failed ({type(error).__name__}{where})")
-
-    def note(self, line: str) -> None:
-        """Log `line` if the minute's budget allows, else count it. Needs a running loop."""
-        now = time.monotonic()
-        if now - self._started >= self.window:
-            self._summarize()
-            self._started, self._logged = now, 0
-        if self._logged < self.per_window:
-            self._logged += 1
-            log.warning("%s: %s", self.name, line)
-            return
-        self._held += 1
-        if self._summary is None:
-            self._summary = asyncio.get_running_loop().call_later(
-                self._started + self.window - now, self._summarize)
-
-    def _summarize(self) -> None:
-        if self._summary is not None:
-            self._summary.cancel()
-            self._summary = None
-        if self._held:
-            log.warning("%s: ...and %d more refused or malformed requests in the last %.0f s "
-                        "(not logged one by one)", self.name, self._held, self.window)
-            self._held = 0

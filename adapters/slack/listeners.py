@@ -42,6 +42,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.base import Adapter
+from adapters.http import Refusals, TooLarge, read_body, unbroken
 from adapters.slack.blocks import (
     BLOCKS_PER_MESSAGE,
     SECTION_LIMIT,
@@ -68,7 +69,6 @@ from bot.chat.messages import (
 from bot.chat.text import split_text
 from bot.config import ConfigError
 from bot.core import Core, StaffAction, Unavailable
-from bot.web import Refusals, TooLarge, read_body, unbroken
 
 log = logging.getLogger(__name__)
 

@@ -33,12 +33,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from adapters.http import MAX_BODY, Refusals
 from adapters.slack.blocks import clip, render
 from adapters.telegram import _data, _parse
 from bot.chat import copy
 from bot.chat.messages import AnswerReply, Choice, Source, SuggestReply
 from bot.knowledge.schema import MAX_ID_LENGTH
-from bot.web import MAX_BODY, Refusals
 from tests.conftest import (
     REPO,
     drop_postgres_database,
