@@ -32,7 +32,7 @@ from bot.store.tables import Escalation, OutboxMessage, reference_for, utcnow
 
 # Short, and renewed while a send is under way: after a crash the one message the dead process
 # held is free again within seconds, and a slow platform call never outlives its lease.
-LEASE = dt.timedelta(seconds=5)
+LEASE = dt.timedelta(seconds=3)
 CANDIDATES = 10  # rows looked at per claim; others may be leasing the oldest at the same time
 _TO_ASKER = {DeliveryKind.ANSWER: AnswerRelayed, DeliveryKind.LATE: LateNotice,
              DeliveryKind.FILED: FiledNotice}
