@@ -130,32 +130,36 @@ def require_postgres() -> None:
         pytest.skip("TEST_DATABASE_URL is not set (CI sets it)")
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
-    """A migrated database: SQLite always; PostgreSQL where TEST_DATABASE_URL names a server."""
-    if request.param == "sqlite":
-        url = f"sqlite+aiosqlite:///{tmp_path / 'tabot.db'}"
-    else:
+@contextlib.asynccontextmanager
+async def migrated(url: str | None) -> AsyncIterator[Database]:
+    """The database at `url`, migrated, for as long as the block lasts; without a URL, a new
+    database on the PostgreSQL test server, dropped afterwards."""
+    if url is None:
         require_postgres()
         url = await fresh_postgres_database()
     db = Database(url)
     await db.upgrade()
-    yield db
-    await db.close()
-    if request.param == "postgres":
-        await drop_postgres_database(url)
+    try:
+        yield db
+    finally:
+        await db.close()
+        if not url.startswith("sqlite"):
+            await drop_postgres_database(url)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Database]:
+    """A migrated database: SQLite always; PostgreSQL where TEST_DATABASE_URL names a server."""
+    sqlite = f"sqlite+aiosqlite:///{tmp_path / 'tabot.db'}"
+    async with migrated(sqlite if request.param == "sqlite" else None) as db:
+        yield db
 
 
 @pytest.fixture
 async def postgres_database() -> AsyncIterator[Database]:
     """A new, migrated PostgreSQL database, for tests that only make sense on a server."""
-    require_postgres()
-    url = await fresh_postgres_database()
-    db = Database(url)
-    await db.upgrade()
-    yield db
-    await db.close()
-    await drop_postgres_database(url)
+    async with migrated(None) as db:
+        yield db
 
 
 @pytest.fixture
