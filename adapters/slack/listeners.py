@@ -20,6 +20,7 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Self
 
+import aiohttp
 from slack_bolt.adapter.starlette.async_handler import to_async_bolt_request, to_starlette_response
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
@@ -451,6 +452,9 @@ class SlackAdapter(Adapter):
             return Response("not a Slack payload", status_code=400)
 
     async def start(self) -> None:
+        # One HTTP session for every Web API call: without it slack_sdk opens a connection per
+        # call (thousands under load, each a TCP and TLS handshake).
+        self.client.session = aiohttp.ClientSession()
         if not self.config.app_token:
             return
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -467,3 +471,5 @@ class SlackAdapter(Adapter):
     async def close(self) -> None:
         if self._socket is not None:
             await self._socket.close_async()
+        if self.client.session is not None:
+            await self.client.session.close()
