@@ -18,28 +18,40 @@ from starlette.responses import PlainTextResponse, Response
 
 log = logging.getLogger(__name__)
 MAX_BODY = 1_000_000  # bytes; Slack's and Telegram's payloads are a few kilobytes
+BODY_SECONDS = 10.0  # the platforms send their payloads in one go
 _HOME = str(Path(__file__).resolve().parents[1])  # where tabot's own code is
 _LIBRARIES = "site-packages"
 _SURROGATE = re.compile("[\ud800-\udfff]")  # in a str, only ever half a pair
 
 
-class TooLarge(Exception):
-    """A request body over the limit, refused (413) before the rest of it is read."""
+class Unreadable(Exception):
+    """A request body refused before all of it is read: with the status to answer and why."""
+
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status, self.reason = status, reason
 
 
-async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
-    """The body, or `TooLarge` once it passes `limit` bytes: a Content-Length over the limit is
-    refused before a byte is read, and a body sent without one is read only up to the limit, so
-    a sender cannot make the process hold an unbounded body in memory."""
+async def read_body(request: Request, limit: int = MAX_BODY,
+                    seconds: float = BODY_SECONDS) -> bytes:
+    """The body, or `Unreadable`: over `limit` bytes (413), or slower than `seconds` (408).
+
+    A Content-Length over the limit is refused before a byte is read, and a body sent without
+    one is read only up to the limit, so a sender cannot make the process hold an unbounded
+    body in memory, nor hold a connection open by sending it a byte at a time."""
     declared = request.headers.get("content-length", "")
     if declared.isascii() and declared.isdigit() and (len(declared) > 15
                                                        or int(declared) > limit):
-        raise TooLarge
+        raise Unreadable(413, "body too large")
     body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise TooLarge
+    try:
+        async with asyncio.timeout(seconds):
+            async for chunk in request.stream():
+                body += chunk
+                if len(body) > limit:
+                    raise Unreadable(413, "body too large")
+    except TimeoutError:
+        raise Unreadable(408, "body too slow") from None
     return bytes(body)
 
 
@@ -75,7 +87,7 @@ class Refusals:
         """The response for a refused request, logged within the budget. After a 413 the
         connection is closed: the rest of that body is unread, so it cannot carry another."""
         self.note(f"refused a request ({status}: {reason})")
-        headers = {"Connection": "close"} if status == 413 else None
+        headers = {"Connection": "close"} if status in (408, 413) else None
         return PlainTextResponse(reason, status_code=status, headers=headers)
 
     def failed(self, error: BaseException, what: str) -> None:

@@ -48,7 +48,7 @@ from telegram.ext import (
 )
 
 from adapters.base import Adapter
-from adapters.http import Refusals, TooLarge, read_body, unbroken
+from adapters.http import Refusals, Unreadable, read_body, unbroken
 from bot.chat.messages import (
     Action,
     ActionKind,
@@ -430,8 +430,8 @@ class TelegramAdapter(Adapter):
         try:
             data = unbroken(json.loads(await read_body(request)))
             update = Update.de_json(data, self.application.bot)
-        except TooLarge:
-            return self._refusals.refuse(413, "body too large")
+        except Unreadable as refused:
+            return self._refusals.refuse(refused.status, refused.reason)
         except Exception:  # PTB indexes what it is given, so a bad shape raises anything
             return self._refusals.refuse(400, "not a Telegram update")
         if not isinstance(update, Update):

@@ -43,7 +43,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from adapters.base import Adapter
-from adapters.http import Refusals, TooLarge, read_body, unbroken
+from adapters.http import Refusals, Unreadable, read_body, unbroken
 from adapters.slack.blocks import (
     BLOCKS_PER_MESSAGE,
     SECTION_LIMIT,
@@ -439,8 +439,8 @@ class SlackAdapter(Adapter):
         request that passes is parsed, and only one that parses goes to bolt."""
         try:
             body = await read_body(request)
-        except TooLarge:
-            return self._refusals.refuse(413, "body too large")
+        except Unreadable as refused:
+            return self._refusals.refuse(refused.status, refused.reason)
         if problem := _unsigned(self.config.signing_secret, request.headers, body, time.time()):
             return self._refusals.refuse(401, problem)
         if (parsed := _parsed(request, body)) is None:
