@@ -25,6 +25,7 @@ class Outcome(StrEnum):
     ANSWER = "answer"
     SUGGEST = "suggest"
     ESCALATE = "escalate"
+    OFF_TOPIC = "off-topic"  # nothing in the knowledge base's domain: say what tabot is for
 
 
 @dataclass(frozen=True)
