@@ -144,8 +144,10 @@ async def open_database(settings: Settings) -> AsyncIterator[Database]:
         await db.close()
 
 
-def build_triage(db: Database, settings: Settings) -> Triage:
-    return Triage.from_settings(db, settings, notice_platforms(settings))
+def build_triage(db: Database, settings: Settings,
+                 knowledge: KnowledgeBase | None = None) -> Triage:
+    """`knowledge` lets staff answer by naming an entry (`/entry TA-0042 ENTRY-ID`)."""
+    return Triage.from_settings(db, settings, notice_platforms(settings), knowledge)
 
 
 def event_loop_factory() -> Callable[[], asyncio.AbstractEventLoop] | None:
@@ -207,7 +209,7 @@ class Runtime:
         if self.knowledge is None:
             self.knowledge = load_knowledge(self.settings)
         self.db = await self._exit.enter_async_context(open_database(self.settings))
-        self.triage = build_triage(self.db, self.settings)
+        self.triage = build_triage(self.db, self.settings, self.knowledge)
         conversation = Conversation(self.knowledge, self.db, self.settings, self.triage)
         self.spool = conversation.spool
         self.core = Core(conversation, self.triage, self.db, self.knowledge)

@@ -29,6 +29,14 @@ from bot.insights import gaps, reports
 from bot.knowledge import evaluation
 from bot.knowledge.base import KnowledgeBase, KnowledgeError
 from bot.knowledge.evaluation import QuestionFileError
+from bot.knowledge.learning import (
+    EntryProposals,
+    LearningError,
+    approve,
+    dismiss,
+    parse_ids,
+    proposals,
+)
 from bot.knowledge.lint import lint
 from bot.knowledge.matcher import Match, Matcher, Outcome
 from bot.knowledge.problems import Severity, has_errors
@@ -105,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
     kb_review.add_argument("--months", type=int, default=None,
                            help="review period (default: $TABOT_REVIEW_MONTHS or 12)")
     kb_review.set_defaults(func=cmd_review)
+    _learn_parser(kb_commands)
 
     esc = commands.add_parser("escalations", help="the TA staff queue, at a terminal",
                               description="Triage for TA staff. You act as cli:<your login>, "
@@ -121,6 +130,8 @@ def build_parser() -> argparse.ArgumentParser:
         ("show", "one escalation with its history and notes", False),
         ("claim", "take an escalation", False),
         ("answer", "answer it; the answer is relayed to the asker", True),
+        ("entry", "answer it with a knowledge entry's answer (give the entry's id); the "
+                  "question is proposed as a new phrasing of that entry", True),
         ("note", "add an internal note (never shown to the asker)", True),
         ("close", "close it", False),
         ("reopen", "reopen it", False),
@@ -132,7 +143,7 @@ def build_parser() -> argparse.ArgumentParser:
             sub.add_argument("text", nargs="+")
         if name == "show":
             sub.add_argument("--json", action="store_true")
-        if name == "draft":
+        if name in ("draft", "entry"):
             sub.add_argument("--kb", metavar="DIR")
         sub.set_defaults(func=cmd_escalations, action=name)
     esc_commands.add_parser("sweep", help="re-announce unclaimed questions, flag late answers"
@@ -176,6 +187,24 @@ def build_parser() -> argparse.ArgumentParser:
     db_commands.add_parser("upgrade", help="apply database migrations").set_defaults(
         func=cmd_db_upgrade)
     return parser
+
+
+def _learn_parser(kb_commands: argparse._SubParsersAction) -> None:
+    learn = kb_commands.add_parser(
+        "learn", help="new phrasings people confirmed, proposed for their entries",
+        description="Questions whose askers picked a suggestion or marked an answer helpful, "
+        "or that staff answered with an entry, proposed as new phrasings of that entry. You act "
+        "as cli:<your login>, which must be listed in TABOT_STAFF.")
+    learn.add_argument("--kb", metavar="DIR")
+    learn.add_argument("--json", action="store_true", help="list as one JSON array")
+    learn.set_defaults(func=cmd_learn, learn_action="list")
+    decisions = learn.add_subparsers(dest="learn_command", metavar="{approve,dismiss}")
+    for name, help_text in [("approve", "write these phrasings into their entries' files"),
+                            ("dismiss", "never propose these wordings again")]:
+        sub = decisions.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("ids", nargs="+", metavar="ID", help="proposal ids, as listed")
+        sub.add_argument("--kb", metavar="DIR", default=argparse.SUPPRESS)
+        sub.set_defaults(func=cmd_learn, learn_action=name)
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
@@ -271,7 +300,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
 def cmd_lint(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
-    kb = KnowledgeBase.load(settings.knowledge_dir)
+    kb = KnowledgeBase.load(settings.knowledge_dir, settings.max_wrong)
     problems = lint(kb)
     for problem in problems:
         print(problem)
@@ -288,8 +317,9 @@ def cmd_escalations(args: argparse.Namespace) -> int:
 
 
 async def _escalations(settings: Settings, args: argparse.Namespace) -> int:
+    knowledge = load_knowledge(settings, quiet=True) if args.action == "entry" else None
     async with open_database(settings) as db:
-        triage = build_triage(db, settings)
+        triage = build_triage(db, settings, knowledge)
         try:
             print(await _triage_action(triage, _terminal_actor(), args, settings))
         except TriageError as exc:
@@ -355,6 +385,64 @@ async def _member_action(db: Database, args: argparse.Namespace, actor: Actor) -
     lines = [f"{r.code:<10} {'revoked' if r.revoked else 'active':<8} {r.members:>3} members  "
              f"{r.program}" for r in rows]
     return "\n".join(lines) or "No invite codes yet; `tabot members invite PROGRAM` makes one."
+
+
+def cmd_learn(args: argparse.Namespace) -> int:
+    settings = load_settings(kb=args.kb)
+    if (actor := _staff_at_terminal(settings)) is None:
+        return 1
+    kb = load_knowledge(settings, quiet=True)
+    try:
+        print(asyncio.run(_with_database(settings, lambda db: _learn(db, kb, args, actor))))
+    except LearningError as exc:
+        print(f"tabot: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+RELOAD_HINT = ("A running tabot serves them after it reloads its knowledge: `kill -HUP <pid>` "
+               "(or restart it).")
+
+
+async def _learn(db: Database, kb: KnowledgeBase, args: argparse.Namespace, actor: Actor) -> str:
+    if args.learn_action == "list":
+        groups = await proposals(db, kb)
+        return json.dumps([_group_json(g) for g in groups], indent=2) if args.json \
+            else learn_text(groups)
+    ids = parse_ids(args.ids)
+    if args.learn_action == "dismiss":
+        count = await dismiss(db, ids, actor.id)
+        return f"dismissed {count} proposal(s); these wordings will not be proposed again"
+    done = await approve(db, kb, ids, actor.id)
+    added = sum(len(texts) for texts in done.added.values())
+    files = "".join(f"\n  {path}" for path in done.files)
+    return (f"approved {len(ids)} proposal(s): {added} new phrasing(s) written to "
+            f"{len(done.files)} file(s){files}\n{RELOAD_HINT}")
+
+
+def learn_text(groups: list[EntryProposals]) -> str:
+    """Per entry, its proposals with their ids and counts, most confirmed first."""
+    if not groups:
+        return "No proposed phrasings waiting. They come from questions whose askers picked " \
+               "a suggestion or marked an answer helpful, and from `/entry` answers."
+    blocks = []
+    for group in groups:
+        where = (f"{group.entry.title}  ({group.entry.path})" if group.entry
+                 else "no longer in the knowledge base: dismiss these")
+        lines = [f"{group.entry_id}: {where}"]
+        for p in group.proposals:
+            note = "  [already listed]" if p.already_listed else ""
+            lines.append(f"  #{p.id:<6} {p.confirmations:>4}x  ({p.how()})  {p.text}{note}")
+        blocks.append("\n".join(lines))
+    return "\n\n".join(blocks) + "\n\nApprove with `tabot kb learn approve ID...`, " \
+        "dismiss with `tabot kb learn dismiss ID...`."
+
+
+def _group_json(group: EntryProposals) -> dict:
+    return {"entry_id": group.entry_id, "in_knowledge_base": group.entry is not None,
+            "proposals": [{"id": p.id, "text": p.text, "confirmations": p.confirmations,
+                           "picked": p.picked, "helped": p.helped, "staff": p.by_staff,
+                           "already_listed": p.already_listed} for p in group.proposals]}
 
 
 def _terminal_actor() -> Actor:

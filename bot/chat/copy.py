@@ -17,6 +17,7 @@ STAFF_HELP = """Staff commands:
   /show TA-0042            one question with its history and internal notes
   /claim TA-0042           take it
   /answer TA-0042 TEXT     answer it; the answer goes back to the asker where they asked
+  /entry TA-0042 ENTRY-ID  answer it with that entry's answer (the question is learned)
   /note TA-0042 TEXT       an internal note, never shown to the asker
   /close TA-0042, /reopen TA-0042"""
 

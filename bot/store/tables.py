@@ -200,3 +200,29 @@ class Interaction(Base):
 
 def reference_for(escalation_id: int) -> str:
     return f"TA-{escalation_id:04d}"
+
+
+class LearnedPhrasing(Base):
+    """A way of asking that people confirmed leads to an entry, proposed as a new phrasing.
+
+    Not tied to an asker (no platform, user or program), so it outlives the interaction purge.
+    One row per entry and key; the counts say how it was confirmed. A dismissed row keeps its
+    key, so the phrasing is not proposed again, but not its text.
+    """
+
+    __tablename__ = "learned_phrasings"
+    __table_args__ = (UniqueConstraint("entry_id", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    entry_id: Mapped[str] = mapped_column(String(128), index=True)
+    key: Mapped[str] = mapped_column(String(64))  # sha256 of the folded text
+    text: Mapped[str] = mapped_column(Text)  # redacted, as first confirmed; "" once dismissed
+    picked: Mapped[int] = mapped_column(Integer, default=0)  # chosen among suggestions
+    helped: Mapped[int] = mapped_column(Integer, default=0)  # answered, marked This helped
+    by_staff: Mapped[int] = mapped_column(Integer, default=0)  # staff answered with the entry
+    confirmations: Mapped[int] = mapped_column(Integer, default=0)
+    state: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    first_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    decided_by: Mapped[str | None] = mapped_column(String(160))
+    decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -24,6 +24,7 @@ class StaffAction(StrEnum):
     SHOW = "show"
     CLAIM = "claim"
     ANSWER = "answer"
+    ENTRY = "entry"  # answer with a knowledge entry: `/entry TA-0042 ENTRY-ID`
     NOTE = "note"
     CLOSE = "close"
     REOPEN = "reopen"

@@ -1,4 +1,5 @@
-"""The TA staff side of an escalation: claim, answer, note, close, reopen, reassign, draft.
+"""The TA staff side of an escalation: claim, answer (in words, or with a knowledge entry),
+note, close, reopen, reassign, draft.
 
 Every interface (the CLI, and the staff commands and buttons of each chat platform) goes through
 `Triage`, so the rules are the same everywhere: only configured staff act, a claim is atomic
@@ -9,6 +10,7 @@ to the asker, and internal notes never reach the asker.
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -19,6 +21,9 @@ from sqlalchemy.orm import selectinload
 
 from bot.chat.messages import Actor, DeliveryKind
 from bot.config import Settings
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.entries import Entry
+from bot.knowledge.learning import Confirmation, record_confirmed
 from bot.store import audit
 from bot.store.database import Database
 from bot.store.tables import Escalation, EscalationEvent, reference_for, utcnow
@@ -104,19 +109,23 @@ class Triage:
 
     `notify` names the platforms whose adapters push notices to staff (the runtime knows
     which those are); staff elsewhere, at a terminal or in the web console, read the queue.
+    `knowledge` is what staff may answer with by naming an entry; without it they answer in
+    words only.
     """
 
     @classmethod
-    def from_settings(cls, db: Database, settings: Settings,
-                      notify: tuple[str, ...] = ()) -> Triage:
+    def from_settings(cls, db: Database, settings: Settings, notify: tuple[str, ...] = (),
+                      knowledge: KnowledgeBase | None = None) -> Triage:
         return cls(db, settings.staff, notify,
                    unclaimed_after=dt.timedelta(hours=settings.unclaimed_after_hours),
-                   answer_due=dt.timedelta(hours=settings.answer_due_hours))
+                   answer_due=dt.timedelta(hours=settings.answer_due_hours), knowledge=knowledge)
 
     def __init__(self, db: Database, staff: frozenset[str], notify: tuple[str, ...] = (),
                  unclaimed_after: dt.timedelta = dt.timedelta(hours=4),
-                 answer_due: dt.timedelta = dt.timedelta(hours=24)) -> None:
+                 answer_due: dt.timedelta = dt.timedelta(hours=24),
+                 knowledge: KnowledgeBase | None = None) -> None:
         self.db = db
+        self.knowledge = knowledge
         self.staff = frozenset(Actor.parse(item) for item in staff)
         self.platforms = notify
         self.unclaimed_after = unclaimed_after
@@ -210,6 +219,35 @@ class Triage:
         if len(text) > MAX_ANSWER_CHARS:
             raise TriageError(f"The answer is {len(text):,} characters; the limit is "
                               f"{MAX_ANSWER_CHARS:,}. Shorten it or link to a document.")
+        return await self._answer(reference, actor, text)
+
+    async def answer_with_entry(self, reference: str, actor: Actor,
+                                entry_id: str) -> EscalationView:
+        """Answer with a knowledge entry's answer, as the bot would have, and propose the
+        question as a new phrasing of that entry (a staff confirmation, in the same
+        transaction)."""
+        self._require_staff(actor)
+        entry = self._entry(entry_id)
+        return await self._answer(reference, actor, entry_answer_text(entry), entry)
+
+    def _entry(self, entry_id: str) -> Entry:
+        words = entry_id.split()
+        if len(words) != 1:
+            raise TriageError("Name one knowledge entry by its id, e.g. "
+                              "/entry TA-0042 shelter-curfew.")
+        if self.knowledge is None:
+            raise TriageError("This interface has no knowledge base to answer from; answer "
+                              "in words with /answer.")
+        entry = self.knowledge.get(words[0])
+        if entry is None:
+            close = difflib.get_close_matches(words[0], list(self.knowledge.entries), n=3)
+            hint = f" Did you mean {', '.join(close)}?" if close else ""
+            raise TriageError(f"No entry {words[0]!r} in the knowledge base.{hint} `topics` "
+                              "lists the entries.")
+        return entry
+
+    async def _answer(self, reference: str, actor: Actor, text: str,
+                      entry: Entry | None = None) -> EscalationView:
         async with self.db.session() as session, session.begin():
             escalation = await self._load(session, reference)
             if escalation.state == State.CLOSED:
@@ -223,6 +261,9 @@ class Triage:
             await self._updated(session, escalation.id)
             outbox.to_asker(session, DeliveryKind.ANSWER, escalation,
                             relay_text(escalation.reference, escalation.question, text))
+            if entry is not None:
+                await record_confirmed(await session.connection(), escalation.question, entry,
+                                       Confirmation.STAFF)
         return await self.show(reference, actor)
 
     async def close(self, reference: str, actor: Actor) -> EscalationView:
@@ -243,6 +284,7 @@ class Triage:
             "show": lambda: self.show(reference, actor),
             "claim": lambda: self.claim(reference, actor),
             "answer": lambda: self.answer(reference, actor, text),
+            "entry": lambda: self.answer_with_entry(reference, actor, text),
             "note": lambda: self.note(reference, actor, text),
             "close": lambda: self.close(reference, actor),
             "reopen": lambda: self.reopen(reference, actor),
@@ -364,6 +406,12 @@ def notice_text(reference: str, tags: str, why: str, question: str) -> str:
 def relay_text(reference: str, question: str, answer: str) -> str:
     short = question if len(question) <= 120 else question[:119] + "…"
     return f"Answer from TA staff on {reference} (you asked: \"{short}\"):\n\n{answer}"
+
+
+def entry_answer_text(entry: Entry) -> str:
+    """An entry's answer as staff send it: title, answer and sources, in plain text."""
+    sources = "\n".join(f"- {s.title}" + (f" <{s.url}>" if s.url else "") for s in entry.sources)
+    return f"{entry.title}\n\n{entry.answer}\n\nSources:\n{sources}"
 
 
 def late_text(reference: str) -> str:
