@@ -1,4 +1,9 @@
-"""The terminal adapter: `tabot chat`. Works typed at a prompt and with piped input."""
+"""The terminal adapter: `tabot chat`. Works typed at a prompt and with piped input.
+
+A terminal has no buttons: choices are numbered, and what a button would do is typed ("2",
+"yes", "no", "staff"). The core reads those typed replies against the prompt it last gave, the
+same way on every platform, so this adapter only renders the numbers it refers to.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +17,9 @@ from typing import Self, TextIO
 
 from adapters.base import Adapter
 from bot.chat.messages import (
-    Action,
-    ActionKind,
     AnswerReply,
     CategoryReply,
+    Choice,
     Delivery,
     EscalatedReply,
     Message,
@@ -27,8 +31,6 @@ from bot.chat.messages import (
 )
 from bot.core import Core
 
-YES = {"yes", "y", "yep", "helped", "this helped"}
-NO = {"no", "n", "nope", "not quite"}
 QUIT = {"quit", "exit", "bye", ":q"}
 WIDTH = 88
 
@@ -39,16 +41,16 @@ def render(reply: Reply) -> str:
         case AnswerReply():
             return _answer(reply)
         case SuggestReply():
-            options = "\n".join(f"  {i}. {c.title}" for i, c in enumerate(reply.choices, 1))
-            return (f"{reply.text}\n{options}\nType a number, or 'staff' to send your question "
-                    "to TA staff.")
+            return (f"{reply.text}\n{numbered(reply.choices)}\nType a number, 'none' if none "
+                    "fit, or 'staff' to send your question to TA staff.")
         case TopicsReply():
             return "\n".join(_category(category, choices)
                              for category, choices in reply.categories.items())
         case CategoryReply():
             return _category(reply.category, reply.choices)
         case OfferStaffReply():
-            return f"{reply.text} Type 'yes' to send it, or ask again in other words."
+            return _wrap(f"{reply.text} Type 'yes' or 'staff' to send it, or ask again in "
+                         "other words.")
         case EscalatedReply() | TextReply():
             return _wrap(reply.text)
     raise TypeError(f"cannot render {type(reply).__name__}")
@@ -59,11 +61,16 @@ def _answer(reply: AnswerReply) -> str:
     sources = [f"  - {s.title}" + (f" <{s.url}>" if s.url else "") for s in reply.sources]
     parts.append("Sources:\n" + "\n".join(sources))
     if reply.related:
-        parts.append("Related: " + "; ".join(c.title for c in reply.related))
+        parts.append("Related (type a number):\n" + numbered(reply.related))
     if reply.disclaimer:
         parts.append(f"({reply.disclaimer})")
     parts.append("Did this help? Type 'yes' or 'no'.")
     return "\n".join(parts)
+
+
+def numbered(choices: tuple[Choice, ...]) -> str:
+    """Choices as the numbers a typed reply picks them by, in the core's order."""
+    return "\n".join(f"  {i}. {c.title}" for i, c in enumerate(choices, 1))
 
 
 def _category(category: str, choices: tuple) -> str:
@@ -92,7 +99,6 @@ class ConsoleAdapter(Adapter):
         self.stdout = stdout or sys.stdout
         self.greeting = greeting
         self.user_id = getpass.getuser()
-        self._pending: Reply | None = None  # what "1", "yes" or "staff" would answer
 
     @classmethod
     def from_env(cls, core: Core, env: Mapping[str, str]) -> Self:
@@ -111,8 +117,6 @@ class ConsoleAdapter(Adapter):
     async def send(self, to: Message, replies: list[Reply]) -> None:
         for reply in replies:
             self._write(render(reply) + "\n")
-            if isinstance(reply, AnswerReply | SuggestReply | OfferStaffReply):
-                self._pending = reply
 
     async def deliver(self, delivery: Delivery) -> None:
         self._write(f"\n{_wrap(delivery.text)}\n")
@@ -155,26 +159,8 @@ class ConsoleAdapter(Adapter):
         self._write("Goodbye.")
 
     def message(self, text: str) -> Message:
-        """Typed text, or the console's stand-in for pressing a button."""
-        action = self._action(text)
-        self._pending = None
-        return Message(self.name, self.user_id, "console", text, action=action)
-
-    def _action(self, text: str) -> Action | None:
-        said = text.strip().casefold()
-        last = self._pending
-        if isinstance(last, SuggestReply):
-            if said.isdigit() and 1 <= int(said) <= len(last.choices):
-                return Action(ActionKind.CHOOSE, last.choices[int(said) - 1].entry_id,
-                              last.context)
-            if said == "staff":
-                return Action(ActionKind.SEND_TO_STAFF, context=last.context)
-        if isinstance(last, AnswerReply) and said in YES | NO:
-            kind = ActionKind.HELPED if said in YES else ActionKind.NOT_HELPED
-            return Action(kind, last.entry_id, last.context)
-        if isinstance(last, OfferStaffReply) and said in YES | {"staff"}:
-            return Action(ActionKind.SEND_TO_STAFF, context=last.context)
-        return None
+        """Typed text; a typed "2" or "yes" is read by the core against its last prompt."""
+        return Message(self.name, self.user_id, "console", text)
 
 
 ADAPTER = ConsoleAdapter

@@ -78,6 +78,7 @@ LIMIT = 4096
 CALLBACK_BYTES = 64  # Telegram's limit on a button's callback data
 MAX_CONTEXT = 2**31 - 1  # a reply's context is an interactions row id (a 32-bit column)
 SHORT = 600  # the first part of an answer, before "More"
+RELATED_BUTTONS = 5  # related entries offered as buttons under an answer
 COMMANDS = [("start", "join with your program's invite code"), ("help", "what I can do"),
             ("topics", "browse the knowledge base"), ("status", "your questions for staff"),
             ("staff", "ask TA staff directly: /staff your question")]
@@ -153,7 +154,10 @@ def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
     """(HTML text, keyboard) messages for one reply, each within Telegram's limit."""
     match reply:
         case AnswerReply(full=True):
-            return [(piece, None) for piece in full_answer(reply)]
+            pieces = full_answer(reply)
+            related = _keyboard(_related_rows(reply)) if reply.related else None
+            return [(piece, related if i == len(pieces) - 1 else None)
+                    for i, piece in enumerate(pieces)]
         case AnswerReply():
             return [_short_answer(reply)]
         case SuggestReply():
@@ -184,7 +188,14 @@ def _short_answer(reply: AnswerReply) -> tuple[str, InlineKeyboardMarkup]:
     rows = [[("More" if more else "Sources", _data("m", reply.context, reply.entry_id))],
             [("This helped", _data("h", reply.context, reply.entry_id)),
              ("Not quite", _data("n", reply.context, reply.entry_id))]]
-    return text, _keyboard(rows)
+    return text, _keyboard(rows + _related_rows(reply))
+
+
+def _related_rows(reply: AnswerReply) -> list[list[tuple[str, str]]]:
+    """Related entries as buttons that choose them, with the answer's context (a chosen
+    suggestion's data: "c|context|entry", within 64 bytes like it)."""
+    return [[("Related: " + c.title, _data("c", reply.context, c.entry_id))]
+            for c in reply.related[:RELATED_BUTTONS]]
 
 
 def full_answer(reply: AnswerReply) -> list[str]:

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Self
 
 from adapters.base import Adapter
-from bot.chat.messages import Delivery, Message, Reply
+from bot.chat.messages import Action, Delivery, Message, Reply
 from bot.core import Core
 
 
@@ -40,10 +40,18 @@ class QueueAdapter(Adapter):
         await super().stop()
         self.inbox.put_nowait(None)
 
-    async def ask(self, text: str, user_id: str = "tester") -> list[Reply]:
-        await self.inbox.put(Message(self.name, user_id, f"dm-{user_id}", text))
+    async def say(self, message: Message) -> list[Reply]:
+        """One message in, through `run()` as a platform event would go, and its replies."""
+        await self.inbox.put(message)
         _, replies = await self.outbox.get()
         return replies
+
+    async def ask(self, text: str, user_id: str = "tester") -> list[Reply]:
+        return await self.say(Message(self.name, user_id, f"dm-{user_id}", text))
+
+    async def press(self, action: Action, user_id: str = "tester") -> list[Reply]:
+        """A button pressed: the `Action` a platform adapter makes of its button data."""
+        return await self.say(Message(self.name, user_id, f"dm-{user_id}", action=action))
 
 
 ADAPTER = QueueAdapter

@@ -32,6 +32,7 @@ BLOCKS_PER_MESSAGE = 45  # Slack allows 50 blocks in a message
 VALUE_LIMIT = 2000  # characters in a button's value
 LABEL_LIMIT = 75  # characters in a button's label
 HEADER_LIMIT = 150  # characters in a header
+RELATED_BUTTONS = 5  # related entries offered as buttons under an answer (Slack allows 25)
 ZWJ = "\u200d"  # zero-width joiner, between the emoji of one sequence
 _MODIFIERS = re.compile("[\u200d\U0001f3fb-\U0001f3ff\U000e0020-\U000e007f]")  # ZWJ, skin tone, tag
 _FLAG = re.compile("[\U0001f1e6-\U0001f1ff]")  # a regional indicator: two make a flag
@@ -139,7 +140,18 @@ def _answer_blocks(reply: AnswerReply) -> list[dict]:
     blocks.append({"type": "actions", "elements": [
         _button("This helped", "tabot_helped", feedback, "primary"),
         _button("Not quite", "tabot_not_helped", feedback)]})
-    return blocks
+    return blocks + _related_blocks(reply)
+
+
+def _related_blocks(reply: AnswerReply) -> list[dict]:
+    """Related entries as buttons that choose them, with the answer's context, so what they
+    answer is recorded against the question that led here (as a chosen suggestion is)."""
+    if not reply.related:
+        return []
+    buttons = [_button(c.title, f"tabot_related_{i}", {"entry": c.entry_id, "ctx": reply.context})
+               for i, c in enumerate(reply.related[:RELATED_BUTTONS])]
+    return [{"type": "context", "elements": [{"type": "mrkdwn", "text": "Related:"}]},
+            {"type": "actions", "elements": buttons}]
 
 
 def _topic_blocks(categories: dict[str, tuple[Choice, ...]]) -> list[dict]:

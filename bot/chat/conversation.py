@@ -35,6 +35,7 @@ from bot.chat.messages import (
     TextReply,
     TopicsReply,
 )
+from bot.chat.prompts import Offered, Prompt, Prompts, is_follow_up, reply_word
 from bot.chat.ratelimit import RateLimiter
 from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
@@ -90,7 +91,8 @@ class Conversation:
 
     It holds no state that matters across a restart: the question behind a button is the
     record the button's `context` points at. What it keeps in memory (rate-limit windows,
-    who has seen the redaction notice) is allowed to be forgotten.
+    who has seen the redaction notice, the last prompt each asker was given, see `Prompts`)
+    is allowed to be forgotten: a typed "2" or "no" then gets a short explanation.
     """
 
     def __init__(self, knowledge: KnowledgeBase, db: Database, settings: Settings,
@@ -103,6 +105,7 @@ class Conversation:
         self._told_about_redaction: set[tuple[str, str]] = set()
         self._rate = RateLimiter(settings.rate_limit_per_minute)
         self._recorder = Recorder(db)
+        self._prompts = Prompts()
         self._redactor: Redactor | None = None
         self._redactor_index: object = None
 
@@ -122,15 +125,22 @@ class Conversation:
         """The one way in for an asker's message or button press; never raises for bad input
         or a database that is down, but says so in a reply."""
         if message.action is not None:
-            return self._limited(message) or await self._on_action(message, message.action)
+            if limited := self._limited(message):
+                return limited
+            replies = await self._on_action(message, message.action)
+            self._prompts.after(message, replies)
+            return replies
         text = clean(message.text)
         if problem := self._unreadable(text):
             return [problem]
         assessment = self.knowledge.crisis.assess(text)
         if assessment.crisis:
+            self._prompts.forget(message)
             return await self._crisis(message, text)  # before any limit: safety comes first
         if limited := self._limited(message):
             return limited
+        if (replied := await self._reply_to_prompt(message, text)) is not None:
+            return replied
         command, rest = parse_command(text)
         if command is not None:
             return await self._on_command(message, command, rest)
@@ -231,12 +241,65 @@ class Conversation:
         match = self.matcher.match(without_placeholders(redaction.text))
         if not match.has_content and not redaction.changed:
             return [*replies, TextReply(copy.SMALL_TALK)]  # redacted words were content
+        question, match = self._in_context(message, redaction.text, match)
         handlers: dict[Outcome, Callable[[Message, str, Match], Awaitable[list[Reply]]]] = {
             Outcome.ANSWER: self._answered,
             Outcome.SUGGEST: self._suggested,
             Outcome.ESCALATE: self._unmatched,
+            Outcome.OFF_TOPIC: self._off_topic,
         }
-        return replies + await handlers[match.outcome](message, redaction.text, match)
+        answered = await handlers[match.outcome](message, question, match)
+        self._prompts.after(message, answered, question)
+        return replies + answered
+
+    def _in_context(self, message: Message, question: str, match: Match) -> tuple[str, Match]:
+        """A follow-up to the answer just given ("what about teens?") is matched together with
+        what that answer was about; the pair is kept when it answers confidently with another
+        entry (the same entry again would tell the asker nothing new). Otherwise the message
+        stands alone, as any question does."""
+        prompt = self._prompts.get(message)
+        if prompt is None or prompt.offered is not Offered.ANSWER or not is_follow_up(question):
+            return question, match
+        combined = f"{prompt.topic} {question}"
+        together = self.matcher.match(without_placeholders(combined))
+        best = together.best
+        if together.outcome is Outcome.ANSWER and best and best.entry.id != prompt.entry_id:
+            return combined, together
+        return question, match
+
+    async def _reply_to_prompt(self, message: Message, text: str) -> list[Reply] | None:
+        """A typed reply to the last prompt: a number, yes, no or none, or a bare "staff";
+        None when `text` is none of these (a new question, a command)."""
+        command, rest = parse_command(text)
+        word = "staff" if command == "staff" and not rest else reply_word(text)
+        if word is None:
+            return None
+        prompt = self._prompts.get(message)
+        if prompt is None:
+            if word == "staff":
+                return None  # "/staff" on its own: its usage
+            return [TextReply(copy.NO_CHOICES if word.isdigit() else copy.NOTHING_OPEN)]
+        if (hint := _hint(prompt, word)) is not None:
+            return [hint]  # the prompt stays open for a reply that fits it
+        replies = await self._follow_prompt(message, prompt, word)
+        self._prompts.after(message, replies)
+        return replies
+
+    async def _follow_prompt(self, message: Message, prompt: Prompt, word: str) -> list[Reply]:
+        """Do what the reply says, through the same path as the button it stands for."""
+        if word == "staff" or (prompt.offered is Offered.STAFF and word == "yes"):
+            return await self._on_action(message, Action(ActionKind.SEND_TO_STAFF,
+                                                          context=prompt.context))
+        if word.isdigit():
+            chosen = prompt.choices[int(word) - 1]
+            return await self._on_action(message, Action(ActionKind.CHOOSE, chosen.entry_id,
+                                                          prompt.context))
+        if prompt.offered is Offered.ANSWER:
+            kind = ActionKind.HELPED if word == "yes" else ActionKind.NOT_HELPED
+            return await self._on_action(message, Action(kind, prompt.entry_id, prompt.context))
+        if prompt.offered is Offered.CHOICES:
+            return [OfferStaffReply(prompt.context)]  # "none of these": staff, if they want
+        return [TextReply(copy.NOT_SENT)]  # "no" to the offer of staff
 
     def _first_redaction(self, message: Message) -> bool:
         key = (message.platform, message.conversation_id)
@@ -261,6 +324,13 @@ class Conversation:
                                            match.score))
         choices = tuple(Choice(e.id, e.title) for e in match.suggestions(3))
         return [SuggestReply(choices, context)]
+
+    async def _off_topic(self, message: Message, question: str, match: Match) -> list[Reply]:
+        """Nothing in the knowledge base's domain: say what tabot is for and file nothing,
+        but offer staff anyway, since the asker may know better than the matcher."""
+        context = await self._store(Record(message, question, Outcome.OFF_TOPIC, None,
+                                           match.score))
+        return [OfferStaffReply(context, copy.OFF_TOPIC)]
 
     async def _unmatched(self, message: Message, question: str, match: Match) -> list[Reply]:
         tags = [t for e in match.suggestions(3) for t in e.tags]
@@ -347,6 +417,21 @@ class Conversation:
         if action.kind is ActionKind.NOT_HELPED:
             return [OfferStaffReply(action.context)]
         return [self.answer(entry, 1.0, context, full=action.kind is ActionKind.MORE)]
+
+
+def _hint(prompt: Prompt, word: str) -> TextReply | None:
+    """What to say when a typed reply does not fit the open prompt (a number past its
+    choices, "yes" to choices), or None when it does."""
+    if prompt.reference is not None and (word == "staff" or prompt.offered is Offered.SENT):
+        return TextReply(copy.ALREADY_SENT.format(reference=prompt.reference))
+    count = len(prompt.choices)
+    if word.isdigit() and not 1 <= int(word) <= count:
+        if prompt.offered is Offered.CHOICES:
+            return TextReply(copy.CHOOSE_HINT.format(count=count))
+        return TextReply(copy.RELATED_HINT.format(count=count) if count else copy.NO_CHOICES)
+    if prompt.offered is Offered.CHOICES and word == "yes":
+        return TextReply(copy.CHOOSE_HINT.format(count=count))
+    return None
 
 
 _RECORDED_AS: dict[ActionKind, tuple[str, str | None]] = {

@@ -9,6 +9,9 @@ Commands:
   status          your questions waiting for TA staff
   /staff QUESTION send a question straight to TA staff
 
+After a reply of mine: a number picks one of the choices I offered, 'yes' or 'no' says whether \
+an answer helped, and 'staff' sends the question you just asked to TA staff.
+
 Answers are general guidance, not legal advice. Please leave out names and other details that \
 could identify a survivor."""
 
@@ -72,3 +75,22 @@ ESCALATED = {
 ESCALATED_DEFAULT = "I've sent your question to the coalition's TA staff."
 ESCALATED_TAIL = (" Your reference is {reference}. Expect a reply {response_time}; it will come "
                   "back to you here.")
+OFF_TOPIC = (
+    "That looks outside what I can help with, so I haven't sent it to anyone. I answer "
+    "advocates' questions about serving survivors of domestic and sexual violence: "
+    "confidentiality, shelter, safety planning, grants, standards and coalition work. If you "
+    "think TA staff should see it anyway, I can send it to them."
+)
+NOT_SENT = ("OK, I haven't sent it. Ask again in other words whenever you like, or type "
+            "'topics' to browse what I know.")
+NOTHING_OPEN = ("I haven't asked you anything just now, so there's nothing to say yes or no "
+                "to (I remember my questions for a few minutes). Type your question, or "
+                "'topics' to browse what I know.")
+NO_CHOICES = ("There are no numbered choices open just now (I remember them for a few "
+              "minutes). Type your question, or 'topics' to browse what I know.")
+CHOOSE_HINT = ("Type a number from 1 to {count} to pick one, 'none' if none of them fit, or "
+               "'staff' to send your question to TA staff.")
+RELATED_HINT = ("Type a number from 1 to {count} for a related topic, 'yes' or 'no' to say "
+                "whether the answer helped, or ask something new.")
+ALREADY_SENT = ("Your question is already with TA staff (reference {reference}), so there's "
+                "no need to send it again; type 'status' to see where it stands.")
