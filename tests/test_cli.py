@@ -6,6 +6,7 @@ import getpass
 import json
 import os
 import pty
+import re
 import select
 import signal
 import subprocess
@@ -15,6 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.learning import Confirmation, record_confirmed
+from bot.store.database import Database
 from tests.conftest import DATA, REPO, entry, write_text, write_yaml
 
 SUBPOENA = "what do we do if we get a subpoena for a survivor's records"
@@ -241,3 +245,88 @@ def test_purge_and_audit_from_the_terminal(db_env: dict[str, str]) -> None:
     assert tabot("purge", env=db_env).returncode == 1
     upgraded = tabot("db", "upgrade", env=db_env)
     assert upgraded.returncode == 0 and "is up to date" in upgraded.stdout
+
+
+async def _seed_proposals(url: str, kb_dir: Path) -> None:
+    """What askers' confirmations would have recorded: two wordings for one entry (one of them
+    confirmed twice) and one for another."""
+    kb = KnowledgeBase.load(kb_dir)
+    db = Database(url)
+    await db.upgrade()
+    async with db.engine.begin() as connection:
+        for question, entry_id in [("how late can residents stay out", "shelter-curfew"),
+                                   ("cats in the shelter", "shelter-pets"),
+                                   ("How late can residents stay out?", "shelter-curfew"),
+                                   ("is a lockout at 11 fair", "shelter-curfew")]:
+            await record_confirmed(connection, question, kb.entries[entry_id],
+                                   Confirmation.PICKED)
+    await db.close()
+
+
+@pytest.fixture
+async def learning_setup(tmp_path: Path) -> tuple[Path, dict[str, str]]:
+    kb_dir = tmp_path / "kb"
+    write_yaml(kb_dir / "shelter-curfew.yaml", entry("shelter-curfew", ["can we have a curfew"]))
+    write_yaml(kb_dir / "shelter-pets.yaml", entry("shelter-pets", ["can residents bring a dog"]))
+    await _seed_proposals(f"sqlite+aiosqlite:///{tmp_path / 'learn.db'}", kb_dir)
+    return kb_dir, {"DATABASE_URL": f"sqlite:///{tmp_path / 'learn.db'}",
+                    "TABOT_STAFF": f"cli:{getpass.getuser()}"}
+
+
+def test_kb_learn_lists_approves_and_dismisses_proposals(
+        learning_setup: tuple[Path, dict[str, str]]) -> None:
+    kb_dir, env = learning_setup
+    listing = tabot("kb", "learn", "--kb", str(kb_dir), env=env)
+    assert listing.returncode == 0, listing.stderr
+    lines = listing.stdout.splitlines()
+    assert lines[0].startswith("shelter-curfew: Shelter curfew")
+    assert lines[1].split() == ["#1", "2x", "(2", "picked)", "how", "late", "can", "residents",
+                                "stay", "out"]
+    assert lines[2].split()[:2] == ["#3", "1x"] and lines[4].startswith("shelter-pets:")
+    before = (kb_dir / "shelter-curfew.yaml").read_text()
+    approved = tabot("kb", "learn", "approve", "#1", "3", "--kb", str(kb_dir), env=env)
+    assert approved.returncode == 0, approved.stderr
+    assert "2 new phrasing(s) written to 1 file(s)" in approved.stdout
+    assert "kill -HUP" in approved.stdout
+    after = (kb_dir / "shelter-curfew.yaml").read_text()
+    assert after == before.replace("- can we have a curfew\n", "- can we have a curfew\n"
+                                   "- how late can residents stay out\n"
+                                   "- is a lockout at 11 fair\n")
+    dismissed = tabot("kb", "learn", "dismiss", "2", "--kb", str(kb_dir), env=env)
+    assert dismissed.returncode == 0 and "dismissed 1 proposal" in dismissed.stdout
+    empty = tabot("kb", "learn", "--kb", str(kb_dir), "--json", env=env)
+    assert json.loads(empty.stdout) == []
+
+
+def test_kb_learn_refuses_unknown_ids_and_non_staff_in_one_line(
+        learning_setup: tuple[Path, dict[str, str]]) -> None:
+    kb_dir, env = learning_setup
+    unknown = tabot("kb", "learn", "approve", "1", "99", "--kb", str(kb_dir), env=env)
+    assert unknown.returncode == 1
+    assert unknown.stderr.strip() == ("tabot: no proposal #99; `tabot kb learn` lists the "
+                                      "pending ones. Nothing was changed.")
+    garbled = tabot("kb", "learn", "dismiss", "TA-1", "--kb", str(kb_dir), env=env)
+    assert garbled.returncode == 1 and "is not a proposal id" in garbled.stderr
+    stranger = tabot("kb", "learn", "--kb", str(kb_dir), env={**env, "TABOT_STAFF": ""})
+    assert stranger.returncode == 1 and "only the coalition's TA staff" in stranger.stderr
+    listing = json.loads(tabot("kb", "learn", "--json", "--kb", str(kb_dir), env=env).stdout)
+    assert [len(group["proposals"]) for group in listing] == [2, 1]
+    assert "Traceback" not in unknown.stderr + garbled.stderr + stranger.stderr
+
+
+def test_escalations_entry_answers_with_the_entry_and_proposes_the_question(
+        learning_setup: tuple[Path, dict[str, str]]) -> None:
+    kb_dir, env = learning_setup
+    env = {**env, "TABOT_KB": str(kb_dir)}
+    asked = tabot("chat", env=env, stdin="/staff can a resident keep a parrot\nquit\n")
+    assert "TA-0001" in asked.stdout, asked.stdout + asked.stderr
+    answered = tabot("escalations", "entry", "TA-0001", "shelter-pets", env=env)
+    assert answered.returncode == 0, answered.stderr
+    assert "answered" in answered.stdout and "Practical guidance about shelter pets" \
+        in answered.stdout
+    listing = json.loads(tabot("kb", "learn", "--json", env=env).stdout)
+    pets = next(g for g in listing if g["entry_id"] == "shelter-pets")
+    [learned] = [p for p in pets["proposals"] if p["staff"]]
+    shown = json.loads(tabot("escalations", "show", "TA-0001", "--json", env=env).stdout)
+    assert "parrot" in learned["text"] and learned["staff"] == 1
+    assert learned["text"] == " ".join(re.sub(r"\[[A-Z ]+\]", " ", shown["question"]).split())

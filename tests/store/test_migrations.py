@@ -8,9 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from alembic import command
 from alembic.config import Config
 from alembic.script import ScriptDirectory
-from sqlalchemy import text
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import Connection
 
 from bot.store.database import MIGRATIONS, Database, MigrationFailed
 from tests.conftest import REPO, drop_postgres_database, fresh_postgres_database, postgres_url
@@ -108,3 +110,33 @@ async def test_tabot_db_upgrade_reports_a_migration_failure_in_one_line(tmp_path
     assert code == 2
     assert "9999_future" in stderr and "Traceback" not in stderr
     assert "Check that the server is running" not in stderr
+
+
+def _downgrade(connection: Connection, revision: str) -> None:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.attributes["connection"] = connection
+    command.downgrade(config, revision)
+
+
+def _phrasings_schema(connection: Connection) -> tuple[bool, list[list[str]]]:
+    inspector = inspect(connection)
+    if "learned_phrasings" not in inspector.get_table_names():
+        return False, []
+    return True, [c["column_names"] for c in
+                  inspector.get_unique_constraints("learned_phrasings")]
+
+
+async def test_0008_adds_learned_phrasings_one_row_per_entry_and_wording_and_goes_back(
+        database: Database) -> None:
+    async with database.engine.connect() as connection:
+        assert await connection.run_sync(_phrasings_schema) == (True, [["entry_id", "key"]])
+    async with database.engine.begin() as connection:
+        await connection.run_sync(_downgrade, "0007")
+    assert await revisions(database) == ["0007"]
+    async with database.engine.connect() as connection:
+        assert await connection.run_sync(_phrasings_schema) == (False, [])
+    await database.upgrade()
+    assert await revisions(database) == [head_revision()]
+    async with database.engine.connect() as connection:
+        assert await connection.run_sync(_phrasings_schema) == (True, [["entry_id", "key"]])
