@@ -271,3 +271,16 @@ def test_ids_are_read_as_staff_type_them() -> None:
         parse_ids(["TA-0042"])
     with pytest.raises(LearningError, match="at least one"):
         parse_ids([])
+
+
+async def test_a_list_quoted_throughout_gets_its_new_items_quoted_the_same_way(
+        database: Database, tmp_path: Path) -> None:
+    text = ("id: pets\ncategory: standard\ntitle: Pets\nquestions:\n  - 'dogs in shelter'\n"
+            "  - 'birds in shelter'\nanswer: Yes.\nsources:\n  - title: Source\n"
+            "reviewed: 2026-10-01\n")
+    write_text(tmp_path / "quoted" / "pets.yaml", text)
+    kb = KnowledgeBase.load(tmp_path / "quoted")
+    await confirm(database, kb, "cats in shelter", "pets")
+    await approve(database, kb, [1], STAFF)
+    assert added_lines(text, (tmp_path / "quoted" / "pets.yaml").read_text()) == [
+        "+  - 'cats in shelter'"]
