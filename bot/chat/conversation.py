@@ -96,7 +96,7 @@ class Conversation:
     """
 
     def __init__(self, knowledge: KnowledgeBase, db: Database, settings: Settings,
-                 triage: Triage | None = None) -> None:
+                 triage: Triage | None = None, prompts: Prompts | None = None) -> None:
         self.knowledge = knowledge
         self.db = db
         self.settings = settings
@@ -105,7 +105,7 @@ class Conversation:
         self._told_about_redaction: set[tuple[str, str]] = set()
         self._rate = RateLimiter(settings.rate_limit_per_minute)
         self._recorder = Recorder(db)
-        self._prompts = Prompts()
+        self._prompts = prompts if prompts is not None else Prompts()
         self._redactor: Redactor | None = None
         self._redactor_index: object = None
 

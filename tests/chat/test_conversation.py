@@ -76,7 +76,7 @@ async def test_references_are_never_reused(conversation: Conversation) -> None:
 
 
 async def test_a_vague_question_gets_distinct_suggestions(conversation: Conversation) -> None:
-    replies = await conversation.handle(msg("rules"))
+    replies = await conversation.handle(msg("shelter"))
     suggestion = next(r for r in replies if isinstance(r, SuggestReply))
     ids = [c.entry_id for c in suggestion.choices]
     assert 1 < len(ids) <= 3 and len(set(ids)) == len(ids)

@@ -1,0 +1,144 @@
+"""The conversation's memory of its last prompt: what a typed reply means, and forgetting it.
+
+The conversation test set (tests/test_conversations.py) plays whole exchanges on every
+platform; these are the edges it cannot reach: time passing, a full memory, a restart.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.chat import copy
+from bot.chat.conversation import Conversation
+from bot.chat.messages import (
+    Action,
+    ActionKind,
+    AnswerReply,
+    Choice,
+    EscalatedReply,
+    Message,
+    OfferStaffReply,
+    SuggestReply,
+    TextReply,
+)
+from bot.chat.prompts import (
+    PROMPT_SECONDS,
+    Offered,
+    Prompt,
+    Prompts,
+    is_follow_up,
+    prompt_of,
+    reply_word,
+)
+from bot.config import Settings
+from bot.knowledge.base import KnowledgeBase
+from bot.store.database import Database
+
+CHILDREN = "what services do children in shelter need"
+
+
+class Clock:
+    """Time that moves only when a test says so."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def msg(text: str, user: str = "U1", conversation: str | None = None) -> Message:
+    return Message("test", user, conversation or f"dm-{user}", text)
+
+
+@pytest.mark.parametrize(("text", "word"), [
+    ("2", "2"), (" 3. ", "3"), ("#1", "1"), ("Yes!", "yes"), ("y", "yes"), ("This helped", "yes"),
+    ("NO", "no"), ("nope.", "no"), ("None of these", "no"), ("not quite", "no"),
+    ("no pets allowed?", None), ("1234", None), ("yes we can have a curfew", None), ("", None)])
+def test_only_short_replies_are_read_as_replies(text: str, word: str | None) -> None:
+    assert reply_word(text) == word
+
+
+@pytest.mark.parametrize(("text", "follows"), [
+    ("what about teens?", True), ("housing", True), ("and if he tracks her phone?", True),
+    ("how about in a rural county with one police officer", True),
+    ("what about a program whose board wants every advocate on call every weekend all year",
+     False),
+    ("how do we respond to a subpoena for a survivor's records", False), ("?!", False)])
+def test_follow_ups_are_short_or_open_like_one(text: str, follows: bool) -> None:
+    assert is_follow_up(text) is follows
+
+
+def test_a_prompt_is_forgotten_after_its_time_and_when_memory_is_full() -> None:
+    clock = Clock()
+    prompts = Prompts(seconds=60, size=2, clock=clock)
+    first, second, third = msg("a", "U1"), msg("b", "U2"), msg("c", "U3")
+    prompts.put(first, Prompt(Offered.STAFF, 1))
+    clock.now += 59
+    assert prompts.get(first) == Prompt(Offered.STAFF, 1, at=1000.0)
+    clock.now += 2
+    assert prompts.get(first) is None and len(prompts) == 0
+    for message in (first, second, third):
+        prompts.put(message, Prompt(Offered.STAFF, 1))
+    assert prompts.get(first) is None and len(prompts) == 2  # the oldest went first
+
+
+def test_what_replies_leave_open() -> None:
+    related = (Choice("a", "A"),)
+    answer = AnswerReply("e", "Title", "text", (), 1.0, related, context=7)
+    sent = EscalatedReply("TA-0009", "soon", "sent")
+    assert prompt_of([answer, sent], "q") == Prompt(Offered.ANSWER, 7, related, "e", "q",
+                                                   "TA-0009")
+    assert prompt_of([answer], None).topic == "Title"  # picked, not typed: its title
+    assert prompt_of([SuggestReply(related, 3)], "q").offered is Offered.CHOICES
+    assert prompt_of([OfferStaffReply(4)], None) == Prompt(Offered.STAFF, 4)
+    assert prompt_of([sent], "q") == Prompt(Offered.SENT, reference="TA-0009")
+    assert prompt_of([TextReply("hello")], "q") is None
+
+
+async def test_a_reply_after_the_prompt_has_expired_is_explained_not_guessed(
+        shipped_kb: KnowledgeBase, database: Database, settings: Settings) -> None:
+    clock = Clock()
+    conversation = Conversation(shipped_kb, database, settings, prompts=Prompts(clock=clock))
+    [suggested] = await conversation.handle(msg("shelter"))
+    assert isinstance(suggested, SuggestReply)
+    clock.now += PROMPT_SECONDS + 1
+    assert await conversation.handle(msg("1")) == [TextReply(copy.NO_CHOICES)]
+    assert await conversation.handle(msg("no")) == [TextReply(copy.NOTHING_OPEN)]
+
+
+async def test_a_follow_up_after_the_prompt_has_expired_stands_alone(
+        shipped_kb: KnowledgeBase, database: Database, settings: Settings) -> None:
+    clock = Clock()
+    conversation = Conversation(shipped_kb, database, settings, prompts=Prompts(clock=clock))
+    [answer] = await conversation.handle(msg(CHILDREN))
+    assert isinstance(answer, AnswerReply) and answer.entry_id == "children-in-shelter"
+    clock.now += PROMPT_SECONDS + 1
+    replies = await conversation.handle(msg("what about teens?"))
+    together = conversation.matcher.match(f"{CHILDREN} what about teens?")
+    assert together.best and together.best.entry.id == "teen-boys-shelter-admission"
+    assert not any(isinstance(r, AnswerReply) and r.entry_id == together.best.entry.id
+                   for r in replies)  # the set shows that, in time, it is this entry
+
+
+async def test_prompts_belong_to_one_asker_in_one_conversation(
+        conversation: Conversation) -> None:
+    [suggested] = await conversation.handle(msg("shelter", "U1"))
+    assert isinstance(suggested, SuggestReply)
+    assert await conversation.handle(msg("1", "U2")) == [TextReply(copy.NO_CHOICES)]
+    elsewhere = msg("1", "U1", conversation="C-GENERAL")
+    assert await conversation.handle(elsewhere) == [TextReply(copy.NO_CHOICES)]
+    [chosen] = await conversation.handle(msg("1", "U1"))
+    assert isinstance(chosen, AnswerReply) and chosen.entry_id == suggested.choices[0].entry_id
+
+
+async def test_after_a_restart_typed_replies_are_explained_and_buttons_still_work(
+        shipped_kb: KnowledgeBase, database: Database, settings: Settings) -> None:
+    before = Conversation(shipped_kb, database, settings)
+    [suggested] = await before.handle(msg("shelter"))
+    after = Conversation(shipped_kb, database, settings)  # nothing carried over in memory
+    assert await after.handle(msg("staff")) == [TextReply(copy.STAFF_USAGE)]
+    assert await after.handle(msg("2")) == [TextReply(copy.NO_CHOICES)]
+    staff = Action(ActionKind.SEND_TO_STAFF, context=suggested.context)  # its button
+    [sent] = await after.handle(Message("test", "U1", "dm-U1", action=staff))
+    assert isinstance(sent, EscalatedReply)
