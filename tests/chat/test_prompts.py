@@ -142,3 +142,14 @@ async def test_after_a_restart_typed_replies_are_explained_and_buttons_still_wor
     staff = Action(ActionKind.SEND_TO_STAFF, context=suggested.context)  # its button
     [sent] = await after.handle(Message("test", "U1", "dm-U1", action=staff))
     assert isinstance(sent, EscalatedReply)
+
+
+async def test_a_bare_staff_command_after_a_prompt_sends_the_question_just_asked(
+        conversation: Conversation) -> None:
+    """Telegram's /staff from its command menu arrives as "/staff@botname" with nothing
+    after it; right after a prompt it means the question behind that prompt."""
+    await conversation.handle(msg("shelter"))
+    [sent] = await conversation.handle(msg("/staff@tabot_bot"))
+    assert isinstance(sent, EscalatedReply)
+    [again] = await conversation.handle(msg("/staff"))
+    assert again == TextReply(copy.ALREADY_SENT.format(reference=sent.reference))
