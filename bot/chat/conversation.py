@@ -422,13 +422,16 @@ class Conversation:
 def _hint(prompt: Prompt, word: str) -> TextReply | None:
     """What to say when a typed reply does not fit the open prompt (a number past its
     choices, "yes" to choices), or None when it does."""
-    if prompt.reference is not None and (word == "staff" or prompt.offered is Offered.SENT):
-        return TextReply(copy.ALREADY_SENT.format(reference=prompt.reference))
+    already = TextReply(copy.ALREADY_SENT.format(reference=prompt.reference))
+    if word == "staff" and prompt.reference is not None:
+        return already
     count = len(prompt.choices)
     if word.isdigit() and not 1 <= int(word) <= count:
         if prompt.offered is Offered.CHOICES:
             return TextReply(copy.CHOOSE_HINT.format(count=count))
         return TextReply(copy.RELATED_HINT.format(count=count) if count else copy.NO_CHOICES)
+    if prompt.offered is Offered.SENT:
+        return already  # "yes" or "no" to a question that is with staff: where it is
     if prompt.offered is Offered.CHOICES and word == "yes":
         return TextReply(copy.CHOOSE_HINT.format(count=count))
     return None
