@@ -79,7 +79,7 @@ def make_knowledge(phrasings: int, seed: int = 7) -> tuple[list[Entry], list[str
 def make_unrelated(count: int, seed: int = 11) -> list[str]:
     """Questions in the same style whose topic words no generated entry uses."""
     rng = random.Random(seed)
-    strangers = [w + "x" for w in make_words(rng, count * 3)]
+    strangers = ["zq" + w[::-1] for w in make_words(rng, count * 3)]  # too far for a typo
     return [" ".join(rng.sample(COMMON, 3) + rng.sample(strangers, 2)) for _ in range(count)]
 
 

@@ -125,7 +125,7 @@ def notice_platforms(settings: Settings) -> tuple[str, ...]:
 
 
 def load_knowledge(settings: Settings, quiet: bool = False) -> KnowledgeBase:
-    kb = KnowledgeBase.load(settings.knowledge_dir)
+    kb = KnowledgeBase.load(settings.knowledge_dir, settings.max_wrong)
     if not quiet:
         for problem in kb.problems:
             if problem.severity is Severity.ERROR:

@@ -11,6 +11,7 @@ from pathlib import Path
 import platformdirs
 
 from bot.knowledge.base import SHIPPED_KNOWLEDGE
+from bot.knowledge.calibration import DEFAULT_MAX_WRONG
 from bot.knowledge.confidence import Thresholds
 
 
@@ -23,6 +24,7 @@ class Settings:
     database_url: str
     knowledge_dir: Path
     thresholds: Thresholds = field(default_factory=Thresholds)
+    max_wrong: float = DEFAULT_MAX_WRONG  # the share of wrong answers calibration aims at
     response_time: str = "within one business day"
     max_message_chars: int = 4000
     staff: frozenset[str] = frozenset()
@@ -72,9 +74,15 @@ def async_database_url(url: str) -> str:
 
 
 def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
+    value = _optional_number(env, name, low, high)
+    return default if value is None else value
+
+
+def _optional_number(env: Mapping[str, str], name: str, low: float, high: float
+                     ) -> float | None:
     raw = env.get(name)
     if raw is None or raw.strip() == "":
-        return default
+        return None
     try:
         value = float(raw)
     except ValueError:
@@ -86,17 +94,17 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
 
 def load_settings(env: Mapping[str, str] | None = None, kb: str | None = None) -> Settings:
     env = os.environ if env is None else env
-    defaults = Thresholds()
-    thresholds = Thresholds(
-        confidence=_number(env, "TABOT_ANSWER_CONFIDENCE", defaults.confidence, 0, 1),
-        margin=_number(env, "TABOT_MARGIN", defaults.margin, 0, 1),
-        suggest=_number(env, "TABOT_SUGGEST_THRESHOLD", defaults.suggest, 0, 1),
+    thresholds = Thresholds(  # unset: the knowledge base's calibrated lines
+        confidence=_optional_number(env, "TABOT_ANSWER_CONFIDENCE", 0, 1),
+        margin=_number(env, "TABOT_MARGIN", Thresholds().margin, 0, 1),
+        suggest=_optional_number(env, "TABOT_SUGGEST_THRESHOLD", 0, 1),
     )
     raw_url = env.get("DATABASE_URL", "").strip()
     return Settings(
         database_url=async_database_url(raw_url) if raw_url else default_database_url(),
         knowledge_dir=Path(kb or env.get("TABOT_KB") or SHIPPED_KNOWLEDGE),
         thresholds=thresholds,
+        max_wrong=_number(env, "TABOT_MAX_WRONG", DEFAULT_MAX_WRONG, 0.001, 0.5),
         response_time=env.get("TABOT_RESPONSE_TIME", "").strip() or "within one business day",
         max_message_chars=int(_number(env, "TABOT_MAX_MESSAGE_CHARS", 4000, 100, 100_000)),
         staff=_staff(env.get("TABOT_STAFF", "")),

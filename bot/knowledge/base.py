@@ -7,9 +7,12 @@ and the problems are reported for staff to fix.
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.knowledge.calibration import CACHE, DEFAULT_MAX_WRONG, Calibration
 from bot.knowledge.crisis import CrisisCheck, load_crisis
 from bot.knowledge.entries import Entry
 from bot.knowledge.files import entry_files, load_entry_file, load_synonyms
@@ -42,14 +45,18 @@ class _Snapshot:
 
 
 class KnowledgeBase:
-    def __init__(self, directory: Path) -> None:
+    """`max_wrong` is the share of wrong answers staff accept (TABOT_MAX_WRONG); every load
+    calibrates the matcher's lines to it on these entries."""
+
+    def __init__(self, directory: Path, max_wrong: float = DEFAULT_MAX_WRONG) -> None:
         self.directory = Path(directory)
+        self.max_wrong = max_wrong
         self.problems: list[Problem] = []
         self._snapshot = _Snapshot({}, {}, {}, Index([], {}))
 
     @classmethod
-    def load(cls, directory: Path) -> KnowledgeBase:
-        kb = cls(directory)
+    def load(cls, directory: Path, max_wrong: float = DEFAULT_MAX_WRONG) -> KnowledgeBase:
+        kb = cls(directory, max_wrong)
         kb.reload()
         return kb
 
@@ -64,6 +71,10 @@ class KnowledgeBase:
     @property
     def index(self) -> Index:
         return self._snapshot.index
+
+    @property
+    def calibration(self) -> Calibration | None:
+        return self._snapshot.index.calibration
 
     @property
     def crisis(self) -> CrisisCheck:
@@ -104,6 +115,7 @@ class KnowledgeBase:
             crisis = previous.crisis  # keep the last good settings; staff are told
         entries = self._unique(files, problems)
         index = Index(list(entries.values()), synonyms)
+        index.calibration = CACHE.get(index, content_hash(entries, synonyms), self.max_wrong)
         self._snapshot = _Snapshot(entries, files, synonyms, index, crisis)
         self.problems = problems
         return problems
@@ -120,3 +132,10 @@ class KnowledgeBase:
                                     f"duplicate id '{entry.id}' (first defined at "
                                     f"{first.path}:{first.line}); give one of them a new id"))
         return entries
+
+
+def content_hash(entries: dict[str, Entry], synonyms: dict[str, list[str]]) -> str:
+    """What the matcher sees of a knowledge base; equal hashes calibrate equally."""
+    seen = [(e.id, e.title, list(e.questions), list(e.tags), e.answer) for e in entries.values()]
+    text = json.dumps([seen, sorted(synonyms.items())], sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()

@@ -30,11 +30,13 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True)
 class Thresholds:
-    """When to answer, suggest or escalate; see the README before changing them."""
+    """Staff's own lines, overriding the knowledge base's calibrated ones where set.
 
-    confidence: float = 0.5  # answer when the model's probability reaches this
-    margin: float = 0.02  # never answer when the runner-up is closer than this
-    suggest: float = 0.25  # below this blended score nothing is close: escalate
+    None means "use the calibrated line" (see `bot.knowledge.calibration`)."""
+
+    confidence: float | None = None  # answer when the model's probability reaches this
+    margin: float = 0.0  # never answer when the runner-up is closer than this
+    suggest: float | None = None  # below this blended score nothing is close: escalate
 
 
 @dataclass(frozen=True)
@@ -64,10 +66,18 @@ class Scored(Protocol):
     def specificity(self) -> float: ...
     @property
     def fuzzy(self) -> float: ...
+    @property
+    def neighbours(self) -> float: ...
+    @property
+    def nearest(self) -> tuple[float, ...]: ...
+    @property
+    def missing(self) -> float: ...
+    @property
+    def posterior(self) -> float: ...
 
 
 FEATURES = ("score", "margin", "coverage", "overlap", "recall", "specificity", "unknown",
-            "informative", "fuzzy", "agreement")
+            "informative", "fuzzy", "agreement", "neighbours", "votes", "missing", "posterior")
 
 
 @dataclass(frozen=True)
@@ -82,6 +92,10 @@ class Evidence:
     informative: float  # log(1 + number of informative words)
     fuzzy: float
     agreement: float  # share of the three scorers whose own favourite is the best entry
+    neighbours: float  # mean overlap of the best entry's two closest phrasings
+    votes: float  # share of the closest phrasings, across all entries, that are the best's
+    missing: float  # how rare the rarest question word the best entry lacks
+    posterior: float  # naive Bayes probability of the best entry among the shortlist
 
     def vector(self) -> tuple[float, ...]:
         return tuple(getattr(self, name) for name in FEATURES)
@@ -98,7 +112,17 @@ def evidence(candidates: Sequence[Scored], query: Sequence[QueryToken]) -> Evide
     agreement = sum(max(candidates, key=lambda c, f=f: getattr(c, f)) is best
                     for f in ("coverage", "overlap", "fuzzy")) / 3
     return Evidence(best.score, best.score - runner_up, best.coverage, best.overlap,
-                    best.recall, best.specificity, unknown, informative, best.fuzzy, agreement)
+                    best.recall, best.specificity, unknown, informative, best.fuzzy, agreement,
+                    best.neighbours, _votes(candidates), best.missing,
+                    best.posterior)
+
+
+def _votes(candidates: Sequence[Scored], k: int = 5) -> float:
+    """Of the k phrasings closest to the question, whichever entries they belong to, the
+    share that belong to the best entry: a nearest-neighbour vote."""
+    ranked = sorted(((d, n) for n, c in enumerate(candidates) for d in c.nearest), reverse=True)
+    top = ranked[:k]
+    return sum(n == 0 for _, n in top) / len(top) if top else 0.0
 
 
 @dataclass(frozen=True)
@@ -118,20 +142,47 @@ class LogisticModel:
 
 # Fitted by scripts/calibrate.py; rerun it and paste its output here after changing scoring.
 DEFAULT_MODEL = LogisticModel(
-    means=(0.4533, 0.1535, 0.6361, 0.3980, 0.4319, 0.5259, 0.0152, 1.5158, 0.4696, 0.6670),
-    scales=(0.1816, 0.1684, 0.2813, 0.1973, 0.2625, 0.1717, 0.0879, 0.5160, 0.1780, 0.2859),
-    weights=(-0.2559, 1.8263, 1.4328, -1.0012, 1.4618, 0.4295, -0.0398, 0.4522, 0.5775, -0.0467),
-    bias=0.3561,
+    means=(0.3961, 0.1686, 0.4987, 0.3633, 0.4514, 0.4954,
+        0.0606, 1.7067, 0.5163, 0.5683, 0.3018, 0.4672,
+        0.5163, 0.5565),
+    scales=(0.1881, 0.1651, 0.2527, 0.2055, 0.2785, 0.1770,
+        0.1864, 0.3380, 0.1357, 0.3287, 0.1885, 0.3112,
+        0.3290, 0.3293),
+    weights=(1.7735, 1.7039, 0.2041, -2.1624, 0.7521, 0.4359,
+        -0.3855, 0.4573, 0.3120, 0.3529, 1.0209, -0.0261,
+        -0.1664, -0.8780),
+    bias=0.6371,
 )
 
 
-def decide(candidates: Sequence[Scored], query: Sequence[QueryToken], thresholds: Thresholds,
-           model: LogisticModel = DEFAULT_MODEL) -> tuple[Outcome, float]:
-    """The outcome, and the model's probability that the best entry is right."""
+def decide(candidates: Sequence[Scored], query: Sequence[QueryToken], lines: Lines,
+           model: LogisticModel = DEFAULT_MODEL, domain: float = 1.0,
+           margin: float = 0.0) -> tuple[Outcome, float]:
+    """The outcome, and the model's probability that the best entry is right.
+
+    `domain` is the share of the question's informative words the knowledge base uses: a
+    question mostly in words it never uses is off-topic unless an entry answers it outright."""
     found = evidence(candidates, query)
     if found is None:
-        return Outcome.ESCALATE, 0.0
+        return (Outcome.OFF_TOPIC if domain < lines.domain else Outcome.ESCALATE), 0.0
     confidence = model.probability(found.vector())
-    if confidence >= thresholds.confidence and found.margin >= thresholds.margin:
+    if confidence >= lines.confidence and found.margin >= margin:
         return Outcome.ANSWER, confidence
-    return (Outcome.SUGGEST if found.score >= thresholds.suggest else Outcome.ESCALATE), confidence
+    if domain < lines.domain:
+        return Outcome.OFF_TOPIC, confidence
+    return (Outcome.SUGGEST if found.score >= lines.suggest else Outcome.ESCALATE), confidence
+
+
+@dataclass(frozen=True)
+class Lines:
+    """Where the decision changes. These are the fallbacks for a knowledge base too small to
+    calibrate; `bot.knowledge.calibration` sets each knowledge base's own."""
+
+    confidence: float = 0.5  # answer at or above this probability
+    suggest: float = 0.25  # below this blended score, nothing is close enough to offer
+    domain: float = 0.0  # below this share of known words, off-topic (never, uncalibrated)
+
+    def overridden(self, thresholds: Thresholds) -> Lines:
+        return Lines(self.confidence if thresholds.confidence is None else thresholds.confidence,
+                     self.suggest if thresholds.suggest is None else thresholds.suggest,
+                     self.domain)

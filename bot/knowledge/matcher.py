@@ -7,7 +7,14 @@ blends three views of the same question, each between 0 and 1 on any knowledge b
   words account for; words the knowledge base has never seen count against it;
 * overlap: weighted Dice overlap between the question and the entry's closest phrasing;
 * fuzzy: rapidfuzz's token-sort similarity to that phrasing, which forgives word order and
-  spelling the normaliser could not fix.
+  spelling the normaliser could not fix;
+* neighbours: the mean overlap of the entry's two closest phrasings. On a knowledge base with
+  many phrasings per entry one lucky phrasing of the wrong entry can beat the right entry's
+  closest; two agreeing phrasings rarely do;
+* posterior: a naive Bayes estimate, over the shortlisted entries, that the question was drawn
+  from this entry's phrasings. It counts how often each word appears across an entry's
+  phrasings, which the other views (sets of words) ignore, and adds POSTERIOR_WEIGHT to the
+  blend.
 
 Whether to answer, suggest or escalate is decided in `bot.confidence` from the same
 scale-free figures. See "How matching works" in the README.
@@ -15,20 +22,36 @@ scale-free figures. See "How matching works" in the README.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING
 
 from rapidfuzz import fuzz
 
-from bot.knowledge.confidence import Outcome, QueryToken, Thresholds, decide
+from bot.knowledge.confidence import (
+    DEFAULT_MODEL,
+    Lines,
+    LogisticModel,
+    Outcome,
+    QueryToken,
+    Thresholds,
+    decide,
+)
 from bot.knowledge.entries import Entry
 from bot.knowledge.normalize import STOPWORDS, Normalizer, fold
 
+if TYPE_CHECKING:
+    from bot.knowledge.calibration import Calibration
+
 STOPWORD_FACTOR = 0.1
 CANDIDATES = 20
-WEIGHTS = (0.5, 0.3, 0.2)  # coverage, overlap, fuzzy
+POSTERIOR_WEIGHT = 0.2
+SMOOTHING = 0.1  # added to every word count of an entry in the naive Bayes estimate
+NEAREST = 5  # closest phrasings per entry kept, for the vote in bot.knowledge.confidence
+WEIGHTS = (0.5, 0.3, 0.2, 0.65)  # coverage, overlap, fuzzy, neighbours
 ANSWER_CREDIT = 0.5  # a question word found only in an entry's answer counts this much
 TITLE_BONUS = 0.3  # question words in the title (staff's own summary) count this much more
 
@@ -44,6 +67,10 @@ class Candidate:
     specificity: float  # how rare the rarest shared word is: 1 = used by this entry alone
     phrasing: str
     matched: tuple[str, ...]
+    neighbours: float = 0.0
+    nearest: tuple[float, ...] = ()  # overlaps of its closest phrasings, highest first
+    missing: float = 0.0  # how rare the rarest question word the entry lacks: 1 = unknown
+    posterior: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -105,6 +132,7 @@ class Index:
 
     def __init__(self, entries: Sequence[Entry], synonyms: dict[str, list[str]]) -> None:
         self.entries = list(entries)
+        self.calibration: Calibration | None = None  # set by the knowledge base that loads it
         # Fold every text once: phrasings (title, questions, tags) first, the answer last.
         folded = [[fold(t) for t in (e.title, *e.questions, " ".join(e.tags), e.answer)]
                   for e in self.entries]
@@ -117,9 +145,10 @@ class Index:
             answer - vocab.keys()
             for answer, vocab in zip(self._answer_tokens, self._vocab, strict=True)
         ]
-        self._idf = self._inverse_document_frequency(
-            [vocab.keys() | answer for vocab, answer in zip(self._vocab, self._answer_vocab,
-                                                            strict=True)])
+        documents = [vocab.keys() | answer
+                     for vocab, answer in zip(self._vocab, self._answer_vocab, strict=True)]
+        self._entries_with = Counter(t for document in documents for t in document)
+        self._idf = self._inverse_document_frequency(documents)
         self._unknown_weight = math.log(1 + (len(self.entries) + 0.5) / 0.5)
         self._stop = {self.normalizer.stem(w) for w in STOPWORDS}
         self._postings: dict[str, list[tuple[int, float]]] = {}
@@ -129,6 +158,8 @@ class Index:
             for token in answer - self._stop:
                 self._postings.setdefault(token, []).append((i, ANSWER_CREDIT))
         self._phrasings = [[self._phrasing(p) for p in ps] for ps in raw]
+        self._counts = [Counter(t for p in ps for t in p.tokens) for ps in self._phrasings]
+        self._totals = [sum(c.values()) for c in self._counts]
 
     def _tokens(self, folded_text: str) -> list[str]:
         return self.normalizer.tokens(folded_text, correct_typos=False, folded=True)
@@ -138,6 +169,28 @@ class Index:
         frequency = Counter(t for vocab in vocabs for t in vocab)
         n = len(vocabs)
         return {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequency.items()}
+
+    def domain_share(self, query: Sequence[QueryToken], exclude: tuple[int, int] | None = None,
+                     without: int | None = None) -> float:
+        """The share of the question's informative words that the knowledge base uses anywhere:
+        how far the question is in its domain. `exclude` leaves out one phrasing and `without`
+        a whole entry, as calibration asks."""
+        informative = [q.token for q in query if q.informative]
+        if not informative:
+            return 1.0  # nothing to judge by: greetings and thanks are not off-topic
+        return sum(self._known(t, exclude, without) for t in informative) / len(informative)
+
+    def _known(self, token: str, exclude: tuple[int, int] | None, without: int | None) -> bool:
+        users = self._entries_with.get(token, 0)
+        i = exclude[0] if exclude is not None else without
+        if users == 0 or i is None or users > 1:
+            return users > 0
+        if token not in self._vocab[i] and token not in self._answer_tokens[i]:
+            return True  # its one user is another entry
+        if exclude is None:
+            return False  # only the removed entry used it
+        in_left_out = token in self._phrasings[i][exclude[1]].tokens
+        return self._vocab[i][token] > in_left_out or token in self._answer_tokens[i]
 
     def is_stopword(self, token: str) -> bool:
         return token in self._stop
@@ -160,7 +213,9 @@ class Index:
         return list(seen.values())
 
     def candidates(self, query: list[QueryToken], exclude: tuple[int, int] | None = None,
-                   limit: int = CANDIDATES) -> list[Candidate]:
+                   limit: int = CANDIDATES, without: int | None = None) -> list[Candidate]:
+        """The best `limit` entries for the question, best first. `exclude` leaves out one
+        phrasing (entry, phrasing) and `without` a whole entry, as calibration asks."""
         total = sum(q.weight for q in query)
         if total <= 0:
             return []
@@ -168,10 +223,33 @@ class Index:
         for q in query:
             for i, credit in self._postings.get(q.token, ()):
                 accumulated[i] += q.weight * credit
+        accumulated.pop(without, None)
         shortlist = [i for i, _ in accumulated.most_common(limit)]
         prepared = _Query(query, total)
-        scored = [self._score(i, prepared, exclude) for i in shortlist]
-        return sorted((c for c in scored if c is not None), key=lambda c: c.score, reverse=True)
+        scored = [(i, c) for i in shortlist if (c := self._score(i, prepared, exclude))]
+        posteriors = self._posteriors([i for i, _ in scored], query, exclude)
+        blended = [replace(c, posterior=p, score=(c.score + POSTERIOR_WEIGHT * p)
+                           / (1 + POSTERIOR_WEIGHT))
+                   for (_, c), p in zip(scored, posteriors, strict=True)]
+        return sorted(blended, key=lambda c: c.score, reverse=True)
+
+    def _posteriors(self, shortlist: list[int], query: list[QueryToken],
+                    exclude: tuple[int, int] | None) -> list[float]:
+        tokens = [q.token for q in query if not q.stopword]
+        size = SMOOTHING * len(self._idf)
+        likelihoods = []
+        for i in shortlist:
+            counts, total = self._counts[i], self._totals[i]
+            if exclude is not None and exclude[0] == i:
+                left_out = self._phrasings[i][exclude[1]].tokens
+                counts, total = counts - Counter(left_out), total - len(left_out)
+            likelihoods.append(sum(math.log((counts.get(t, 0) + SMOOTHING) / (total + size))
+                                   for t in tokens))
+        if not likelihoods:
+            return []
+        top = max(likelihoods)
+        odds = [math.exp(x - top) for x in likelihoods]
+        return [o / sum(odds) for o in odds]
 
     def _score(self, i: int, prepared: _Query, exclude: tuple[int, int] | None
                ) -> Candidate | None:
@@ -191,12 +269,16 @@ class Index:
         coverage = covered / total
         rarest = max((q.weight for q in hits), default=0)
         specificity = rarest / self._unknown_weight
+        lacking = max((q.weight for q in query if q.informative and q not in hits), default=0)
+        missing = lacking / self._unknown_weight
         overlap, recall, best = 0.0, 0.0, phrasings[0]
+        dices: list[float] = []
         for phrasing in phrasings:
             if phrasing.tokens.isdisjoint(prepared.tokens):
                 continue  # shares no word: its overlap and recall are 0 and change nothing
             shared = sum([w for t, w in weights if t in phrasing.tokens])
             dice = 2 * shared / (total + phrasing.weight)
+            dices.append(dice)
             if dice > overlap:
                 overlap, best = dice, phrasing
             if phrasing.weight and shared / phrasing.weight > recall:
@@ -204,19 +286,30 @@ class Index:
         fuzzy = fuzz.token_sort_ratio(prepared.text, best.text) / 100
         title = phrasings[0].tokens if not (exclude and exclude[0] == i and exclude[1] == 0) else ()
         in_title = sum([w for t, w in weights if t in title]) / total
+        nearest = tuple(heapq.nlargest(NEAREST, dices))
+        neighbours = sum(nearest[:2]) / 2
         score = (WEIGHTS[0] * coverage + WEIGHTS[1] * overlap + WEIGHTS[2] * fuzzy
-                 + TITLE_BONUS * in_title) / (1 + TITLE_BONUS)
+                 + WEIGHTS[3] * neighbours + TITLE_BONUS * in_title) / (sum(WEIGHTS) + TITLE_BONUS)
         return Candidate(self.entries[i], score, coverage, overlap, fuzzy, recall, specificity,
-                         best.text, matched)
+                         best.text, matched, neighbours, nearest, missing)
 
 
 class Matcher:
+    """Decides with the knowledge base's calibrated model and lines (see
+    `bot.knowledge.calibration`), or with staff's own lines where `thresholds` sets them."""
+
     def __init__(self, index: Index, thresholds: Thresholds | None = None) -> None:
         self.index = index
         self.thresholds = thresholds or Thresholds()
+        calibration = index.calibration
+        self.model: LogisticModel = calibration.model if calibration else DEFAULT_MODEL
+        base = calibration.lines if calibration else Lines()
+        self.lines = base.overridden(self.thresholds)
 
     def match(self, text: str, exclude: tuple[int, int] | None = None) -> Match:
         query = self.index.analyse(text)
         candidates = self.index.candidates(query, exclude)
-        outcome, confidence = decide(candidates, query, self.thresholds)
+        outcome, confidence = decide(candidates, query, self.lines, self.model,
+                                     self.index.domain_share(query, exclude),
+                                     self.thresholds.margin)
         return Match(text, outcome, tuple(candidates), tuple(query), confidence)

@@ -25,7 +25,7 @@ def test_typos_and_acronyms_still_find_the_entry(matcher: Matcher) -> None:
 def test_an_unrelated_question_is_escalated(matcher: Matcher) -> None:
     match = matcher.match("what is the best recipe for banana bread")
     assert match.outcome is Outcome.ESCALATE
-    assert match.score < Thresholds().suggest
+    assert match.score < Matcher(matcher.index).lines.suggest
 
 
 def test_suggestions_are_distinct_entries_best_first(matcher: Matcher) -> None:
