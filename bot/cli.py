@@ -108,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     kb_lint = kb_commands.add_parser("lint", help="check every knowledge file")
     kb_lint.add_argument("--kb", metavar="DIR")
     kb_lint.set_defaults(func=cmd_lint)
+    kb_calibrate = kb_commands.add_parser(
+        "calibrate", help="the answer, suggestion and off-topic lines this knowledge base sets "
+        "itself, and the rates they are expected to give")
+    kb_calibrate.add_argument("--kb", metavar="DIR")
+    kb_calibrate.set_defaults(func=cmd_calibrate)
     kb_review = kb_commands.add_parser("review", help="entries not reviewed recently, oldest first")
     kb_review.add_argument("--kb", metavar="DIR")
     kb_review.add_argument("--months", type=int, default=None,
@@ -308,7 +313,24 @@ def cmd_lint(args: argparse.Namespace) -> int:
     files = len({e.path for e in kb.entries.values()})
     print(f"{len(kb.entries)} entries in {files} files: {errors} errors, "
           f"{len(problems) - errors} warnings")
+    print(*_calibration_lines(kb, settings), sep="\n")
     return 1 if has_errors(problems) else 0
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    settings = load_settings(kb=args.kb)
+    kb = KnowledgeBase.load(settings.knowledge_dir, settings.max_wrong)
+    print(*_calibration_lines(kb, settings), sep="\n")
+    return 0
+
+
+def _calibration_lines(kb: KnowledgeBase, settings: Settings) -> list[str]:
+    lines = kb.calibration.describe() if kb.calibration else []
+    overrides = {"TABOT_ANSWER_CONFIDENCE": settings.thresholds.confidence,
+                 "TABOT_SUGGEST_THRESHOLD": settings.thresholds.suggest}
+    lines += [f"  {name}={value} overrides the calibrated line"
+              for name, value in overrides.items() if value is not None]
+    return lines
 
 
 def cmd_escalations(args: argparse.Namespace) -> int:

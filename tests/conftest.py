@@ -62,9 +62,11 @@ def write_text(path: Path, content: str) -> Path:
 @pytest.fixture(scope="session", autouse=True)
 def own_data_directory(tmp_path_factory: pytest.TempPathFactory) -> None:
     """Whatever tabot keeps in the user's data directory by default (a PostgreSQL database's
-    spool, say) goes to a directory of the test run's own, in this process and the ones it
-    starts, never to the home directory of the machine running the tests."""
+    spool, say) and in its cache (calibrations) goes to directories of the test run's own, in
+    this process and the ones it starts, never to the home directory of the machine running
+    the tests."""
     os.environ["XDG_DATA_HOME"] = str(tmp_path_factory.mktemp("xdg-data"))
+    os.environ["XDG_CACHE_HOME"] = str(tmp_path_factory.mktemp("xdg-cache"))
 
 
 SMALL_KB = [

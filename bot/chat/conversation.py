@@ -40,11 +40,18 @@ from bot.chat.ratelimit import RateLimiter
 from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.entries import Entry
+from bot.knowledge.learning import Confirmation, record_confirmed
 from bot.knowledge.matcher import Match, Matcher, Outcome
 from bot.privacy.redaction import Redaction, Redactor, without_placeholders
 from bot.store.database import Database
 from bot.store.errors import STORAGE_ERRORS
-from bot.store.interactions import Record, Recorder, question_behind, record_interaction
+from bot.store.interactions import (
+    Record,
+    Recorder,
+    question_behind,
+    record_behind,
+    record_interaction,
+)
 from bot.triage import commands
 from bot.triage.commands import StaffAction
 from bot.triage.escalations import Reason, create_escalation
@@ -404,19 +411,32 @@ class Conversation:
                                       asked=action.context)
             return [self._escalated(filing, Reason.NOT_HELPED)]
 
-        async def asked(connection: AsyncConnection) -> str | None:
+        async def asked(connection: AsyncConnection) -> tuple[str, str] | None:
             assert action.context is not None
-            return await question_behind(connection, action.context, message)
+            return await record_behind(connection, action.context, message)
 
-        question = await self._transaction(asked) if action.context is not None else None
+        behind = await self._transaction(asked) if action.context is not None else None
+        question = behind[0] if behind else None
         outcome, feedback = _RECORDED_AS[action.kind]
         context = await self._store(Record(message, question or "", outcome, entry.id,
                                            1.0 if outcome == Outcome.ANSWER else 0.0, feedback))
+        if behind is not None and (source := _CONFIRMS.get((action.kind, behind[1]))):
+            await self._confirm(behind[0], entry, source)
         if action.kind is ActionKind.HELPED:
             return [TextReply(copy.HELPED)]
         if action.kind is ActionKind.NOT_HELPED:
             return [OfferStaffReply(action.context)]
         return [self.answer(entry, 1.0, context, full=action.kind is ActionKind.MORE)]
+
+
+    async def _confirm(self, question: str, entry: Entry, source: Confirmation) -> None:
+        """A question the asker confirmed an entry answers: a phrasing for staff to consider
+        (`tabot kb learn`)."""
+
+        async def write(connection: AsyncConnection) -> bool:
+            return await record_confirmed(connection, question, entry, source)
+
+        await self._transaction(write)
 
 
 def _hint(prompt: Prompt, word: str) -> TextReply | None:
@@ -437,6 +457,12 @@ def _hint(prompt: Prompt, word: str) -> TextReply | None:
     return None
 
 
+# A pick among suggestions, or "This helped" on an answer, confirms the question behind it;
+# picking a related entry after an answer does not (the question was about the answer).
+_CONFIRMS: dict[tuple[ActionKind, str], Confirmation] = {
+    (ActionKind.CHOOSE, Outcome.SUGGEST): Confirmation.PICKED,
+    (ActionKind.HELPED, Outcome.ANSWER): Confirmation.HELPED,
+}
 _RECORDED_AS: dict[ActionKind, tuple[str, str | None]] = {
     ActionKind.CHOOSE: (Outcome.ANSWER, None),
     ActionKind.HELPED: ("feedback", "helped"),

@@ -54,6 +54,15 @@ async def question_behind(connection: AsyncConnection, context: int,
         Interaction.user_id == message.user_id))
 
 
+async def record_behind(connection: AsyncConnection, context: int,
+                        message: Message) -> tuple[str, str] | None:
+    """The redacted question and outcome a button's context points at, if that asker's."""
+    row = (await connection.execute(select(Interaction.text, Interaction.outcome).where(
+        Interaction.id == context, Interaction.platform == message.platform,
+        Interaction.user_id == message.user_id))).first()
+    return (row.text, row.outcome) if row else None
+
+
 class Recorder:
     """Group commit for records that stand alone (an answer, a suggestion, feedback).
 
