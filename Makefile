@@ -26,9 +26,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 eval: $(STAMP)
-	$(BIN)/tabot eval --questions tests/data/questions.jsonl
-	$(BIN)/tabot eval --questions tests/data/questions-heldout.jsonl
-	$(BIN)/tabot eval --kb tests/data/library_kb --questions tests/data/library_questions.jsonl
+	$(BIN)/python scripts/eval_table.py
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_matcher.py

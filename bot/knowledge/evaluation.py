@@ -109,6 +109,21 @@ def summarise(outcomes: list[Outcomes]) -> EvalResult:
     )
 
 
+@dataclass(frozen=True)
+class Routing:
+    """Where the out-of-scope questions went: to staff (an escalation is filed) or told what
+    tabot is for (off-topic). Neither answered nor offered, each costs something different."""
+
+    escalated: float
+    off_topic: float
+
+
+def oos_routing(outcomes: list[Outcomes]) -> Routing:
+    oos = [o.outcome for o in outcomes if o.question.expect is None]
+    return Routing(escalated=_ratio(oos.count(Outcome.ESCALATE), len(oos)),
+                   off_topic=_ratio(oos.count(Outcome.OFF_TOPIC), len(oos)))
+
+
 def _ratio(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 

@@ -158,3 +158,20 @@ def test_heldout_questions_redacted_as_in_chat_stay_above_floors(heldout_as_chat
 
 def test_heldout_questions_redacted_as_in_chat_keep_wrong_answers_rare(heldout_as_chat) -> None:
     assert heldout_as_chat.wrong_answer_rate <= 0.06
+
+
+def test_routing_shares_count_only_out_of_scope_questions() -> None:
+    def outcome(expect, kind):
+        return evaluation.Outcomes(evaluation.LabeledQuestion("q", expect, 1), kind, None, (), 1.0)
+
+    routing = evaluation.oos_routing([
+        outcome("a", Outcome.ESCALATE),
+        outcome("a", Outcome.OFF_TOPIC),
+        outcome(None, Outcome.ESCALATE),
+        outcome(None, Outcome.OFF_TOPIC),
+        outcome(None, Outcome.OFF_TOPIC),
+        outcome(None, Outcome.SUGGEST),
+    ])
+    assert routing.escalated == pytest.approx(1 / 4)
+    assert routing.off_topic == pytest.approx(2 / 4)
+    assert evaluation.oos_routing([outcome("a", Outcome.ESCALATE)]) == evaluation.Routing(0.0, 0.0)
