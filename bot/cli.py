@@ -311,9 +311,9 @@ def cmd_lint(args: argparse.Namespace) -> int:
         print(problem)
     errors = sum(p.severity is Severity.ERROR for p in problems)
     files = len({e.path for e in kb.entries.values()})
+    print(*_calibration_lines(kb, settings), sep="\n")
     print(f"{len(kb.entries)} entries in {files} files: {errors} errors, "
           f"{len(problems) - errors} warnings")
-    print(*_calibration_lines(kb, settings), sep="\n")
     return 1 if has_errors(problems) else 0
 
 

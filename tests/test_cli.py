@@ -128,7 +128,8 @@ def test_a_missing_knowledge_directory_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_chat_with_piped_input_answers_and_escalates(db_env: dict[str, str],
                                                      tmp_path: Path) -> None:
-    script = f"hi\n{SUBPOENA}\nyes\nhow do i fix my lawnmower engine\nstatus\nquit\n"
+    unmatched = "how do we reconcile our general ledger for the audit"
+    script = f"hi\n{SUBPOENA}\nyes\n{unmatched}\nstatus\nquit\n"
     result = tabot("chat", env=db_env, stdin=script)
     out = result.stdout
     assert result.returncode == 0, result.stderr
@@ -229,9 +230,9 @@ def test_report_prints_every_format_and_writes_a_png(db_env: dict[str, str],
 
 
 def test_gaps_and_review_commands_run(db_env: dict[str, str]) -> None:
-    tabot("chat", env=db_env, stdin="what time does the hardware store close\nquit\n")
+    tabot("chat", env=db_env, stdin="how do we reconcile our general ledger for the audit\nquit\n")
     out = tabot("gaps", env=db_env).stdout
-    assert "hardware store" in out and "Entries never matched" in out
+    assert "general ledger" in out and "Entries never matched" in out
     assert "knowledge entries not reviewed in 1 months" in tabot(
         "kb", "review", "--months", "1").stdout or "Every knowledge entry" in tabot(
         "kb", "review", "--months", "1").stdout
