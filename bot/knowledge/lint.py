@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.matcher import Matcher, Outcome
@@ -11,6 +12,20 @@ from bot.knowledge.problems import Problem, Severity
 
 STALE_AFTER = dt.timedelta(days=365)
 
+# A source without a URL must still be something a person can find: a statute, regulation,
+# Federal Register notice or order by its citation, or a publication named with its year.
+LEGAL_CITATION = re.compile(
+    r"\b\d+\s*U\.\s?S\.\s?C\.?"           # 34 U.S.C. 12291(b)
+    r"|\b\d+\s*C\.?\s?F\.?\s?R\.?\s*(?:part\s*)?\d"  # 28 CFR 94.115, 45 C.F.R. part 1370
+    r"|\b\d+\s*FR\s*\d"                      # 90 FR 32023
+    r"|\bPub(?:lic|\.)?\s?L(?:aw|\.)?\s*(?:No\.\s*)?\d+-\d+"  # Pub. L. 117-159
+    r"|\b\d+\s*Stat\.\s*\d"                   # 136 Stat. 1313
+    r"|(?:Executive|A\.\s?G\.)\s+Order\s+(?:No\.\s*)?\d"
+    r"|\u00a7",
+    re.IGNORECASE)
+PUBLICATION_YEAR = re.compile(r"\b(?:19[5-9]\d|20\d\d)\b")
+PRIVATE_REFERENCE = re.compile(r"\bseed\s+doc(?:ument)?s?\b", re.IGNORECASE)
+
 
 def lint(kb: KnowledgeBase, today: dt.date | None = None) -> list[Problem]:
     today = today or dt.date.today()
@@ -18,6 +33,7 @@ def lint(kb: KnowledgeBase, today: dt.date | None = None) -> list[Problem]:
     problems += _shared_phrasings(kb)
     problems += _misleading_phrasings(kb)
     problems += _references_and_dates(kb, today)
+    problems += _unfindable_sources(kb)
     return sorted(problems, key=lambda p: (str(p.path), p.line))
 
 
@@ -70,3 +86,25 @@ def _references_and_dates(kb: KnowledgeBase, today: dt.date) -> list[Problem]:
             for rid in entry.related if rid not in kb.entries
         ]
     return problems
+
+
+def findable(title: str, url: str | None) -> bool:
+    """Whether a person could find this source: a URL, or a citation they can look up.
+
+    A reference only the knowledge base's authors can follow ("seed document 004") never
+    counts, with or without a URL.
+    """
+    if PRIVATE_REFERENCE.search(title):
+        return False
+    return bool(url) or bool(LEGAL_CITATION.search(title) or PUBLICATION_YEAR.search(title))
+
+
+def _unfindable_sources(kb: KnowledgeBase) -> list[Problem]:
+    return [
+        Problem(entry.path, entry.line, Severity.WARNING,
+                f"'{entry.id}' cites {source.title!r}, which a reader cannot find; give its URL, "
+                "a citation (34 U.S.C. 12291(b), 28 CFR 94.115) or its publisher, title and "
+                "year")
+        for entry in kb.entries.values() for source in entry.sources
+        if not findable(source.title, source.url)
+    ]
