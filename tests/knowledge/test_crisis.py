@@ -71,9 +71,10 @@ def test_ordinary_questions_carry_no_crisis_flag(crisis, text: str) -> None:
 def test_hotlines_carry_the_numbers_and_the_date_they_were_checked(crisis) -> None:
     text = crisis.hotlines()
     for number in ("911", "1-800-799-7233", "88788", "1-800-656-4673", "1-844-762-8483",
-                   "988", "1-866-488-7386", "1-800-787-3224"):
+                   "988", "1-866-488-7386", "1-800-787-3224", "1-866-331-9474", "22522",
+                   "1-888-373-7888", "233733", "678-678"):
         assert number in text
-    assert "last verified 2026-11-01" in text
+    assert "last verified 2026-11-27" in text
 
 
 async def test_a_person_in_danger_gets_hotlines_first_and_staff_are_told_urgently(
