@@ -33,6 +33,9 @@ from starlette.routing import BaseRoute
 from bot.chat.conversation import Conversation
 from bot.chat.messages import Delivery
 from bot.config import ConfigError, Settings
+from bot.console.app import console_mount
+from bot.console.services import Services as ConsoleServices
+from bot.console.settings import DEFAULT_PORT, load_console_settings
 from bot.core import Core
 from bot.delivery import Dispatcher
 from bot.insights.review import post_review_if_due
@@ -222,7 +225,10 @@ class Runtime:
         self.scheduler.every(self.schedule.daily, "daily", self.daily)
         routes = [route for adapter in self.adapters for route in adapter.routes()]
         if routes or self.settings.port is not None:
-            port = self.settings.port if self.settings.port is not None else 3000
+            port = self.settings.port if self.settings.port is not None else DEFAULT_PORT
+            routes.append(console_mount(ConsoleServices(  # the staff console, at /console
+                self.db, self.knowledge, self.triage, self.settings,
+                load_console_settings(self.env, port))))
             self.web = WebServer(build_app(routes, self.readiness), port)
         _freeze_long_lived_objects()
 

@@ -25,6 +25,10 @@ from sqlalchemy.exc import SQLAlchemyError
 from bot.app import build_triage, configured_platforms, load_knowledge, open_database, serve
 from bot.chat.messages import Actor
 from bot.config import ConfigError, Settings, load_settings
+from bot.console.auth import NotStaff
+from bot.console.links import signin_link
+from bot.console.server import serve_console
+from bot.console.settings import load_console_settings
 from bot.insights import gaps, reports
 from bot.knowledge import evaluation
 from bot.knowledge.base import KnowledgeBase, KnowledgeError
@@ -187,6 +191,8 @@ def build_parser() -> argparse.ArgumentParser:
     auditing.add_argument("--json", action="store_true")
     auditing.set_defaults(func=cmd_audit)
 
+    _console_parser(commands)
+
     db = commands.add_parser("db", help="database tools")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply database migrations").set_defaults(
@@ -210,6 +216,47 @@ def _learn_parser(kb_commands: argparse._SubParsersAction) -> None:
         sub.add_argument("ids", nargs="+", metavar="ID", help="proposal ids, as listed")
         sub.add_argument("--kb", metavar="DIR", default=argparse.SUPPRESS)
         sub.set_defaults(func=cmd_learn, learn_action=name)
+
+
+def _console_parser(commands: argparse._SubParsersAction) -> None:
+    console = commands.add_parser(
+        "console", help="serve only the staff web console on $PORT (tabot run serves it too)",
+        description="The TA staff web console, at /console on $PORT. `tabot console` serves it "
+        "alone; `tabot console link USER` prints a one-time sign-in link for a staff member.")
+    console.add_argument("--kb", metavar="DIR")
+    console.set_defaults(func=cmd_console)
+    console_commands = console.add_subparsers(dest="console_command", metavar="{link}")
+    link = console_commands.add_parser(
+        "link", help="a one-time sign-in link (10 minutes) for USER, who must be in TABOT_STAFF")
+    link.add_argument("user", metavar="USER", help="platform:user_id as in TABOT_STAFF, "
+                      "e.g. slack:U0123 or cli:maria")
+    link.set_defaults(func=cmd_console_link)
+
+
+def cmd_console(args: argparse.Namespace) -> int:
+    settings = load_settings(kb=args.kb)
+    serve_console(settings, load_console_settings(port=settings.port))
+    return 0
+
+
+def cmd_console_link(args: argparse.Namespace) -> int:
+    settings = load_settings()
+    try:
+        actor = Actor.parse(args.user)
+    except ValueError:
+        print(f"tabot: {args.user!r} is not platform:user_id (e.g. slack:U0123)",
+              file=sys.stderr)
+        return 1
+    public_url = load_console_settings(port=settings.port).public_url
+    try:
+        url = asyncio.run(_with_database(settings, lambda db: signin_link(
+            db, actor, settings.staff, public_url)))
+    except NotStaff as exc:
+        print(f"tabot: {exc}; add it there first", file=sys.stderr)
+        return 1
+    print(url)
+    print("works once, for 10 minutes; send it only to that person", file=sys.stderr)
+    return 0
 
 
 def cmd_chat(args: argparse.Namespace) -> int:

@@ -226,3 +226,41 @@ class LearnedPhrasing(Base):
     last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     decided_by: Mapped[str | None] = mapped_column(String(160))
     decided_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsoleLink(Base):
+    """A one-time sign-in link for the web console. Only a digest of its token is kept, so
+    the table cannot be used to sign in; `used_at` makes it work once."""
+
+    __tablename__ = "console_links"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    actor: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    expires_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    used_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsoleSession(Base):
+    """A signed-in staff member's console session, held server-side so signing out (or idling
+    past the limit) ends it whatever the browser keeps. Only a digest of its token is kept."""
+
+    __tablename__ = "console_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    actor: Mapped[str] = mapped_column(String(160))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ConsoleKey(Base):
+    """A secret the console keeps (the cookie-signing key), shared by every process."""
+
+    __tablename__ = "console_keys"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    value: Mapped[str] = mapped_column(String(128))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

@@ -1,0 +1,46 @@
+"""The console's own settings, read from the environment with messages naming the variable."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.config import ConfigError
+
+DEFAULT_PORT = 3000
+
+
+@dataclass(frozen=True)
+class ConsoleSettings:
+    """`public_url` is where staff reach tabot (TABOT_PUBLIC_URL), used in the sign-in links
+    it sends; `secure` says whether cookies are marked Secure (they are over HTTPS)."""
+
+    public_url: str
+    timezone: ZoneInfo
+
+    @property
+    def secure(self) -> bool:
+        return self.public_url.startswith("https://")
+
+
+def load_console_settings(env: Mapping[str, str] | None = None,
+                          port: int | None = None) -> ConsoleSettings:
+    env = os.environ if env is None else env
+    raw = env.get("TABOT_PUBLIC_URL", "").strip().rstrip("/")
+    if not raw:
+        raw = f"http://localhost:{port if port else DEFAULT_PORT}"
+    parts = urlsplit(raw)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
+            or parts.fragment:
+        raise ConfigError(f"TABOT_PUBLIC_URL must be the address staff open tabot at, like "
+                          f"https://tabot.example.org, got {raw!r}")
+    zone = env.get("TABOT_TIMEZONE", "").strip() or "UTC"
+    try:
+        timezone = ZoneInfo(zone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"TABOT_TIMEZONE must be a time zone name like America/Chicago, "
+                          f"got {zone!r}") from None
+    return ConsoleSettings(raw, timezone)
