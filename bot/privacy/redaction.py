@@ -1,17 +1,20 @@
 """Redaction of identifying details before anything is stored, logged or forwarded.
 
 Advocates type real details into chat ("my client ... at 12 Oak St"). Every path out of the
-core (database, logs, staff, other platforms) goes through `redact()` first. Placeholders keep
-the question readable: "[NAME] at [ADDRESS] needs a PO".
+core (database, logs, staff, other platforms) goes through `redact()` first. Typed placeholders
+keep the question readable: "[NAME] in [PLACE] has an [A-NUMBER] and needs a PO".
 
-Patterns catch what has a shape (phones, e-mails, dates, numbers, addresses, plates, links).
-Names have no shape, so two rules work together, each erring towards redacting:
-* a word after a cue ("my client", "her son", "Ms.", "named") that is not an ordinary word,
-  whatever its case;
-* a capitalised word that is not an ordinary word ("Marisol Vantreek", "ZORBELLE").
-Ordinary words are the knowledge base's own (VAWA, Housing, Title), English function words and
-a short list of common ones; an unknown place or programme name may be redacted too, which
-costs the question nothing (the matcher gives unknown words no credit).
+Two layers:
+* identifiers with a shape (bot/privacy/identifiers.py): phones, e-mails, A-numbers, USCIS
+  receipt and I-94 numbers, passport, licence, member, card and account numbers, IP addresses,
+  coordinates, street addresses, schools, dates, case numbers, plates, links;
+* names and places, which have no shape, decided from data (bot/privacy/lexicon.py): the SSA
+  first-name and Census surname lists say how strongly a word is a name, the Census gazetteer
+  whether it is a place, and SCOWL how common an English word it is. A word the knowledge base
+  or the domain lexicon uses (VAWA, subpoena, Narcan), or a typo of one, is never a name. Cues
+  ("my client", "her son", "Ms.", "named", "lives in") still catch names and places in no list,
+  and a capitalised word that no list knows is taken for an invented name, erring towards
+  redacting.
 """
 
 from __future__ import annotations
@@ -22,50 +25,33 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from bot.knowledge.normalize import STOPWORDS
+from bot.privacy import lexicon
+from bot.privacy.identifiers import SCHOOL, SHAPES
+from bot.privacy.lexicon import Claims, Lexicon
 
-_STREET = (
-    r"street|st|avenue|ave|road|rd|drive|dr|lane|ln|boulevard|blvd|court|ct|way|place|pl|"
-    r"circle|cir|highway|hwy|parkway|pkwy|terrace|ter|trail|trl|route|rte|loop|row|square|sq"
-)
-_MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
-           r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
 _NAME_CUES = (
     r"client|clinet|cleint|cient|clent|survivor|resident|victim|caller|participant|advocate|"
-    r"named|name is|name's|called|mom|mother|dad|father|husband|wife|boyfriend|girlfriend|"
-    r"bf|gf|partner|ex|"
-    r"abuser|son|daughter|kid|child|baby|sister|brother|aunt|uncle|grandma|grandmother|"
-    r"cousin|niece|nephew|friend|neighbor|neighbour|coworker|officer|detective|judge|"
-    r"attorney|lawyer|landlord|ms|mr|mrs|mx|miss|dr|sr|jr"
+    r"named|name is|name's|names|called|mom|mother|dad|father|husband|wife|boyfriend|"
+    r"girlfriend|bf|gf|partner|ex|fiance|fiancé|stepdad|stepmom|abuser|perp|son|daughter|kid|"
+    r"child|baby|sister|brother|aunt|uncle|grandma|grandmother|grandpa|cousin|niece|nephew|"
+    r"friend|neighbor|neighbour|coworker|roommate|officer|detective|deputy|judge|attorney|"
+    r"lawyer|landlord|caseworker|worker|ms|mr|mrs|mx|miss|dr|sr|jr"
+)
+_PLACE_CUES = (
+    r"lives in|living in|live in|moved to|moving to|moved from|from|in|near|outside(?: of)?|"
+    r"out of|relocated to|relocating to|staying in|stays in|based in|town of|city of|up in|"
+    r"down in|over in|back to|drove to|went to|headed to|fled to|fled from"
 )
 _WORD = r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]"
-
-_SHAPES: list[tuple[str, re.Pattern[str]]] = [
-    ("[EMAIL]", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
-    ("[URL]", re.compile(r"(?:\bhttps?://|\bwww\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|"
-                         r"gov|edu|io|me|us|co|app|info|biz|ly|tv)/[^\s)\]\"']+",
-                         re.IGNORECASE)),
-    ("[DATE]", re.compile(r"\b(?:19|20)\d{2}-\d{1,2}-\d{1,2}\b")),
-    ("[SSN]", re.compile(r"\b\d{3}[-. ]\d{2}[-. ]\d{4}\b|\b\d{9}\b")),
-    ("[PHONE]", re.compile(r"(?<![\w-])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?"
-                           r"\d{4}\b|(?<![\w-])\d{3}[-.]\d{4}\b")),
-    ("[DATE]", re.compile(rf"\b\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}\b|\b(?:{_MONTHS})\.?\s+"
-                          rf"\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b", re.IGNORECASE)),
-    ("[ADDRESS]", re.compile(
-        rf"\b\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:[A-Za-z0-9.'-]+\s+){{1,3}}(?:{_STREET})\b\.?"
-        r"(?:,?\s+(?:apt|unit|suite|ste|#)\.?\s*[\w-]+)?", re.IGNORECASE)),
-    ("[CASE NUMBER]", re.compile(
-        r"\b(?:case|docket|file|record|claim|cause)\s*(?:no\.?|number|num|#)?"
-        r"\s*[:#]?\s*(?=[\w-]*\d)[A-Za-z0-9][A-Za-z0-9-]{3,}\b", re.IGNORECASE)),
-    ("[PLATE]", re.compile(
-        r"\b(?:plates?|tags?|license|licence|lic)\s*(?:no\.?|number|#|plate)?\s*[:#]?\s*"
-        r"(?=[A-Za-z0-9-]*\d)(?=[A-Za-z0-9-]*[A-Za-z])[A-Za-z0-9][A-Za-z0-9-]{3,9}\b",
-        re.IGNORECASE)),
-    # Any code mixing capitals and digits: case numbers, plates, record ids ("26CV04041").
-    ("[ID]", re.compile(r"\b(?=[A-Z0-9-]*\d[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z][A-Z0-9-]*[A-Z])"
-                        r"[A-Z0-9]+(?:-[A-Z0-9]+)+\b|\b(?=[A-Z0-9]*\d[A-Z0-9]*\d)"
-                        r"(?=[A-Z0-9]*[A-Z][A-Z0-9]*[A-Z])[A-Z0-9]{5,12}\b")),
-]
 _CUED = re.compile(rf"\b((?i:{_NAME_CUES})\.?,?\s+)((?:{_WORD})(?:\s+(?:{_WORD}))?)")
+_PLACE_CUED = re.compile(rf"\b((?i:{_PLACE_CUES})\s+)((?:{_WORD})(?:\s+(?:{_WORD})){{0,3}})")
+_STATE_CODES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|"
+    "NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC|PR|GU|VI|AS|MP"
+)
+# "Fargo, ND" or "Dry Creek ND": a town named by its state, whether or not the lists know it.
+_TOWN_STATE = re.compile(rf"\b[A-Z][a-z][\w'’-]*(?:\s+[A-Z][a-z][\w'’-]*){{0,2}}"
+                         rf"(?=,?\s+(?:{_STATE_CODES})\b(?!-))")
 _CAPITALISED_RUN = re.compile(r"(?<!\[)\b[A-Z](?:[a-z'’-]*[a-z]|[A-Z'’-]*[A-Z])?"
                               r"(?:\s+[A-Z](?:[a-z'’-]*[a-z]|[A-Z'’-]*[A-Z])?)*\b")
 # Ordinary words that often start a message and may not be in the knowledge base.
@@ -80,36 +66,39 @@ COMMON_WORDS = frozenset("""
     their this that these those there here where when why how what which who whom whose would
     could should can will shall might must does did done had has have having been being was were
     ms mr mrs mx miss dr ss ssn dob tia pls thx asap
+    weve theyre youre shes hes wont cant dont didnt doesnt isnt wasnt arent havent hasnt hadnt
+    wouldnt couldnt shouldnt ill youll theyll whats thats theres heres lets youd theyd wed hed
+    shed youve theyve aint yall gonna wanna gotta kinda
     """.split())
 _AGED = re.compile(r"\b((?:[A-Za-z][A-Za-z'’-]+\s+){0,2}[A-Za-z][A-Za-z'’-]+)"
                    r"(?=\s*(?:,\s*(?:age\s*)?\d{1,2}\b|\(\s*(?:age\s*)?\d{1,2}\s*\)))",
                    re.IGNORECASE)
 # Lower-case words with these endings are verbs, adverbs and abstract nouns, rarely names.
 _WORD_LIKE = re.compile(r"(?:ing|ed|ly|tion|sion|ment|ness|able|ible|ful|less|ous|ive|ies)$")
-_VERBS = frozenset("""wrote writes says said told tells went goes came comes got gets put puts took
-    takes gave gives made makes left sent felt knew knows found keeps kept wants thinks thought
-    needs seems said brought bought ran runs saw sees heard hears met meets lost won wont cant
-    dont didnt doesnt isnt wasnt shes hes theyre were""".split())
 _LOWER_WORD = re.compile(r"\b[a-z][a-z'’-]{2,}\b")
-_PLACEHOLDER = re.compile(r"\[[A-Z ]+\]")
-_PLACEHOLDER_SPLIT = re.compile(r"(\[[A-Z ]+\])")
-
+PLACEHOLDER = re.compile(r"\[[A-Z0-9][A-Z0-9 -]*\]")
+_PLACEHOLDER_SPLIT = re.compile(r"(\[[A-Z0-9][A-Z0-9 -]*\])")
+_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n]\s*|[\"“(]\s*)$")
+_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
+_ACRONYM = re.compile(r"^[A-Z]{2,4}s?$")
+_NAMING = re.compile(r"(?i:named|name is|name's|names|called|goes by)\.?,?\s+$")
+_EMPTY = Lexicon({}, frozenset(), frozenset())
 
 REDACTED_TOKEN = "0redacted"  # no knowledge base uses it, and it is never "corrected"
+NAME, PLACE = "[NAME]", "[PLACE]"
 
 
 def without_placeholders(text: str) -> str:
     """What the matcher sees: each placeholder as words the knowledge base doesn't know (two
-    for a name), so a redacted detail weighs against a match as the detail itself would."""
+    for a name), so a redacted detail weighs against a match as the detail itself would, and
+    no placeholder's own words ("place", "number") count for or against any entry."""
     counter = itertools.count()
 
     def unknown_words(found: re.Match[str]) -> str:
-        words = 2 if found.group(0) == "[NAME]" else 1
+        words = 2 if found.group(0) == NAME else 1
         return " " + " ".join(f"{REDACTED_TOKEN}{next(counter)}" for _ in range(words)) + " "
 
-    return " ".join(_PLACEHOLDER.sub(unknown_words, text).split())
-_SENTENCE_START = re.compile(r"(?:^|[.!?:;\n]\s*|[\"“(]\s*)$")
-_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
+    return " ".join(PLACEHOLDER.sub(unknown_words, text).split())
 
 
 @dataclass(frozen=True)
@@ -123,115 +112,258 @@ class Redaction:
 
 
 class Redactor:
-    """Knows which words are ordinary (the knowledge base's and English function words)."""
+    """Knows which words are ordinary: the knowledge base's, the domain's and English ones.
+
+    `lists=False` leaves out the name, place and English lists: the pattern-and-capitals
+    redactor this one replaced, kept to measure against (benchmarks/bench_redaction.py)."""
 
     def __init__(self, vocabulary: Iterable[str] = (),
-                 correct: Callable[[str], str | None] | None = None) -> None:
-        self.known = frozenset(w.casefold() for w in vocabulary) | STOPWORDS | COMMON_WORDS
+                 correct: Callable[[str], str | None] | None = None, *,
+                 lists: bool = True) -> None:
+        self.lexicon = lexicon.load() if lists else _EMPTY
+        self.known = (frozenset(w.casefold() for w in vocabulary) | STOPWORDS | COMMON_WORDS
+                      | self.lexicon.domain)
         self._correct = correct
 
-    def _ordinary(self, word: str) -> bool:
-        """A word of the knowledge base or of plain English (names are neither)."""
-        bare = _bare(word)
-        return bare in self.known or bare.isdigit()
-
-    def _wordlike(self, word: str) -> bool:
-        """Plainly an English word by its form, though the knowledge base lacks it."""
-        bare = _bare(word)
-        return word.islower() and (bare in _VERBS or _WORD_LIKE.search(bare) is not None)
-
-    def _misspelt(self, word: str) -> bool:
-        """Close to an ordinary word: a typo, probably, rather than a lower-case name."""
-        return self._correct is not None and self._correct(_bare(word)) is not None
-
     def redact(self, text: str) -> Redaction:
+        """Never raises: a message is redacted whatever it holds."""
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
         kinds: set[str] = set()
-        for placeholder, pattern in _SHAPES:
-            text, count = pattern.subn(placeholder, text)
+        for placeholder, pattern in [*SHAPES, ("[SCHOOL]", SCHOOL)]:
+            text, count = _substitute(pattern, placeholder, text)
             if count:
                 kinds.add(placeholder)
         parts = _PLACEHOLDER_SPLIT.split(text)  # placeholders sit at odd positions
         for i in range(0, len(parts), 2):
-            for rule in (self._cued_names, self._aged_names, self._lowercase_names,
-                         self._capitalised_names):
-                parts[i], count = rule(parts[i])
-                if count:
-                    kinds.add("[NAME]")
+            for rule in (self._cued_names, self._places, self._aged_names,
+                         self._lowercase_names, self._capitalised):
+                parts[i], found = rule(parts[i])
+                kinds |= found
         return Redaction("".join(parts), frozenset(kinds))
 
-    def _cued_names(self, text: str) -> tuple[str, int]:
+    # What a word is --------------------------------------------------------------------------
+
+    def _claims(self, word: str) -> Claims:
+        return self.lexicon.claims(_bare(word))
+
+    def _claimed(self, word: str) -> bool:
+        """A word of the knowledge base, the domain lexicon or plain function words: never a
+        name, whatever the name lists say ("Title", "Tecum", "Will")."""
+        bare = _bare(word)
+        if bare in self.known or bare.isdigit():
+            return True
+        parts = [p for p in bare.split("-") if p]
+        return len(parts) > 1 and all(p in self.known or self.lexicon.claims(p).english
+                                      or p.isdigit() for p in parts)
+
+    def _plain(self, word: str) -> bool:
+        """An ordinary word: claimed, or more an English word than a name."""
+        claims = self._claims(word)
+        return self._claimed(word) or claims.english > claims.name
+
+    def _wordlike(self, word: str) -> bool:
+        """Plainly an English word by its form, though no list has it."""
+        return word.islower() and _WORD_LIKE.search(_bare(word)) is not None
+
+    def _misspelt(self, word: str) -> bool:
+        """Close to a knowledge-base word: a typo, corrected rather than redacted."""
+        return self._correct is not None and self._correct(_bare(word)) is not None
+
+    def _unknown(self, word: str) -> bool:
+        """In no list and no vocabulary, and not a typo of a known word: an invented name."""
+        claims = self._claims(word)
+        return not (self._claimed(word) or claims.english or claims.name or claims.place
+                    or self._wordlike(word) or self._misspelt(word))
+
+    # Rules -----------------------------------------------------------------------------------
+
+    def _cued_names(self, text: str) -> tuple[str, set[str]]:
+        """ "my client Rosa Delgado", "her son pim": up to two words after a cue."""
         def replace(found: re.Match[str]) -> str:
             words = found.group(2).split()
+            naming = _NAMING.search(found.group(1)) is not None
             kept = 0
-            while kept < len(words) and not (self._ordinary(words[kept])
-                                             or self._wordlike(words[kept])):
+            while kept < len(words) and self._cued_name(words[kept], naming):
                 kept += 1
             if kept == 0:
                 return found.group(0)
             tail = " ".join(words[kept:])
             return found.group(1) + _name(words[kept - 1]) + (" " + tail if tail else "")
-        return _count_changes(_CUED, replace, text)
+        return _changes(_CUED, replace, text, NAME)
 
-    def _aged_names(self, text: str) -> tuple[str, int]:
+    def _cued_name(self, word: str, naming: bool) -> bool:
+        if self._claimed(word):
+            return False
+        claims = self._claims(word)
+        if naming and word[0].isupper():  # "a 6 yr old named Sprig"
+            return True
+        if word[0].isupper():  # "her son Will": a listed name, unless a very common word
+            return (claims.name > 0 and claims.name + 1 >= claims.english) or self._unknown(word)
+        if claims.english:  # "her husband beat her", "a resident overdoses"
+            return False
+        return (claims.name > 0 and not self._misspelt(word)) or self._unknown(word)
+
+    def _places(self, text: str) -> tuple[str, set[str]]:
+        """ "lives in Bismarck", "moved to grand forks", "Dry Creek, ND"."""
+        text, found = _changes(_TOWN_STATE, lambda m: (
+            m.group(0) if all(self._claimed(w) for w in m.group(0).split()) else PLACE),
+            text, PLACE)
+        text, more = _changes(_PLACE_CUED, self._cued_place, text, PLACE)
+        return text, found | more
+
+    def _cued_place(self, found: re.Match[str]) -> str:
+        words = found.group(2).split()
+        for size in range(len(words), 0, -1):
+            if self._is_place(words[:size]):
+                rest = " ".join(words[size:])
+                return found.group(1) + PLACE + (" " + rest if rest else "")
+        return found.group(0)
+
+    def _is_place(self, words: list[str]) -> bool:
+        phrase = " ".join(_bare(w) for w in words)
+        if not self.lexicon.is_place(phrase) or all(self._claimed(w) for w in words):
+            return False
+        if words[0][0].isupper():
+            return True  # "in Hope", "from Mandan": a capitalised place after a place cue
+        return any(not self._claims(w).english for w in words) and not self._misspelt(words[0])
+
+    def _aged_names(self, text: str) -> tuple[str, set[str]]:
         """ "elsquine mossgravel, 29," and "rini (5)": a name right before an age."""
         def replace(found: re.Match[str]) -> str:
             words = found.group(1).split()
             unknown = 0
-            while unknown < len(words) and not self._ordinary(words[-1 - unknown]):
+            while unknown < len(words) and not self._plain(words[-1 - unknown]):
                 unknown += 1
             if not unknown:
                 return found.group(0)
             return " ".join([*words[: len(words) - unknown], _name(words[-1])])
-        return _count_changes(_AGED, replace, text)
+        return _changes(_AGED, replace, text, NAME)
 
-    def _lowercase_names(self, text: str) -> tuple[str, int]:
-        """Two unknown words in a row, typed in lower case: "quetzany hollinvar"."""
+    def _lowercase_names(self, text: str) -> tuple[str, set[str]]:
+        """ "quetzany hollinvar" (two unknown words in a row) and "gonzalez" (a listed name
+        that is no English word), typed in lower case."""
         words = list(_LOWER_WORD.finditer(text))
         marked: list[tuple[int, int]] = []
         for first, second in itertools.pairwise(words):
             adjacent = not text[first.end():second.start()].strip()
-            if adjacent and self._lowercase_name(first.group(0), second.group(0)):
-                joined = marked and marked[-1][1] == first.end()
+            if adjacent and self._lowercase_pair(first.group(0), second.group(0)):
+                joined = marked and marked[-1][1] >= first.start()
                 start = marked.pop()[0] if joined else first.start()
                 marked.append((start, second.end()))
-        for start, end in reversed(marked):
+        covered = {w.start() for w in words for s, e in marked if s <= w.start() < e}
+        marked += [(w.start(), w.end()) for w in words
+                   if w.start() not in covered and self._listed_lowercase(w.group(0))]
+        for start, end in sorted(marked, reverse=True):
             text = text[:start] + _name(text[start:end].split()[-1]) + text[end:]
-        return text, len(marked)
+        return text, {NAME} if marked else set()
 
-    def _lowercase_name(self, first: str, second: str) -> bool:
-        if any(self._ordinary(w) or self._wordlike(w) for w in (first, second)):
+    def _lowercase_pair(self, first: str, second: str) -> bool:
+        if any(self._plain(w) or self._wordlike(w) for w in (first, second)):
             return False
-        return not (self._misspelt(first) and self._misspelt(second))  # "neds hlep": typos
+        if not any(self._claims(w).name for w in (first, second)):
+            return not (self._misspelt(first) and self._misspelt(second))  # "neds hlep"
+        return True
 
-    def _capitalised_names(self, text: str) -> tuple[str, int]:
+    def _listed_lowercase(self, word: str) -> bool:
+        claims = self._claims(word)
+        return (claims.name >= 2 and not claims.english and not claims.place
+                and not self._claimed(word) and not self._misspelt(word))
+
+    def _capitalised(self, text: str) -> tuple[str, set[str]]:
+        """A run of capitalised words, judged word by word against the lists."""
+        kinds: set[str] = set()
+
         def replace(found: re.Match[str]) -> str:
-            words = found.group(0).split()
             at_start = _SENTENCE_START.search(text[: found.start()]) is not None
-            unknown = [w for w in words if not self._ordinary(w)]
-            if not unknown or (len(words) == 1 and self._not_a_name(words[0], at_start)):
-                return found.group(0)
-            if len(unknown) < len(words):
-                return " ".join(_name(w) if not self._ordinary(w) else w for w in words)
-            return _name(words[-1])
-        return _count_changes(_CAPITALISED_RUN, replace, text)
+            labels = self._labels(found.group(0).split(), at_start)
+            kinds.update(label for label in labels if label)
+            return _render(found.group(0).split(), labels)
 
-    def _not_a_name(self, word: str, at_start: bool) -> bool:
-        """A misspelt word capitalised only because it starts the sentence ("Shleter?")."""
-        return at_start and not word.isupper() and self._misspelt(word)
+        return _CAPITALISED_RUN.sub(replace, text), kinds
+
+    def _labels(self, words: list[str], at_start: bool) -> list[str | None]:
+        """NAME, PLACE or None for each word of a capitalised run."""
+        labels: list[str | None] = [None] * len(words)
+        self._label_places(words, labels)
+        for i, word in enumerate(words):
+            if labels[i] is None:
+                labels[i] = self._capitalised_label(word, at_start and i == 0)
+        self._spread_names(words, labels)
+        if len(words) >= 2 and NAME not in labels:  # "Grace Hill": first name + surname
+            first, last = self._claims(words[0]), self._claims(words[-1])
+            if (first.first and last.surname and labels.count(None) == len(words)
+                    and not any(self._claimed(w) for w in words)):
+                labels = [NAME] * len(words)
+        return labels
+
+    def _spread_names(self, words: list[str], labels: list[str | None]) -> None:
+        """ "Rose Martinez": a listed name beside a name is part of it, though "rose" is also
+        a common word."""
+        for order in (range(1, len(words)), range(len(words) - 2, -1, -1)):
+            for i in order:
+                neighbour = labels[i - 1] if order.step == 1 else labels[i + 1]
+                if (labels[i] is None and neighbour == NAME and self._claims(words[i]).name
+                        and not self._claimed(words[i])):
+                    labels[i] = NAME
+
+    def _label_places(self, words: list[str], labels: list[str | None]) -> None:
+        """Multi-word places first ("Grand Forks", "Cass County"), longest first."""
+        for size in range(min(len(words), lexicon.MAX_PLACE_WORDS), 1, -1):
+            for start in range(len(words) - size + 1):
+                span = words[start:start + size]
+                if all(label is None for label in labels[start:start + size]) and (
+                        self.lexicon.is_place(" ".join(_bare(w) for w in span))
+                        and not all(self._claimed(w) for w in span)):
+                    labels[start:start + size] = [PLACE] * size
+
+    def _capitalised_label(self, word: str, at_start: bool) -> str | None:
+        if self._claimed(word) or (_ACRONYM.match(word) and not self._claims(word).name):
+            return None
+        claims = self._claims(word)
+        if claims.name > claims.english:
+            return NAME if not (claims.place and claims.name < 2) else PLACE
+        if claims.place and not claims.english:
+            return PLACE
+        if claims.english or claims.name:
+            return None
+        if at_start and not word.isupper() and self._misspelt(word):
+            return None  # "Shleter?": a typo capitalised only because it starts the sentence
+        return NAME
+
+
+def _render(words: list[str], labels: list[str | None]) -> str:
+    """Join a run back, each stretch of one label as one placeholder ("[NAME]'s ex")."""
+    out: list[str] = []
+    for label, group in itertools.groupby(zip(words, labels, strict=True), key=lambda p: p[1]):
+        stretch = [w for w, _ in group]
+        out += stretch if label is None else [_placeholder(label, stretch[-1])]
+    return " ".join(out)
 
 
 def _bare(word: str) -> str:
     return _POSSESSIVE.sub("", word).casefold().replace("'", "").replace("’", "").strip("-")
 
 
-def _name(last_word: str) -> str:
+def _placeholder(kind: str, last_word: str) -> str:
     """Keep a possessive so the question still reads: "[NAME]'s ex"."""
     found = _POSSESSIVE.search(last_word)
-    return "[NAME]" + (found.group(0) if found else "")
+    return kind + (found.group(0) if found else "")
 
 
-def _count_changes(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str],
-                   text: str) -> tuple[str, int]:
+def _name(last_word: str) -> str:
+    return _placeholder(NAME, last_word)
+
+
+def _substitute(pattern: re.Pattern[str], placeholder: str, text: str) -> tuple[str, int]:
+    """Replace each match, keeping a cue the pattern names ("passport no. [PASSPORT NUMBER]")."""
+    if "cue" not in pattern.groupindex:
+        return pattern.subn(placeholder, text)
+    return pattern.subn(lambda m: (m.group("cue") or "") + placeholder, text)
+
+
+def _changes(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str,
+             kind: str) -> tuple[str, set[str]]:
     changes = 0
 
     def counted(found: re.Match[str]) -> str:
@@ -240,11 +372,16 @@ def _count_changes(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], 
         changes += new != found.group(0)
         return new
 
-    return pattern.sub(counted, text), changes
+    return pattern.sub(counted, text), {kind} if changes else set()
 
 
-_DEFAULT = Redactor()
+_DEFAULT: Redactor | None = None
 
 
 def redact(text: str, redactor: Redactor | None = None) -> Redaction:
-    return (redactor or _DEFAULT).redact(text)
+    """Redact with a given redactor, or one that knows no knowledge base (made on first use)."""
+    global _DEFAULT
+    if redactor is None:
+        _DEFAULT = _DEFAULT or Redactor()
+        redactor = _DEFAULT
+    return redactor.redact(text)
