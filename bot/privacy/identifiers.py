@@ -107,12 +107,15 @@ _SCHOOL_WORD = (r"elementary|elem|middle|junior high|high school|high|academy|sc
                 r"head start|daycare|day care")
 _GENERIC = (r"a|an|the|our|his|her|their|my|that|this|same|new|public|private|local|online|"
             r"summer|sunday|boarding|regular|virtual|church|school|daycare|therapy|meetings?")
-# "attends Lincoln Elementary", "goes to westbrook middle": the school, which locates a child.
+_LEAD = r"(?!(?:The|Our|His|Her|Their|A|An|This|That|Which|What|Local|Public|Private)\b)"
+# "attends Lincoln Elementary", "goes to westbrook middle", "Cottonwood high school": the
+# school, which says where a child is every weekday.
 SCHOOL = re.compile(
-    r"(?P<cue>\b(?i:attends|attending|attended|goes to|going to|enrolled at|enrolled in|"
-    r"student at|students at|transferred to|transfer to|pick(?:s|ed)? (?:him|her|them) up at|"
-    r"pick up at)\s+)"
+    r"(?P<cue>\b(?i:attends|attending|attended|enrolled at|enrolled in|student at|students at|"
+    r"transferred to|transfer to|pick(?:s|ed)? (?:him|her|them) up at|pick up at)\s+)"
     rf"(?:(?!(?i:{_GENERIC})\b)(?:[A-Za-z][\w.'’-]*\s+){{1,3}}(?i:{_SCHOOL_WORD})\b"
     r"|[A-Z][a-z][\w.'’-]*(?:\s+[A-Z][\w.'’-]*){0,3})"
-    r"|\b(?:[A-Z][\w.'’-]*\s+){1,3}(?:Elementary|Middle School|High School|Academy|"
-    r"Montessori|Preparatory|Primary School|Intermediate School|Junior High)\b")
+    rf"|(?P<go>\b(?i:go|goes|going|went|gone) to\s+)(?!(?i:{_GENERIC})\b)"
+    rf"(?:[A-Za-z][\w.'’-]*\s+){{1,3}}(?i:{_SCHOOL_WORD})\b"
+    rf"|\b{_LEAD}(?:[A-Z][\w.'’-]*\s+){{1,3}}(?i:elementary|middle school|high school|academy|"
+    r"montessori|preparatory|primary school|intermediate school|junior high)\b")

@@ -206,11 +206,15 @@ class Redactor:
 
     def _places(self, text: str) -> tuple[str, set[str]]:
         """ "lives in Bismarck", "moved to grand forks", "Dry Creek, ND"."""
-        text, found = _changes(_TOWN_STATE, lambda m: (
-            m.group(0) if all(self._claimed(w) for w in m.group(0).split()) else PLACE),
-            text, PLACE)
+        text, found = _changes(_TOWN_STATE, self._town_before_state, text, PLACE)
         text, more = _changes(_PLACE_CUED, self._cued_place, text, PLACE)
         return text, found | more
+
+    def _town_before_state(self, found: re.Match[str]) -> str:
+        words = found.group(0).split()
+        if self.lexicon.is_place(" ".join(_bare(w) for w in words)):
+            return PLACE
+        return found.group(0) if all(self._claimed(w) for w in words) else PLACE
 
     def _cued_place(self, found: re.Match[str]) -> str:
         words = found.group(2).split()
@@ -222,7 +226,11 @@ class Redactor:
 
     def _is_place(self, words: list[str]) -> bool:
         phrase = " ".join(_bare(w) for w in words)
-        if not self.lexicon.is_place(phrase) or all(self._claimed(w) for w in words):
+        if not self.lexicon.is_place(phrase):
+            return False
+        if len(words) > 1 and all(w[0].isupper() for w in words):
+            return True  # "moved to New Town": common words, but capitalised as one place
+        if all(self._claimed(w) for w in words):
             return False
         if words[0][0].isupper():
             return True  # "in Hope", "from Mandan": a capitalised place after a place cue
@@ -357,9 +365,10 @@ def _name(last_word: str) -> str:
 
 def _substitute(pattern: re.Pattern[str], placeholder: str, text: str) -> tuple[str, int]:
     """Replace each match, keeping a cue the pattern names ("passport no. [PASSPORT NUMBER]")."""
-    if "cue" not in pattern.groupindex:
+    if not {"cue", "go"} & set(pattern.groupindex):
         return pattern.subn(placeholder, text)
-    return pattern.subn(lambda m: (m.group("cue") or "") + placeholder, text)
+    cues = [name for name in pattern.groupindex if name in ("cue", "go")]
+    return pattern.subn(lambda m: "".join(m.group(c) or "" for c in cues) + placeholder, text)
 
 
 def _changes(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str,
