@@ -7,6 +7,7 @@ import re
 import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from html.parser import HTMLParser
 from pathlib import Path
 
 import aiohttp
@@ -25,6 +26,47 @@ OTHER_STAFF = Actor("telegram", "777")
 NOT_STAFF = Actor("slack", "UNOBODY")
 _CSRF = re.compile(r'name="csrf" value="([0-9a-f]+)"')
 _NONCE = re.compile(r'name="nonce" value="([^"]+)"')
+
+
+class _Fields(HTMLParser):
+    """The named inputs, selects and textareas of an HTML page, as a browser would submit
+    them (checkboxes only when checked, a select's selected option)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[str, str] = {}
+        self._textarea: str | None = None
+        self._select: str | None = None
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "input" and "name" in a:
+            if a.get("type") not in ("checkbox", "radio") or "checked" in a:
+                self.values[a["name"]] = a.get("value", "")
+        elif tag == "textarea":
+            self._textarea = a.get("name")
+            self.values[a["name"]] = ""
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and ("selected" in a
+                                                   or self._select not in self.values):
+            self.values[self._select] = a.get("value", "")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "textarea":
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self.values[self._textarea] += data
+
+
+def form_fields(html: str) -> dict[str, str]:
+    parser = _Fields()
+    parser.feed(html)
+    return parser.values
 
 
 def nonce_of(html: str) -> str:

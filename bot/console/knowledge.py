@@ -1,0 +1,194 @@
+"""The knowledge pages: browse and search entries, edit one in a form, create one, retire one.
+
+A save is checked like `tabot kb lint` (schema errors and the errors the change would bring to
+the whole knowledge base), written to the entry's YAML file, reloaded into the running bot,
+recorded in the audit log, and committed to git when the directory is a work tree. Saves are
+done one at a time per process (`Services.edits`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.console.entry_form import CATEGORIES, EntryForm
+from bot.console.entry_store import (
+    Problems,
+    check_change,
+    commit,
+    raw_entry,
+    retired_path,
+    write_entry_file,
+)
+from bot.console.entry_yaml import render_entry, replaced
+from bot.console.pages import Refused, Staff, checked_form, page, see_other, services, signed_in
+from bot.knowledge.entries import Entry
+from bot.store import audit
+
+DONE = {"saved": "Saved. The bot answers with the new text now.",
+        "created": "Created. The bot answers with this entry now.",
+        "retired": "Retired. The bot no longer answers with it; the file is kept in "
+                   "drafts/retired/."}
+
+
+def _months_ago(today: dt.date, months: int) -> dt.date:
+    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
+    return dt.date(year, month + 1, min(today.day, 28))
+
+
+def _matches(entry: Entry, words: list[str]) -> bool:
+    text = " ".join([entry.id, entry.title, entry.answer, *entry.questions, *entry.tags])
+    folded = text.casefold()
+    return all(word in folded for word in words)
+
+
+async def listing(request: Request) -> Response:
+    staff = await signed_in(request)
+    svc = services(request)
+    query = request.query_params
+    words = query.get("q", "").casefold().split()[:10]
+    category, tag, due = query.get("category", ""), query.get("tag", ""), query.get("due", "")
+    due_before = _months_ago(dt.date.today(), svc.settings.review_months)
+    entries = [e for e in sorted(svc.knowledge.entries.values(), key=lambda e: e.title.casefold())
+               if (not words or _matches(e, words)) and (not category or e.category == category)
+               and (not tag or tag in e.tags) and (not due or e.reviewed <= due_before)]
+    tags = sorted({t for e in svc.knowledge.entries.values() for t in e.tags})
+    return page(request, "knowledge.html", {
+        "entries": entries, "q": query.get("q", ""), "category": category, "tag": tag,
+        "due": due, "categories": CATEGORIES, "tags": tags, "due_before": due_before,
+        "done": DONE.get(query.get("done", ""), ""), "total": len(svc.knowledge.entries)},
+        staff=staff)
+
+
+def _entry(request: Request) -> Entry:
+    entry = services(request).knowledge.get(request.path_params["entry_id"])
+    if entry is None:
+        raise Refused(404, "No such entry", f"There is no entry "
+                      f"{request.path_params['entry_id']!r} in the knowledge base.")
+    return entry
+
+
+def _form_page(request: Request, staff: Staff, form: EntryForm, entry: Entry | None,
+               status: int = 200) -> Response:
+    svc = services(request)
+    return page(request, "entry.html", {
+        "form": form, "entry": entry, "categories": CATEGORIES,
+        "path": entry.path.relative_to(svc.knowledge.directory) if entry else None,
+        "done": DONE.get(request.query_params.get("done", ""), "")},
+        status=status, staff=staff)
+
+
+async def edit_form(request: Request) -> Response:
+    staff = await signed_in(request)
+    entry = _entry(request)
+    return _form_page(request, staff, EntryForm.from_data(raw_entry(entry.path, entry.id)),
+                      entry)
+
+
+async def new_form(request: Request) -> Response:
+    staff = await signed_in(request)
+    return _form_page(request, staff, EntryForm.blank(), None)
+
+
+def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
+    return [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k)]
+
+
+async def save(request: Request) -> Response:
+    staff = await signed_in(request)
+    entry = _entry(request)
+    form = EntryForm.from_form(await checked_form(request, staff))
+    form.values["id"] = entry.id  # an entry's id is not changed here: chats' buttons carry it
+    svc = services(request)
+    async with svc.edits:
+        before = raw_entry(entry.path, entry.id)
+        data = form.data(before)
+        if not form.validate(data):
+            return _form_page(request, staff, form, entry, status=422)
+        text = replaced(entry.path, entry.id, data)
+        if not await _apply(request, staff, form, entry.path, text, entry.id):
+            return _form_page(request, staff, form, entry, status=422)
+        changed = changed_fields(before, data)
+        await _record(request, staff, "entry edited", entry.id,
+                      f"changed: {', '.join(changed) or 'nothing'}", [entry.path],
+                      f"Edit {entry.id} ({', '.join(changed) or 'no change'}) in the console")
+    return see_other(f"/console/knowledge/{entry.id}?done=saved")
+
+
+async def create(request: Request) -> Response:
+    staff = await signed_in(request)
+    form = EntryForm.from_form(await checked_form(request, staff))
+    svc = services(request)
+    async with svc.edits:
+        data = form.data()
+        if not form.validate(data):
+            return _form_page(request, staff, form, None, status=422)
+        entry_id = data["id"]
+        path = svc.knowledge.directory / data["category"] / f"{entry_id}.yaml"
+        if svc.knowledge.get(entry_id) is not None or path.exists():
+            form.add("id", f"an entry or file named {entry_id!r} already exists; choose "
+                     "another id")
+            return _form_page(request, staff, form, None, status=422)
+        if not await _apply(request, staff, form, path, render_entry(data), entry_id):
+            return _form_page(request, staff, form, None, status=422)
+        await _record(request, staff, "entry created", entry_id, data["title"][:200], [path],
+                      f"Add {entry_id} in the console")
+    return see_other(f"/console/knowledge/{entry_id}?done=created")
+
+
+async def retire(request: Request) -> Response:
+    staff = await signed_in(request)
+    await checked_form(request, staff)
+    entry = _entry(request)
+    svc = services(request)
+    async with svc.edits:
+        data = raw_entry(entry.path, entry.id)
+        rest = replaced(entry.path, entry.id, None)
+        kept = retired_path(svc.knowledge, entry.id)
+        write_entry_file(kept, render_entry(data))
+        write_entry_file(entry.path, rest if rest.strip() else None)
+        await asyncio.to_thread(svc.knowledge.reload)
+        await _record(request, staff, "entry retired", entry.id, "", [entry.path, kept],
+                      f"Retire {entry.id} in the console")
+    return see_other("/console/knowledge?done=retired")
+
+
+async def _apply(request: Request, staff: Staff, form: EntryForm, path: Path, text: str,
+                 entry_id: str) -> bool:
+    """Check the change, then write it and reload the bot's knowledge; False (with the errors
+    in `form`) when the check refuses it."""
+    svc = services(request)
+    problems: Problems = await asyncio.to_thread(check_change, svc.knowledge, path, text,
+                                                 entry_id)
+    for name, messages in problems.by_field.items():
+        for message in messages:
+            form.add(name, message)
+    if problems:
+        return False
+    write_entry_file(path, text)
+    await asyncio.to_thread(svc.knowledge.reload)
+    return True
+
+
+async def _record(request: Request, staff: Staff, action: str, entry_id: str, detail: str,
+                  paths: list[Path], message: str) -> None:
+    svc = services(request)
+    async with svc.db.session() as session, session.begin():
+        audit.record(session, staff.actor.id, action, entry_id, detail)
+    await asyncio.to_thread(commit, svc.knowledge.directory, paths, staff.actor.id, message)
+
+
+ROUTES = [
+    Route("/knowledge", listing, methods=["GET"]),
+    Route("/knowledge/new", new_form, methods=["GET"]),
+    Route("/knowledge/new", create, methods=["POST"]),
+    Route("/knowledge/{entry_id}", edit_form, methods=["GET"]),
+    Route("/knowledge/{entry_id}", save, methods=["POST"]),
+    Route("/knowledge/{entry_id}/retire", retire, methods=["POST"]),
+]
