@@ -28,6 +28,7 @@ from bot.console.entry_store import (
 )
 from bot.console.entry_yaml import render_entry, replaced
 from bot.console.pages import Refused, Staff, checked_form, page, see_other, services, signed_in
+from bot.insights.gaps import due_for_review
 from bot.knowledge.entries import Entry
 from bot.store import audit
 
@@ -35,11 +36,6 @@ DONE = {"saved": "Saved. The bot answers with the new text now.",
         "created": "Created. The bot answers with this entry now.",
         "retired": "Retired. The bot no longer answers with it; the file is kept in "
                    "drafts/retired/."}
-
-
-def _months_ago(today: dt.date, months: int) -> dt.date:
-    year, month = divmod(today.year * 12 + today.month - 1 - months, 12)
-    return dt.date(year, month + 1, min(today.day, 28))
 
 
 def _matches(entry: Entry, words: list[str]) -> bool:
@@ -54,14 +50,15 @@ async def listing(request: Request) -> Response:
     query = request.query_params
     words = query.get("q", "").casefold().split()[:10]
     category, tag, due = query.get("category", ""), query.get("tag", ""), query.get("due", "")
-    due_before = _months_ago(dt.date.today(), svc.settings.review_months)
+    review = {e.id for e in due_for_review(svc.knowledge, dt.date.today(),
+                                           svc.settings.review_months)}
     entries = [e for e in sorted(svc.knowledge.entries.values(), key=lambda e: e.title.casefold())
                if (not words or _matches(e, words)) and (not category or e.category == category)
-               and (not tag or tag in e.tags) and (not due or e.reviewed <= due_before)]
+               and (not tag or tag in e.tags) and (not due or e.id in review)]
     tags = sorted({t for e in svc.knowledge.entries.values() for t in e.tags})
     return page(request, "knowledge.html", {
         "entries": entries, "q": query.get("q", ""), "category": category, "tag": tag,
-        "due": due, "categories": CATEGORIES, "tags": tags, "due_before": due_before,
+        "due": due, "categories": CATEGORIES, "tags": tags, "review": review,
         "done": DONE.get(query.get("done", ""), ""), "total": len(svc.knowledge.entries)},
         staff=staff)
 

@@ -1,0 +1,88 @@
+"""Try it: type a question and see what an advocate would get, with the explanation that
+`tabot ask --explain` prints; and from there, add the question as a phrasing of an entry in
+one click (checked like any other edit)."""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from bot.console.entry_store import check_change, commit, raw_entry
+from bot.console.entry_yaml import replaced
+from bot.console.pages import (
+    Refused,
+    checked_form,
+    page,
+    see_other,
+    services,
+    signed_in,
+    text_field,
+)
+from bot.knowledge.editing import EditError, add_phrasings
+from bot.knowledge.learning import MAX_PHRASING_CHARS, phrasing_text
+from bot.knowledge.matcher import Matcher, Outcome
+from bot.knowledge.normalize import fold
+from bot.store import audit
+
+CANDIDATES = 5
+
+
+async def try_page(request: Request) -> Response:
+    staff = await signed_in(request)
+    svc = services(request)
+    question = request.query_params.get("q", "").strip()[:svc.settings.max_message_chars]
+    match = Matcher(svc.knowledge.index, svc.settings.thresholds).match(question) \
+        if question else None
+    return page(request, "try.html", {
+        "q": question, "match": match, "outcome": Outcome,
+        "candidates": match.candidates[:CANDIDATES] if match else [],
+        "suggestions": match.suggestions(3) if match else [],
+        "added": request.query_params.get("added", ""),
+        "error": request.query_params.get("error", "")}, staff=staff)
+
+
+async def add_phrasing(request: Request) -> Response:
+    """Add the tried question to an entry's phrasings: the file gains one line."""
+    staff = await signed_in(request)
+    form = await checked_form(request, staff)
+    svc = services(request)
+    question = text_field(form, "q", svc.settings.max_message_chars)
+    text = phrasing_text(question)
+    entry = svc.knowledge.get(text_field(form, "entry", 200))
+    if entry is None:
+        raise Refused(404, "No such entry", "That entry is no longer in the knowledge base.")
+    if not text or len(text) > MAX_PHRASING_CHARS:
+        raise Refused(400, "Not a phrasing", f"A phrasing has words and at most "
+                      f"{MAX_PHRASING_CHARS} characters.")
+    if fold(text) in {fold(q) for q in entry.questions}:
+        return page(request, "refusal.html", {"title": "Already a phrasing", "message":
+                    f"{entry.id} already lists this phrasing."}, status=409, staff=staff)
+    async with svc.edits:
+        data = raw_entry(entry.path, entry.id)
+        data["questions"] = [*data["questions"], text]
+        problems = await asyncio.to_thread(check_change, svc.knowledge, entry.path,
+                                           replaced(entry.path, entry.id, data), entry.id)
+        if problems:
+            messages = [m for found in problems.by_field.values() for m in found]
+            return page(request, "refusal.html", {
+                "title": "Not added", "message": "; ".join(messages)}, status=422, staff=staff)
+        try:
+            add_phrasings(entry.path, {entry.id: [text]})
+        except EditError as exc:
+            raise Refused(409, "Not added", str(exc)) from None
+        await asyncio.to_thread(svc.knowledge.reload)
+        async with svc.db.session() as session, session.begin():
+            audit.record(session, staff.actor.id, "phrasing added", entry.id, text[:200])
+        await asyncio.to_thread(commit, svc.knowledge.directory, [entry.path], staff.actor.id,
+                                f"Add a phrasing to {entry.id} in the console")
+    return see_other(f"/console/try?{urlencode({'q': question, 'added': entry.id})}")
+
+
+ROUTES = [
+    Route("/try", try_page, methods=["GET"]),
+    Route("/try/phrasing", add_phrasing, methods=["POST"]),
+]

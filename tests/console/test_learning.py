@@ -1,0 +1,116 @@
+"""Try it, and the learning inbox: what an advocate would get, and phrasings added, approved,
+reworded or dismissed from the console."""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+from sqlalchemy import select
+
+from bot.chat.messages import Message
+from bot.knowledge.learning import Confirmation, record_confirmed
+from bot.store import audit
+from bot.store.tables import LearnedPhrasing
+from tests.conftest import new_interaction
+from tests.console.conftest import STAFF, Console, csrf_of
+
+CURFEW = "shelter-curfew"
+
+
+def phrasings(console: Console, entry_id: str) -> list[str]:
+    return yaml.safe_load((console.kb_dir / f"{entry_id}.yaml").read_text())["questions"]
+
+
+async def propose(console: Console, text: str, entry_id: str = CURFEW) -> int:
+    """A phrasing an asker confirmed, as the conversation records it; its proposal's id."""
+    async with console.db.engine.begin() as connection:
+        assert await record_confirmed(connection, text, console.knowledge.get(entry_id),
+                                      Confirmation.PICKED)
+    async with console.db.session() as session:
+        return await session.scalar(select(LearnedPhrasing.id)
+                                    .where(LearnedPhrasing.text == text))
+
+
+async def test_try_it_shows_the_answer_and_why(console: Console) -> None:
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/try",
+                              params={"q": "can our shelter have a curfew"}) as page:
+            html = await page.text()
+        assert "Practical guidance about shelter curfew." in html
+        assert "Outcome <strong>answer</strong>" in html and "matched words" in html.lower()
+        async with client.get(f"{console.base}/try",
+                              params={"q": "how do I fix my bicycle chain"}) as page:
+            html = await page.text()
+        assert "Practical guidance" not in html and "Outcome <strong>" in html
+
+
+async def test_try_it_adds_the_question_as_a_phrasing_in_one_click(console: Console) -> None:
+    question = "are residents allowed out after ten at night"
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/try", params={"q": question}) as page:
+            token = csrf_of(await page.text())
+        async with client.post(f"{console.base}/try/phrasing",
+                               data={"csrf": token, "q": question, "entry": CURFEW}) as added:
+            assert added.status == 200 and f"Added as a phrasing of {CURFEW}" in \
+                await added.text()
+        async with client.post(f"{console.base}/try/phrasing",
+                               data={"csrf": token, "q": question, "entry": CURFEW}) as again:
+            assert again.status == 409
+    assert phrasings(console, CURFEW)[-1] == question
+    assert question in console.runtime.knowledge.get(CURFEW).questions
+    assert ("phrasing added", CURFEW) in [(a.action, a.target)
+                                          for a in await audit.entries(console.db)]
+
+
+async def test_approving_a_proposal_writes_it_and_the_bot_matches_it(console: Console) -> None:
+    proposal = await propose(console, "whats the rule on residents coming home late")
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/learning") as page:
+            html = await page.text()
+        assert "whats the rule on residents coming home late" in html
+        async with client.post(f"{console.base}/learning/approve",
+                               data={"csrf": csrf_of(html), "id": str(proposal)}) as done:
+            body = await done.text()
+            assert done.status == 200 and "Approved" in body
+            assert f'id="proposal-{proposal}"' not in body
+        async with client.post(f"{console.base}/learning/approve",
+                               data={"csrf": csrf_of(html), "id": str(proposal)}) as twice:
+            assert twice.status == 409 and "not a pending proposal" in await twice.text()
+    assert phrasings(console, CURFEW)[-1] == "whats the rule on residents coming home late"
+
+
+async def test_a_proposal_can_be_reworded_or_dismissed(console: Console) -> None:
+    reworded = await propose(console, "curfew for ppl in shelter??")
+    dropped = await propose(console, "curfew", entry_id=CURFEW)
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/learning") as page:
+            token = csrf_of(await page.text())
+        async with client.post(f"{console.base}/learning/edit", data={
+                "csrf": token, "id": str(reworded),
+                "text": "curfew for people staying in shelter"}) as edited:
+            assert "Your wording was added" in await edited.text()
+        async with client.post(f"{console.base}/learning/dismiss",
+                               data={"csrf": token, "id": str(dropped)}) as dismissed:
+            body = await dismissed.text()
+            assert "Dismissed" in body and "No proposed phrasings waiting" in body
+    assert phrasings(console, CURFEW)[-1] == "curfew for people staying in shelter"
+    assert "curfew for ppl in shelter??" not in phrasings(console, CURFEW)
+
+
+async def test_the_gaps_show_unanswered_questions_and_unmatched_entries(
+        console: Console) -> None:
+    asker = Message("slack", "U9", "D9", "x")
+    for text in ("how do we fund a new roof", "roof repair grants for shelters"):
+        await new_interaction(console.db, asker, text, "answer", "shelter-curfew")
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/learning") as page:
+            html = await page.text()
+    never = re.search(r"Entries never matched</h2>\s*<p>(.*?)</p>", html, re.S).group(1)
+    assert "dv-definition" in never and "shelter-curfew" not in never
+    assert STAFF.id in html
