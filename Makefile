@@ -25,6 +25,10 @@ test: $(STAMP)
 	$(BIN)/tabot kb lint
 	$(BIN)/pytest -q
 
+.PHONY: test-browser
+test-browser: $(STAMP)
+	$(BIN)/pytest -q -m browser tests/console
+
 eval: $(STAMP)
 	$(BIN)/python scripts/eval_table.py
 
@@ -34,6 +38,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_report
 	$(BIN)/python -m benchmarks.bench_handle
 	$(BIN)/python -m benchmarks.bench_concurrency
+	$(BIN)/python -m benchmarks.bench_redaction
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -107,6 +107,7 @@ _SCHOOL_WORD = (r"elementary|elem|middle|junior high|high school|high|academy|sc
                 r"head start|daycare|day care")
 _GENERIC = (r"a|an|the|our|his|her|their|my|that|this|same|new|public|private|local|online|"
             r"summer|sunday|boarding|regular|virtual|church|school|daycare|therapy|meetings?")
+WITHOUT_DIGITS = frozenset({"[EMAIL]", "[URL]", "[SCHOOL]"})  # the only shapes with no digit
 _LEAD = r"(?!(?:The|Our|His|Her|Their|A|An|This|That|Which|What|Local|Public|Private)\b)"
 # "attends Lincoln Elementary", "goes to westbrook middle", "Cottonwood high school": the
 # school, which says where a child is every weekday.

@@ -55,13 +55,12 @@ class Lexicon:
         return self.claims(words).place
 
 
-def _tiers(name: str) -> dict[str, int]:
-    out: dict[str, int] = {}
+def _add_tiers(words: dict[str, int], name: str, shift: int) -> None:
+    """Stream one list into the packed dict (no second dict: the peak stays near the result)."""
     with gzip.open(DATA / name, "rt", encoding="utf-8") as lines:
         for line in lines:
             word, _, tier = line.rstrip("\n").partition("\t")
-            out[word] = int(tier)
-    return out
+            words[word] = words.get(word, 0) | int(tier) << shift
 
 
 def _domain() -> frozenset[str]:
@@ -76,8 +75,7 @@ def load() -> Lexicon:
     words: dict[str, int] = {}
     for name, shift in (("english.tsv.gz", _ENGLISH), ("first_names.tsv.gz", _FIRST),
                         ("surnames.tsv.gz", _SURNAME)):
-        for word, tier in _tiers(name).items():
-            words[word] = words.get(word, 0) | tier << shift
+        _add_tiers(words, name, shift)
     multi = set()
     with gzip.open(DATA / "places.txt.gz", "rt", encoding="utf-8") as lines:
         for line in lines:
