@@ -1,0 +1,249 @@
+"""The console in a real headless Chromium (Debian's `chromium` and `chromium-driver`, driven
+by Selenium) against a real tabot runtime, database and fake Telegram server.
+
+Each page is checked with axe-core (vendored in tests/console/vendor, MPL-2.0) for serious and
+critical problems, at phone width (360 px) and on a desktop. Screenshots go to
+$TABOT_ARTEFACTS (default: a folder of the test run's own); they are not committed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import yaml
+
+from bot.app import Runtime, Schedule
+from bot.chat.messages import Message
+from bot.config import Settings
+from bot.console.auth import issue_link_token
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.learning import Confirmation, record_confirmed
+from bot.store.database import Database
+from bot.triage.escalations import Reason
+from tests.conftest import REPO, migrated, new_escalation, running
+from tests.console.conftest import STAFF
+from tests.fakes.telegram_api import FakeTelegramAPI
+
+webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.support import expected_conditions as seen  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+ASKER = "4242"
+CURFEW = "shelter-curfew"
+pytestmark = pytest.mark.browser
+
+
+def chromium_paths() -> tuple[str, str]:
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    driver = shutil.which("chromedriver")
+    if browser and driver:
+        return browser, driver
+    if os.environ.get("CI"):
+        pytest.fail("CI must run the browser tests: .ci/run installs chromium and "
+                    "chromium-driver with apt-get")
+    pytest.skip("chromium and chromedriver are not installed (apt-get install chromium "
+                "chromium-driver; .ci/run does)")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[WebDriver]:
+    binary, driver_path = chromium_paths()
+    options = webdriver.ChromeOptions()
+    options.binary_location = binary
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu",
+                     "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(argument)
+    driver = webdriver.Chrome(service=Service(driver_path), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture(scope="module")
+def artefacts(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    where = Path(os.environ.get("TABOT_ARTEFACTS") or tmp_path_factory.mktemp("artefacts"))
+    where.mkdir(parents=True, exist_ok=True)
+    return where
+
+
+@dataclass
+class Served:
+    runtime: Runtime
+    base: str
+    db: Database
+    kb_dir: Path
+    telegram: FakeTelegramAPI
+
+    async def link(self) -> str:
+        token = await issue_link_token(self.db, STAFF, self.runtime.settings.staff)
+        return f"{self.base}/signin/{token}"
+
+
+@pytest.fixture
+async def served(console_kb_dir: Path, tmp_path: Path) -> AsyncIterator[Served]:
+    """tabot serving Telegram (to a fake server) and the console, on SQLite."""
+    telegram = FakeTelegramAPI()
+    await telegram.start()
+    url = f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}"
+    settings = Settings(database_url=url, knowledge_dir=console_kb_dir,
+                        staff=frozenset({STAFF.id}), port=0)
+    env = {"TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_API_URL": telegram.base_url}
+    schedule = Schedule(deliveries=0.2, sweep=3600, daily=3600)
+    try:
+        async with migrated(url) as db, running(
+                settings, ["telegram"], env, KnowledgeBase.load(console_kb_dir),
+                schedule) as runtime:
+            yield Served(runtime, f"http://127.0.0.1:{runtime.web.port}/console", db,
+                         console_kb_dir, telegram)
+    finally:
+        await telegram.stop()
+
+
+def wait(driver: WebDriver, seconds: float = 10) -> WebDriverWait:
+    return WebDriverWait(driver, seconds)
+
+
+def sign_in(driver: WebDriver, link: str) -> None:
+    driver.get(link)
+    driver.find_element(By.ID, "signin").click()
+    wait(driver).until(seen.title_contains("Queue"))
+
+
+def axe_problems(driver: WebDriver) -> list[str]:
+    """axe-core's serious and critical violations on the page now shown. WebDriver scripts
+    are not bound by the page's Content-Security-Policy, so the page itself stays strict."""
+    driver.execute_script(AXE.read_text(encoding="utf-8"))
+    result = driver.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "axe.run(document, {resultTypes: ['violations']}).then(r => done(r.violations));")
+    return [f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes'][0]['target']}"
+            for v in result if v["impact"] in ("serious", "critical")]
+
+
+def check_page(driver: WebDriver, artefacts: Path, name: str) -> None:
+    """axe at desktop width and at 360 px, with a screenshot of each."""
+    for width, label in ((1280, "desktop"), (360, "phone")):
+        driver.set_window_size(width, 900)
+        assert axe_problems(driver) == [], f"{name} at {label}"
+        overflow = driver.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth;")
+        assert overflow <= 1, f"{name} scrolls sideways at {label} ({overflow} px)"
+        driver.save_screenshot(str(artefacts / f"{name}-{label}.png"))
+    driver.set_window_size(1280, 900)
+
+
+async def test_sign_in_claim_and_answer_and_the_asker_receives_it_on_telegram(
+        served: Served, browser: WebDriver, artefacts: Path) -> None:
+    asker = Message("telegram", ASKER, ASKER, "x", program="Riverside Shelter")
+    escalation = await new_escalation(served.db, asker, "how do we budget for a new roof",
+                                      Reason.NO_MATCH, ["finance"])
+    ref = escalation.reference
+    answer = "Use unrestricted funds first, and ask your grant manager about capital costs."
+    link = await served.link()
+
+    def staff_work() -> None:
+        sign_in(browser, link)
+        check_page(browser, artefacts, "queue")
+        browser.find_element(By.LINK_TEXT, ref).click()
+        browser.find_element(By.ID, "claim").click()
+        wait(browser).until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, ".notice.ok"),
+                                                               "Claimed"))
+        box = browser.find_element(By.ID, "answer")
+        box.send_keys(answer)
+        wait(browser).until(seen.text_to_be_present_in_element((By.ID, "preview"), answer))
+        assert f"Answer from TA staff on {ref}" in browser.find_element(By.ID, "preview").text
+        check_page(browser, artefacts, "escalation")
+        browser.find_element(By.ID, "send-answer").click()
+        wait(browser).until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, ".notice.ok"),
+                                                               "Answer sent"))
+
+    await asyncio.to_thread(staff_work)
+    sent = await served.telegram.wait_for("sendMessage", 1)
+    to_asker = [m for m in sent if str(m.get("chat_id")) == ASKER]
+    assert to_asker and answer in to_asker[0]["text"]
+
+
+async def test_edit_an_entry_and_tabot_ask_returns_the_new_text(
+        served: Served, browser: WebDriver, artefacts: Path) -> None:
+    link = await served.link()
+    new_answer = "Curfews are house rules: apply them to everyone, and explain them at intake."
+
+    def edit() -> None:
+        sign_in(browser, link)
+        browser.get(f"{served.base}/knowledge")
+        check_page(browser, artefacts, "knowledge")
+        browser.get(f"{served.base}/knowledge/{CURFEW}")
+        box = browser.find_element(By.ID, "answer")
+        box.clear()
+        box.send_keys(new_answer)
+        assert browser.find_element(By.ID, "answer-preview").text == new_answer  # live
+        check_page(browser, artefacts, "entry")
+        browser.find_element(By.ID, "save").click()
+        wait(browser, 30).until(seen.text_to_be_present_in_element(
+            (By.CSS_SELECTOR, ".notice.ok"), "Saved"))
+
+    await asyncio.to_thread(edit)
+    assert served.runtime.knowledge.get(CURFEW).answer == new_answer  # the running bot
+    asked = await asyncio.to_thread(subprocess.run, [
+        sys.executable, "-m", "bot", "ask", "can our shelter have a curfew"], cwd=REPO,
+        env={**os.environ, "TABOT_KB": str(served.kb_dir)}, capture_output=True, text=True,
+        timeout=60)
+    assert new_answer in asked.stdout, asked.stderr
+
+
+async def test_approve_a_proposed_phrasing_and_try_it(
+        served: Served, browser: WebDriver, artefacts: Path) -> None:
+    wording = "whats the rule on residents coming home late"
+    async with served.db.engine.begin() as connection:
+        await record_confirmed(connection, wording, served.runtime.knowledge.get(CURFEW),
+                               Confirmation.PICKED)
+    link = await served.link()
+
+    def approve() -> None:
+        sign_in(browser, link)
+        browser.get(f"{served.base}/learning")
+        check_page(browser, artefacts, "learning")
+        browser.find_element(By.CSS_SELECTOR, "button[aria-label^='Approve']").click()
+        wait(browser, 30).until(seen.text_to_be_present_in_element(
+            (By.CSS_SELECTOR, ".notice.ok"), "Approved"))
+        browser.get(f"{served.base}/try")
+        browser.find_element(By.ID, "q").send_keys(wording)
+        browser.find_element(By.ID, "try").click()
+        wait(browser).until(seen.presence_of_element_located((By.ID, "result")))
+        check_page(browser, artefacts, "try")
+
+    await asyncio.to_thread(approve)
+    file = yaml.safe_load((served.kb_dir / f"{CURFEW}.yaml").read_text(encoding="utf-8"))
+    assert file["questions"][-1] == wording
+
+
+async def test_refusals_in_the_browser(served: Served, browser: WebDriver,
+                                       artefacts: Path) -> None:
+    link = await served.link()
+
+    def refusals() -> None:
+        browser.delete_all_cookies()
+        browser.get(f"{served.base}/queue")
+        assert "Please sign in" in browser.find_element(By.TAG_NAME, "h1").text
+        check_page(browser, artefacts, "refusal")
+        sign_in(browser, link)
+        browser.find_element(By.CSS_SELECTOR, ".signout button").click()
+        assert "Signed out" in browser.find_element(By.TAG_NAME, "h1").text
+        browser.get(link)  # the link was used
+        assert "cannot be used" in browser.find_element(By.TAG_NAME, "h1").text
+        browser.get(f"{served.base}/queue")
+        assert "Please sign in" in browser.find_element(By.TAG_NAME, "h1").text
+
+    await asyncio.to_thread(refusals)
