@@ -33,7 +33,7 @@ def labeled(index: Index, path: Path) -> list[Example]:
         query = index.analyse(question.text)
         kind = "phrasing" if question.expect else "off-topic"
         if example := _example(index.candidates(query), query, kind, question.expect,
-                               index.domain_share(query)):
+                               index.domain(query)):
             examples.append(example)
     return examples
 

@@ -128,8 +128,8 @@ def test_a_missing_knowledge_directory_is_a_clear_error(tmp_path: Path) -> None:
 
 def test_chat_with_piped_input_answers_and_escalates(db_env: dict[str, str],
                                                      tmp_path: Path) -> None:
-    unmatched = "how do we reconcile our general ledger for the audit"
-    script = f"hi\n{SUBPOENA}\nyes\n{unmatched}\nstatus\nquit\n"
+    to_staff = "/staff how do we reconcile our general ledger for the audit"
+    script = f"hi\n{SUBPOENA}\nyes\n{to_staff}\nstatus\nquit\n"
     result = tabot("chat", env=db_env, stdin=script)
     out = result.stdout
     assert result.returncode == 0, result.stderr
@@ -230,7 +230,8 @@ def test_report_prints_every_format_and_writes_a_png(db_env: dict[str, str],
 
 
 def test_gaps_and_review_commands_run(db_env: dict[str, str]) -> None:
-    tabot("chat", env=db_env, stdin="how do we reconcile our general ledger for the audit\nquit\n")
+    question = "/staff how do we reconcile our general ledger for the audit"
+    tabot("chat", env=db_env, stdin=f"{question}\nquit\n")
     out = tabot("gaps", env=db_env).stdout
     assert "general ledger" in out and "Entries never matched" in out
     assert "knowledge entries not reviewed in 1 months" in tabot(

@@ -212,8 +212,10 @@ class Conversation:
             return [await self._status(message)]
         if not rest:
             return [TextReply(copy.STAFF_USAGE)]
-        filing = await self._file(message, self.redact(rest).text, Reason.ASKED_FOR_STAFF)
-        return [self._escalated(filing, Reason.ASKED_FOR_STAFF)]
+        redaction = self.redact(rest)
+        filing = await self._file(message, redaction.text, Reason.ASKED_FOR_STAFF)
+        return [*self._redaction_notice(message, redaction),
+                self._escalated(filing, Reason.ASKED_FOR_STAFF)]
 
     async def _staff_command(self, message: Message, command: str, rest: str) -> str:
         if command == "queue":
@@ -241,10 +243,7 @@ class Conversation:
 
     async def _ask(self, message: Message, text: str) -> list[Reply]:
         redaction = self.redact(text)
-        replies: list[Reply] = []
-        if redaction.changed and self._first_redaction(message):
-            kinds = ", ".join(sorted(k.strip("[]").lower() for k in redaction.kinds))
-            replies.append(TextReply(copy.REDACTION_NOTICE.format(kinds=kinds)))
+        replies = self._redaction_notice(message, redaction)
         match = self.matcher.match(without_placeholders(redaction.text))
         if not match.has_content and not redaction.changed:
             return [*replies, TextReply(copy.SMALL_TALK)]  # redacted words were content
@@ -307,6 +306,13 @@ class Conversation:
         if prompt.offered is Offered.CHOICES:
             return [OfferStaffReply(prompt.context)]  # "none of these": staff, if they want
         return [TextReply(copy.NOT_SENT)]  # "no" to the offer of staff
+
+    def _redaction_notice(self, message: Message, redaction: Redaction) -> list[Reply]:
+        """What was removed, told once per conversation, whichever way the question came."""
+        if not redaction.changed or not self._first_redaction(message):
+            return []
+        kinds = ", ".join(sorted(k.strip("[]").lower() for k in redaction.kinds))
+        return [TextReply(copy.REDACTION_NOTICE.format(kinds=kinds))]
 
     def _first_redaction(self, message: Message) -> bool:
         key = (message.platform, message.conversation_id)

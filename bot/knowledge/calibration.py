@@ -1,4 +1,4 @@
-"""Each knowledge base sets its own answer, suggestion and domain lines when it loads.
+"""Each knowledge base sets its own answer, suggestion and off-topic lines when it loads.
 
 Constants fitted on one knowledge base do not carry to another: on a set with ten phrasings per
 entry a score that is safe on ours answers wrongly one time in four. So the knowledge base
@@ -12,8 +12,9 @@ examples:
 * the answer line is the lowest confidence at which the expected share of wrong answers
   stays within `max_wrong` (TABOT_MAX_WRONG);
 * the suggestion line keeps nearly every question whose entry is among the top three above it;
-* the domain line is the share of a question's words the knowledge base knows below which a
-  question is off-topic; it is set so that almost no in-domain question falls under it.
+* an off-topic model is fitted to tell the off-topic questions from the rest by how much of a
+  question the knowledge base's words cover and how close its closest entry comes, and its
+  line is drawn so that almost no in-domain question reaches it.
 
 The result is cached by the knowledge base's content hash, in memory and on disk, so a reload
 of unchanged files costs nothing.
@@ -34,7 +35,13 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from bot.knowledge.confidence import DEFAULT_MODEL, Lines, LogisticModel, evidence
+from bot.knowledge.confidence import (
+    DEFAULT_MODEL,
+    Lines,
+    LogisticModel,
+    domain_vector,
+    evidence,
+)
 from bot.knowledge.matcher import Candidate, Index
 
 log = logging.getLogger(__name__)
@@ -48,7 +55,11 @@ MIN_PHRASINGS = 40  # below this there is too little evidence: the shipped defau
 PRIOR_STRENGTH = 30.0  # how hard the fit is pulled towards the shipped model
 SHARES = {"phrasing": 0.8, "no-entry": 0.15, "off-topic": 0.05}  # assumed mix of questions
 SUGGEST_KEEP = 0.995  # share of findable questions kept above the suggestion line
-IN_DOMAIN_SLACK = 0.02  # share of in-domain questions the domain line may call off-topic
+IN_DOMAIN_SLACK = 0.01  # share of in-domain questions the off-topic line may catch
+# When nothing is close enough to suggest, a question more likely outside the domain than in it
+# (the off-topic model's classes weigh the same) is off-topic: filing it would only add to
+# staff's queue, and the off-topic reply still offers staff in one word.
+FAR_OFF_TOPIC = 0.5
 OFF_TOPIC_FILE = Path(__file__).resolve().parent / "data" / "off_topic.txt"
 
 
@@ -56,6 +67,7 @@ OFF_TOPIC_FILE = Path(__file__).resolve().parent / "data" / "off_topic.txt"
 class Calibration:
     model: LogisticModel
     lines: Lines
+    off_topic_model: LogisticModel | None
     max_wrong: float
     expected_wrong: float  # among answers
     expected_answered: float  # share of answerable questions answered
@@ -79,9 +91,9 @@ class Calibration:
             f"answers {self.expected_wrong:.1%}, answered {self.expected_answered:.1%})",
             f"  suggestion line: score >= {self.lines.suggest:.3f} (expected resolved "
             f"{self.expected_resolved:.1%})",
-            f"  domain line: known words < {self.lines.domain:.0%} is off-topic (shipped "
-            f"off-topic questions caught {self.off_topic_caught:.1%}, in-domain questions "
-            f"judged off-topic {self.in_domain_off_topic:.1%})",
+            f"  off-topic line: probability outside the domain >= {self.lines.off_topic:.3f} "
+            f"(shipped off-topic questions caught {self.off_topic_caught:.1%}, in-domain "
+            f"questions judged off-topic {self.in_domain_off_topic:.1%})",
         ]
 
     def to_json(self) -> str:
@@ -90,12 +102,18 @@ class Calibration:
     @classmethod
     def from_json(cls, text: str) -> Calibration:
         data = json.loads(text)
-        model = LogisticModel(**{k: tuple(v) if isinstance(v, list) else v
-                                 for k, v in data.pop("model").items()})
-        return cls(model=model, lines=Lines(**data.pop("lines")), **data)
+        model, off_topic = (_model(data.pop(key)) for key in ("model", "off_topic_model"))
+        return cls(model=model, off_topic_model=off_topic, lines=Lines(**data.pop("lines")),
+                   **data)
 
 
-UNCALIBRATED = Calibration(DEFAULT_MODEL, Lines(), DEFAULT_MAX_WRONG, 0.0, 0.0, 0.0, 0.0, 0.0,
+def _model(data: dict | None) -> LogisticModel | None:
+    if data is None:
+        return None
+    return LogisticModel(**{k: tuple(v) if isinstance(v, list) else v for k, v in data.items()})
+
+
+UNCALIBRATED = Calibration(DEFAULT_MODEL, Lines(), None, DEFAULT_MAX_WRONG, 0.0, 0.0, 0.0, 0.0, 0.0,
                            0, 0.0, calibrated=False)
 
 
@@ -106,7 +124,7 @@ class Example:
     right: bool  # the best candidate is the entry the question came from
     offered: bool  # that entry is among the top three
     score: float
-    domain: float
+    domain: tuple[float, ...]  # bot.knowledge.confidence.domain_vector
 
 
 def off_topic_questions() -> list[str]:
@@ -122,8 +140,10 @@ def calibrate(index: Index, max_wrong: float = DEFAULT_MAX_WRONG,
     examples = examples_for(index, sample)
     weights = weights_for(examples)
     model = fit(examples, weights)
-    found = _lines(examples, weights, model, max_wrong)
-    return Calibration(model=model, lines=found.lines, max_wrong=max_wrong,
+    off_topic_model = _fit_off_topic(examples, weights)
+    found = _lines(examples, weights, model, off_topic_model, max_wrong)
+    return Calibration(model=model, lines=found.lines, off_topic_model=off_topic_model,
+                       max_wrong=max_wrong,
                        expected_wrong=found.wrong, expected_answered=found.answered,
                        expected_resolved=found.resolved, off_topic_caught=found.caught,
                        in_domain_off_topic=found.in_domain_off, examples=len(examples),
@@ -147,27 +167,27 @@ def _asked(index: Index, i: int, j: int) -> list[Example]:
     others = index.candidates(query, without=i)
     examples = []
     if (example := _example(candidates, query, "phrasing", index.entries[i].id,
-                            index.domain_share(query, exclude=(i, j)))):
+                            index.domain(query, exclude=(i, j)))):
         examples.append(example)
     if (example := _example(others, query, "no-entry", None,
-                            index.domain_share(query, without=i))):
+                            index.domain(query, without=i))):
         examples.append(example)
     return examples
 
 
 def _off_topic(index: Index, text: str) -> Example | None:
     query = index.analyse(text)
-    return _example(index.candidates(query), query, "off-topic", None, index.domain_share(query))
+    return _example(index.candidates(query), query, "off-topic", None, index.domain(query))
 
 
 def _example(candidates: Sequence[Candidate], query: Sequence, kind: str, expect: str | None,
-             domain: float) -> Example | None:
+             known: tuple[float, float]) -> Example | None:
     found = evidence(candidates, query)
     if found is None:
         return None
     top = [c.entry.id for c in candidates[:3]]
     return Example(found.vector(), kind, expect is not None and top[0] == expect,
-                   expect in top, found.score, domain)
+                   expect in top, found.score, domain_vector(candidates, query, known))
 
 
 def weights_for(examples: list[Example]) -> np.ndarray:
@@ -180,16 +200,32 @@ def weights_for(examples: list[Example]) -> np.ndarray:
 
 def fit(examples: list[Example], weights: np.ndarray, prior: LogisticModel | None = DEFAULT_MODEL,
         strength: float = PRIOR_STRENGTH, rounds: int = 12) -> LogisticModel:
+    """The confidence model: is the best candidate the right entry?"""
+    return fit_logistic(np.array([e.features for e in examples]),
+                        np.array([e.right for e in examples], dtype=float),
+                        weights, prior, strength, rounds)
+
+
+def _fit_off_topic(examples: list[Example], weights: np.ndarray) -> LogisticModel:
+    """The off-topic model: is the question outside the domain? The two classes weigh the
+    same, so the line drawn on it, not the mix of examples, decides how often it says yes."""
+    off = np.array([e.kind == "off-topic" for e in examples])
+    balanced = np.where(off, weights / weights[off].sum(), weights / weights[~off].sum())
+    balanced *= len(examples) / balanced.sum()
+    return fit_logistic(np.array([e.domain for e in examples]), off.astype(float), balanced,
+                        prior=None, strength=1.0, rounds=25)
+
+
+def fit_logistic(features: np.ndarray, y: np.ndarray, weights: np.ndarray,
+                 prior: LogisticModel | None, strength: float, rounds: int) -> LogisticModel:
     """Weighted logistic regression by Newton's method, with an L2 pull towards `prior` (in
     the prior's standardised units, so the pull means the same for every feature). Without a
     prior (fitting the shipped model itself) the pull is towards zero."""
-    features = np.array([e.features for e in examples])
     if prior is None:
         prior = LogisticModel(tuple(features.mean(0)), tuple(features.std(0) + 1e-9),
                               (0.0,) * features.shape[1], 0.0)
     means, scales = np.array(prior.means), np.array(prior.scales)
-    x = np.hstack([np.ones((len(examples), 1)), (features - means) / scales])
-    y = np.array([e.right for e in examples], dtype=float)
+    x = np.hstack([np.ones((len(features), 1)), (features - means) / scales])
     anchor = np.array([prior.bias, *prior.weights])
     pull = np.full(len(anchor), strength)
     pull[0] = strength / 10  # the base rate differs most between knowledge bases
@@ -223,7 +259,7 @@ class _Found:
 
 
 def _lines(examples: list[Example], weights: np.ndarray, model: LogisticModel,
-           max_wrong: float) -> _Found:
+           off_topic_model: LogisticModel, max_wrong: float) -> _Found:
     confidence = np.array([model.probability(e.features) for e in examples])
     wrong = np.array([not e.right for e in examples])
     answer_line = _answer_line(confidence, wrong, weights, max_wrong)
@@ -232,13 +268,14 @@ def _lines(examples: list[Example], weights: np.ndarray, model: LogisticModel,
     offered = np.array([e.offered for e in examples])
     score = np.array([e.score for e in examples])
     suggest_line = _quantile(score[asked & offered], weights[asked & offered], 1 - SUGGEST_KEEP)
-    domain = np.array([e.domain for e in examples])
+    outside = np.array([off_topic_model.probability(e.domain) for e in examples])
     in_domain = np.array([e.kind != "off-topic" for e in examples])
-    domain_line = _domain_line(domain[in_domain], weights[in_domain])
-    off = (domain < domain_line) & ~answered
+    off_topic_line = _off_topic_line(outside[in_domain], weights[in_domain])
+    suggested = score >= suggest_line
+    off = ((outside >= off_topic_line) | (~suggested & (outside >= FAR_OFF_TOPIC))) & ~answered
     resolved = (answered & ~wrong) | (~answered & offered & (score >= suggest_line) & ~off)
     return _Found(
-        Lines(answer_line, suggest_line, domain_line),
+        Lines(answer_line, suggest_line, off_topic_line, FAR_OFF_TOPIC),
         wrong=_share(wrong, answered, weights),
         answered=_share(answered, asked, weights),
         resolved=_share(resolved, asked, weights),
@@ -269,15 +306,15 @@ def _quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
     return float(values[order][np.searchsorted(cumulative, q)])
 
 
-def _domain_line(domain: np.ndarray, weights: np.ndarray) -> float:
-    """The highest line under which at most IN_DOMAIN_SLACK of in-domain questions fall."""
-    best = Lines.domain
-    total = weights.sum()
-    for line in sorted(set(domain.tolist())):
-        if weights[domain < line].sum() > IN_DOMAIN_SLACK * total:
-            break
-        best = max(best, line)
-    return best
+def _off_topic_line(outside: np.ndarray, weights: np.ndarray) -> float:
+    """The lowest off-topic probability at or above which at most IN_DOMAIN_SLACK of in-domain
+    questions fall."""
+    order = np.argsort(-outside)
+    above = np.cumsum(weights[order]) / weights.sum()
+    over = np.nonzero(above > IN_DOMAIN_SLACK)[0]
+    if not len(over):
+        return float(outside.min())
+    return float(np.nextafter(outside[order][over[0]], 2.0))
 
 
 def _share(hit: np.ndarray, among: np.ndarray, weights: np.ndarray) -> float:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import Protocol
 
@@ -155,22 +155,41 @@ DEFAULT_MODEL = LogisticModel(
 )
 
 
+DOMAIN_FEATURES = ("known", "known_weight", "score", "coverage", "informative")
+
+
+def domain_vector(candidates: Sequence[Scored], query: Sequence[QueryToken],
+                  known: tuple[float, float]) -> tuple[float, ...]:
+    """What tells a question outside the knowledge base's domain from one inside it that no
+    entry answers: how much of it (by count, and by weight) the knowledge base's words cover,
+    and how close the closest entry comes."""
+    best = candidates[0] if candidates else None
+    informative = math.log1p(sum(q.informative for q in query))
+    return (*known, best.score if best else 0.0, best.coverage if best else 0.0, informative)
+
+
 def decide(candidates: Sequence[Scored], query: Sequence[QueryToken], lines: Lines,
-           model: LogisticModel = DEFAULT_MODEL, domain: float = 1.0,
+           model: LogisticModel = DEFAULT_MODEL, off_topic: float = 0.0,
            margin: float = 0.0) -> tuple[Outcome, float]:
     """The outcome, and the model's probability that the best entry is right.
 
-    `domain` is the share of the question's informative words the knowledge base uses: a
-    question mostly in words it never uses is off-topic unless an entry answers it outright."""
+    `off_topic` is the calibrated probability that the question is outside the knowledge
+    base's domain: at or above the off-topic line it is off-topic, unless an entry answers it
+    outright."""
     found = evidence(candidates, query)
     if found is None:
-        return (Outcome.OFF_TOPIC if domain < lines.domain else Outcome.ESCALATE), 0.0
+        far = off_topic >= lines.off_topic_when_far
+        return (Outcome.OFF_TOPIC if far else Outcome.ESCALATE), 0.0
     confidence = model.probability(found.vector())
     if confidence >= lines.confidence and found.margin >= margin:
         return Outcome.ANSWER, confidence
-    if domain < lines.domain:
+    if off_topic >= lines.off_topic:
         return Outcome.OFF_TOPIC, confidence
-    return (Outcome.SUGGEST if found.score >= lines.suggest else Outcome.ESCALATE), confidence
+    if found.score >= lines.suggest:
+        return Outcome.SUGGEST, confidence
+    # Nothing is close: more likely outside the domain than in it is enough to say so.
+    return (Outcome.OFF_TOPIC if off_topic >= lines.off_topic_when_far else Outcome.ESCALATE,
+            confidence)
 
 
 @dataclass(frozen=True)
@@ -180,9 +199,13 @@ class Lines:
 
     confidence: float = 0.5  # answer at or above this probability
     suggest: float = 0.25  # below this blended score, nothing is close enough to offer
-    domain: float = 0.0  # below this share of known words, off-topic (never, uncalibrated)
+    off_topic: float = 2.0  # at or above this probability, off-topic (never, uncalibrated)
+    off_topic_when_far: float = 2.0  # the same, when nothing is close enough to suggest
+
+    def with_off_topic(self, line: float, when_far: float) -> Lines:
+        return replace(self, off_topic=line, off_topic_when_far=when_far)
 
     def overridden(self, thresholds: Thresholds) -> Lines:
         return Lines(self.confidence if thresholds.confidence is None else thresholds.confidence,
                      self.suggest if thresholds.suggest is None else thresholds.suggest,
-                     self.domain)
+                     self.off_topic, self.off_topic_when_far)

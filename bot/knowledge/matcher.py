@@ -39,6 +39,7 @@ from bot.knowledge.confidence import (
     QueryToken,
     Thresholds,
     decide,
+    domain_vector,
 )
 from bot.knowledge.entries import Entry
 from bot.knowledge.normalize import STOPWORDS, Normalizer, fold
@@ -170,15 +171,18 @@ class Index:
         n = len(vocabs)
         return {t: math.log(1 + (n - df + 0.5) / (df + 0.5)) for t, df in frequency.items()}
 
-    def domain_share(self, query: Sequence[QueryToken], exclude: tuple[int, int] | None = None,
-                     without: int | None = None) -> float:
-        """The share of the question's informative words that the knowledge base uses anywhere:
-        how far the question is in its domain. `exclude` leaves out one phrasing and `without`
-        a whole entry, as calibration asks."""
-        informative = [q.token for q in query if q.informative]
+    def domain(self, query: Sequence[QueryToken], exclude: tuple[int, int] | None = None,
+               without: int | None = None) -> tuple[float, float]:
+        """How far the question is in the knowledge base's domain: the share of its informative
+        words the knowledge base uses anywhere, by count and by weight (a rare or unknown word
+        counts more than a common one). `exclude` leaves out one phrasing and `without` a whole
+        entry, as calibration asks."""
+        informative = [q for q in query if q.informative]
         if not informative:
-            return 1.0  # nothing to judge by: greetings and thanks are not off-topic
-        return sum(self._known(t, exclude, without) for t in informative) / len(informative)
+            return 1.0, 1.0  # nothing to judge by: greetings and thanks are not off-topic
+        known = [q for q in informative if self._known(q.token, exclude, without)]
+        return (len(known) / len(informative),
+                sum(q.weight for q in known) / sum(q.weight for q in informative))
 
     def _known(self, token: str, exclude: tuple[int, int] | None, without: int | None) -> bool:
         users = self._entries_with.get(token, 0)
@@ -303,13 +307,17 @@ class Matcher:
         self.thresholds = thresholds or Thresholds()
         calibration = index.calibration
         self.model: LogisticModel = calibration.model if calibration else DEFAULT_MODEL
+        self.off_topic_model = calibration.off_topic_model if calibration else None
         base = calibration.lines if calibration else Lines()
         self.lines = base.overridden(self.thresholds)
 
     def match(self, text: str, exclude: tuple[int, int] | None = None) -> Match:
         query = self.index.analyse(text)
         candidates = self.index.candidates(query, exclude)
-        outcome, confidence = decide(candidates, query, self.lines, self.model,
-                                     self.index.domain_share(query, exclude),
+        off_topic = 0.0
+        if self.off_topic_model is not None:
+            found = domain_vector(candidates, query, self.index.domain(query, exclude))
+            off_topic = self.off_topic_model.probability(found)
+        outcome, confidence = decide(candidates, query, self.lines, self.model, off_topic,
                                      self.thresholds.margin)
         return Match(text, outcome, tuple(candidates), tuple(query), confidence)

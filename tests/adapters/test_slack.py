@@ -38,8 +38,10 @@ STAFF = "USTAFF"
 ASKER = "UASKER"
 TRIAGE = "CTRIAGE"
 SUBPOENA = "what do we do if we get a subpoena for a survivor's records"
-# In the domain's words (so not off-topic), but no entry comes close: it goes to staff.
+# A question for staff. Matching offers suggestions for nearly any question in the domain's
+# words (each with a way to staff), so a test that needs an escalation asks for staff.
 UNMATCHED = "how do we reconcile our general ledger for the audit"
+TO_STAFF = "/staff " + UNMATCHED
 
 
 class Slack:
@@ -166,7 +168,7 @@ async def test_slash_command_acks_at_once_and_answers_in_a_dm(slack: Slack) -> N
 
 
 async def test_an_escalation_reaches_triage_escaped(slack: Slack) -> None:
-    hostile = (f"{UNMATCHED} <!channel> <@U999> <https://evil.example|bank> & <b>")
+    hostile = (f"{TO_STAFF} <!channel> <@U999> <https://evil.example|bank> & <b>")
     await slack.dm(hostile)
     replies = await slack.api.wait_for("chat.postMessage", 2)  # redaction notice, reference
     assert "TA-0001" in texts(replies)
@@ -182,7 +184,7 @@ async def test_an_escalation_reaches_triage_escaped(slack: Slack) -> None:
 
 async def test_staff_claim_and_answer_relay_to_the_asker_and_update_the_post(
         slack: Slack) -> None:
-    await slack.dm(UNMATCHED)
+    await slack.dm(TO_STAFF)
     await slack.api.wait_for("chat.postMessage")
     await slack.deliver()
     ref = {"ref": "TA-0001"}
@@ -206,7 +208,7 @@ async def test_staff_claim_and_answer_relay_to_the_asker_and_update_the_post(
 
 
 async def test_non_staff_pressing_triage_buttons_get_an_ephemeral_refusal(slack: Slack) -> None:
-    await slack.dm(UNMATCHED)
+    await slack.dm(TO_STAFF)
     await slack.api.wait_for("chat.postMessage")
     await slack.press("triage_claim", {"ref": "TA-0001"}, ASKER, channel=TRIAGE)
     [refusal] = await slack.api.wait_for("chat.postEphemeral")
@@ -216,8 +218,8 @@ async def test_non_staff_pressing_triage_buttons_get_an_ephemeral_refusal(slack:
 
 
 async def test_a_retried_event_is_handled_once(slack: Slack) -> None:
-    assert await slack.dm(UNMATCHED, event_id="EvSAME") == 200
-    assert await slack.dm(UNMATCHED, event_id="EvSAME", retry=1) == 200
+    assert await slack.dm(TO_STAFF, event_id="EvSAME") == 200
+    assert await slack.dm(TO_STAFF, event_id="EvSAME", retry=1) == 200
     await slack.api.wait_for("chat.postMessage")
     await asyncio.sleep(0.5)
     assert len(slack.api.named("chat.postMessage")) == 1
@@ -233,7 +235,7 @@ async def test_bad_or_stale_signatures_are_refused(slack: Slack) -> None:
 
 
 async def test_app_home_shows_staff_the_queue_and_askers_their_questions(slack: Slack) -> None:
-    await slack.dm(UNMATCHED)
+    await slack.dm(TO_STAFF)
     await slack.api.wait_for("chat.postMessage")
     await slack.event({"type": "app_home_opened", "user": STAFF, "tab": "home"})
     await slack.event({"type": "app_home_opened", "user": ASKER, "tab": "home"})
@@ -377,7 +379,7 @@ async def test_a_database_lost_while_running_gets_clear_replies_on_every_path(
         await admin.dispose()
         await slack.press("triage_claim", {"ref": "TA-0001"}, STAFF, channel=TRIAGE)
         await slack.dm("/claim TA-0001", user=STAFF)
-        await slack.dm(UNMATCHED)
+        await slack.dm(TO_STAFF)
         [pressed] = await api.wait_for("chat.postEphemeral")
         posts = await api.wait_for("chat.postMessage", 2)
     await api.stop()

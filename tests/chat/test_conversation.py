@@ -25,8 +25,10 @@ from bot.store.tables import Escalation, Interaction
 from bot.triage import outbox
 from tests.conftest import write_text
 
-# In the domain's words (so not off-topic), but no entry comes close: it goes to staff.
+# A question for staff. Matching offers suggestions for nearly any question in the domain's
+# words (each with a way to staff), so a test that needs an escalation asks for staff.
 UNMATCHED = "how do we reconcile our general ledger for the audit"
+TO_STAFF = "/staff " + UNMATCHED
 
 
 def msg(text: str = "", user: str = "U1", action: Action | None = None) -> Message:
@@ -59,9 +61,9 @@ async def test_an_entry_that_depends_on_state_law_is_answered_and_sent_to_staff(
     assert escalation.reason == "state-law" and escalation.reference == "TA-0001"
 
 
-async def test_an_unmatched_question_is_committed_for_staff_before_the_asker_is_told(
+async def test_a_question_for_staff_is_committed_before_the_asker_is_told(
         conversation: Conversation) -> None:
-    [reply] = await conversation.handle(msg(UNMATCHED))
+    [reply] = await conversation.handle(msg(TO_STAFF))
     assert isinstance(reply, EscalatedReply)
     [escalation] = await rows(conversation.db, Escalation)
     assert reply.reference == escalation.reference == "TA-0001"
@@ -70,8 +72,19 @@ async def test_an_unmatched_question_is_committed_for_staff_before_the_asker_is_
     assert escalation.question == UNMATCHED
 
 
+async def test_a_question_nothing_comes_close_to_goes_to_staff_directly(
+        small_kb_dir: Path, database: Database, settings: Settings) -> None:
+    """A knowledge base too small to calibrate has no off-topic judgement: whatever nothing
+    comes close to is filed, with the reason staff see."""
+    conversation = Conversation(KnowledgeBase.load(small_kb_dir), database, settings)
+    [reply] = await conversation.handle(msg("how do we budget for a new roof"))
+    assert isinstance(reply, EscalatedReply)
+    [escalation] = await rows(conversation.db, Escalation)
+    assert escalation.reason == "no-match" and reply.reference == escalation.reference
+
+
 async def test_references_are_never_reused(conversation: Conversation) -> None:
-    first = await conversation.handle(msg(UNMATCHED))
+    first = await conversation.handle(msg(TO_STAFF))
     second = await conversation.handle(msg("/staff how do we budget for a new roof"))
     assert [first[0].reference, second[0].reference] == ["TA-0001", "TA-0002"]
 
@@ -148,8 +161,8 @@ async def test_identifiers_are_redacted_before_storage_and_the_asker_is_told_onc
     stored = (await rows(conversation.db, Escalation))[0].question
     assert "555-867-5309" not in stored and "jroe@example.com" not in stored
     assert "Roe" not in stored and "[PHONE]" in stored and "[EMAIL]" in stored
-    await conversation.handle(msg(f"{UNMATCHED} call 555-867-5309"))
-    again = await conversation.handle(msg(f"{UNMATCHED} call 555-867-5309"))
+    await conversation.handle(msg(f"{TO_STAFF} call 555-867-5309"))
+    again = await conversation.handle(msg(f"{TO_STAFF} call 555-867-5309"))
     notices = [r for r in again if isinstance(r, TextReply) and "removed identifying" in r.text]
     assert notices == []
     assert isinstance(replies[-1], EscalatedReply)
@@ -225,7 +238,7 @@ async def test_a_database_that_is_down_still_answers_and_spools_questions_for_st
     settings = Settings(database_url=down.url, knowledge_dir=tmp_path,
                         spool_dir=tmp_path / "spool")
     conversation = Conversation(shipped_kb, down, settings)
-    [reply] = await conversation.handle(msg(UNMATCHED))
+    [reply] = await conversation.handle(msg(TO_STAFF))
     assert reply == TextReply(SPOOLED)
     assert len(conversation.spool) == 1
     answered = await conversation.handle(msg("what do we do if we get a subpoena for a "
@@ -257,7 +270,7 @@ async def test_staff_triage_from_chat_and_refusal_for_everyone_else(
     settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
                         staff=frozenset({"test:STAFF"}))
     conversation = Conversation(shipped_kb, database, settings)
-    [escalated] = await conversation.handle(msg(UNMATCHED, user="ASKER"))
+    [escalated] = await conversation.handle(msg(TO_STAFF, user="ASKER"))
     ref = escalated.reference
     for command in (f"/claim {ref}", f"/answer {ref} hi", f"/note {ref} x", f"/close {ref}",
                     "/queue"):

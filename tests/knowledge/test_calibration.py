@@ -81,11 +81,11 @@ def test_a_cached_calibration_is_read_back_not_recomputed(shipped: KnowledgeBase
 def test_an_unreadable_cache_file_is_calibrated_again(shipped: KnowledgeBase,
                                                       tmp_path: Path) -> None:
     key = content_hash(shipped.entries, shipped.synonyms)
-    CalibrationCache(tmp_path).get(shipped.index, key, 0.05)
+    first = CalibrationCache(tmp_path).get(shipped.index, key, 0.05)
     (cached,) = tmp_path.glob("*.json")
     cached.write_text("{not json")
     again = CalibrationCache(tmp_path).get(shipped.index, key, 0.05)
-    assert again.calibrated and again.lines == shipped.calibration.lines
+    assert again.calibrated and again.lines == first.lines
 
 
 def test_editing_an_entry_changes_what_is_calibrated(tmp_path: Path) -> None:
@@ -108,5 +108,5 @@ def test_tabot_kb_calibrate_prints_the_lines_and_expected_rates() -> None:
                             capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     for words in ("answer line: confidence >=", "expected wrong among answers",
-                  "suggestion line", "domain line"):
+                  "suggestion line", "off-topic line"):
         assert words in result.stdout
