@@ -36,6 +36,10 @@ def question_sets(banking77: Path) -> tuple[list[QuestionSet], list[str]]:
         QuestionSet("shipped tuning", ROOT / "knowledge", DATA / "questions.jsonl"),
         QuestionSet("shipped held-out", ROOT / "knowledge", DATA / "questions-heldout.jsonl"),
         QuestionSet("second domain", DATA / "library_kb", DATA / "library_questions.jsonl"),
+        # In the domain's words, but no entry answers them: all out of scope, so "OOS not
+        # answered" is the share kept from a wrong answer.
+        QuestionSet("shipped, needs staff", ROOT / "knowledge",
+                    DATA / "questions-needs-staff.jsonl"),
     ]
     if not banking77.is_dir():
         return sets, [f"BANKING77 rows skipped: no directory {banking77}"]
