@@ -28,12 +28,12 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.editing import EditError, add_phrasings, write_atomically
 from bot.knowledge.entries import Entry
 from bot.knowledge.normalize import fold
+from bot.privacy.redaction import PLACEHOLDER
 from bot.store import audit
 from bot.store.database import Database
 from bot.store.tables import LearnedPhrasing, utcnow
 
 MAX_PHRASING_CHARS = 300  # longer messages tell a story; they make poor phrasings to match
-_PLACEHOLDER = re.compile(r"\[[A-Z ]+\]")  # the redactor's [NAME], [PHONE], ...
 _ID = re.compile(r"^#?(\d{1,9})$")
 
 
@@ -101,7 +101,7 @@ class Approved:
 def phrasing_text(question: str) -> str:
     """The question as it would be written into an entry: placeholders dropped (they are not
     words advocates type), whitespace collapsed."""
-    return " ".join(_PLACEHOLDER.sub(" ", question).split())
+    return " ".join(PLACEHOLDER.sub(" ", question).split())
 
 
 def phrasing_key(question: str) -> str:

@@ -109,7 +109,8 @@ async def test_empty_placeholder_only_too_long_and_already_listed_questions_are_
 
 async def test_placeholders_are_left_out_of_the_proposed_phrasing(
         database: Database, kb: KnowledgeBase) -> None:
-    await confirm(database, kb, "can [NAME] bring her cat to the shelter", "shelter-pets")
+    await confirm(database, kb, "can [NAME] bring her cat to the [I-94 NUMBER] shelter",
+                  "shelter-pets")
     [row] = await rows(database)
     assert row.text == "can bring her cat to the shelter"
 
