@@ -111,8 +111,8 @@ class Normalizer:
     def words(self, text: str, correct_typos: bool = True, folded: bool = False) -> list[str]:
         """Folded words with typos corrected and synonyms joined into concept tokens."""
         words = (text if folded else fold(text)).split()
-        if correct_typos:
-            words = [self.correct(w) or w for w in words]
+        if correct_typos:  # a function word ("thanks") is never a misspelt content word
+            words = [w if w in STOPWORDS else self.correct(w) or w for w in words]
         joined = " ".join(words)
         if self._synonym_pattern is not None:
             joined = self._synonym_pattern.sub(lambda m: self._synonym_of[m.group(0)], joined)
