@@ -46,9 +46,9 @@ from bot.knowledge.matcher import Candidate, Index
 
 log = logging.getLogger(__name__)
 
-# The code that scores and calibrates: a new version of any of it calibrates afresh.
-_CODE = [Path(__file__).resolve().parent / name
-         for name in ("calibration.py", "confidence.py", "matcher.py", "normalize.py")]
+# The code and data that score and calibrate: a new version of any of it calibrates afresh.
+_CODE = [Path(__file__).resolve().parent / name for name in (
+    "calibration.py", "confidence.py", "matcher.py", "normalize.py", "data/off_topic.txt")]
 DEFAULT_MAX_WRONG = 0.05
 SAMPLE = 1000  # phrasings asked; enough for stable lines, and a bound on the time it takes
 MIN_PHRASINGS = 40  # below this there is too little evidence: the shipped defaults are used
