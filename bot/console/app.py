@@ -17,7 +17,16 @@ from starlette.routing import Mount
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
-from bot.console import escalation, knowledge, learning, queue, signin, tryit
+from bot.console import (
+    escalation,
+    figures,
+    knowledge,
+    learning,
+    members,
+    queue,
+    signin,
+    tryit,
+)
 from bot.console.pages import HERE, Refused, page, services
 from bot.console.security import SecurityHeaders
 from bot.console.services import Services
@@ -65,7 +74,7 @@ def build_console(svc: Services) -> ASGIApp:
     """The headers wrap the whole application, so even the page for an unexpected error
     (made by Starlette's outermost middleware) carries them."""
     routes = [*signin.ROUTES, *queue.ROUTES, *escalation.ROUTES, *knowledge.ROUTES,
-              *tryit.ROUTES, *learning.ROUTES,
+              *tryit.ROUTES, *learning.ROUTES, *figures.ROUTES, *members.ROUTES,
               Mount("/static", app=StaticFiles(directory=HERE / "static"), name="static")]
     app = Starlette(routes=routes, exception_handlers={
         Refused: refused, HTTPException: http_error, Exception: server_error})

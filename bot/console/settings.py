@@ -20,6 +20,7 @@ class ConsoleSettings:
 
     public_url: str
     timezone: ZoneInfo
+    telegram_bot: str = ""  # TELEGRAM_BOT_USERNAME, for invite links; "" when not set
 
     @property
     def secure(self) -> bool:
@@ -43,4 +44,5 @@ def load_console_settings(env: Mapping[str, str] | None = None,
     except (ZoneInfoNotFoundError, ValueError):
         raise ConfigError(f"TABOT_TIMEZONE must be a time zone name like America/Chicago, "
                           f"got {zone!r}") from None
-    return ConsoleSettings(raw, timezone)
+    bot = env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@")
+    return ConsoleSettings(raw, timezone, bot)

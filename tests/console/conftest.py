@@ -124,11 +124,18 @@ def console_kb_dir(small_kb_dir: Path, tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-async def console(database: Database, console_kb_dir: Path) -> AsyncIterator[Console]:
+def console_env() -> dict[str, str]:
+    """The runtime's environment; a test module overrides this fixture to set variables."""
+    return {}
+
+
+@pytest.fixture
+async def console(database: Database, console_kb_dir: Path,
+                  console_env: dict[str, str]) -> AsyncIterator[Console]:
     settings = Settings(database_url=database.url, knowledge_dir=console_kb_dir,
                         staff=frozenset({STAFF.id, OTHER_STAFF.id}), port=0)
     knowledge = KnowledgeBase.load(console_kb_dir)
-    async with running(settings, [], {}, knowledge) as runtime:
+    async with running(settings, [], console_env, knowledge) as runtime:
         assert runtime.web is not None
         yield Console(runtime, f"http://127.0.0.1:{runtime.web.port}/console", database,
                       knowledge, console_kb_dir)

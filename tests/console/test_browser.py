@@ -9,10 +9,12 @@ $TABOT_ARTEFACTS (default: a folder of the test run's own); they are not committ
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import os
 import shutil
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +26,13 @@ from bot.app import Runtime, Schedule
 from bot.chat.messages import Message
 from bot.config import Settings
 from bot.console.auth import issue_link_token
+from bot.insights import reports
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.learning import Confirmation, record_confirmed
 from bot.store.database import Database
+from bot.triage import members
 from bot.triage.escalations import Reason
-from tests.conftest import REPO, migrated, new_escalation, running
+from tests.conftest import REPO, migrated, new_escalation, new_interaction, running
 from tests.console.conftest import STAFF
 from tests.fakes.telegram_api import FakeTelegramAPI
 
@@ -99,7 +103,8 @@ async def served(console_kb_dir: Path, tmp_path: Path) -> AsyncIterator[Served]:
     url = f"sqlite+aiosqlite:///{tmp_path / 'browser.db'}"
     settings = Settings(database_url=url, knowledge_dir=console_kb_dir,
                         staff=frozenset({STAFF.id}), port=0)
-    env = {"TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_API_URL": telegram.base_url}
+    env = {"TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_API_URL": telegram.base_url,
+           "TELEGRAM_BOT_USERNAME": "coalition_ta_bot"}
     schedule = Schedule(deliveries=0.2, sweep=3600, daily=3600)
     try:
         async with migrated(url) as db, running(
@@ -247,3 +252,58 @@ async def test_refusals_in_the_browser(served: Served, browser: WebDriver,
         assert "Please sign in" in browser.find_element(By.TAG_NAME, "h1").text
 
     await asyncio.to_thread(refusals)
+
+
+def downloaded(folder: Path, suffix: str, seconds: float = 20) -> Path:
+    """The file Chromium finished saving into `folder` (no partial `.crdownload` left)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done = [f for f in folder.iterdir() if f.suffix == suffix]
+        if done and not any(f.suffix == ".crdownload" for f in folder.iterdir()):
+            return done[0]
+        time.sleep(0.1)
+    raise AssertionError(f"no {suffix} file was downloaded into {folder}")
+
+
+async def test_figures_download_the_csv_and_members_make_an_invite_code(
+        served: Served, browser: WebDriver, artefacts: Path, tmp_path: Path) -> None:
+    asker = Message("telegram", ASKER, ASKER, "x", program="Riverside Shelter")
+    for _ in range(3):
+        await new_interaction(served.db, asker, "can our shelter have a curfew", "answer",
+                              CURFEW)
+    folder = tmp_path / "downloads"
+    folder.mkdir()
+    link = await served.link()
+
+    def director() -> str:
+        browser.execute_cdp_cmd("Browser.setDownloadBehavior",
+                                {"behavior": "allow", "downloadPath": str(folder)})
+        sign_in(browser, link)
+        browser.find_element(By.LINK_TEXT, "Figures").click()
+        wait(browser).until(seen.title_contains("Figures"))
+        assert browser.find_element(By.ID, "contacts").text == "3"
+        check_page(browser, artefacts, "figures")
+        browser.find_element(By.ID, "download-csv").click()
+        csv_file = downloaded(folder, ".csv").read_text(encoding="utf-8")
+        browser.get(f"{served.base}/figures?from=2026-10-31&to=2026-10-01")
+        assert "before the start date" in browser.find_element(By.ID, "period-error").text
+        browser.find_element(By.LINK_TEXT, "Members").click()
+        browser.find_element(By.ID, "program").send_keys("Riverside Shelter")
+        browser.find_element(By.ID, "create-invite").click()
+        wait(browser).until(seen.text_to_be_present_in_element(
+            (By.CSS_SELECTOR, ".notice.ok"), "Invite code"))
+        check_page(browser, artefacts, "members")
+        browser.find_element(By.PARTIAL_LINK_TEXT, "Print the QR code").click()
+        qr = browser.find_element(By.CSS_SELECTOR, "img.qr")
+        assert browser.execute_script("return arguments[0].naturalWidth;", qr) > 0  # it loaded
+        check_page(browser, artefacts, "invite-print")
+        return csv_file
+
+    got = await asyncio.to_thread(director)
+    today = dt.datetime.now(dt.UTC).date()
+    expected = reports.as_csv(await reports.build_report(
+        served.db, served.runtime.knowledge, today - dt.timedelta(days=30), today))
+    assert got.replace("\r\n", "\n") == expected.replace("\r\n", "\n")
+    assert "summary,contacts,3" in got
+    [invite] = await members.invites(served.db)
+    assert invite.program == "Riverside Shelter" and not invite.revoked
