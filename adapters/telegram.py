@@ -243,7 +243,8 @@ class TelegramAdapter(Adapter):
         app = self.application
         app.add_handler(TypeHandler(Update, self._once), group=-1)
         app.add_handler(CommandHandler("start", self._on_start))
-        app.add_handler(CommandHandler(["help", "topics", "status", "staff"], self._on_command))
+        app.add_handler(CommandHandler(["help", "topics", "status", "staff", "console"],
+                                       self._on_command))  # console: the core says who may
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._on_text))
         app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL,

@@ -243,4 +243,18 @@ def home_view(home: Home, user: Actor) -> dict:
                                                             SECTION_LIMIT)]
     if home.figures is not None:
         blocks = [*figure_blocks(home.figures), *blocks]
+    if staff:
+        blocks = [console_button(), *blocks]
     return {"type": "home", "blocks": blocks[:100]}
+
+
+CONSOLE_BUTTON = "console_signin"
+
+
+def console_button() -> dict:
+    """Staff's way into the web console from the App Home: pressing it asks the core for a
+    one-time link, sent in the DM (a link in the Home view itself would expire unopened)."""
+    return {"type": "actions", "block_id": "console", "elements": [{
+        "type": "button", "action_id": CONSOLE_BUTTON, "style": "primary",
+        "text": {"type": "plain_text", "text": "Sign in to the web console"},
+        "value": "console"}]}

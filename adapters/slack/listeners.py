@@ -46,6 +46,7 @@ from adapters.base import Adapter
 from adapters.http import Refusals, Unreadable, read_body, unbroken
 from adapters.slack.blocks import (
     BLOCKS_PER_MESSAGE,
+    CONSOLE_BUTTON,
     SECTION_LIMIT,
     answer_modal,
     escape,
@@ -217,6 +218,7 @@ class SlackAdapter(Adapter):
         app.command("/ta")(self._on_command)
         app.action(re.compile(r"^tabot_"))(self._on_button)
         app.action(re.compile(r"^triage_"))(self._on_triage_button)
+        app.action(CONSOLE_BUTTON)(self._on_console_button)
         app.view("triage_answer_modal")(self._on_answer_submitted)
         app.error(self._on_error)
 
@@ -292,6 +294,16 @@ class SlackAdapter(Adapter):
             pressed = Action(kind, _field(value, "entry"), _context(value.get("ctx")))
             await self.dispatch(Message(self.name, user, channel, thread_id=thread,
                                         action=pressed))
+
+    async def _on_console_button(self, ack: Any, body: dict, action: dict) -> None:
+        """The App Home's button: the same as `/ta console`, answered in the person's DM with
+        the bot; the core decides whether they get a link."""
+        await ack()
+        if not (user := _field(body.get("user"), "id")):
+            return
+        async with self._working(user):
+            if await self._once(f"console:{user}:{action.get('action_ts')}"):
+                await self.dispatch(Message(self.name, user, user, "/console"))
 
     async def _on_triage_button(self, ack: Any, body: dict, action: dict) -> None:
         await ack()

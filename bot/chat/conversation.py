@@ -37,7 +37,10 @@ from bot.chat.messages import (
 )
 from bot.chat.prompts import Offered, Prompt, Prompts, is_follow_up, reply_word
 from bot.chat.ratelimit import RateLimiter
-from bot.config import Settings
+from bot.config import ConfigError, Settings
+from bot.console.auth import NotStaff
+from bot.console.links import link_message, signin_link
+from bot.console.settings import load_console_settings
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.entries import Entry
 from bot.knowledge.learning import Confirmation, record_confirmed
@@ -73,7 +76,7 @@ class Filing:
     context: int | None = None
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
-_COMMANDS = {"help", "start", "menu", "topics", "status", "staff"}
+_COMMANDS = {"help", "start", "menu", "topics", "status", "staff", "console"}
 STAFF_COMMANDS = {"queue", *StaffAction}
 
 
@@ -201,6 +204,8 @@ class Conversation:
         return replies
 
     async def _on_command(self, message: Message, command: str, rest: str) -> list[Reply]:
+        if command == "console":
+            return [await self._console_link(message)]
         if command in STAFF_COMMANDS:
             return [TextReply(await self._staff_command(message, command, rest))]
         if command in {"help", "start", "menu"}:
@@ -226,6 +231,29 @@ class Conversation:
         result = await commands.act(self.triage, message.actor, StaffAction(command), reference,
                                     text)
         return result.text
+
+    async def _console_link(self, message: Message) -> TextReply:
+        """A one-time sign-in link to the web console, for staff only and only in a private
+        conversation (one with no thread: a Slack DM, `/ta`, a Telegram private chat), so a
+        link is never posted where others read it. The core decides both; adapters only send
+        the reply. The link is sent and not kept: the database holds its digest alone, and
+        nothing logs it. TABOT_PUBLIC_URL is read as `tabot console link` reads it."""
+        if not self.triage.is_staff(message.actor):
+            return TextReply(copy.CONSOLE_ONLY_STAFF)
+        if message.thread_id is not None:
+            return TextReply(copy.CONSOLE_ONLY_PRIVATE)
+        try:
+            public_url = load_console_settings(port=self.settings.port).public_url
+            url = await signin_link(self.db, message.actor, self.settings.staff, public_url)
+        except ConfigError as exc:
+            log.warning("no console link for %s: %s", message.actor, exc)
+            return TextReply(copy.CONSOLE_NOT_SET_UP)
+        except NotStaff:
+            return TextReply(copy.CONSOLE_ONLY_STAFF)
+        except STORAGE_ERRORS as exc:
+            log.warning("no console link: database unavailable (%s)", type(exc).__name__)
+            return TextReply(copy.CONSOLE_DOWN)
+        return TextReply(link_message(url))
 
     async def _status(self, message: Message) -> TextReply:
         try:

@@ -22,7 +22,8 @@ STAFF_HELP = """Staff commands:
   /answer TA-0042 TEXT     answer it; the answer goes back to the asker where they asked
   /entry TA-0042 ENTRY-ID  answer it with that entry's answer (the question is learned)
   /note TA-0042 TEXT       an internal note, never shown to the asker
-  /close TA-0042, /reopen TA-0042"""
+  /close TA-0042, /reopen TA-0042
+  /console                 a one-time sign-in link for the web console (in a direct message)"""
 
 DISCLAIMER = "General guidance, not legal advice; check your state's law and your program's policy."
 REDACTION_NOTICE = (
@@ -94,3 +95,12 @@ RELATED_HINT = ("Type a number from 1 to {count} for a related topic, 'yes' or '
                 "whether the answer helped, or ask something new.")
 ALREADY_SENT = ("Your question is already with TA staff (reference {reference}), so there's "
                 "no need to send it again; type 'status' to see where it stands.")
+CONSOLE_ONLY_STAFF = ("The web console is for the coalition's TA staff. If you are staff, ask "
+                      "the coalition's admin to add you to TABOT_STAFF.")
+CONSOLE_ONLY_PRIVATE = ("I only send sign-in links in a direct message, never where others can "
+                        "read them. Send /console to me directly (in Slack: /ta console, or "
+                        "the button on my Home tab).")
+CONSOLE_NOT_SET_UP = ("I can't make a sign-in link: TABOT_PUBLIC_URL is not set correctly. Ask "
+                      "the coalition's admin to check it (the log says what is wrong).")
+CONSOLE_DOWN = ("I can't make a sign-in link just now: the database is not reachable. Please "
+                "try again in a few minutes.")
