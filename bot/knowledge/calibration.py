@@ -206,10 +206,14 @@ def fit(examples: list[Example], weights: np.ndarray, prior: LogisticModel | Non
                         weights, prior, strength, rounds)
 
 
-def _fit_off_topic(examples: list[Example], weights: np.ndarray) -> LogisticModel:
+def _fit_off_topic(examples: list[Example], weights: np.ndarray) -> LogisticModel | None:
     """The off-topic model: is the question outside the domain? The two classes weigh the
-    same, so the line drawn on it, not the mix of examples, decides how often it says yes."""
+    same, so the line drawn on it, not the mix of examples, decides how often it says yes.
+    None when no off-topic question came anywhere near an entry: there is nothing to tell
+    apart, and questions that nothing comes close to go to staff as before."""
     off = np.array([e.kind == "off-topic" for e in examples])
+    if off.all() or not off.any():
+        return None
     balanced = np.where(off, weights / weights[off].sum(), weights / weights[~off].sum())
     balanced *= len(examples) / balanced.sum()
     return fit_logistic(np.array([e.domain for e in examples]), off.astype(float), balanced,
@@ -259,7 +263,7 @@ class _Found:
 
 
 def _lines(examples: list[Example], weights: np.ndarray, model: LogisticModel,
-           off_topic_model: LogisticModel, max_wrong: float) -> _Found:
+           off_topic_model: LogisticModel | None, max_wrong: float) -> _Found:
     confidence = np.array([model.probability(e.features) for e in examples])
     wrong = np.array([not e.right for e in examples])
     answer_line = _answer_line(confidence, wrong, weights, max_wrong)
@@ -268,14 +272,18 @@ def _lines(examples: list[Example], weights: np.ndarray, model: LogisticModel,
     offered = np.array([e.offered for e in examples])
     score = np.array([e.score for e in examples])
     suggest_line = _quantile(score[asked & offered], weights[asked & offered], 1 - SUGGEST_KEEP)
-    outside = np.array([off_topic_model.probability(e.domain) for e in examples])
+    outside = np.array([off_topic_model.probability(e.domain) if off_topic_model else 0.0
+                        for e in examples])
     in_domain = np.array([e.kind != "off-topic" for e in examples])
     off_topic_line = _off_topic_line(outside[in_domain], weights[in_domain])
     suggested = score >= suggest_line
     off = ((outside >= off_topic_line) | (~suggested & (outside >= FAR_OFF_TOPIC))) & ~answered
     resolved = (answered & ~wrong) | (~answered & offered & (score >= suggest_line) & ~off)
+    lines = Lines(answer_line, suggest_line)
+    if off_topic_model is not None:
+        lines = lines.with_off_topic(off_topic_line, FAR_OFF_TOPIC)
     return _Found(
-        Lines(answer_line, suggest_line, off_topic_line, FAR_OFF_TOPIC),
+        lines,
         wrong=_share(wrong, answered, weights),
         answered=_share(answered, asked, weights),
         resolved=_share(resolved, asked, weights),
