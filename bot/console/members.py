@@ -155,8 +155,7 @@ async def invite_qr(request: Request) -> Response:
     await signed_in(request)
     invite, username = await _active_invite(request)
     svg = qr_svg(deep_link(username, invite.code), f"Join tabot for {invite.program}")
-    return Response(svg, media_type="image/svg+xml",
-                    headers={"cache-control": "private, max-age=300"})
+    return Response(svg, media_type="image/svg+xml")  # no-store, like every console page
 
 
 async def invite_print(request: Request) -> Response:
