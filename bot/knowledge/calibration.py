@@ -54,6 +54,7 @@ SAMPLE = 1000  # phrasings asked; enough for stable lines, and a bound on the ti
 MIN_PHRASINGS = 40  # below this there is too little evidence: the shipped defaults are used
 PRIOR_STRENGTH = 30.0  # how hard the fit is pulled towards the shipped model
 SHARES = {"phrasing": 0.8, "no-entry": 0.15, "off-topic": 0.05}  # assumed mix of questions
+MARGIN_OF_ERROR = 0.5  # standard errors of the expected wrong-answer rate kept in hand
 SUGGEST_KEEP = 0.995  # share of findable questions kept above the suggestion line
 IN_DOMAIN_SLACK = 0.01  # share of in-domain questions the off-topic line may catch
 # When nothing is close enough to suggest, a question more likely outside the domain than in it
@@ -295,12 +296,17 @@ def _lines(examples: list[Example], weights: np.ndarray, model: LogisticModel,
 def _answer_line(confidence: np.ndarray, wrong: np.ndarray, weights: np.ndarray,
                  max_wrong: float) -> float:
     """The lowest confidence whose answers (everything at or above it) are wrong at most
-    `max_wrong` of the time; 1.0 (never answer) if none is."""
+    `max_wrong` of the time, allowing for the sampling error of a few hundred examples (the
+    rate plus MARGIN_OF_ERROR standard errors, over the examples' effective number); 1.0
+    (never answer) if none is."""
     order = np.argsort(-confidence)
     answered = np.cumsum(weights[order])
     wrongs = np.cumsum(weights[order] * wrong[order])
+    effective = answered ** 2 / np.cumsum(weights[order] ** 2)
+    rate = wrongs / answered
+    upper = rate + MARGIN_OF_ERROR * np.sqrt(rate * (1 - rate) / effective)
     enough = answered >= 0.01 * weights.sum()  # not a line drawn through a handful
-    ok = np.nonzero((wrongs <= max_wrong * answered) & enough)[0]
+    ok = np.nonzero((upper <= max_wrong) & enough)[0]
     if not len(ok):
         return 1.0
     return float(confidence[order][ok[-1]])

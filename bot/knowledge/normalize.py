@@ -29,6 +29,26 @@ yep nope sure cool great good morning afternoon evening bye goodbye
 STOPWORDS = frozenset(_STOPWORD_TEXT.split())
 
 _NON_WORD = re.compile(r"[\W_]+", re.UNICODE)
+# How people type on a phone, in any field: spelled out before anything else, so "w/ her bf"
+# meets an entry that says "with her boyfriend". General English chat shorthand only; a
+# field's own abbreviations belong in its synonyms.yaml.
+_SLASHED = [(re.compile(pattern, re.IGNORECASE), words) for pattern, words in (
+    (r"\bw/o\b", " without "), (r"\bw/", " with "), (r"\bb/c\b", " because "),
+    (r"\b(\d+)\s*(?:yo|y/o|yrs? old)\b", r" \1 year old "))]
+SHORTHAND = {
+    "u": "you", "ur": "your", "r": "are", "w": "with", "bc": "because", "cuz": "because",
+    "b4": "before", "abt": "about", "thru": "through", "tho": "though", "rn": "right now",
+    "yr": "year", "yrs": "years", "mo": "month", "mos": "months", "wk": "week", "wks": "weeks",
+    "hr": "hour", "hrs": "hours", "nite": "night", "ppl": "people", "bf": "boyfriend",
+    "gf": "girlfriend", "govt": "government", "dept": "department", "mgr": "manager",
+    "appt": "appointment", "info": "information", "msg": "message", "pls": "please",
+    "plz": "please", "thx": "thanks", "gonna": "going to", "wanna": "want to",
+    "dont": "do not", "doesnt": "does not", "didnt": "did not", "isnt": "is not",
+    "arent": "are not", "wasnt": "was not", "werent": "were not", "cant": "can not",
+    "couldnt": "could not", "shouldnt": "should not", "wouldnt": "would not",
+    "wont": "will not", "hes": "he is", "shes": "she is", "theyre": "they are",
+    "youre": "you are",
+}
 _MIN_TYPO_LENGTH = 5
 _TYPO_CUTOFF = 80.0
 _CACHE_LIMIT = 50_000
@@ -39,6 +59,9 @@ def fold(text: str) -> str:
     if not text.isascii():
         decomposed = unicodedata.normalize("NFKD", text)
         text = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    if "/" in text or "yo" in text or "old" in text:
+        for pattern, words in _SLASHED:
+            text = pattern.sub(words, text)
     return " ".join(_NON_WORD.sub(" ", text.casefold()).split())
 
 
@@ -111,6 +134,7 @@ class Normalizer:
     def words(self, text: str, correct_typos: bool = True, folded: bool = False) -> list[str]:
         """Folded words with typos corrected and synonyms joined into concept tokens."""
         words = (text if folded else fold(text)).split()
+        words = [part for w in words for part in SHORTHAND.get(w, w).split()]
         if correct_typos:  # a function word ("thanks") is never a misspelt content word
             words = [w if w in STOPWORDS else self.correct(w) or w for w in words]
         joined = " ".join(words)
