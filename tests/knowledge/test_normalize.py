@@ -34,3 +34,14 @@ def test_stemming_meets_plural_and_verb_forms() -> None:
     normalizer = Normalizer({}, [])
     assert normalizer.tokens("releases") == normalizer.tokens("release")
     assert normalizer.tokens("sharing") == normalizer.tokens("share")
+
+
+def test_chat_shorthand_is_spelled_out_before_matching() -> None:
+    words = Normalizer({}).words("15yo w/ her bf, dont know b/c she left w/o her ID")
+    assert words == ["15", "year", "old", "with", "her", "boyfriend", "do", "not", "know",
+                     "because", "she", "left", "without", "her", "id"]
+
+
+def test_function_words_are_never_corrected_into_content_words() -> None:
+    normalizer = Normalizer({}, ["the shelter thinks about this"])
+    assert "thanks" in normalizer.words("thanks!")
