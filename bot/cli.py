@@ -309,6 +309,9 @@ def _match_text(match: Match) -> str:
     if match.outcome is Outcome.SUGGEST:
         return "Not sure. Did you mean:\n" + "\n".join(
             f"  {i}. {e.title} [{e.id}]" for i, e in enumerate(match.suggestions(3), 1))
+    if match.outcome is Outcome.OFF_TOPIC:
+        return ("Off-topic: outside what this knowledge base covers. The asker would be told "
+                "what tabot is for and offered to send it to TA staff anyway.")
     return "No good match: this question would go to TA staff."
 
 

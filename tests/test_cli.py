@@ -46,7 +46,7 @@ def test_ask_json_reports_outcome_entry_score_and_suggestions() -> None:
 
 def test_ask_json_for_an_unrelated_question_names_no_entry() -> None:
     data = json.loads(tabot("ask", "best", "pizza", "toppings", "--json").stdout)
-    assert data["outcome"] in {"escalate", "suggest"} and data["entry_id"] is None
+    assert data["outcome"] == "off-topic" and data["entry_id"] is None
 
 
 def test_ask_explain_shows_scores_matched_words_and_margin() -> None:
@@ -332,3 +332,8 @@ def test_escalations_entry_answers_with_the_entry_and_proposes_the_question(
     shown = json.loads(tabot("escalations", "show", "TA-0001", "--json", env=env).stdout)
     assert "parrot" in learned["text"] and learned["staff"] == 1
     assert learned["text"] == " ".join(re.sub(r"\[[A-Z ]+\]", " ", shown["question"]).split())
+
+
+def test_ask_says_when_a_question_is_off_topic() -> None:
+    out = tabot("ask", "will", "it", "rain", "tomorrow").stdout
+    assert out.startswith("Off-topic") and "TA staff" in out
