@@ -94,7 +94,7 @@ class Cell:
 def recorded_questions(kb: KnowledgeBase) -> list[str]:
     """The labeled questions tabot records (not greetings nor commands), every 8th to staff."""
     index = kb.index
-    redactor = Redactor(index.normalizer.vocabulary, index.normalizer.correct)
+    redactor = Redactor.knowing(index.normalizer)
     matcher = Matcher(index, Settings(database_url="sqlite://",
                                       knowledge_dir=SHIPPED_KNOWLEDGE).thresholds)
     kept = []

@@ -111,7 +111,7 @@ async def drive(ask: Ask, questions: list[str], concurrency: int) -> Run:
 def baseline_ask(kb: KnowledgeBase, settings: Settings) -> Ask:
     """The crisis check, redaction and matching alone: `handle()` without the database."""
     index = kb.index
-    redactor = Redactor(index.normalizer.vocabulary, index.normalizer.correct)
+    redactor = Redactor.knowing(index.normalizer)
     matcher = Matcher(index, settings.thresholds)
 
     async def ask(_worker: int, question: str) -> None:

@@ -51,7 +51,7 @@ def held_back(small: KnowledgeBase, full: KnowledgeBase) -> dict[str, list[str]]
 async def confirm(db: Database, kb: KnowledgeBase, batch: dict[str, list[str]]) -> int:
     """Record each question as confirmed for its entry, then approve every proposal; returns
     how many phrasings were written into the files."""
-    redactor = Redactor(kb.index.normalizer.vocabulary, kb.index.normalizer.correct)
+    redactor = Redactor.knowing(kb.index.normalizer)
     async with db.engine.begin() as connection:
         for entry_id, questions in batch.items():
             for question in questions:

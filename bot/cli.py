@@ -333,7 +333,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
     kb = load_knowledge(settings, quiet=True)
     questions = evaluation.read_questions(args.questions)
-    redactor = (Redactor(kb.index.normalizer.vocabulary, kb.index.normalizer.correct)
+    redactor = (Redactor.knowing(kb.index.normalizer)
                 if args.as_chat else None)
     outcomes = evaluation.run(Matcher(kb.index, settings.thresholds), questions, redactor)
     result = evaluation.summarise(outcomes)

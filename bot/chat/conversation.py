@@ -127,7 +127,7 @@ class Conversation:
         """Redaction that knows the knowledge base's words, so they are never taken for names."""
         index = self.knowledge.index
         if self._redactor is None or self._redactor_index is not index:
-            self._redactor = Redactor(index.normalizer.vocabulary, index.normalizer.correct)
+            self._redactor = Redactor.knowing(index.normalizer)
             self._redactor_index = index
         return self._redactor.redact(text)
 

@@ -82,6 +82,11 @@ class Normalizer:
         self._synonym_words = {w for variant in variants for w in variant.split()}
         self.learn(fold(text) for text in vocabulary)
 
+    @property
+    def terms(self) -> frozenset[str]:
+        """Words staff declared in synonyms.yaml ("TJ", "SANE"): their own words, never names."""
+        return frozenset(self._synonym_words)
+
     def learn(self, folded_texts: Iterable[str]) -> None:
         """Set the typo-correction vocabulary from already folded texts."""
         words = {w for text in folded_texts for w in text.split()} | self._synonym_words

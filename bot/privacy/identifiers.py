@@ -89,8 +89,9 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
         r"|\bP\.?\s?O\.?\s+box\s+\d+\b", _I)),
     ("[CASE NUMBER]", re.compile(
         r"\b(?:case|docket|dockket|file|record|claim|cause)\s*(?:no\.?|number|num|#)?"
-        r"\s*[:#]?\s*(?:(?:is|was)\s+)?(?:[A-Za-z]{1,4}[ -])?(?=[\w-]*\d)[A-Za-z0-9]"
-        r"[A-Za-z0-9-]{3,}\b", _I)),
+        r"\s*[:#]?\s*(?:(?:is|was)\s+)?(?:[A-Za-z]{1,4}[ -])?(?=[\w-]*\d)"
+        r"(?!I-?\d{2,3}[A-Z]?\b)"  # a USCIS form ("file an I-360"), not an identifier
+        r"[A-Za-z0-9][A-Za-z0-9-]{3,}\b", _I)),
     ("[PLATE]", re.compile(
         r"\b(?:plates?|pltae|plaet|tags?|license|licence|lic)\b\s*(?:no\.?|number|#|plate)?"
         r"\s*[:#]?\s*(?:(?:is|was|reads)\s+)?"

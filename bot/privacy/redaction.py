@@ -23,6 +23,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Protocol
 
 from bot.knowledge.normalize import STOPWORDS
 from bot.privacy import lexicon
@@ -113,6 +114,16 @@ class Redaction:
         return bool(self.kinds)
 
 
+class KnownWords(Protocol):
+    """What a redactor needs from a knowledge base (its normaliser provides it)."""
+
+    @property
+    def vocabulary(self) -> frozenset[str]: ...
+    @property
+    def terms(self) -> frozenset[str]: ...
+    def correct(self, word: str) -> str | None: ...
+
+
 class Redactor:
     """Knows which words are ordinary: the knowledge base's, the domain's and English ones.
 
@@ -121,12 +132,19 @@ class Redactor:
 
     def __init__(self, vocabulary: Iterable[str] = (),
                  correct: Callable[[str], str | None] | None = None, *,
-                 lists: bool = True) -> None:
+                 lists: bool = True, terms: Iterable[str] = ()) -> None:
+        """`terms` are words staff declared (synonyms.yaml: "TJ", "SANE"): never a name."""
         self.lexicon = lexicon.load() if lists else _EMPTY
         self.vocabulary = frozenset(w.casefold() for w in vocabulary)
-        self.known = STOPWORDS | COMMON_WORDS | self.lexicon.domain
+        self.known = (STOPWORDS | COMMON_WORDS | self.lexicon.domain
+                      | {t.casefold() for t in terms})
         self._correct = correct
         self._cache: dict[str, Claims] = {}
+
+    @classmethod
+    def knowing(cls, words: KnownWords, *, lists: bool = True) -> Redactor:
+        """A redactor that knows a knowledge base's words, so they are never taken for names."""
+        return cls(words.vocabulary, words.correct, lists=lists, terms=words.terms)
 
     def redact(self, text: str) -> Redaction:
         """Never raises: a message is redacted whatever it holds."""

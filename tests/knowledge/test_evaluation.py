@@ -84,7 +84,7 @@ SECOND_DOMAIN_SLACK = 0.05  # "within a few points" of the targets
 
 def evaluate(kb_dir: Path, questions: Path, as_chat: bool = False) -> evaluation.EvalResult:
     kb = KnowledgeBase.load(kb_dir)
-    redactor = Redactor(kb.index.normalizer.vocabulary, kb.index.normalizer.correct)
+    redactor = Redactor.knowing(kb.index.normalizer)
     return evaluation.summarise(evaluation.run(Matcher(kb.index),
                                                evaluation.read_questions(questions),
                                                redactor if as_chat else None))

@@ -37,7 +37,7 @@ KINDS_PLANTED = {"[A-NUMBER]": 20, "[RECEIPT NUMBER]": 20, "[I-94 NUMBER]": 10,
 
 @pytest.fixture(scope="module")
 def redactor(shipped_kb: KnowledgeBase) -> Redactor:
-    return Redactor(shipped_kb.index.normalizer.vocabulary, shipped_kb.index.normalizer.correct)
+    return Redactor.knowing(shipped_kb.index.normalizer)
 
 
 def test_the_sets_are_big_enough() -> None:

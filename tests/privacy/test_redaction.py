@@ -9,7 +9,7 @@ from bot.privacy.redaction import REDACTED_TOKEN, Redactor, redact, without_plac
 
 @pytest.fixture(scope="module")
 def redactor(shipped_kb: KnowledgeBase) -> Redactor:
-    return Redactor(shipped_kb.index.normalizer.vocabulary, shipped_kb.index.normalizer.correct)
+    return Redactor.knowing(shipped_kb.index.normalizer)
 
 
 def assert_redacted(redactor: Redactor, text: str, placeholder: str, planted: str) -> None:
@@ -199,3 +199,14 @@ def test_the_pattern_only_redactor_is_what_the_lists_fix(shipped_kb: KnowledgeBa
                      lists=False)
     assert plain.redact("the lawnmower engine and the broken boiler").changed
     assert "martinez" in plain.redact("can Rose talk to martinez").text
+
+
+def test_words_staff_declared_are_never_names(redactor: Redactor) -> None:
+    """"TJ" is a first name in the lists, and transformative justice in synonyms.yaml."""
+    assert redactor.redact("TJ / community accountability options").text.startswith("TJ /")
+
+
+@pytest.mark.parametrize("text", ["client wants to file an i-360 on her own",
+                                  "we need to file an I-918 supplement B"])
+def test_a_uscis_form_after_file_is_not_a_case_number(redactor: Redactor, text: str) -> None:
+    assert not redactor.redact(text).changed
