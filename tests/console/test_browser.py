@@ -38,7 +38,9 @@ from tests.fakes.telegram_api import FakeTelegramAPI
 
 webdriver = pytest.importorskip("selenium.webdriver")
 from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.action_chains import ActionChains  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.support import expected_conditions as seen  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -137,8 +139,60 @@ def axe_problems(driver: WebDriver) -> list[str]:
             for v in result if v["impact"] in ("serious", "critical")]
 
 
+_INTERACTIVE = """
+const els = [...document.querySelectorAll(
+    'a[href], button, input:not([type=hidden]), select, textarea, summary')]
+  .filter(e => !e.disabled && e.getClientRects().length > 0 && !e.closest('[hidden]'));
+els.forEach((e, i) => { e.dataset.keyboardIndex = i; });
+document.activeElement && document.activeElement.blur();
+window.scrollTo(0, 0);
+return els.map(e => e.outerHTML.slice(0, 90));
+"""
+_FOCUSED = """
+const e = document.activeElement;
+if (!e || e === document.body || e.dataset.keyboardIndex === undefined) return null;
+const s = getComputedStyle(e);
+const ring = (s.outlineStyle !== 'none' && parseFloat(s.outlineWidth) > 0)
+             || s.boxShadow !== 'none';
+return [Number(e.dataset.keyboardIndex), ring];
+"""
+
+
+def keyboard_problems(driver: WebDriver) -> list[str]:
+    """Tab through the page from the top: every control must take the focus, and show it."""
+    controls = driver.execute_script(_INTERACTIVE)
+    reached: set[int] = set()
+    problems = []
+    for _ in range(2 * len(controls) + 10):  # other focusable things may sit between
+        ActionChains(driver).send_keys(Keys.TAB).perform()
+        focused = driver.execute_script(_FOCUSED)
+        if focused is None:
+            continue
+        index, ring = focused
+        if not ring and index not in reached:
+            problems.append(f"no visible focus on {controls[index]}")
+        reached.add(index)
+    problems += [f"never reached by Tab: {html}" for i, html in enumerate(controls)
+                 if i not in reached]
+    return problems
+
+
+def zoomed_overflow(driver: WebDriver) -> int:
+    """The page at 200% zoom on a 1280-px window: a 640-px viewport at twice the pixels."""
+    driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+        "width": 640, "height": 450, "deviceScaleFactor": 2, "mobile": False})
+    try:
+        return driver.execute_script(
+            "return document.documentElement.scrollWidth - window.innerWidth;")
+    finally:
+        driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
+
+
 def check_page(driver: WebDriver, artefacts: Path, name: str) -> None:
-    """axe at desktop width and at 360 px, with a screenshot of each."""
+    """axe at desktop width and at 360 px, with a screenshot of each; at 200% zoom nothing
+    scrolls sideways; every control is reached by Tab and shows its focus."""
+    assert zoomed_overflow(driver) <= 1, f"{name} scrolls sideways at 200% zoom"
+    assert keyboard_problems(driver) == [], name
     for width, label in ((1280, "desktop"), (360, "phone")):
         driver.set_window_size(width, 900)
         assert axe_problems(driver) == [], f"{name} at {label}"
