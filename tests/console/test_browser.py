@@ -25,11 +25,12 @@ import yaml
 from bot.app import Runtime, Schedule
 from bot.chat.messages import Message
 from bot.config import Settings
-from bot.console.auth import issue_link_token
+from bot.console.auth import LINK_LIFETIME, digest, issue_link_token
 from bot.insights import reports
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.learning import Confirmation, record_confirmed
 from bot.store.database import Database
+from bot.store.tables import ConsoleLink, utcnow
 from bot.triage import members
 from bot.triage.escalations import Reason
 from tests.conftest import REPO, migrated, new_escalation, new_interaction, running
@@ -306,6 +307,42 @@ async def test_refusals_in_the_browser(served: Served, browser: WebDriver,
         assert "Please sign in" in browser.find_element(By.TAG_NAME, "h1").text
 
     await asyncio.to_thread(refusals)
+
+
+HOSTILE = ('<script>window.pwned=1</script><img src=x onerror="window.pwned=2"> '
+           '<a href="javascript:window.pwned=3">click me</a>')
+
+
+async def test_script_csrf_and_non_staff_are_refused_in_the_browser(
+        served: Served, browser: WebDriver, artefacts: Path) -> None:
+    asker = Message("telegram", ASKER, ASKER, "x", program="Riverside Shelter")
+    escalation = await new_escalation(served.db, asker, HOSTILE, Reason.NO_MATCH, ["x"])
+    link = await served.link()
+    outsider = "outsider-token-for-this-test"  # a live link for someone not in TABOT_STAFF
+    async with served.db.session() as session, session.begin():
+        session.add(ConsoleLink(token_hash=digest(outsider), actor="telegram:999",
+                                created_at=utcnow(), expires_at=utcnow() + LINK_LIFETIME))
+
+    def attempts() -> None:
+        browser.delete_all_cookies()
+        browser.get(f"{served.base}/signin/{outsider}")
+        assert "cannot be used" in browser.find_element(By.TAG_NAME, "h1").text
+        sign_in(browser, link)
+        browser.get(f"{served.base}/escalations/{escalation.reference}")
+        main = browser.find_element(By.TAG_NAME, "main")
+        assert "<script>window.pwned=1</script>" in main.text  # shown as text, not run
+        assert not browser.find_elements(By.LINK_TEXT, "click me")
+        browser.find_element(By.ID, "claim").click()  # scripts get a chance to run
+        assert browser.execute_script("return window.pwned === undefined")
+        browser.get(f"{served.base}/escalations/{escalation.reference}")
+        browser.execute_script(  # a forged form: "Close" without its CSRF token
+            "document.getElementById('close').form.querySelector('[name=csrf]').remove()")
+        browser.find_element(By.ID, "close").click()
+        assert "expired" in browser.find_element(By.TAG_NAME, "h1").text
+        driver_state = browser.find_element(By.TAG_NAME, "main").text
+        assert "Traceback" not in driver_state
+
+    await asyncio.to_thread(attempts)
 
 
 def downloaded(folder: Path, suffix: str, seconds: float = 20) -> Path:
