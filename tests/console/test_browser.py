@@ -280,7 +280,9 @@ async def test_approve_a_proposed_phrasing_and_try_it(
             (By.CSS_SELECTOR, ".notice.ok"), "Approved"))
         browser.get(f"{served.base}/try")
         browser.find_element(By.ID, "q").send_keys(wording)
+        page_before = browser.find_element(By.TAG_NAME, "html")
         browser.find_element(By.ID, "try").click()
+        wait(browser).until(seen.staleness_of(page_before))  # the answer's page, not this one
         wait(browser).until(seen.presence_of_element_located((By.ID, "result")))
         check_page(browser, artefacts, "try")
 
@@ -300,7 +302,8 @@ async def test_refusals_in_the_browser(served: Served, browser: WebDriver,
         check_page(browser, artefacts, "refusal")
         sign_in(browser, link)
         browser.find_element(By.CSS_SELECTOR, ".signout button").click()
-        assert "Signed out" in browser.find_element(By.TAG_NAME, "h1").text
+        wait(browser).until(seen.text_to_be_present_in_element((By.TAG_NAME, "h1"),
+                                                               "Signed out"))
         browser.get(link)  # the link was used
         assert "cannot be used" in browser.find_element(By.TAG_NAME, "h1").text
         browser.get(f"{served.base}/queue")
@@ -333,14 +336,14 @@ async def test_script_csrf_and_non_staff_are_refused_in_the_browser(
         assert "<script>window.pwned=1</script>" in main.text  # shown as text, not run
         assert not browser.find_elements(By.LINK_TEXT, "click me")
         browser.find_element(By.ID, "claim").click()  # scripts get a chance to run
+        wait(browser).until(seen.text_to_be_present_in_element((By.CSS_SELECTOR, ".notice.ok"),
+                                                               "Claimed"))
         assert browser.execute_script("return window.pwned === undefined")
-        browser.get(f"{served.base}/escalations/{escalation.reference}")
         browser.execute_script(  # a forged form: "Close" without its CSRF token
             "document.getElementById('close').form.querySelector('[name=csrf]').remove()")
         browser.find_element(By.ID, "close").click()
-        assert "expired" in browser.find_element(By.TAG_NAME, "h1").text
-        driver_state = browser.find_element(By.TAG_NAME, "main").text
-        assert "Traceback" not in driver_state
+        wait(browser).until(seen.text_to_be_present_in_element((By.TAG_NAME, "h1"), "expired"))
+        assert "Traceback" not in browser.find_element(By.TAG_NAME, "body").text
 
     await asyncio.to_thread(attempts)
 
