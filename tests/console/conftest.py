@@ -19,6 +19,7 @@ from bot.config import Settings
 from bot.console.auth import issue_link_token
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
+from tests.adapters.test_slack import slack  # noqa: F401  (tabot on the fake Slack server)
 from tests.conftest import running
 
 STAFF = Actor("slack", "USTAFF1")

@@ -19,7 +19,7 @@ from bot.chat import copy
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.store.tables import ConsoleLink
-from tests.adapters.test_slack import ASKER, STAFF, Slack, slack_runtime, texts
+from tests.adapters.test_slack import ASKER, STAFF, Slack, texts
 from tests.adapters.test_telegram import (
     ADVOCATE,
     Harness,
@@ -30,7 +30,6 @@ from tests.adapters.test_telegram import (
 from tests.adapters.test_telegram import STAFF as TELEGRAM_STAFF
 from tests.conftest import running
 from tests.console.conftest import Console, nonce_of
-from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.telegram_api import BOT, FakeTelegramAPI
 
 LINK = re.compile(r"(https?://\S+/console/signin/)(\S+)")
@@ -61,16 +60,6 @@ def public_url(monkeypatch: pytest.MonkeyPatch) -> str:
     url = "https://tabot.example.org"
     monkeypatch.setenv("TABOT_PUBLIC_URL", url)
     return url
-
-
-@pytest.fixture
-async def slack(shipped_kb: KnowledgeBase, database: Database,
-                tmp_path: Path) -> AsyncIterator[Slack]:
-    api = FakeSlackAPI()
-    await api.start()
-    async with slack_runtime(shipped_kb, database, api, tmp_path) as harness:
-        yield harness
-    await api.stop()
 
 
 async def slash(slack: Slack, user: str, text: str) -> None:
