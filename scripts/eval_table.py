@@ -16,6 +16,7 @@ from pathlib import Path
 
 from bot.knowledge import evaluation
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.confidence import Outcome
 from bot.knowledge.matcher import Matcher
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -78,6 +79,61 @@ COLUMNS = [  # (heading, key); every key but the first two is a share
 ]
 
 
+@dataclass(frozen=True)
+class RoutedSet:
+    """Questions no entry answers, asked of one knowledge base: where do they go?"""
+
+    name: str
+    kb: Path
+    questions: list[evaluation.LabeledQuestion]
+
+
+def routed_sets(banking77: Path) -> list[RoutedSet]:
+    """Off-topic questions (each domain's out-of-scope, and each domain asked of the other) and
+    in-domain ones no entry answers (needs-staff, BANKING77's held-out intents)."""
+    read = evaluation.read_questions
+    shipped = ROOT / "knowledge"
+    out = [q for name in ("questions.jsonl", "questions-heldout.jsonl")
+           for q in read(DATA / name) if q.expect is None]
+    sets = [RoutedSet("shipped sets' out of scope, shipped KB", shipped, out),
+            RoutedSet("library out of scope, library_kb", DATA / "library_kb",
+                      [q for q in read(DATA / "library_questions.jsonl") if q.expect is None]),
+            RoutedSet("needs-staff (in-domain), shipped KB", shipped,
+                      read(DATA / "questions-needs-staff.jsonl"))]
+    if not banking77.is_dir():
+        return sets
+    banking = read(banking77 / "questions.jsonl")
+    held_in = [q for q in read(DATA / "questions-heldout.jsonl") if q.expect is not None]
+    unanswerable = [q for q in banking if q.expect is None]
+    return [
+        *sets,
+        RoutedSet("every 10th BANKING77 question, shipped KB", shipped, banking[::10]),
+        RoutedSet("shipped held-out in scope, kb-10", banking77 / "kb-10", held_in),
+        RoutedSet("BANKING77 held-out intents (in-domain), kb-10", banking77 / "kb-10",
+                  unanswerable),
+        RoutedSet("the same, kb-all", banking77 / "kb-all", unanswerable),
+    ]
+
+
+def routing(sets: list[RoutedSet], loaded: dict[Path, KnowledgeBase]) -> list[str]:
+    """Shares of each outcome, and of the unanswered the share that reaches staff (filed, or
+    offered suggestions with a Send-to-staff button) rather than told it is off-topic."""
+    kinds = (Outcome.ESCALATE, Outcome.OFF_TOPIC, Outcome.SUGGEST, Outcome.ANSWER)
+    head = f"{'questions no entry answers':<48}{'n':>6}" + "".join(
+        f"{kind.value:>11}" for kind in kinds) + f"{'unanswered to staff':>21}"
+    lines = [head, "-" * len(head)]
+    for rs in sets:
+        kb = loaded.get(rs.kb) or loaded.setdefault(rs.kb, KnowledgeBase.load(rs.kb))
+        outcomes = [o.outcome for o in evaluation.run(Matcher(kb.index), rs.questions)]
+        shares = [outcomes.count(kind) / len(outcomes) for kind in kinds]
+        unanswered = len(outcomes) - outcomes.count(Outcome.ANSWER)
+        to_staff = (outcomes.count(Outcome.ESCALATE) + outcomes.count(Outcome.SUGGEST)) / (
+            unanswered or 1)
+        lines.append(f"{rs.name:<48}{len(outcomes):>6}"
+                     + "".join(f"{share:>11.1%}" for share in shares) + f"{to_staff:>21.1%}")
+    return lines
+
+
 def table(rows: list[dict]) -> list[str]:
     head = f"{'set':<18}{'questions (in/out)':>20}"
     head += "".join(f"{heading:>12}" for heading, _ in COLUMNS) + f"{'p99 ms':>9}"
@@ -106,6 +162,8 @@ def main() -> None:
           "share filed as a staff escalation / told tabot is off-topic")
     for note in notes:
         print(note)
+    print()
+    print("\n".join(routing(routed_sets(args.banking77.resolve()), loaded)))
     for directory, kb in loaded.items():
         print(f"\n{_shown(directory)}")
         if kb.calibration is not None:

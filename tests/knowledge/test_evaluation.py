@@ -12,7 +12,7 @@ from bot.knowledge.matcher import Index, Matcher, Outcome
 from bot.privacy.redaction import Redactor
 from tests.conftest import DATA, REPO, write_text
 
-FLOORS = {"in_scope_accuracy": 0.72, "resolved": 0.94, "oos_recall": 0.95}
+FLOORS = {"in_scope_accuracy": 0.78, "resolved": 0.94, "oos_recall": 0.92}
 WRONG_ANSWER_CEILING = 0.05
 
 
@@ -75,7 +75,7 @@ def test_a_question_file_without_questions_is_an_error(tmp_path: Path) -> None:
 
 # Floors under what we measure, not the targets: issue 12 asks 85% right and 95% resolved on
 # the held-out set, and since the sets were rewritten to read like advocates (issue 14: 31%
-# shorthand, 20% long, none close to a phrasing) we measure 77.4% and 92.7%, with 3.9% wrong.
+# shorthand, 20% long, none close to a phrasing) we measure 79.4% and 94.9%, with 4.8% wrong.
 # The out-of-scope and wrong-answer targets hold. See "How well it matches" in the README.
 TARGETS = {"in_scope_accuracy": 0.70, "resolved": 0.90, "oos_recall": 0.85}
 TARGET_WRONG_ANSWER_RATE = 0.05
