@@ -1,0 +1,40 @@
+"""kb lint's check for phrasings that the bot would answer with another entry."""
+
+from pathlib import Path
+
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.lint import BORDERLINE, lint, misleading_severity
+from bot.knowledge.problems import Severity
+from tests.conftest import SMALL_KB, entry, write_yaml
+
+STRAY = "can our shelter have a curfew rule for residents at night"
+
+
+def misleading(tmp_path: Path, interpreter_questions: list[str]) -> list:
+    directory = tmp_path / "kb"
+    for item in SMALL_KB:
+        if item["id"] == "interpreter-use":
+            item = entry("interpreter-use", interpreter_questions, tags=["language"])
+        write_yaml(directory / f"{item['id']}.yaml", item)
+    return [p for p in lint(KnowledgeBase.load(directory)) if "better than its own" in p.message]
+
+
+def test_a_phrasing_that_belongs_to_another_entry_is_an_error(tmp_path: Path) -> None:
+    [problem] = misleading(tmp_path, ["can a child interpret for their mom",
+                                      "finding an interpreter for a survivor", STRAY])
+    assert problem.severity is Severity.ERROR
+    assert "'shelter-curfew'" in problem.message and STRAY in problem.message
+    assert problem.path.name == "interpreter-use.yaml"
+
+
+def test_phrasings_that_stay_with_their_entry_are_not_flagged(tmp_path: Path) -> None:
+    assert misleading(tmp_path, ["can a child interpret for their mom",
+                                 "finding an interpreter for a survivor"]) == []
+
+
+def test_a_wrong_answer_only_just_over_the_line_is_a_warning_not_an_error() -> None:
+    """The line moves with every edit; a borderline case must not flip CI or block a save."""
+    assert misleading_severity(0.70, 0.70) is Severity.WARNING
+    assert misleading_severity(0.70 + BORDERLINE / 2, 0.70) is Severity.WARNING
+    assert misleading_severity(0.70 + BORDERLINE, 0.70) is Severity.ERROR
+    assert misleading_severity(0.99, 0.70) is Severity.ERROR
