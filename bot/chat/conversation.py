@@ -51,13 +51,12 @@ from bot.store.errors import STORAGE_ERRORS
 from bot.store.interactions import (
     Record,
     Recorder,
-    question_behind,
     record_behind,
     record_interaction,
 )
 from bot.triage import commands
 from bot.triage.commands import StaffAction
-from bot.triage.escalations import Reason, create_escalation
+from bot.triage.escalations import Reason, behind_button, create_escalation
 from bot.triage.rendering import own_questions_text
 from bot.triage.spool import Spool, SpooledQuestion
 from bot.triage.workflow import Triage
@@ -396,13 +395,11 @@ class Conversation:
         tags = tags or []
 
         async def write(connection: AsyncConnection) -> Filing:
-            text = question
-            if asked is not None:
-                text = await question_behind(connection, asked, message) or question
+            text, why = await behind_button(connection, asked, message, question, reason)
             row_id = await record_interaction(connection, record) if record else None
-            reference = await create_escalation(connection, message, text, reason, tags,
+            reference = await create_escalation(connection, message, text, why, tags,
                                                 notify=self.triage.platforms)
-            log.info("escalation %s created (%s)", reference, reason)
+            log.info("escalation %s created (%s)", reference, why)
             return Filing(reference, context=row_id)
 
         if (filing := await self._transaction(write)) is not None:

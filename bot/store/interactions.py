@@ -46,14 +46,6 @@ async def record_interaction(connection: AsyncConnection, record: Record) -> int
     return (await connection.execute(_INSERT, record.values())).scalar_one()
 
 
-async def question_behind(connection: AsyncConnection, context: int,
-                          message: Message) -> str | None:
-    """The redacted question a button's context points at, if that asker asked it."""
-    return await connection.scalar(select(Interaction.text).where(
-        Interaction.id == context, Interaction.platform == message.platform,
-        Interaction.user_id == message.user_id))
-
-
 async def record_behind(connection: AsyncConnection, context: int,
                         message: Message) -> tuple[str, str] | None:
     """The redacted question and outcome a button's context points at, if that asker's."""

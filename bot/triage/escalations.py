@@ -13,6 +13,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat.messages import DeliveryKind, Message
+from bot.store.interactions import record_behind
 from bot.store.tables import Escalation, EscalationEvent, OutboxMessage, reference_for, utcnow
 from bot.triage.workflow import State, notice_text
 
@@ -25,6 +26,19 @@ class Reason(StrEnum):
     NOT_HELPED = "not-helped"
     STATE_LAW = "state-law"
     CRISIS = "crisis"
+    OFF_TOPIC = "off-topic"  # told it was outside tabot's domain, and sent to staff anyway
+
+
+async def behind_button(connection: AsyncConnection, asked: int | None, message: Message,
+                        question: str, reason: Reason) -> tuple[str, Reason]:
+    """The question and reason to file for a Send-to-staff press: the question is read back
+    from the record the button points at, and one the asker was told is off-topic is filed
+    as such, so staff see it was sent despite that reply."""
+    behind = await record_behind(connection, asked, message) if asked is not None else None
+    if behind is None:
+        return question, reason
+    text, outcome = behind
+    return text or question, Reason.OFF_TOPIC if outcome == "off-topic" else reason
 
 
 _ESCALATION = insert(Escalation).returning(Escalation.id)

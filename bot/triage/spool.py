@@ -27,9 +27,9 @@ from sqlalchemy.exc import DataError, IntegrityError
 from bot.chat import copy
 from bot.chat.messages import DeliveryKind, Message
 from bot.store.database import Database
-from bot.store.interactions import Record, question_behind, record_interaction
+from bot.store.interactions import Record, record_interaction
 from bot.store.tables import utcnow
-from bot.triage.escalations import Reason, create_escalation
+from bot.triage.escalations import Reason, behind_button, create_escalation
 from bot.triage.outbox import queue_for_asker
 from bot.triage.workflow import parse_reference
 
@@ -138,15 +138,14 @@ async def _file(db: Database, item: SpooledQuestion, notify: tuple[str, ...],
     message = item.message
     try:
         async with db.engine.begin() as connection:
-            question = item.question
-            if item.asked is not None:
-                question = await question_behind(connection, item.asked, message) or question
+            question, reason = await behind_button(connection, item.asked, message,
+                                                   item.question, Reason(item.reason))
             if item.outcome:
                 await record_interaction(connection, Record(message, item.question,
                                                             item.outcome, item.entry_id,
                                                             item.score))
             reference = await create_escalation(connection, message, question,
-                                                Reason(item.reason), item.tags, notify,
+                                                reason, item.tags, notify,
                                                 source_key=item.key)
             await queue_for_asker(connection, DeliveryKind.FILED, message,
                                   parse_reference(reference),

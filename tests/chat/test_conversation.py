@@ -189,6 +189,18 @@ async def test_feedback_is_recorded_and_not_quite_offers_staff(conversation: Con
     assert escalation.question == "can our shelter have a curfew for residents"
 
 
+async def test_an_off_topic_question_sent_to_staff_anyway_is_filed_as_off_topic(
+        conversation: Conversation) -> None:
+    [offer] = await conversation.handle(msg("what is the weather tomorrow"))
+    assert isinstance(offer, OfferStaffReply) and offer.context is not None
+    [sent] = await conversation.handle(msg(action=Action(ActionKind.SEND_TO_STAFF,
+                                                      context=offer.context)))
+    assert isinstance(sent, EscalatedReply)
+    [escalation] = await rows(conversation.db, Escalation)
+    assert (escalation.reason, escalation.question) == ("off-topic",
+                                                        "what is the weather tomorrow")
+
+
 async def test_a_button_press_finds_its_question_after_a_restart(
         shipped_kb: KnowledgeBase, database: Database, settings: Settings) -> None:
     before = Conversation(shipped_kb, database, settings)
