@@ -42,6 +42,21 @@ NO = frozenset({"no", "n", "nope", "no thanks", "not quite", "not really", "none
                 "did not help"})
 
 
+# What people type to see whether a bot is alive. Said alone (with filler, numbers or
+# punctuation) they get the greeting rather than a match: "test" would otherwise find an entry
+# about drug tests at intake.
+_PROBES = frozenset({"test", "testing", "ping", "working", "there", "anyone", "anybody", "bot",
+                     "tabot"})
+_FILLER = frozenset({"this", "is", "a", "are", "you", "just", "only", "it", "hi", "hello"})
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def is_probe(text: str) -> bool:
+    """A message that only checks the bot answers: "test", "testing 123", "is anyone there?"."""
+    words = set(_LETTERS.findall(text.casefold()))
+    return bool(words & _PROBES) and words <= _PROBES | _FILLER
+
+
 class Offered(StrEnum):
     CHOICES = "choices"  # numbered suggestions, after a question it was unsure about
     ANSWER = "answer"  # an answer: yes/no, and its related entries numbered

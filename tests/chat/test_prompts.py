@@ -27,6 +27,7 @@ from bot.chat.prompts import (
     Prompt,
     Prompts,
     is_follow_up,
+    is_probe,
     prompt_of,
     reply_word,
 )
@@ -67,6 +68,20 @@ def test_only_short_replies_are_read_as_replies(text: str, word: str | None) -> 
     ("how do we respond to a subpoena for a survivor's records", False), ("?!", False)])
 def test_follow_ups_are_short_or_open_like_one(text: str, follows: bool) -> None:
     assert is_follow_up(text) is follows
+
+
+@pytest.mark.parametrize(("text", "probe"), [
+    ("test", True), ("Testing 1 2 3", True), ("is this working?", True), ("anyone there??", True),
+    ("ping", True), ("hi, just a test", True), ("hello", False), ("", False),
+    ("is a breath test at intake a barrier", False), ("drug testing in shelter", False)])
+def test_only_a_message_checking_the_bot_is_alive_is_a_probe(text: str, probe: bool) -> None:
+    assert is_probe(text) is probe
+
+
+async def test_a_probe_gets_the_greeting_not_an_entry(conversation: Conversation) -> None:
+    assert await conversation.handle(msg("test")) == [TextReply(copy.SMALL_TALK)]
+    [reply, *_] = await conversation.handle(msg("is a breath test at shelter intake a barrier"))
+    assert not isinstance(reply, TextReply)
 
 
 def test_a_prompt_is_forgotten_after_its_time_and_when_memory_is_full() -> None:
