@@ -24,6 +24,7 @@ from bot.store.tables import Escalation, Interaction, InteractionCount
 from bot.triage.workflow import as_utc
 
 QUESTION_OUTCOMES = ("answer", "suggest", "escalate", "crisis")
+OFF_TOPIC = "off-topic"  # counted apart: a question about the weather is not a TA contact
 LABELS = {"answer": "answered by the assistant", "suggest": "offered choices",
           "escalate": "sent to TA staff", "crisis": "crisis: hotlines given",
           "(answer)": "(answered)", "(suggest)": "(choices offered)",
@@ -40,6 +41,7 @@ class Report:
     since: dt.date
     until: dt.date
     contacts: int = 0
+    off_topic: int = 0  # messages told they are outside tabot's domain: not TA contacts
     by_month: dict[str, int] = field(default_factory=dict)
     by_outcome: dict[str, int] = field(default_factory=dict)
     by_category: dict[str, int] = field(default_factory=dict)
@@ -105,6 +107,7 @@ def _count_contacts(report: Report, rows: list[_Row], kb: KnowledgeBase) -> None
                                         ("month", "outcome", "category", "topic", "program",
                                          "platform")}
     for row in rows:
+        report.off_topic += row.count if row.outcome == OFF_TOPIC else 0
         if row.outcome not in QUESTION_OUTCOMES:
             continue
         entry = kb.get(row.entry_id) if row.entry_id else None
@@ -163,7 +166,8 @@ SECTIONS = (("by_month", "TA contacts by month"), ("by_outcome", "How questions 
 
 def as_table(report: Report) -> str:
     lines = [f"TA contacts {report.since} to {report.until}: {report.contacts} "
-             f"({report.programs_served} member programs)",
+             f"({report.programs_served} member programs); outside the assistant's domain, "
+             f"not counted: {report.off_topic}",
              f"Escalated to staff: {report.escalations}; answered by staff: "
              f"{report.staff_answers}; hours to a staff answer: median "
              f"{_hours(report.staff_answer_hours_median)}, 90th percentile "
@@ -187,6 +191,7 @@ def as_csv(report: Report) -> str:
     writer = csv.writer(out)
     writer.writerow(["section", "key", "value"])
     writer.writerow(["summary", "contacts", report.contacts])
+    writer.writerow(["summary", "off-topic messages", report.off_topic])
     writer.writerow(["summary", "member programs served", report.programs_served])
     writer.writerow(["summary", "escalations", report.escalations])
     writer.writerow(["summary", "staff answers", report.staff_answers])

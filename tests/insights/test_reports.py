@@ -90,6 +90,24 @@ async def test_counts_survive_the_purge(database: Database, shipped_kb: Knowledg
     assert after.by_month == before.by_month
 
 
+async def test_off_topic_messages_are_counted_apart_from_contacts(
+        database: Database, shipped_kb: KnowledgeBase, filled) -> None:
+    off_topic = [Interaction(platform="slack", user_id=f"U{i}", program="Program 2",
+                             text="(generated)", outcome="off-topic", score=0.0,
+                             created_at=START + dt.timedelta(days=i)) for i in range(37)]
+    async with database.session() as session, session.begin():
+        session.add_all(off_topic)
+    period = (dt.date(2026, 5, 1), dt.date(2026, 10, 31))
+    report = await reports.build_report(database, shipped_kb, *period)
+    assert (report.contacts, report.off_topic) == (5000, 37)
+    assert "not counted: 37" in reports.as_table(report)
+    assert "summary,off-topic messages,37" in reports.as_csv(report)
+    await purge(database, dt.timedelta(days=60), dt.timedelta(days=30), "cli:test",
+                now=dt.datetime(2026, 12, 15, tzinfo=dt.UTC))
+    kept = await reports.build_report(database, shipped_kb, *period)
+    assert (kept.contacts, kept.off_topic) == (5000, 37)
+
+
 async def test_time_to_a_staff_answer(database: Database, shipped_kb: KnowledgeBase) -> None:
     hours = [1, 2, 3, 4, 5, 6, 7, 8, 9, 30]
     async with database.session() as session, session.begin():
