@@ -215,7 +215,8 @@ class Runtime:
         self.triage = build_triage(self.db, self.settings, self.knowledge)
         conversation = Conversation(self.knowledge, self.db, self.settings, self.triage)
         self.spool = conversation.spool
-        self.core = Core(conversation, self.triage, self.db, self.knowledge)
+        self.core = Core(conversation, self.triage, self.db, self.knowledge,
+                         zone=self.settings.timezone)
         self.adapters = [cls.from_env(self.core, self.env) for cls in classes]
         self.dispatcher = Dispatcher(self.db, self.adapters)
         self.scheduler.every(self.schedule.deliveries, "spool", self.file_spooled)
@@ -308,7 +309,8 @@ class Runtime:
         """Purge what is past its keeping time; post the review list if a month has passed."""
         with contextlib.suppress(PurgeRaced):
             await purge(self.db, dt.timedelta(days=self.settings.keep_interactions_days),
-                        dt.timedelta(days=self.settings.keep_closed_days), SYSTEM_ACTOR)
+                        dt.timedelta(days=self.settings.keep_closed_days), SYSTEM_ACTOR,
+                        zone=self.settings.timezone)
         await post_review_if_due(self.db, self.knowledge, self.triage.platforms,
                                  self.settings.review_months, dt.datetime.now(dt.UTC))
 

@@ -537,7 +537,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
         return 1
     result = asyncio.run(_with_database(settings, lambda db: purge(
         db, dt.timedelta(days=settings.keep_interactions_days),
-        dt.timedelta(days=settings.keep_closed_days), actor.id)))
+        dt.timedelta(days=settings.keep_closed_days), actor.id, zone=settings.timezone)))
     print(result)
     return 0
 
@@ -575,7 +575,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise ConfigError("a PNG needs --output FILE.png")
     kb = load_knowledge(settings, quiet=True)
     report = asyncio.run(_with_database(
-        settings, lambda db: reports.build_report(db, kb, args.since, args.until)))
+        settings, lambda db: reports.build_report(db, kb, args.since, args.until,
+                                                  zone=settings.timezone)))
     render = {"table": reports.as_table, "csv": reports.as_csv, "json": reports.as_json,
               "png": reports.as_png}[args.format]
     content = render(report)

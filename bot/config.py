@@ -7,12 +7,15 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
 
 from bot.knowledge.base import SHIPPED_KNOWLEDGE
 from bot.knowledge.calibration import DEFAULT_MAX_WRONG
 from bot.knowledge.confidence import Thresholds
+
+UTC = ZoneInfo("UTC")
 
 
 class ConfigError(Exception):
@@ -37,6 +40,7 @@ class Settings:
     port: int | None = None  # the web server's port; None: serve HTTP only if a route needs it
     poll_seconds: float = 1.0  # how often the outbox (and the spool) are checked
     spool_dir: Path | None = None  # questions for staff kept while the database is down
+    timezone: ZoneInfo = UTC  # the coalition's: reports and the purge count its days, months
 
     @property
     def spool_directory(self) -> Path:
@@ -118,7 +122,20 @@ def load_settings(env: Mapping[str, str] | None = None, kb: str | None = None) -
         poll_seconds=_number(env, "TABOT_POLL_SECONDS", 1, 0.05, 3600),
         spool_dir=Path(env["TABOT_SPOOL_DIR"]).expanduser()
         if env.get("TABOT_SPOOL_DIR", "").strip() else None,
+        timezone=_timezone(env.get("TABOT_TIMEZONE", "")),
     )
+
+
+def _timezone(raw: str) -> ZoneInfo:
+    """An IANA name: a coalition counts a question asked at 9 pm on May 31 in May."""
+    name = raw.strip()
+    if not name:
+        return UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError, OSError):  # OSError: a folder, a name too long
+        raise ConfigError(f"TABOT_TIMEZONE must be a time zone name like America/New_York, "
+                          f"got {name!r}") from None
 
 
 def _port(raw: str) -> int | None:

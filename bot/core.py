@@ -70,11 +70,13 @@ class Core:
     """Everything an adapter may ask of tabot, with one set of rules for every path."""
 
     def __init__(self, conversation: Conversation, triage: Triage, db: Database,
-                 knowledge: KnowledgeBase) -> None:
+                 knowledge: KnowledgeBase, *, zone: dt.tzinfo = dt.UTC) -> None:
+        """`zone` is the coalition's (TABOT_TIMEZONE): the home page's figures count its days."""
         self._conversation = conversation
         self._triage = triage
         self._db = db
         self._knowledge = knowledge
+        self._zone = zone
         self._busy = 0
         self._recent_events: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._idle = asyncio.Event()
@@ -143,9 +145,9 @@ class Core:
         async with self._guard("home page"):
             if not self.is_staff(actor):
                 return Home(False, await self._triage.asked_by(actor))
-            today = today or dt.date.today()
+            today = today or dt.datetime.now(self._zone).date()
             figures = await build_report(self._db, self._knowledge,
-                                         today - dt.timedelta(days=30), today)
+                                         today - dt.timedelta(days=30), today, zone=self._zone)
             return Home(True, await self._triage.queue(actor, WAITING), figures)
 
     # --- platform bookkeeping -------------------------------------------------------------

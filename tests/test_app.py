@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import json
 import os
 import signal
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -16,10 +18,11 @@ from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.app import Schedule, configured_platforms, notice_platforms
+from bot.chat.messages import Actor
 from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
-from bot.store.tables import AuditEntry
+from bot.store.tables import AuditEntry, Interaction, InteractionCount
 from tests.conftest import fresh_postgres_database, postgres_url, running, start_tabot_run
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_askers import free_port
@@ -162,6 +165,32 @@ async def test_periodic_work_runs_once_per_interval_however_many_adapters(
     assert runs["daily"] == 1 and purges == 1
     assert 2 <= runs["sweep"] <= elapsed / 0.25 + 1
     assert 4 <= runs["deliveries"] <= elapsed / 0.1 + 1
+
+
+async def test_the_home_figures_and_the_daily_purge_count_in_the_coalitions_zone(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    """Questions asked at 10 pm on May 31 in New York: one long past (purged at start), one
+    not yet due (still live)."""
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
+                        staff=frozenset({"cli:maria"}), timezone=ZoneInfo("America/New_York"))
+    async with database.session() as session, session.begin():
+        session.add_all(Interaction(platform="slack", user_id="U1", text="q", outcome="answer",
+                                    score=0.5, created_at=dt.datetime(year, 6, 1, 2, tzinfo=dt.UTC))
+                        for year in (2026, 2036))
+    async with running(settings, [], {}, shipped_kb) as runtime:
+        assert await folded_months(database) == ["2026-05"]  # by the daily work, at start
+        home = await runtime.core.home(Actor("cli", "maria"), today=dt.date(2036, 5, 31))
+    assert home.figures.by_month == {"2036-05": 1}
+
+
+async def folded_months(db: Database, seconds: float = 10) -> list[str]:
+    """The months of the counts the purge folded, once it has folded some."""
+    for _ in range(int(seconds / 0.05)):
+        async with db.session() as session:
+            if months := list(await session.scalars(select(InteractionCount.month))):
+                return months
+        await asyncio.sleep(0.05)
+    return []
 
 
 class SlackProcess:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import getpass
 import json
 import os
@@ -19,6 +20,7 @@ import pytest
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.learning import Confirmation, record_confirmed
 from bot.store.database import Database
+from bot.store.tables import Interaction
 from tests.conftest import DATA, REPO, entry, write_text, write_yaml
 
 SUBPOENA = "what do we do if we get a subpoena for a survivor's records"
@@ -227,6 +229,37 @@ def test_report_prints_every_format_and_writes_a_png(db_env: dict[str, str],
     assert backwards.returncode == 2 and "--until is before --since" in backwards.stderr
     assert "not a date" in tabot("report", "--since", "soon", "--until", "2026-01-01",
                                  env=db_env).stderr
+
+
+@pytest.fixture
+async def evening_env(db_env: dict[str, str]) -> dict[str, str]:
+    """A database with one question asked at 10 pm on May 31 in New York (June 1 in UTC)."""
+    db = Database(db_env["DATABASE_URL"].replace("sqlite:", "sqlite+aiosqlite:", 1))
+    await db.upgrade()
+    async with db.session() as session, session.begin():
+        session.add(Interaction(platform="slack", user_id="U1", text="q", outcome="answer",
+                                score=0.5, created_at=dt.datetime(2026, 6, 1, 2, tzinfo=dt.UTC)))
+    await db.close()
+    return {**db_env, "TABOT_STAFF": f"cli:{getpass.getuser()}"}
+
+
+def test_report_and_purge_count_in_the_coalitions_time_zone(evening_env: dict[str, str]) -> None:
+    new_york = {**evening_env, "TABOT_TIMEZONE": "America/New_York"}
+    utc = {**evening_env, "TABOT_TIMEZONE": "UTC"}
+    may = ("--since", "2026-05-01", "--until", "2026-05-31")
+    june = ("--since", "2026-06-01", "--until", "2026-06-30")
+
+    def contacts(period: tuple[str, ...], env: dict[str, str]) -> int:
+        shown = tabot("report", *period, "--format", "json", env=env)
+        return json.loads(shown.stdout)["contacts"]
+
+    assert (contacts(may, new_york), contacts(may, utc), contacts(june, utc)) == (1, 0, 1)
+    assert "purged 1 interaction records" in tabot("purge", env=new_york).stdout
+    assert (contacts(may, new_york), contacts(june, utc)) == (1, 0)  # folded into May
+    refused = tabot("report", *may, env={**evening_env, "TABOT_TIMEZONE": "Eastern"})
+    assert refused.returncode == 2 and "Traceback" not in refused.stderr
+    assert "TABOT_TIMEZONE must be a time zone name like America/New_York, got 'Eastern'" \
+        in refused.stderr
 
 
 def test_gaps_and_review_commands_run(db_env: dict[str, str]) -> None:

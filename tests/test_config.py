@@ -1,4 +1,5 @@
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -58,3 +59,18 @@ def test_staff_are_platform_user_pairs() -> None:
     assert settings.staff == {"slack:U01", "telegram:42", "cli:alice"}
     with pytest.raises(ConfigError, match="TABOT_STAFF entries must look like platform:user_id"):
         load_settings({"TABOT_STAFF": "alice"})
+
+
+def test_the_time_zone_is_an_iana_name_and_utc_by_default() -> None:
+    assert load_settings({}).timezone == ZoneInfo("UTC")
+    zone = load_settings({"TABOT_TIMEZONE": " America/New_York "}).timezone
+    assert zone == ZoneInfo("America/New_York")
+
+
+@pytest.mark.parametrize("value", ["Eastern", "America/Nowhere", "America", "../etc/passwd",
+                                   "x" * 300])
+def test_an_unknown_time_zone_names_the_variable_the_value_and_a_good_one(value: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"TABOT_TIMEZONE": value})
+    assert str(refused.value) == (f"TABOT_TIMEZONE must be a time zone name like "
+                                  f"America/New_York, got {value!r}")

@@ -22,6 +22,7 @@ from starlette.routing import Route
 
 from bot.console.charts import bar_chart
 from bot.console.pages import Refused, page, services, signed_in
+from bot.console.services import Services
 from bot.insights import gaps, reports
 
 MAX_DAYS = 3660  # ten years: longer than any funder asks about, short enough to stay quick
@@ -106,7 +107,13 @@ def sections(report: reports.Report) -> list[Section]:
 
 
 def _today(request: Request) -> dt.date:
-    return dt.datetime.now(services(request).console.timezone).date()
+    return dt.datetime.now(services(request).settings.timezone).date()
+
+
+async def _build(svc: Services, period: Period) -> reports.Report:
+    """The period's days are the coalition's (TABOT_TIMEZONE), as in `tabot report`."""
+    return await reports.build_report(svc.db, svc.knowledge, period.since, period.until,
+                                      zone=svc.settings.timezone)
 
 
 async def _report(request: Request) -> tuple[Period, reports.Report]:
@@ -116,7 +123,7 @@ async def _report(request: Request) -> tuple[Period, reports.Report]:
     except PeriodError as exc:
         raise Refused(400, "Not a period", str(exc)) from None
     svc = services(request)
-    return period, await reports.build_report(svc.db, svc.knowledge, period.since, period.until)
+    return period, await _build(svc, period)
 
 
 async def figures_page(request: Request) -> Response:
@@ -133,7 +140,7 @@ async def figures_page(request: Request) -> Response:
     except PeriodError as exc:
         context["error"] = str(exc)
         return page(request, "figures.html", context, status=400, staff=staff)
-    report = await reports.build_report(svc.db, svc.knowledge, period.since, period.until)
+    report = await _build(svc, period)
     feedback = sorted(report.feedback.items(), key=lambda item: -item[1]["answered"])
     context |= {"period": period, "report": report, "sections": sections(report),
                 "from_value": period.since.isoformat(), "to_value": period.until.isoformat(),

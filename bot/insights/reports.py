@@ -20,6 +20,7 @@ from sqlalchemy import select
 
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
+from bot.store.retention import local_month
 from bot.store.tables import Escalation, Interaction, InteractionCount
 from bot.triage.workflow import as_utc
 
@@ -72,12 +73,13 @@ class _Row:
     count: int
 
 
-async def build_report(db: Database, kb: KnowledgeBase, since: dt.date,
-                       until: dt.date) -> Report:
-    """Contacts from `since` up to and including `until`."""
-    start = dt.datetime.combine(since, dt.time(), dt.UTC)
-    end = dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), dt.UTC)
-    rows = await _rows(db, start, end)
+async def build_report(db: Database, kb: KnowledgeBase, since: dt.date, until: dt.date, *,
+                       zone: dt.tzinfo = dt.UTC) -> Report:
+    """Contacts from `since` up to and including `until`, whole days and months in `zone`,
+    where the coalition works: its May ends at midnight local time, not UTC."""
+    start, end = (dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
+                  for day in (since, until + dt.timedelta(days=1)))
+    rows = await _rows(db, start, end, zone)
     report = Report(since, until)
     _count_contacts(report, rows, kb)
     _count_feedback(report, rows)
@@ -85,14 +87,16 @@ async def build_report(db: Database, kb: KnowledgeBase, since: dt.date,
     return report
 
 
-async def _rows(db: Database, start: dt.datetime, end: dt.datetime) -> list[_Row]:
-    first, last = start.strftime("%Y-%m"), (end - dt.timedelta(seconds=1)).strftime("%Y-%m")
+async def _rows(db: Database, start: dt.datetime, end: dt.datetime,
+                zone: dt.tzinfo) -> list[_Row]:
+    """`start` and `end` are UTC: SQLite compares the stored UTC wall times."""
+    first, last = local_month(start, zone), local_month(end - dt.timedelta(seconds=1), zone)
     async with db.session() as session:
         live = await session.execute(
             select(Interaction.created_at, Interaction.platform, Interaction.program,
                    Interaction.outcome, Interaction.entry_id, Interaction.feedback)
             .where(Interaction.created_at >= start, Interaction.created_at < end))
-        rows = [_Row(as_utc(at).strftime("%Y-%m"), platform, program or "", outcome,
+        rows = [_Row(local_month(at, zone), platform, program or "", outcome,
                      entry or "", feedback or "", 1)
                 for at, platform, program, outcome, entry, feedback in live]
         folded = await session.scalars(select(InteractionCount).where(

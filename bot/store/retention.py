@@ -46,9 +46,11 @@ class PurgeResult:
 
 
 async def purge(db: Database, keep_interactions: dt.timedelta, keep_closed: dt.timedelta,
-                actor: str, now: dt.datetime | None = None) -> PurgeResult:
+                actor: str, now: dt.datetime | None = None, *,
+                zone: dt.tzinfo = dt.UTC) -> PurgeResult:
+    """`zone` is the coalition's: interactions are folded into the months reports put them in."""
     now = now or utcnow()
-    interactions = await _fold_interactions(db, now - keep_interactions)
+    interactions = await _fold_interactions(db, now - keep_interactions, zone)
     async with db.session() as session, session.begin():
         stale = list(await session.scalars(select(Escalation.id).where(
             Escalation.state == "closed", Escalation.updated_at < now - keep_closed,
@@ -70,14 +72,21 @@ async def purge(db: Database, keep_interactions: dt.timedelta, keep_closed: dt.t
     return result
 
 
-async def _fold_interactions(db: Database, before: dt.datetime) -> int:
+def local_month(moment: dt.datetime, zone: dt.tzinfo) -> str:
+    """`2026-05` for a question asked at 9 pm Eastern on May 31: counts before and after a
+    purge must agree. SQLite hands back naive datetimes; they are UTC."""
+    aware = moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    return aware.astimezone(zone).strftime("%Y-%m")
+
+
+async def _fold_interactions(db: Database, before: dt.datetime, zone: dt.tzinfo) -> int:
     """Add old interactions to the monthly counts and delete them, in one transaction."""
     async with db.session() as session, session.begin():
         rows = list(await session.scalars(select(Interaction).where(
             Interaction.created_at < before)))
         if not rows:
             return 0
-        counts = Counter((r.created_at.strftime("%Y-%m"), r.platform, r.program or "", r.outcome,
+        counts = Counter((local_month(r.created_at, zone), r.platform, r.program or "", r.outcome,
                           r.entry_id or "", r.feedback or "") for r in rows)
         for key, count in counts.items():
             await _add_count(session, key, count)

@@ -7,16 +7,22 @@ import csv
 import datetime as dt
 import io
 import re
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import yaml
 from starlette.datastructures import QueryParams
 
+from bot.config import Settings
 from bot.console.charts import bar_chart
 from bot.console.figures import PeriodError, parse_period, presets
 from bot.insights import reports
+from bot.knowledge.base import KnowledgeBase
+from bot.store.database import Database
 from bot.store.tables import Interaction
-from tests.console.conftest import Console
+from tests.conftest import running
+from tests.console.conftest import STAFF, Console
 
 OCTOBER = "from=2026-10-01&to=2026-10-31"
 
@@ -73,6 +79,34 @@ async def test_the_csv_and_png_downloads_are_tabot_reports(console: Console) -> 
     rows = {(r["section"], r["key"]): r["value"] for r in csv.DictReader(io.StringIO(text))}
     assert rows[("summary", "contacts")] == "4"
     assert rows[("program", "Riverside Shelter")] == "2"
+
+
+
+async def test_the_figures_count_days_in_the_coalitions_time_zone(
+        database: Database, console_kb_dir: Path) -> None:
+    """TABOT_TIMEZONE=America/New_York: a question at 10 pm there is that day's, though it is
+    the next day in UTC."""
+    new_york = ZoneInfo("America/New_York")
+    day = dt.datetime.now(new_york).date() - dt.timedelta(days=2)
+    async with database.session() as session, session.begin():
+        session.add(Interaction(platform="slack", user_id="U1", program="Riverside Shelter",
+                                text="(test)", outcome="answer", score=0.5,
+                                created_at=dt.datetime.combine(day, dt.time(22), new_york)
+                                .astimezone(dt.UTC)))  # SQLite keeps UTC wall times
+    settings = Settings(database_url=database.url, knowledge_dir=console_kb_dir,
+                        staff=frozenset({STAFF.id}), port=0, timezone=new_york)
+    knowledge = KnowledgeBase.load(console_kb_dir)
+    query = f"from={day}&to={day}"
+    async with running(settings, [], {}, knowledge) as runtime:
+        console = Console(runtime, f"http://127.0.0.1:{runtime.web.port}/console", database,
+                          knowledge, console_kb_dir)
+        async with console.client() as client:
+            await console.sign_in(client)
+            async with client.get(f"{console.base}/figures?{query}") as shown:
+                html = await shown.text()
+            async with client.get(f"{console.base}/figures/report.csv?{query}") as got:
+                text = await got.text()
+    assert re.search(r'id="contacts">1<', html) and "summary,contacts,1" in text
 
 
 @pytest.mark.parametrize(("query", "message"), [

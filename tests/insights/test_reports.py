@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import random
 from collections import Counter
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -18,6 +19,13 @@ PLATFORMS = ("slack", "telegram", "console")
 PROGRAMS = (*(f"Program {n}" for n in range(7)), None)
 OUTCOMES = ("answer", "answer", "answer", "suggest", "escalate")
 START = dt.datetime(2026, 5, 1, tzinfo=dt.UTC)
+NEW_YORK = ZoneInfo("America/New_York")
+EVENING = dt.datetime(2026, 6, 1, 2, tzinfo=dt.UTC)  # 10 pm on May 31 in New York
+BOUNDARY = (dt.datetime(2026, 5, 1, 3, tzinfo=dt.UTC),  # April 30, 11 pm in New York
+            dt.datetime(2026, 5, 1, 5, tzinfo=dt.UTC), EVENING,
+            dt.datetime(2026, 6, 30, 23, tzinfo=dt.UTC),
+            dt.datetime(2026, 7, 1, 3, 59, tzinfo=dt.UTC),  # June 30, 11:59 pm in New York
+            dt.datetime(2026, 7, 1, 4, tzinfo=dt.UTC))  # midnight, July 1, in New York
 
 
 def history(kb: KnowledgeBase, n: int = 5000, seed: int = 3) -> list[Interaction]:
@@ -39,6 +47,14 @@ def history(kb: KnowledgeBase, n: int = 5000, seed: int = 3) -> list[Interaction
                                 else "helped",
                                 created_at=START + dt.timedelta(days=i % 150)))
     return rows
+
+
+async def asked_at(db: Database, *moments: dt.datetime) -> None:
+    """One question at each moment, its program named after the moment to tell them apart."""
+    async with db.session() as session, session.begin():
+        session.add_all(Interaction(platform="slack", user_id="U1", program=f"{at:%m-%d %H:%M}Z",
+                                    text="(generated)", outcome="escalate", score=0.5,
+                                    created_at=at) for at in moments)
 
 
 @pytest.fixture
@@ -78,16 +94,65 @@ async def test_a_narrower_period_counts_only_its_days(database: Database,
     assert report.contacts == len(june) and list(report.by_month) == ["2026-06"]
 
 
+@pytest.mark.parametrize("zone", [dt.UTC, NEW_YORK], ids=["UTC", "New York"])
 async def test_counts_survive_the_purge(database: Database, shipped_kb: KnowledgeBase,
-                                        filled) -> None:
+                                        filled, zone: dt.tzinfo) -> None:
+    await asked_at(database, *BOUNDARY)
     period = (dt.date(2026, 5, 1), dt.date(2026, 10, 31))
-    before = await reports.build_report(database, shipped_kb, *period)
+    before = await reports.build_report(database, shipped_kb, *period, zone=zone)
     result = await purge(database, dt.timedelta(days=60), dt.timedelta(days=30), "cli:test",
-                         now=dt.datetime(2026, 9, 15, tzinfo=dt.UTC))
+                         now=dt.datetime(2026, 9, 15, tzinfo=dt.UTC), zone=zone)
     assert result.interactions > 1000
-    after = await reports.build_report(database, shipped_kb, *period)
+    after = await reports.build_report(database, shipped_kb, *period, zone=zone)
     assert after.contacts == before.contacts and after.by_program == before.by_program
     assert after.by_month == before.by_month
+
+
+async def test_an_evening_question_is_in_the_month_of_the_coalitions_zone(
+        database: Database, shipped_kb: KnowledgeBase) -> None:
+    await asked_at(database, EVENING)
+    period = (dt.date(2026, 5, 1), dt.date(2026, 6, 30))
+    new_york = await reports.build_report(database, shipped_kb, *period, zone=NEW_YORK)
+    utc = await reports.build_report(database, shipped_kb, *period)
+    assert (new_york.by_month, utc.by_month) == ({"2026-05": 1}, {"2026-06": 1})
+
+
+async def test_a_period_is_whole_days_in_the_coalitions_zone(
+        database: Database, shipped_kb: KnowledgeBase) -> None:
+    await asked_at(database, *BOUNDARY)
+    may = (dt.date(2026, 5, 1), dt.date(2026, 5, 31))
+    new_york = await reports.build_report(database, shipped_kb, *may, zone=NEW_YORK)
+    assert set(new_york.by_program) == {"05-01 05:00Z", "06-01 02:00Z"}
+    assert new_york.by_month == {"2026-05": 2}
+    utc = await reports.build_report(database, shipped_kb, *may)
+    assert set(utc.by_program) == {"05-01 03:00Z", "05-01 05:00Z"}
+    june = await reports.build_report(database, shipped_kb, dt.date(2026, 6, 1),
+                                      dt.date(2026, 6, 30), zone=NEW_YORK)
+    assert set(june.by_program) == {"06-30 23:00Z", "07-01 03:59Z"}
+
+
+async def test_months_folded_by_the_purge_stay_in_the_coalitions_zone(
+        database: Database, shipped_kb: KnowledgeBase) -> None:
+    await asked_at(database, *BOUNDARY)
+    await purge(database, dt.timedelta(days=1), dt.timedelta(days=30), "cli:test",
+                now=dt.datetime(2026, 12, 1, tzinfo=dt.UTC), zone=NEW_YORK)
+    may = await reports.build_report(database, shipped_kb, dt.date(2026, 5, 1),
+                                     dt.date(2026, 5, 31), zone=NEW_YORK)
+    assert set(may.by_program) == {"05-01 05:00Z", "06-01 02:00Z"}
+
+
+async def test_staff_answers_count_the_same_days(database: Database,
+                                                 shipped_kb: KnowledgeBase) -> None:
+    async with database.session() as session, session.begin():
+        session.add(Escalation(question="q", platform="slack", user_id="U", tags="",
+                               conversation_id="c", reason="no-match", state="answered",
+                               created_at=EVENING, updated_at=EVENING,
+                               answered_at=EVENING + dt.timedelta(hours=3)))
+    may = (dt.date(2026, 5, 1), dt.date(2026, 5, 31))
+    new_york = await reports.build_report(database, shipped_kb, *may, zone=NEW_YORK)
+    utc = await reports.build_report(database, shipped_kb, *may)
+    assert (new_york.escalations, new_york.staff_answers, new_york.staff_answer_hours_median,
+            utc.escalations) == (1, 1, 3.0, 0)
 
 
 async def test_off_topic_messages_are_counted_apart_from_contacts(

@@ -1,5 +1,7 @@
 import datetime as dt
+from zoneinfo import ZoneInfo
 
+import pytest
 from sqlalchemy import select
 
 from bot.chat.messages import Message
@@ -31,6 +33,21 @@ async def test_old_interactions_become_monthly_counts_and_are_deleted(database: 
     again = await purge(database, dt.timedelta(days=90), dt.timedelta(days=30), STAFF.id,
                         now=later)
     assert again.interactions == 0
+
+
+@pytest.mark.parametrize(("zone", "month"), [(dt.UTC, "2026-06"),
+                                             (ZoneInfo("America/New_York"), "2026-05")],
+                         ids=["UTC", "New York"])
+async def test_interactions_are_folded_into_the_month_of_the_coalitions_zone(
+        database: Database, zone: dt.tzinfo, month: str) -> None:
+    evening = dt.datetime(2026, 6, 1, 2, tzinfo=dt.UTC)  # 10 pm on May 31 in New York
+    async with database.session() as session, session.begin():
+        session.add(Interaction(platform="slack", user_id="U1", text="q", outcome="answer",
+                                score=0.5, created_at=evening))
+    await purge(database, dt.timedelta(days=90), dt.timedelta(days=30), STAFF.id,
+                now=evening + dt.timedelta(days=100), zone=zone)
+    async with database.session() as session:
+        assert list(await session.scalars(select(InteractionCount.month))) == [month]
 
 
 async def test_recent_records_and_open_questions_are_kept(database: Database) -> None:
