@@ -122,11 +122,11 @@ def load_settings(env: Mapping[str, str] | None = None, kb: str | None = None) -
         poll_seconds=_number(env, "TABOT_POLL_SECONDS", 1, 0.05, 3600),
         spool_dir=Path(env["TABOT_SPOOL_DIR"]).expanduser()
         if env.get("TABOT_SPOOL_DIR", "").strip() else None,
-        timezone=_timezone(env.get("TABOT_TIMEZONE", "")),
+        timezone=timezone_setting(env.get("TABOT_TIMEZONE", "")),
     )
 
 
-def _timezone(raw: str) -> ZoneInfo:
+def timezone_setting(raw: str) -> ZoneInfo:
     """An IANA name: a coalition counts a question asked at 9 pm on May 31 in May."""
     name = raw.strip()
     if not name:

@@ -6,9 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from bot.config import ConfigError
+from bot.config import ConfigError, timezone_setting
 
 DEFAULT_PORT = 3000
 
@@ -38,11 +38,6 @@ def load_console_settings(env: Mapping[str, str] | None = None,
             or parts.fragment:
         raise ConfigError(f"TABOT_PUBLIC_URL must be the address staff open tabot at, like "
                           f"https://tabot.example.org, got {raw!r}")
-    zone = env.get("TABOT_TIMEZONE", "").strip() or "UTC"
-    try:
-        timezone = ZoneInfo(zone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(f"TABOT_TIMEZONE must be a time zone name like America/Chicago, "
-                          f"got {zone!r}") from None
+    timezone = timezone_setting(env.get("TABOT_TIMEZONE", ""))
     bot = env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@")
     return ConsoleSettings(raw, timezone, bot)
