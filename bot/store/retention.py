@@ -12,6 +12,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from sqlalchemy import delete, select, update
+from sqlalchemy.exc import IntegrityError
 
 from bot.store import audit
 from bot.store.database import Database
@@ -80,7 +81,16 @@ def local_month(moment: dt.datetime, zone: dt.tzinfo) -> str:
 
 
 async def _fold_interactions(db: Database, before: dt.datetime, zone: dt.tzinfo) -> int:
-    """Add old interactions to the monthly counts and delete them, in one transaction."""
+    """Add old interactions to the monthly counts and delete them, in one transaction. A purge
+    running at the same moment may add the same month's count first: the unique constraint
+    refuses the second, whose transaction is undone whole, so nothing is counted twice."""
+    try:
+        return await _fold(db, before, zone)
+    except IntegrityError:
+        raise PurgeRaced("another process purged these interactions; run it again") from None
+
+
+async def _fold(db: Database, before: dt.datetime, zone: dt.tzinfo) -> int:
     async with db.session() as session, session.begin():
         rows = list(await session.scalars(select(Interaction).where(
             Interaction.created_at < before)))

@@ -1,13 +1,14 @@
+import asyncio
 import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import insert, select, text
 
 from bot.chat.messages import Message
 from bot.store import audit
 from bot.store.database import Database
-from bot.store.retention import PURGED, purge
+from bot.store.retention import PURGED, PurgeRaced, purge
 from bot.store.tables import Escalation, Interaction, InteractionCount
 from bot.triage.escalations import Reason
 from bot.triage.workflow import Actor, Triage
@@ -79,3 +80,41 @@ async def test_closed_questions_lose_their_text_but_keep_their_facts(database: D
     log = await audit.entries(database)
     assert log[0].action == "purge" and log[0].actor == STAFF.id
     assert {"note", "answered", "closed"} <= {e.action for e in log}
+
+
+@pytest.mark.postgres
+async def test_a_purge_that_another_purge_beat_to_a_count_says_so_and_counts_nothing_twice(
+        postgres_database: Database) -> None:
+    """Two purges at once (`tabot purge` during the daily one): the second is refused with a
+    message, not a database error, and the month is counted once."""
+    db = postgres_database
+    await new_interaction(db, Message("slack", "U1", "D1", "x"), "q", "escalate", None)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=100)
+    month = dt.datetime.now(dt.UTC).strftime("%Y-%m")
+    async with db.engine.connect() as other:
+        first = await other.begin()  # the other purge, mid-way: its count is not committed
+        await other.execute(insert(InteractionCount).values(
+            month=month, platform="slack", program="", outcome="escalate", entry_id="",
+            feedback="", count=1))
+        racing = asyncio.create_task(purge(db, dt.timedelta(days=90), dt.timedelta(days=30),
+                                           STAFF.id, now=later))
+        await _until_blocked_on_a_lock(db)
+        await first.commit()
+    with pytest.raises(PurgeRaced, match="another process purged"):
+        await racing
+    async with db.session() as session:
+        counts = list(await session.scalars(select(InteractionCount.count)))
+        assert counts == [1]
+        assert len(list(await session.scalars(select(Interaction)))) == 1  # undone whole
+
+
+async def _until_blocked_on_a_lock(db: Database) -> None:
+    for _ in range(200):
+        async with db.engine.connect() as probe:
+            waiting = await probe.scalar(text(
+                "select count(*) from pg_stat_activity where datname = current_database() "
+                "and wait_event_type = 'Lock'"))
+        if waiting:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("the racing purge never waited on the other's count")
