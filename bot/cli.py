@@ -47,7 +47,7 @@ from bot.knowledge.problems import Severity, has_errors
 from bot.privacy.redaction import Redactor
 from bot.store import audit
 from bot.store.database import Database, DatabaseUnavailable, safe_url
-from bot.store.retention import purge
+from bot.store.retention import PurgeRaced, purge
 from bot.triage import members
 from bot.triage.drafts import write_draft
 from bot.triage.members import MembershipError
@@ -56,7 +56,8 @@ from bot.triage.workflow import ALL_STATES, WAITING, Triage, TriageError
 
 log = logging.getLogger("tabot")
 T = TypeVar("T")
-EXPECTED_ERRORS = (ConfigError, KnowledgeError, DatabaseUnavailable, QuestionFileError, OSError)
+EXPECTED_ERRORS = (ConfigError, KnowledgeError, DatabaseUnavailable, QuestionFileError, OSError,
+                   PurgeRaced)
 
 
 def main(argv: list[str] | None = None) -> int:
