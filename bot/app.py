@@ -215,8 +215,7 @@ class Runtime:
         self.triage = build_triage(self.db, self.settings, self.knowledge)
         conversation = Conversation(self.knowledge, self.db, self.settings, self.triage)
         self.spool = conversation.spool
-        self.core = Core(conversation, self.triage, self.db, self.knowledge,
-                         zone=self.settings.timezone)
+        self.core = Core(conversation, self.triage, self.db, self.knowledge)
         self.adapters = [cls.from_env(self.core, self.env) for cls in classes]
         self.dispatcher = Dispatcher(self.db, self.adapters)
         self.scheduler.every(self.schedule.deliveries, "spool", self.file_spooled)

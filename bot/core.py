@@ -70,13 +70,12 @@ class Core:
     """Everything an adapter may ask of tabot, with one set of rules for every path."""
 
     def __init__(self, conversation: Conversation, triage: Triage, db: Database,
-                 knowledge: KnowledgeBase, *, zone: dt.tzinfo = dt.UTC) -> None:
-        """`zone` is the coalition's (TABOT_TIMEZONE): the home page's figures count its days."""
+                 knowledge: KnowledgeBase) -> None:
         self._conversation = conversation
         self._triage = triage
         self._db = db
         self._knowledge = knowledge
-        self._zone = zone
+        self._zone = conversation.settings.timezone  # the home page's figures count its days
         self._busy = 0
         self._recent_events: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._idle = asyncio.Event()
