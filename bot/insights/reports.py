@@ -19,13 +19,13 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import select
 
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.confidence import Outcome
 from bot.store.database import Database
 from bot.store.retention import local_month
 from bot.store.tables import Escalation, Interaction, InteractionCount
 from bot.triage.workflow import as_utc
 
 QUESTION_OUTCOMES = ("answer", "suggest", "escalate", "crisis")
-OFF_TOPIC = "off-topic"  # counted apart: a question about the weather is not a TA contact
 LABELS = {"answer": "answered by the assistant", "suggest": "offered choices",
           "escalate": "sent to TA staff", "crisis": "crisis: hotlines given",
           "(answer)": "(answered)", "(suggest)": "(choices offered)",
@@ -111,7 +111,7 @@ def _count_contacts(report: Report, rows: list[_Row], kb: KnowledgeBase) -> None
                                         ("month", "outcome", "category", "topic", "program",
                                          "platform")}
     for row in rows:
-        report.off_topic += row.count if row.outcome == OFF_TOPIC else 0
+        report.off_topic += row.count if row.outcome == Outcome.OFF_TOPIC else 0  # not a TA contact
         if row.outcome not in QUESTION_OUTCOMES:
             continue
         entry = kb.get(row.entry_id) if row.entry_id else None

@@ -13,6 +13,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat.messages import DeliveryKind, Message
+from bot.knowledge.confidence import Outcome
 from bot.store.interactions import record_behind
 from bot.store.tables import Escalation, EscalationEvent, OutboxMessage, reference_for, utcnow
 from bot.triage.workflow import State, notice_text
@@ -38,7 +39,7 @@ async def behind_button(connection: AsyncConnection, asked: int | None, message:
     if behind is None:
         return question, reason
     text, outcome = behind
-    return text or question, Reason.OFF_TOPIC if outcome == "off-topic" else reason
+    return text or question, Reason.OFF_TOPIC if outcome == Outcome.OFF_TOPIC else reason
 
 
 _ESCALATION = insert(Escalation).returning(Escalation.id)
