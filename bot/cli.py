@@ -44,6 +44,7 @@ from bot.knowledge.learning import (
 from bot.knowledge.lint import lint
 from bot.knowledge.matcher import Match, Matcher, Outcome
 from bot.knowledge.problems import Severity, has_errors
+from bot.knowledge.semantic import ModelMissing
 from bot.privacy.redaction import Redactor
 from bot.store import audit
 from bot.store.database import Database, DatabaseUnavailable, safe_url
@@ -57,7 +58,7 @@ from bot.triage.workflow import ALL_STATES, WAITING, Triage, TriageError
 log = logging.getLogger("tabot")
 T = TypeVar("T")
 EXPECTED_ERRORS = (ConfigError, KnowledgeError, DatabaseUnavailable, QuestionFileError, OSError,
-                   PurgeRaced)
+                   PurgeRaced, ModelMissing)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -321,10 +322,11 @@ def explain(match: Match) -> str:
                       for q in match.query)
     lines = [f"\noutcome: {match.outcome.value}   score: {match.score:.3f}   "
              f"margin over runner-up: {match.margin:.3f}", f"question words (weight): {words}",
-             f"{'entry':<38} {'score':>6} {'cover':>6} {'overlap':>7} {'fuzzy':>6}  matched words"]
+             f"{'entry':<38} {'score':>6} {'cover':>6} {'overlap':>7} {'fuzzy':>6} "
+             f"{'meaning':>7}  matched words"]
     for c in match.candidates[:5]:
         lines.append(f"{c.entry.id:<38} {c.score:6.3f} {c.coverage:6.3f} {c.overlap:7.3f} "
-                     f"{c.fuzzy:6.3f}  {', '.join(c.matched)}")
+                     f"{c.fuzzy:6.3f} {c.semantic:7.3f}  {', '.join(c.matched)}")
     if match.best:
         lines.append(f"closest phrasing (normalised): {match.best.phrasing}")
     return "\n".join(lines)

@@ -32,7 +32,8 @@ def labeled(index: Index, path: Path) -> list[Example]:
     for question in read_questions(path):
         query = index.analyse(question.text)
         kind = "phrasing" if question.expect else "off-topic"
-        if example := _example(index.candidates(query), query, kind, question.expect,
+        vector = index.vector(question.text)
+        if example := _example(index.candidates(query, vector), query, kind, question.expect,
                                index.domain(query)):
             examples.append(example)
     return examples

@@ -18,6 +18,7 @@ from bot.knowledge.entries import Entry
 from bot.knowledge.files import entry_files, load_entry_file, load_synonyms
 from bot.knowledge.matcher import Index
 from bot.knowledge.problems import Problem, Severity
+from bot.knowledge.semantic import shared_encoder
 
 SHIPPED_KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 
@@ -114,7 +115,7 @@ class KnowledgeBase:
         if crisis_problems:
             crisis = previous.crisis  # keep the last good settings; staff are told
         entries = self._unique(files, problems)
-        index = Index(list(entries.values()), synonyms)
+        index = Index(list(entries.values()), synonyms, shared_encoder())
         index.calibration = CACHE.get(index, content_hash(entries, synonyms), self.max_wrong)
         self._snapshot = _Snapshot(entries, files, synonyms, index, crisis)
         self.problems = problems

@@ -48,12 +48,13 @@ log = logging.getLogger(__name__)
 
 # The code and data that score and calibrate: a new version of any of it calibrates afresh.
 _CODE = [Path(__file__).resolve().parent / name for name in (
-    "calibration.py", "confidence.py", "matcher.py", "normalize.py", "data/off_topic.txt")]
+    "calibration.py", "confidence.py", "matcher.py", "normalize.py", "semantic.py",
+    "data/off_topic.txt")]
 DEFAULT_MAX_WRONG = 0.05
 SAMPLE = 1000  # phrasings asked; enough for stable lines, and a bound on the time it takes
 MIN_PHRASINGS = 40  # below this there is too little evidence: the shipped defaults are used
 PRIOR_STRENGTH = 30.0  # how hard the fit is pulled towards the shipped model
-SHARES = {"phrasing": 0.8, "no-entry": 0.15, "off-topic": 0.05}  # assumed mix of questions
+SHARES = {"phrasing": 0.75, "no-entry": 0.2, "off-topic": 0.05}  # assumed mix of questions
 MARGIN_OF_ERROR = 0.5  # standard errors of the expected wrong-answer rate kept in hand
 SUGGEST_KEEP = 0.995  # share of findable questions kept above the suggestion line
 IN_DOMAIN_SLACK = 0.01  # share of in-domain questions the off-topic line may catch
@@ -157,15 +158,18 @@ def examples_for(index: Index, sample: int = SAMPLE) -> list[Example]:
                  for j in range(1, len(entry.questions) + 1)]
     chosen = random.Random(len(phrasings)).sample(phrasings, min(sample, len(phrasings)))
     examples = [e for i, j in chosen for e in _asked(index, i, j)]
-    return examples + [e for text in off_topic_questions() if (e := _off_topic(index, text))]
+    texts = off_topic_questions()
+    return examples + [e for text, vector in zip(texts, index.cached_vectors(texts), strict=True)
+                       if (e := _off_topic(index, text, vector))]
 
 
 def _asked(index: Index, i: int, j: int) -> list[Example]:
     """Phrasing j of entry i as a question: against the rest, and with its entry gone."""
     question = index.entries[i].questions[j - 1]
     query = index.analyse(question)
-    candidates = index.candidates(query, exclude=(i, j))
-    others = index.candidates(query, without=i)
+    vector = index.phrasing_vector(i, j)
+    candidates = index.candidates(query, vector, exclude=(i, j))
+    others = index.candidates(query, vector, without=i)
     examples = []
     if (example := _example(candidates, query, "phrasing", index.entries[i].id,
                             index.domain(query, exclude=(i, j)))):
@@ -176,9 +180,10 @@ def _asked(index: Index, i: int, j: int) -> list[Example]:
     return examples
 
 
-def _off_topic(index: Index, text: str) -> Example | None:
+def _off_topic(index: Index, text: str, vector: np.ndarray) -> Example | None:
     query = index.analyse(text)
-    return _example(index.candidates(query), query, "off-topic", None, index.domain(query))
+    return _example(index.candidates(query, vector), query, "off-topic", None,
+                    index.domain(query))
 
 
 def _example(candidates: Sequence[Candidate], query: Sequence, kind: str, expect: str | None,
@@ -355,7 +360,9 @@ class CalibrationCache:
         return self.directory or Path(platformdirs.user_cache_dir("tabot")) / "calibration"
 
     def get(self, index: Index, content_hash: str, max_wrong: float) -> Calibration:
-        key = hashlib.sha256(f"{code_version()}:{max_wrong}:{content_hash}".encode()).hexdigest()
+        model = index.encoder.version if index.encoder else "none"
+        key = hashlib.sha256(
+            f"{code_version()}:{model}:{max_wrong}:{content_hash}".encode()).hexdigest()
         if (found := self._memory.get(key)) is not None:
             return found
         path = self._folder() / f"{key[:32]}.json"

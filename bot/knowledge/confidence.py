@@ -74,10 +74,13 @@ class Scored(Protocol):
     def missing(self) -> float: ...
     @property
     def posterior(self) -> float: ...
+    @property
+    def semantic(self) -> float: ...
 
 
 FEATURES = ("score", "margin", "coverage", "overlap", "recall", "specificity", "unknown",
-            "informative", "fuzzy", "agreement", "neighbours", "votes", "missing", "posterior")
+            "informative", "fuzzy", "agreement", "neighbours", "votes", "missing", "posterior",
+            "semantic", "semantic_margin")
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,8 @@ class Evidence:
     votes: float  # share of the closest phrasings, across all entries, that are the best's
     missing: float  # how rare the rarest question word the best entry lacks
     posterior: float  # naive Bayes probability of the best entry among the shortlist
+    semantic: float  # cosine of the question's meaning to the best entry's closest phrasing
+    semantic_margin: float  # that, less the closest cosine of any other shortlisted entry
 
     def vector(self) -> tuple[float, ...]:
         return tuple(getattr(self, name) for name in FEATURES)
@@ -111,10 +116,11 @@ def evidence(candidates: Sequence[Scored], query: Sequence[QueryToken]) -> Evide
     informative = math.log1p(sum(q.informative for q in query))
     agreement = sum(max(candidates, key=lambda c, f=f: getattr(c, f)) is best
                     for f in ("coverage", "overlap", "fuzzy")) / 3
+    closest_other = max((c.semantic for c in candidates[1:]), default=0.0)
     return Evidence(best.score, best.score - runner_up, best.coverage, best.overlap,
                     best.recall, best.specificity, unknown, informative, best.fuzzy, agreement,
                     best.neighbours, _votes(candidates), best.missing,
-                    best.posterior)
+                    best.posterior, best.semantic, best.semantic - closest_other)
 
 
 def _votes(candidates: Sequence[Scored], k: int = 5) -> float:
@@ -142,30 +148,32 @@ class LogisticModel:
 
 # Fitted by scripts/calibrate.py; rerun it and paste its output here after changing scoring.
 DEFAULT_MODEL = LogisticModel(
-    means=(0.3973, 0.1537, 0.5045, 0.3662, 0.4561, 0.5025,
-        0.0498, 1.7631, 0.5133, 0.5329, 0.3083, 0.4377,
-        0.5217, 0.5412),
-    scales=(0.1706, 0.1499, 0.2402, 0.1839, 0.2528, 0.1726,
-        0.1627, 0.3474, 0.1220, 0.3287, 0.1701, 0.3020,
-        0.3236, 0.3268),
-    weights=(2.2437, 1.3935, 0.3013, -2.1478, 0.8364, 0.6441,
-        -0.2071, 0.4663, 0.4890, 0.2217, 0.7042, 0.0296,
-        0.0467, -0.9234),
-    bias=0.6152,
+    means=(0.4865, 0.1146, 0.5483, 0.3501, 0.4731, 0.5052,
+        0.0238, 1.9761, 0.5047, 0.4671, 0.3048, 0.4339,
+        0.4929, 0.5615, 0.5724, 0.0358),
+    scales=(0.1358, 0.1059, 0.2526, 0.1754, 0.2582, 0.1798,
+        0.1233, 0.4698, 0.1167, 0.3305, 0.1610, 0.3265,
+        0.3085, 0.3729, 0.1362, 0.1032),
+    weights=(2.8113, 1.1445, -0.0373, -2.0242, 0.7238, 0.7839,
+        -0.1662, -0.0103, 0.0628, 0.2041, 0.6929, 0.2053,
+        -0.2647, -0.6031, -0.6044, -0.0268),
+    bias=0.6837,
 )
 
 
-DOMAIN_FEATURES = ("known", "known_weight", "score", "coverage", "informative")
+DOMAIN_FEATURES = ("known", "known_weight", "score", "coverage", "informative", "semantic")
 
 
 def domain_vector(candidates: Sequence[Scored], query: Sequence[QueryToken],
                   known: tuple[float, float]) -> tuple[float, ...]:
     """What tells a question outside the knowledge base's domain from one inside it that no
     entry answers: how much of it (by count, and by weight) the knowledge base's words cover,
-    and how close the closest entry comes."""
+    and how close the closest entry comes, in words and in meaning."""
     best = candidates[0] if candidates else None
     informative = math.log1p(sum(q.informative for q in query))
-    return (*known, best.score if best else 0.0, best.coverage if best else 0.0, informative)
+    meaning = max((c.semantic for c in candidates), default=0.0)
+    return (*known, best.score if best else 0.0, best.coverage if best else 0.0, informative,
+            meaning)
 
 
 def decide(candidates: Sequence[Scored], query: Sequence[QueryToken], lines: Lines,

@@ -14,7 +14,11 @@ blends three views of the same question, each between 0 and 1 on any knowledge b
 * posterior: a naive Bayes estimate, over the shortlisted entries, that the question was drawn
   from this entry's phrasings. It counts how often each word appears across an entry's
   phrasings, which the other views (sets of words) ignore, and adds POSTERIOR_WEIGHT to the
-  blend.
+  blend;
+* semantic: the cosine between the question's sentence vector and the entry's closest phrasing
+  or title (`bot.knowledge.semantic`), which finds the entry when the words differ. It weighs
+  SEMANTIC_WEIGHT against all the word views together, and its closest entries join the
+  shortlist even when they share no word with the question.
 
 Whether to answer, suggest or escalate is decided in `bot.confidence` from the same
 scale-free figures. See "How matching works" in the README.
@@ -29,6 +33,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
+import numpy as np
 from rapidfuzz import fuzz
 
 from bot.knowledge.confidence import (
@@ -43,6 +48,7 @@ from bot.knowledge.confidence import (
 )
 from bot.knowledge.entries import Entry
 from bot.knowledge.normalize import STOPWORDS, Normalizer, fold
+from bot.knowledge.semantic import PHRASING_VECTORS, SentenceEncoder
 
 if TYPE_CHECKING:
     from bot.knowledge.calibration import Calibration
@@ -53,6 +59,8 @@ POSTERIOR_WEIGHT = 0.2
 SMOOTHING = 0.1  # added to every word count of an entry in the naive Bayes estimate
 NEAREST = 5  # closest phrasings per entry kept, for the vote in bot.knowledge.confidence
 WEIGHTS = (0.5, 0.3, 0.2, 0.65)  # coverage, overlap, fuzzy, neighbours
+SEMANTIC_WEIGHT = 1.0  # the sentence vectors' cosine, against the word views' blend
+SEMANTIC_SHORTLIST = 10  # entries closest in meaning, shortlisted whatever their words
 ANSWER_CREDIT = 0.5  # a question word found only in an entry's answer counts this much
 TITLE_BONUS = 0.3  # question words in the title (staff's own summary) count this much more
 
@@ -72,6 +80,7 @@ class Candidate:
     nearest: tuple[float, ...] = ()  # overlaps of its closest phrasings, highest first
     missing: float = 0.0  # how rare the rarest question word the entry lacks: 1 = unknown
     posterior: float = 0.0
+    semantic: float = 0.0  # cosine to the entry's closest phrasing or title in meaning
 
 
 @dataclass(frozen=True)
@@ -131,8 +140,11 @@ class _Query:
 class Index:
     """Every phrasing of every entry, prepared once so each question costs milliseconds."""
 
-    def __init__(self, entries: Sequence[Entry], synonyms: dict[str, list[str]]) -> None:
+    def __init__(self, entries: Sequence[Entry], synonyms: dict[str, list[str]],
+                 encoder: SentenceEncoder | None = None) -> None:
+        """Without an `encoder` the index matches by words alone."""
         self.entries = list(entries)
+        self.encoder = encoder if self.entries else None
         self.calibration: Calibration | None = None  # set by the knowledge base that loads it
         # Fold every text once: phrasings (title, questions, tags) first, the answer last.
         folded = [[fold(t) for t in (e.title, *e.questions, " ".join(e.tags), e.answer)]
@@ -161,6 +173,44 @@ class Index:
         self._phrasings = [[self._phrasing(p) for p in ps] for ps in raw]
         self._counts = [Counter(t for p in ps for t in p.tokens) for ps in self._phrasings]
         self._totals = [sum(c.values()) for c in self._counts]
+        self._prepare_vectors()
+
+    def _prepare_vectors(self) -> None:
+        """One row per title and question, entry by entry: row `_first[i] + j` is phrasing j of
+        entry i, numbered as `exclude` numbers them (0 is the title)."""
+        texts = [t for e in self.entries for t in (e.title, *e.questions)]
+        sizes = [1 + len(e.questions) for e in self.entries]
+        self._first = np.cumsum([0, *sizes[:-1]]).astype(np.intp)
+        self._vectors = (PHRASING_VECTORS.vectors(self.encoder, texts) if self.encoder
+                         else np.zeros((0, 0), np.float32))
+
+    def vector(self, text: str) -> np.ndarray:
+        """The question's sentence vector; `candidates` compares it with every phrasing."""
+        if self.encoder is None:
+            return np.zeros(0, np.float32)
+        return self.encoder.encode([text])[0]
+
+    def cached_vectors(self, texts: Sequence[str]) -> list[np.ndarray]:
+        """Vectors of fixed texts (the shipped off-topic questions), cached like phrasings."""
+        if self.encoder is None:
+            return [np.zeros(0, np.float32) for _ in texts]
+        return list(PHRASING_VECTORS.vectors(self.encoder, texts))
+
+    def phrasing_vector(self, i: int, j: int) -> np.ndarray:
+        """Phrasing j of entry i's stored vector (0 is the title), for calibration."""
+        if self.encoder is None:
+            return np.zeros(0, np.float32)
+        return self._vectors[self._first[i] + j]
+
+    def semantic(self, vector: np.ndarray, exclude: tuple[int, int] | None = None
+                 ) -> np.ndarray:
+        """Each entry's closest cosine to the question, leaving out phrasing `exclude`."""
+        if not self.entries or not len(vector):
+            return np.zeros(len(self.entries), np.float32)
+        cosines = self._vectors @ vector
+        if exclude is not None:
+            cosines[self._first[exclude[0]] + exclude[1]] = -1.0
+        return np.maximum(np.maximum.reduceat(cosines, self._first), 0.0)
 
     def _tokens(self, folded_text: str) -> list[str]:
         return self.normalizer.tokens(folded_text, correct_typos=False, folded=True)
@@ -216,26 +266,39 @@ class Index:
                                          token in self._stop)
         return list(seen.values())
 
-    def candidates(self, query: list[QueryToken], exclude: tuple[int, int] | None = None,
-                   limit: int = CANDIDATES, without: int | None = None) -> list[Candidate]:
-        """The best `limit` entries for the question, best first. `exclude` leaves out one
-        phrasing (entry, phrasing) and `without` a whole entry, as calibration asks."""
+    def candidates(self, query: list[QueryToken], vector: np.ndarray,
+                   exclude: tuple[int, int] | None = None, limit: int = CANDIDATES,
+                   without: int | None = None) -> list[Candidate]:
+        """The best entries for the question (its tokens and sentence vector), best first.
+        `exclude` leaves out one phrasing (entry, phrasing) and `without` a whole entry, as
+        calibration asks."""
         total = sum(q.weight for q in query)
         if total <= 0:
             return []
+        semantic = self.semantic(vector, exclude)
+        prepared = _Query(query, total)
+        shortlist = self._shortlist(query, semantic, limit, without)
+        scored = [(i, c) for i in shortlist if (c := self._score(i, prepared, exclude))]
+        posteriors = self._posteriors([i for i, _ in scored], query, exclude)
+        blended = [replace(c, posterior=p, semantic=float(semantic[i]),
+                           score=((c.score + POSTERIOR_WEIGHT * p) / (1 + POSTERIOR_WEIGHT)
+                                  + SEMANTIC_WEIGHT * float(semantic[i]))
+                           / (1 + SEMANTIC_WEIGHT))
+                   for (i, c), p in zip(scored, posteriors, strict=True)]
+        return sorted(blended, key=lambda c: c.score, reverse=True)
+
+    def _shortlist(self, query: list[QueryToken], semantic: np.ndarray, limit: int,
+                   without: int | None) -> list[int]:
+        """The entries sharing the most informative weight with the question, and those
+        closest to it in meaning."""
         accumulated: Counter[int] = Counter()
         for q in query:
             for i, credit in self._postings.get(q.token, ()):
                 accumulated[i] += q.weight * credit
         accumulated.pop(without, None)
         shortlist = [i for i, _ in accumulated.most_common(limit)]
-        prepared = _Query(query, total)
-        scored = [(i, c) for i in shortlist if (c := self._score(i, prepared, exclude))]
-        posteriors = self._posteriors([i for i, _ in scored], query, exclude)
-        blended = [replace(c, posterior=p, score=(c.score + POSTERIOR_WEIGHT * p)
-                           / (1 + POSTERIOR_WEIGHT))
-                   for (_, c), p in zip(scored, posteriors, strict=True)]
-        return sorted(blended, key=lambda c: c.score, reverse=True)
+        closest = [i for i in np.argsort(-semantic).tolist() if i != without]
+        return list(dict.fromkeys(shortlist + closest[:SEMANTIC_SHORTLIST]))
 
     def _posteriors(self, shortlist: list[int], query: list[QueryToken],
                     exclude: tuple[int, int] | None) -> list[float]:
@@ -312,8 +375,12 @@ class Matcher:
         self.lines = base.overridden(self.thresholds)
 
     def match(self, text: str, exclude: tuple[int, int] | None = None) -> Match:
+        """`exclude` (entry, phrasing) asks that phrasing, whose text is `text`, against the
+        rest of the knowledge base, with the vector stored for it."""
         query = self.index.analyse(text)
-        candidates = self.index.candidates(query, exclude)
+        vector = (self.index.phrasing_vector(*exclude) if exclude is not None
+                  else self.index.vector(text))
+        candidates = self.index.candidates(query, vector, exclude)
         off_topic = 0.0
         if self.off_topic_model is not None:
             found = domain_vector(candidates, query, self.index.domain(query, exclude))

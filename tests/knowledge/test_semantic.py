@@ -1,0 +1,109 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bot.cli import main
+from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.matcher import Matcher
+from bot.knowledge.semantic import (
+    ModelMissing,
+    PhrasingVectors,
+    SentenceEncoder,
+    model_folder,
+    shared_encoder,
+)
+
+# Computed with sentence-transformers 6.2 and PyTorch 2.13 from the same model files: the first
+# six and last three of the 384 numbers.
+REFERENCE = {
+    "Can our shelter ask residents to be back by ten at night?":
+        ([0.0564, 0.0419, 0.0558, 0.0845, 0.0481, -0.014], [0.0147, -0.0999, -0.0075]),
+    "ok": ([-0.0461, -0.0591, -0.0219, 0.0169, 0.0453, -0.0173], [0.019, 0.0555, -0.0272]),
+}
+
+
+@pytest.fixture(scope="module")
+def encoder() -> SentenceEncoder:
+    return shared_encoder()
+
+
+def test_the_numpy_encoder_agrees_with_sentence_transformers(encoder: SentenceEncoder) -> None:
+    texts = list(REFERENCE)
+    vectors = encoder.encode(texts)
+    for text, vector in zip(texts, vectors, strict=True):
+        head, tail = REFERENCE[text]
+        assert np.allclose(vector[:6], head, atol=2e-3)
+        assert np.allclose(vector[-3:], tail, atol=2e-3)
+
+
+def test_vectors_are_unit_length_and_keep_the_order_given(encoder: SentenceEncoder) -> None:
+    texts = ["a much longer sentence about a protective order and a move to another county",
+             "hi", "curfew"]
+    together = encoder.encode(texts)
+    alone = np.stack([encoder.encode([t])[0] for t in texts])
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
+    assert np.allclose(together, alone, atol=1e-4)  # padding in a batch changes nothing
+
+
+def test_a_paraphrase_is_closer_than_a_question_about_something_else(
+        encoder: SentenceEncoder) -> None:
+    rule, paraphrase, other = encoder.encode([
+        "can our shelter have a curfew",
+        "residents must be back inside by 10 pm, is that allowed",
+        "how do I bake banana bread"])
+    assert rule @ paraphrase > rule @ other + 0.2
+
+
+def test_a_question_sharing_no_word_with_its_entry_is_found_by_meaning(
+        small_kb_dir: Path) -> None:
+    match = Matcher(KnowledgeBase.load(small_kb_dir).index).match(
+        "residents need to be inside by ten at night, allowed?")
+    assert match.best.entry.id == "shelter-curfew"
+    assert match.best.semantic > 0.4
+
+
+def test_phrasing_vectors_are_cached_on_disk_by_text(tmp_path: Path,
+                                                     encoder: SentenceEncoder) -> None:
+    texts = ["court subpoena for client file", "is a 10pm curfew ok"]
+    first = PhrasingVectors(tmp_path).vectors(encoder, texts)
+    assert list(tmp_path.glob("phrasings-*.npz"))
+    reread = PhrasingVectors(tmp_path)
+    reread._load(encoder)
+    assert len(reread._memory) == 2  # both came back from the file, none encoded again
+    assert np.array_equal(reread.vectors(encoder, texts[::-1]), first[::-1])
+
+
+def test_an_unreadable_vector_cache_is_encoded_again(tmp_path: Path,
+                                                     encoder: SentenceEncoder) -> None:
+    PhrasingVectors(tmp_path).vectors(encoder, ["court subpoena for client file"])
+    for path in tmp_path.glob("phrasings-*.npz"):
+        path.write_bytes(b"not a numpy file")
+    vectors = PhrasingVectors(tmp_path).vectors(encoder, ["court subpoena for client file"])
+    assert np.allclose(vectors[0], encoder.encode(["court subpoena for client file"])[0],
+                       atol=1e-5)
+
+
+def test_a_missing_model_says_how_to_install_it(tmp_path: Path) -> None:
+    with pytest.raises(ModelMissing, match="make install"):
+        SentenceEncoder(tmp_path)
+
+
+def test_the_model_folder_can_be_set_for_a_copy_elsewhere(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TABOT_SENTENCE_MODEL", str(tmp_path))
+    assert model_folder() == tmp_path
+
+
+def test_the_cli_reports_a_missing_model_without_a_traceback(
+        small_kb_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("TABOT_SENTENCE_MODEL", str(tmp_path / "nowhere"))
+    shared_encoder.cache_clear()
+    try:
+        assert main(["kb", "lint", "--kb", str(small_kb_dir)]) == 2
+    finally:
+        shared_encoder.cache_clear()
+    error = capsys.readouterr().err
+    assert error.startswith("tabot: no sentence model in")
+    assert "Traceback" not in error
