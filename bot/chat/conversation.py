@@ -11,6 +11,7 @@ the database (see benchmarks/bench_handle.py).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import unicodedata
@@ -273,10 +274,10 @@ class Conversation:
             return [TextReply(copy.SMALL_TALK)]
         redaction = self.redact(text)
         replies = self._redaction_notice(message, redaction)
-        match = self.matcher.match(without_placeholders(redaction.text))
+        match = await self._match(without_placeholders(redaction.text))
         if not match.has_content and not redaction.changed:
             return [*replies, TextReply(copy.SMALL_TALK)]  # redacted words were content
-        question, match = self._in_context(message, redaction.text, match)
+        question, match = await self._in_context(message, redaction.text, match)
         handlers: dict[Outcome, Callable[[Message, str, Match], Awaitable[list[Reply]]]] = {
             Outcome.ANSWER: self._answered,
             Outcome.SUGGEST: self._suggested,
@@ -287,7 +288,13 @@ class Conversation:
         self._prompts.after(message, answered, question)
         return replies + answered
 
-    def _in_context(self, message: Message, question: str, match: Match) -> tuple[str, Match]:
+    async def _match(self, text: str) -> Match:
+        """Matching takes milliseconds of CPU (the sentence encoder), so it runs off the event
+        loop: other askers' messages, and platform acknowledgements, are not held behind it."""
+        return await asyncio.to_thread(self.matcher.match, text)
+
+    async def _in_context(self, message: Message, question: str, match: Match
+                          ) -> tuple[str, Match]:
         """A follow-up to the answer just given ("what about teens?") is matched together with
         what that answer was about; the pair is kept when it answers confidently with another
         entry (the same entry again would tell the asker nothing new). Otherwise the message
@@ -296,7 +303,7 @@ class Conversation:
         if prompt is None or prompt.offered is not Offered.ANSWER or not is_follow_up(question):
             return question, match
         combined = f"{prompt.topic} {question}"
-        together = self.matcher.match(without_placeholders(combined))
+        together = await self._match(without_placeholders(combined))
         best = together.best
         if together.outcome is Outcome.ANSWER and best and best.entry.id != prompt.entry_id:
             return combined, together

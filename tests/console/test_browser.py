@@ -141,9 +141,17 @@ def axe_problems(driver: WebDriver) -> list[str]:
 
 
 _INTERACTIVE = """
+// A group of radio buttons is one Tab stop (its checked button, else its first); the arrow
+// keys move within it.
+const stops = new Map();
+document.querySelectorAll('input[type=radio][name]').forEach(r => {
+  const stop = stops.get(r.name);
+  if (!stop || (r.checked && !stop.checked)) stops.set(r.name, r);
+});
 const els = [...document.querySelectorAll(
     'a[href], button, input:not([type=hidden]), select, textarea, summary')]
-  .filter(e => !e.disabled && e.getClientRects().length > 0 && !e.closest('[hidden]'));
+  .filter(e => !e.disabled && e.getClientRects().length > 0 && !e.closest('[hidden]'))
+  .filter(e => e.type !== 'radio' || !e.name || stops.get(e.name) === e);
 els.forEach((e, i) => { e.dataset.keyboardIndex = i; });
 document.activeElement && document.activeElement.blur();
 window.scrollTo(0, 0);
