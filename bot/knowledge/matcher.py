@@ -297,6 +297,8 @@ class Index:
                 accumulated[i] += q.weight * credit
         accumulated.pop(without, None)
         shortlist = [i for i, _ in accumulated.most_common(limit)]
+        if self.encoder is None:
+            return shortlist
         closest = [i for i in np.argsort(-semantic).tolist() if i != without]
         return list(dict.fromkeys(shortlist + closest[:SEMANTIC_SHORTLIST]))
 
