@@ -45,6 +45,7 @@ from benchmarks.bench_handle import (
 )
 from bot.app import event_loop_factory
 from bot.chat.conversation import clean, parse_command
+from bot.chat.prompts import is_probe
 from bot.config import Settings, async_database_url
 from bot.knowledge.base import SHIPPED_KNOWLEDGE, KnowledgeBase
 from bot.knowledge.matcher import Matcher
@@ -92,7 +93,8 @@ class Cell:
 
 
 def recorded_questions(kb: KnowledgeBase) -> list[str]:
-    """The labeled questions tabot records (not greetings nor commands), every 8th to staff."""
+    """The labeled questions tabot records (not greetings, probes like "test", nor commands),
+    every 8th to staff."""
     index = kb.index
     redactor = Redactor.knowing(index.normalizer)
     matcher = Matcher(index, Settings(database_url="sqlite://",
@@ -101,7 +103,8 @@ def recorded_questions(kb: KnowledgeBase) -> list[str]:
     for text in map(clean, load_questions(QUESTIONS)):
         redaction = redactor.redact(text)
         content = matcher.match(without_placeholders(redaction.text)).has_content
-        if parse_command(text)[0] is None and (content or redaction.changed):
+        if (parse_command(text)[0] is None and not is_probe(text)
+                and (content or redaction.changed)):
             kept.append(text)
     return [f"/staff {text}" if n % STAFF_EVERY == STAFF_EVERY - 1 else text
             for n, text in enumerate(kept)]
