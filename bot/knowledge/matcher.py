@@ -280,10 +280,10 @@ class Index:
         shortlist = self._shortlist(query, semantic, limit, without)
         scored = [(i, c) for i in shortlist if (c := self._score(i, prepared, exclude))]
         posteriors = self._posteriors([i for i, _ in scored], query, exclude)
+        meaning = SEMANTIC_WEIGHT if len(vector) else 0.0  # by words alone, their scale
         blended = [replace(c, posterior=p, semantic=float(semantic[i]),
                            score=((c.score + POSTERIOR_WEIGHT * p) / (1 + POSTERIOR_WEIGHT)
-                                  + SEMANTIC_WEIGHT * float(semantic[i]))
-                           / (1 + SEMANTIC_WEIGHT))
+                                  + meaning * float(semantic[i])) / (1 + meaning))
                    for (i, c), p in zip(scored, posteriors, strict=True)]
         return sorted(blended, key=lambda c: c.score, reverse=True)
 
