@@ -11,7 +11,6 @@ the database (see benchmarks/bench_handle.py).
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import re
 import unicodedata
@@ -274,7 +273,7 @@ class Conversation:
             return [TextReply(copy.SMALL_TALK)]
         redaction = self.redact(text)
         replies = self._redaction_notice(message, redaction)
-        match = await self._match(without_placeholders(redaction.text))
+        match = self.matcher.match(without_placeholders(redaction.text))
         if not match.has_content and not redaction.changed:
             return [*replies, TextReply(copy.SMALL_TALK)]  # redacted words were content
         question, match = await self._in_context(message, redaction.text, match)
@@ -288,11 +287,6 @@ class Conversation:
         self._prompts.after(message, answered, question)
         return replies + answered
 
-    async def _match(self, text: str) -> Match:
-        """Matching takes milliseconds of CPU (the sentence encoder), so it runs off the event
-        loop: other askers' messages, and platform acknowledgements, are not held behind it."""
-        return await asyncio.to_thread(self.matcher.match, text)
-
     async def _in_context(self, message: Message, question: str, match: Match
                           ) -> tuple[str, Match]:
         """A follow-up to the answer just given ("what about teens?") is matched together with
@@ -303,7 +297,7 @@ class Conversation:
         if prompt is None or prompt.offered is not Offered.ANSWER or not is_follow_up(question):
             return question, match
         combined = f"{prompt.topic} {question}"
-        together = await self._match(without_placeholders(combined))
+        together = self.matcher.match(without_placeholders(combined))
         best = together.best
         if together.outcome is Outcome.ANSWER and best and best.entry.id != prompt.entry_id:
             return combined, together

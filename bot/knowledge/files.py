@@ -54,6 +54,11 @@ def entry_files(directory: Path, include_drafts: bool = False) -> list[Path]:
     return files
 
 
+# libyaml's parser where PyYAML was built with it: the same nodes and line marks, and five
+# times faster, which is most of a knowledge base's load time (0.75 s of 1.35 s, shipped KB).
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
 def parse_yaml(result: FileResult) -> tuple[Any, yaml.Node | None]:
     """Parse one file, keeping the node tree so errors can point at lines."""
     raw = result.path.read_bytes()
@@ -63,7 +68,7 @@ def parse_yaml(result: FileResult) -> tuple[Any, yaml.Node | None]:
         line = raw[: exc.start].count(b"\n") + 1
         result.error(line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")
         return None, None
-    loader = yaml.SafeLoader(text)
+    loader = _LOADER(text)
     try:
         node = loader.get_single_node()
         return (loader.construct_document(node) if node else None), node

@@ -90,7 +90,7 @@ class SentenceEncoder:
         return vectors
 
     def _batch(self, texts: list[str]) -> np.ndarray:
-        encodings = self.tokenizer.encode_batch(texts)
+        encodings = self.tokenizer.encode_batch([_encodable(t) for t in texts])
         ids = np.array([e.ids for e in encodings])
         mask = np.array([e.attention_mask for e in encodings], dtype=np.float32)
         batch, length = ids.shape
@@ -104,6 +104,12 @@ class SentenceEncoder:
         x = x.reshape(batch, length, -1)
         pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
         return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+
+
+def _encodable(text: str) -> str:
+    """The tokenizer refuses a lone surrogate (which Slack's JSON can carry) with a TypeError;
+    it becomes U+FFFD, as when the text is read as UTF-8."""
+    return text.encode("utf-8", "replace").decode("utf-8")
 
 
 def _layer_count(weights: dict[str, np.ndarray]) -> int:
@@ -168,9 +174,9 @@ def shared_encoder() -> SentenceEncoder | None:
     `off`: matching then goes by words alone, ten or more times cheaper per question and
     markedly less accurate (see "How matching works" in the README).
 
-    It also keeps the process's BLAS to one thread. A question is a few small matrix products,
-    and askers are matched side by side in worker threads; with OpenBLAS's own threads on top,
-    sixteen askers spent 35 ms of CPU a message instead of about 10 and waited up to 0.7 s."""
+    It also keeps the process's BLAS to one thread. A question is a few small matrix products;
+    OpenBLAS's own threads spin on the second core that the database and the event loop need
+    (sixteen askers spent 35 ms of CPU a message, against 12 with one thread)."""
     if os.environ.get("TABOT_SENTENCE_MODEL", "").strip().lower() == "off":
         return None
     threadpool_limits(limits=1, user_api="blas")

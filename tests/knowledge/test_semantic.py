@@ -46,6 +46,11 @@ def test_vectors_are_unit_length_and_keep_the_order_given(encoder: SentenceEncod
     assert np.allclose(together, alone, atol=1e-4)  # padding in a batch changes nothing
 
 
+def test_a_lone_surrogate_is_encoded_not_refused(encoder: SentenceEncoder) -> None:
+    vectors = encoder.encode(["can our shelter have a curfew \ud800 \udfff", "\ud800"])
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
+
+
 def test_a_paraphrase_is_closer_than_a_question_about_something_else(
         encoder: SentenceEncoder) -> None:
     rule, paraphrase, other = encoder.encode([
