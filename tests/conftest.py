@@ -233,6 +233,6 @@ async def start_tabot_run(env: dict[str, str], *args: str) -> asyncio.subprocess
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     line = b""
     while b"listening on port" not in line:
-        line = await asyncio.wait_for(process.stderr.readline(), 30)
+        line = await asyncio.wait_for(process.stderr.readline(), 120)
         assert line, "tabot run exited before listening"
     return process

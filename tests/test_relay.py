@@ -89,7 +89,8 @@ class Relayer:
     async def _read_log(self, process: asyncio.subprocess.Process) -> None:
         """Keep its stderr drained (a full pipe would stall it) and at hand for failures."""
         while line := await process.stderr.readline():
-            self.log.append(line.decode(errors="replace").rstrip())
+            stamp = dt.datetime.now(dt.UTC).strftime("%H:%M:%S.%f")[:-3]
+            self.log.append(f"{stamp} {line.decode(errors='replace').rstrip()}")
 
     async def kill_and_restart(self, db: Database) -> None:
         self.process.send_signal(signal.SIGKILL)
@@ -98,6 +99,7 @@ class Relayer:
                 if r.send_started_at is not None and r.delivered_at is None]
         await self.start()
         self.restarts.append(Restart(dt.datetime.now(dt.UTC), held))
+        self.log.append(f"{self.restarts[-1].at:%H:%M:%S.%f} restarted; it held {held}")
 
     async def stop(self) -> None:
         if self.process is not None and self.process.returncode is None:
@@ -160,7 +162,9 @@ async def test_sigkill_during_slack_relay_loses_nothing_and_repeats_nothing(
     assert [t for t, times in sent.items() if times > 1] == [], "an answer was sent twice"
     assert all(restart.held for restart in relayer.restarts), "each kill hit a send under way"
     assert slack.named("conversations.history"), "the resend looked for the earlier post"
-    assert late_after_restart(relayer, rows, sent, "slack") == []
+    assert late_after_restart(relayer, rows, sent, "slack") == [], \
+        "\n".join(relayer.log[-60:] + [f"{r.id} {r.send_started_at:%H:%M:%S.%f} "
+                                        f"{r.delivered_at:%H:%M:%S.%f}" for r in rows])
 
 
 async def test_sigkill_during_telegram_relay_repeats_at_most_one_message_per_kill(
@@ -181,7 +185,9 @@ async def test_sigkill_during_telegram_relay_repeats_at_most_one_message_per_kil
                    if token(n) in post["text"])
     assert sorted(sent) == sorted(token(n) for n in range(count)), "an answer was lost"
     assert sum(times - 1 for times in sent.values()) <= kills
-    assert late_after_restart(relayer, rows, sent, "telegram") == []
+    assert late_after_restart(relayer, rows, sent, "telegram") == [], \
+        "\n".join(relayer.log[-60:] + [f"{r.id} {r.send_started_at:%H:%M:%S.%f} "
+                                        f"{r.delivered_at:%H:%M:%S.%f}" for r in rows])
 
 
 async def test_two_processes_relaying_through_a_slow_slack_send_each_answer_once(

@@ -276,7 +276,7 @@ class Conversation:
         match = self.matcher.match(without_placeholders(redaction.text))
         if not match.has_content and not redaction.changed:
             return [*replies, TextReply(copy.SMALL_TALK)]  # redacted words were content
-        question, match = await self._in_context(message, redaction.text, match)
+        question, match = self._in_context(message, redaction.text, match)
         handlers: dict[Outcome, Callable[[Message, str, Match], Awaitable[list[Reply]]]] = {
             Outcome.ANSWER: self._answered,
             Outcome.SUGGEST: self._suggested,
@@ -287,8 +287,8 @@ class Conversation:
         self._prompts.after(message, answered, question)
         return replies + answered
 
-    async def _in_context(self, message: Message, question: str, match: Match
-                          ) -> tuple[str, Match]:
+    def _in_context(self, message: Message, question: str, match: Match
+                    ) -> tuple[str, Match]:
         """A follow-up to the answer just given ("what about teens?") is matched together with
         what that answer was about; the pair is kept when it answers confidently with another
         entry (the same entry again would tell the asker nothing new). Otherwise the message

@@ -22,6 +22,7 @@ import hashlib
 import importlib.util
 import logging
 import os
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -185,24 +186,39 @@ def shared_encoder() -> SentenceEncoder | None:
 
 class PhrasingVectors:
     """Vectors of knowledge-base texts by their exact text, in memory and on disk, so that
-    loading an unchanged knowledge base, or one with a single edited entry, encodes little."""
+    loading an unchanged knowledge base, or one with a single edited entry, encodes little.
+
+    A lock keeps one load at a time: the console saves an entry (and reloads) in a worker
+    thread while a signal or another save may reload too."""
+
+    NOTICE_FROM = 200  # encoding this many texts takes long enough to tell the admin why
 
     def __init__(self, directory: Path | None = None) -> None:
         self.directory = directory
         self._memory: dict[str, np.ndarray] = {}
         self._loaded_for: str | None = None
+        self._lock = threading.Lock()
 
     def vectors(self, encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
-        self._load(encoder)
-        keys = [_key(t) for t in texts]
-        missing = sorted({t for t, k in zip(texts, keys, strict=True) if k not in self._memory})
-        if missing:
-            for text, vector in zip(missing, encoder.encode(missing), strict=True):
-                self._memory[_key(text)] = vector
-            self._save(encoder)
-        if not keys:
-            return np.zeros((0, encoder.dimensions), np.float32)
-        return np.stack([self._memory[k] for k in keys])
+        with self._lock:
+            self._load(encoder)
+            keys = [_key(t) for t in texts]
+            missing = sorted({t for t, k in zip(texts, keys, strict=True)
+                              if k not in self._memory})
+            if missing:
+                self._encode(encoder, missing)
+            if not keys:
+                return np.zeros((0, encoder.dimensions), np.float32)
+            return np.stack([self._memory[k] for k in keys])
+
+    def _encode(self, encoder: SentenceEncoder, texts: list[str]) -> None:
+        if len(texts) >= self.NOTICE_FROM:
+            log.warning("encoding %d knowledge-base texts for the sentence model: a few "
+                        "milliseconds each, this once; later starts read them from %s",
+                        len(texts), self._path(encoder).parent)
+        for text, vector in zip(texts, encoder.encode(texts), strict=True):
+            self._memory[_key(text)] = vector
+        self._save(encoder)
 
     def _path(self, encoder: SentenceEncoder) -> Path:
         folder = self.directory or Path(platformdirs.user_cache_dir("tabot")) / "vectors"

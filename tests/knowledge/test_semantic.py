@@ -94,6 +94,18 @@ def test_an_unreadable_vector_cache_is_encoded_again(tmp_path: Path,
                        atol=1e-5)
 
 
+def test_a_long_first_encoding_tells_the_admin_why_once(
+        tmp_path: Path, encoder: SentenceEncoder, caplog: pytest.LogCaptureFixture,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(PhrasingVectors, "NOTICE_FROM", 3)
+    texts = [f"question number {n} about shelter rules" for n in range(4)]
+    PhrasingVectors(tmp_path).vectors(encoder, texts)
+    assert "encoding 4 knowledge-base texts" in caplog.text
+    caplog.clear()
+    PhrasingVectors(tmp_path).vectors(encoder, [*texts, "one new phrasing"])
+    assert caplog.text == ""  # read back from disk; one new text is not worth a notice
+
+
 def test_a_missing_model_says_how_to_install_it(tmp_path: Path) -> None:
     with pytest.raises(ModelMissing, match="make install"):
         SentenceEncoder(tmp_path)
