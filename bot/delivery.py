@@ -8,7 +8,6 @@ only the process that sent a message can mark it delivered.
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import logging
 import os
 import socket
@@ -22,7 +21,6 @@ from bot.store.errors import STORAGE_ERRORS
 from bot.triage import outbox
 
 log = logging.getLogger(__name__)
-RETRY_IN = dt.timedelta(seconds=30)
 
 
 class Deliverer(Protocol):
@@ -56,10 +54,10 @@ class Dispatcher:
         try:
             await deliverer.deliver(delivery)
         except Exception as exc:  # any platform failure: keep the message for a retry
-            log.warning("delivery %s to %s failed (%s); will retry", delivery.id,
-                        deliverer.name, type(exc).__name__)
-            await outbox.failed(self.db, delivery.id, self.owner,
-                                f"{type(exc).__name__}: {exc}", RETRY_IN)
+            wait = await outbox.failed(self.db, delivery.id, self.owner,
+                                       f"{type(exc).__name__}: {exc}")
+            log.warning("delivery %s to %s failed (%s); will retry in %.0f s", delivery.id,
+                        deliverer.name, type(exc).__name__, wait.total_seconds())
             return 0
         finally:
             renewing.cancel()

@@ -33,6 +33,8 @@ from bot.store.tables import Escalation, OutboxMessage, reference_for, utcnow
 # Short, and renewed while a send is under way: after a crash the one message the dead process
 # held is free again within seconds, and a slow platform call never outlives its lease.
 LEASE = dt.timedelta(seconds=3)
+FIRST_RETRY = dt.timedelta(seconds=2)
+LAST_RETRY = dt.timedelta(minutes=10)
 CANDIDATES = 10  # rows looked at per claim; others may be leasing the oldest at the same time
 _TO_ASKER = {DeliveryKind.ANSWER: AnswerRelayed, DeliveryKind.LATE: LateNotice,
              DeliveryKind.FILED: FiledNotice}
@@ -144,9 +146,20 @@ async def delivered(db: Database, message_id: int, owner: str) -> bool:
         return result.rowcount == 1
 
 
-async def failed(db: Database, message_id: int, owner: str, error: str,
-                 retry_in: dt.timedelta) -> None:
-    """Keep the message; try again after `retry_in` (the caller backs off)."""
+async def failed(db: Database, message_id: int, owner: str, error: str) -> dt.timedelta:
+    """Keep the message for another try, later each time it fails; the wait is returned."""
     async with db.session() as session, session.begin():
+        attempts = await session.scalar(select(OutboxMessage.attempts)
+                                        .where(OutboxMessage.id == message_id))
+        wait = retry_wait(attempts or 1)
         await session.execute(update(OutboxMessage).where(_held(message_id, owner))
-                              .values(lease_until=utcnow() + retry_in, last_error=error[:500]))
+                              .values(lease_until=utcnow() + wait, last_error=error[:500]))
+    return wait
+
+
+def retry_wait(attempts: int) -> dt.timedelta:
+    """Two seconds after a first failure, doubling to ten minutes: a dropped connection on a
+    rural line costs an asker seconds, and a platform down for hours is not hammered. Kept in
+    the row (`attempts`, `lease_until`), so the schedule survives a restart, which an
+    in-process retry library's would not."""
+    return min(FIRST_RETRY * 2 ** min(max(attempts - 1, 0), 20), LAST_RETRY)

@@ -113,6 +113,32 @@ async def test_a_platform_that_is_down_gets_the_message_later(core: Core,
     assert await dispatcher.deliver_pending() == 0
 
 
+async def test_each_failure_waits_longer_before_the_next_try(core: Core,
+                                                              database: Database) -> None:
+    adapter = FlakyAdapter(core)
+    adapter.failures = 3
+    dispatcher = Dispatcher(database, [adapter])
+    await put(database, "test", "U1", "the answer")
+    waits = []
+    for _ in range(3):
+        before = dt.datetime.now(dt.UTC)
+        assert await dispatcher.deliver_pending() == 0
+        async with database.session() as session:
+            row = (await session.scalars(select(OutboxMessage))).one()
+            lease_until = row.lease_until.replace(tzinfo=row.lease_until.tzinfo or dt.UTC)
+            waits.append((lease_until - before).total_seconds())
+        assert await dispatcher.deliver_pending() == 0  # not tried again before its time
+        await lapse(database, row.id)
+    assert 1.5 < waits[0] < 3 and waits[0] < waits[1] < waits[2]
+    assert await dispatcher.deliver_pending() == 1
+
+
+def test_retries_back_off_to_ten_minutes_and_no_further() -> None:
+    assert outbox.retry_wait(1) == outbox.FIRST_RETRY
+    assert outbox.retry_wait(2) == 2 * outbox.FIRST_RETRY
+    assert outbox.retry_wait(500) == outbox.LAST_RETRY
+
+
 class SlowAdapter(QueueAdapter):
     """A platform whose every call takes longer than a lease lasts."""
 
