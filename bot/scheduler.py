@@ -1,13 +1,15 @@
 """One scheduler per process for periodic work, however many adapters run.
 
-Jobs run one at a time in a single task, each at its own interval, the first run at start.
-A job that fails is logged and tried again at its next turn; a database that is down is one
-log line, not a traceback. Modelled on python-telegram-bot's JobQueue, without the threads.
+Each job repeats in its own task at its own interval, the first run at start, so a slow job
+(a platform taking seconds a send, a long purge) never holds back another; a job never overlaps
+itself. A job that fails is logged and tried again at its next turn; a database that is down is
+one log line, not a traceback. Modelled on python-telegram-bot's JobQueue, without the threads.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections import Counter
 from collections.abc import Awaitable, Callable
@@ -23,7 +25,6 @@ class Job:
     name: str
     every: float
     work: Callable[[], Awaitable[object]]
-    due: float = 0.0
 
 
 class Scheduler:
@@ -35,20 +36,16 @@ class Scheduler:
         self.jobs.append(Job(name, seconds, work))
 
     async def run(self, stopping: asyncio.Event) -> None:
-        """Run due jobs until `stopping` is set; a job under way when it is set finishes."""
-        loop = asyncio.get_running_loop()
-        for job in self.jobs:
-            job.due = loop.time()
-        while not stopping.is_set() and self.jobs:
-            for job in sorted(self.jobs, key=lambda j: j.due):
-                if job.due <= loop.time() and not stopping.is_set():
-                    await self._run(job)
-                    job.due = loop.time() + job.every
-            wait = max(min(job.due for job in self.jobs) - loop.time(), 0)
-            try:
-                await asyncio.wait_for(stopping.wait(), wait)
-            except TimeoutError:
-                continue
+        """Run every job until `stopping` is set; a job under way when it is set finishes."""
+        async with asyncio.TaskGroup() as tasks:
+            for job in self.jobs:
+                tasks.create_task(self._repeat(job, stopping))
+
+    async def _repeat(self, job: Job, stopping: asyncio.Event) -> None:
+        while not stopping.is_set():
+            await self._run(job)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stopping.wait(), job.every)
 
     async def _run(self, job: Job) -> None:
         self.runs[job.name] += 1
