@@ -17,6 +17,7 @@ never cached: they are encoded, compared and dropped.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.util
@@ -213,10 +214,12 @@ class PhrasingVectors:
 
     def _encode(self, encoder: SentenceEncoder, texts: list[str]) -> None:
         if len(texts) >= self.NOTICE_FROM:
-            log.warning("encoding %d knowledge-base texts for the sentence model: a few "
-                        "milliseconds each, this once; later starts read them from %s",
+            log.warning("encoding %d knowledge-base texts for the sentence model, once "
+                        "(some 10 ms each on two cores); later starts read them from %s",
                         len(texts), self._path(encoder).parent)
-        for text, vector in zip(texts, encoder.encode(texts), strict=True):
+        with _all_cores_if(len(texts) >= self.NOTICE_FROM):
+            vectors = encoder.encode(texts)
+        for text, vector in zip(texts, vectors, strict=True):
             self._memory[_key(text)] = vector
         self._save(encoder)
 
@@ -244,6 +247,14 @@ class PhrasingVectors:
             temporary.replace(path)
         except OSError as exc:  # a read-only disk costs time at the next start, nothing else
             log.warning("phrasing vectors not cached (%s)", type(exc).__name__)
+
+
+def _all_cores_if(bulk: bool) -> contextlib.AbstractContextManager[object]:
+    """Let BLAS use every core for a bulk encoding. That is nearly always a first start, before
+    any asker is served; a single question keeps to one thread (see `shared_encoder()`)."""
+    if not bulk:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=os.cpu_count() or 1, user_api="blas")
 
 
 def _key(text: str) -> str:
