@@ -213,11 +213,12 @@ class PhrasingVectors:
             return np.stack([self._memory[k] for k in keys])
 
     def _encode(self, encoder: SentenceEncoder, texts: list[str]) -> None:
-        if len(texts) >= self.NOTICE_FROM:
+        bulk = len(texts) >= self.NOTICE_FROM
+        if bulk:
             log.warning("encoding %d knowledge-base texts for the sentence model, once "
                         "(some 10 ms each on two cores); later starts read them from %s",
                         len(texts), self._path(encoder).parent)
-        with _all_cores_if(len(texts) >= self.NOTICE_FROM):
+        with _all_cores_if(bulk):
             vectors = encoder.encode(texts)
         for text, vector in zip(texts, vectors, strict=True):
             self._memory[_key(text)] = vector
