@@ -7,6 +7,7 @@ after that transaction commits, so a reference the asker holds always exists.
 
 from __future__ import annotations
 
+import datetime as dt
 from enum import StrEnum
 
 from sqlalchemy import insert
@@ -49,21 +50,24 @@ _OUTBOX = insert(OutboxMessage)
 
 async def create_escalation(connection: AsyncConnection, message: Message, question: str,
                             reason: Reason, tags: list[str],
-                            notify: tuple[str, ...] = (), source_key: str | None = None) -> str:
+                            notify: tuple[str, ...] = (), source_key: str | None = None,
+                            asked_at: dt.datetime | None = None) -> str:
     """Store a redacted question for staff and queue a notice for each staff platform in
     `notify`, inside the caller's transaction; returns the reference. `source_key` (a spooled
-    question's) makes a second filing of the same question fail on a unique constraint."""
+    question's) makes a second filing of the same question fail on a unique constraint, and
+    `asked_at` dates it when it was asked, so the time to answer counts from then."""
     now = utcnow()
+    asked_at = asked_at or now
     tag_text = ",".join(list(dict.fromkeys(tags))[:MAX_TAGS])
     escalation_id = (await connection.execute(_ESCALATION, {
         "question": question, "platform": message.platform, "user_id": message.user_id,
         "conversation_id": message.conversation_id, "thread_id": message.thread_id,
         "program": message.program, "tags": tag_text, "reason": str(reason),
-        "state": str(State.OPEN), "created_at": now, "updated_at": now,
+        "state": str(State.OPEN), "created_at": asked_at, "updated_at": now,
         "source_key": source_key})).scalar_one()
     await connection.execute(_EVENT, {"escalation_id": escalation_id, "kind": "created",
                                       "actor": message.actor.id, "detail": str(reason),
-                                      "created_at": now})
+                                      "created_at": asked_at})
     reference = reference_for(escalation_id)
     if notify:
         why = "URGENT: the asker may be in danger" if reason is Reason.CRISIS else "new"

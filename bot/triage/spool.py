@@ -14,6 +14,7 @@ processes sharing one spool directory, file it once.
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import json
 import logging
 import os
@@ -146,7 +147,8 @@ async def _file(db: Database, item: SpooledQuestion, notify: tuple[str, ...],
                                                             item.score))
             reference = await create_escalation(connection, message, question,
                                                 reason, item.tags, notify,
-                                                source_key=item.key)
+                                                source_key=item.key,
+                                                asked_at=dt.datetime.fromisoformat(item.at))
             await queue_for_asker(connection, DeliveryKind.FILED, message,
                                   parse_reference(reference),
                                   copy.SPOOL_FILED.format(reference=reference,

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 from sqlalchemy import select
@@ -45,6 +46,18 @@ async def test_a_spooled_question_is_filed_with_its_record_and_the_asker_is_told
     assert "TA-" in kinds[DeliveryKind.FILED].text
     assert kinds[DeliveryKind.FILED].conversation_id == "D1"
     assert len(spool) == 0
+
+
+async def test_a_filed_question_is_dated_when_it_was_asked_not_when_the_database_came_back(
+        database: Database, tmp_path: Path) -> None:
+    spool = Spool(tmp_path / "spool")
+    asked = dt.datetime.now(dt.UTC) - dt.timedelta(hours=3)
+    spool.put(replace(SpooledQuestion.of(ASKER, "a question", Reason.NO_MATCH, []),
+                      at=asked.isoformat()))
+    assert await file_spooled(database, spool, (), "within a day") == 1
+    [escalation] = await rows(database, Escalation)
+    created = escalation.created_at.replace(tzinfo=escalation.created_at.tzinfo or dt.UTC)
+    assert abs(created - asked) < dt.timedelta(seconds=1)
 
 
 async def test_a_question_filed_before_its_file_was_removed_is_not_filed_again(
