@@ -59,7 +59,8 @@ def measure(sets: list[QuestionSet]) -> tuple[list[dict], dict[Path, KnowledgeBa
         rows.append({"set": qs.name, "kb": _shown(qs.kb), "questions": _shown(qs.questions),
                      **evaluation.summarise(outcomes).as_dict(),
                      "oos_escalated": round(routing.escalated, 4),
-                     "oos_off_topic": round(routing.off_topic, 4)})
+                     "oos_off_topic": round(routing.off_topic, 4),
+                     "oos_greeted": round(routing.greeted, 4)})
     return rows, loaded
 
 
@@ -76,6 +77,7 @@ COLUMNS = [  # (heading, key); every key but the first two is a share
     ("escalate", "escalate_rate"),
     ("OOS escal", "oos_escalated"),
     ("OOS off-top", "oos_off_topic"),
+    ("OOS greeted", "oos_greeted"),
 ]
 
 
@@ -118,18 +120,19 @@ def routed_sets(banking77: Path) -> list[RoutedSet]:
 def routing(sets: list[RoutedSet], loaded: dict[Path, KnowledgeBase]) -> list[str]:
     """Shares of each outcome, and of the unanswered the share that reaches staff (filed, or
     offered suggestions with a Send-to-staff button) rather than told it is off-topic."""
-    kinds = (Outcome.ESCALATE, Outcome.OFF_TOPIC, Outcome.SUGGEST, Outcome.ANSWER)
+    kinds = (Outcome.ESCALATE, Outcome.OFF_TOPIC, evaluation.GREETED, Outcome.SUGGEST,
+             Outcome.ANSWER)
     head = f"{'questions no entry answers':<48}{'n':>6}" + "".join(
-        f"{kind.value:>11}" for kind in kinds) + f"{'unanswered to staff':>21}"
+        f"{kind:>11}" for kind in kinds) + f"{'unanswered to staff':>21}"
     lines = [head, "-" * len(head)]
     for rs in sets:
         kb = loaded.get(rs.kb) or loaded.setdefault(rs.kb, KnowledgeBase.load(rs.kb))
-        outcomes = [o.outcome for o in evaluation.run(Matcher(kb.index), rs.questions)]
-        shares = [outcomes.count(kind) / len(outcomes) for kind in kinds]
-        unanswered = len(outcomes) - outcomes.count(Outcome.ANSWER)
-        to_staff = (outcomes.count(Outcome.ESCALATE) + outcomes.count(Outcome.SUGGEST)) / (
+        routes = [o.route for o in evaluation.run(Matcher(kb.index), rs.questions)]
+        shares = [routes.count(kind) / len(routes) for kind in kinds]
+        unanswered = len(routes) - routes.count(Outcome.ANSWER)
+        to_staff = (routes.count(Outcome.ESCALATE) + routes.count(Outcome.SUGGEST)) / (
             unanswered or 1)
-        lines.append(f"{rs.name:<48}{len(outcomes):>6}"
+        lines.append(f"{rs.name:<48}{len(routes):>6}"
                      + "".join(f"{share:>11.1%}" for share in shares) + f"{to_staff:>21.1%}")
     return lines
 
@@ -158,8 +161,9 @@ def main() -> None:
         print(json.dumps(rows, indent=1))
         return
     print("\n".join(table(rows)))
-    print("OOS not ans: out-of-scope questions not answered; OOS escal / OOS off-top: their "
-          "share filed as a staff escalation / told tabot is off-topic")
+    print("OOS not ans: out-of-scope questions not answered; OOS escal / OOS off-top / OOS "
+          "greeted: their share filed as a staff escalation / told tabot is off-topic / with "
+          "no informative word, greeted")
     for note in notes:
         print(note)
     print()

@@ -11,6 +11,8 @@ from pathlib import Path
 from bot.knowledge.matcher import Matcher, Outcome
 from bot.privacy.redaction import Redactor, without_placeholders
 
+GREETED = "greeted"  # a route beside the outcomes: see `Outcomes.greeted`
+
 
 class QuestionFileError(Exception):
     pass
@@ -50,6 +52,14 @@ class Outcomes:
     entry_id: str | None
     suggestions: tuple[str, ...]
     ms: float
+    # Nothing informative ("hi", "thanks!"): the bot greets and says what it is for, whatever
+    # the matcher decided (`Conversation._ask`), so it is never filed for staff.
+    greeted: bool = False
+
+    @property
+    def route(self) -> str:
+        """Where the asker ends up: the outcome's name, or "greeted"."""
+        return GREETED if self.greeted else self.outcome.value
 
 
 def read_questions(path: Path) -> list[LabeledQuestion]:
@@ -75,13 +85,14 @@ def run(matcher: Matcher, questions: list[LabeledQuestion],
     results = []
     for q in questions:
         start = time.perf_counter()
-        text = without_placeholders(redactor.redact(q.text).text) if redactor else q.text
-        match = matcher.match(text)
+        redaction = redactor.redact(q.text) if redactor else None
+        match = matcher.match(without_placeholders(redaction.text) if redaction else q.text)
         ms = (time.perf_counter() - start) * 1000
         best = match.best
         results.append(Outcomes(
             q, match.outcome, best.entry.id if best and match.outcome is Outcome.ANSWER else None,
-            tuple(e.id for e in match.suggestions(3)), ms))
+            tuple(e.id for e in match.suggestions(3)), ms,
+            greeted=not match.has_content and not (redaction and redaction.changed)))
     return results
 
 
@@ -116,12 +127,14 @@ class Routing:
 
     escalated: float
     off_topic: float
+    greeted: float = 0.0
 
 
 def oos_routing(outcomes: list[Outcomes]) -> Routing:
-    oos = [o.outcome for o in outcomes if o.question.expect is None]
-    return Routing(escalated=_ratio(oos.count(Outcome.ESCALATE), len(oos)),
-                   off_topic=_ratio(oos.count(Outcome.OFF_TOPIC), len(oos)))
+    oos = [o.route for o in outcomes if o.question.expect is None]
+    return Routing(escalated=_ratio(oos.count(Outcome.ESCALATE.value), len(oos)),
+                   off_topic=_ratio(oos.count(Outcome.OFF_TOPIC.value), len(oos)),
+                   greeted=_ratio(oos.count(GREETED), len(oos)))
 
 
 def _ratio(part: int, whole: int) -> float:

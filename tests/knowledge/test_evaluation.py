@@ -178,6 +178,23 @@ def test_routing_shares_count_only_out_of_scope_questions() -> None:
     assert evaluation.oos_routing([outcome("a", Outcome.ESCALATE)]) == evaluation.Routing(0.0, 0.0)
 
 
+def test_a_message_with_nothing_informative_is_counted_as_greeted_not_filed(
+        shipped_kb, tmp_path: Path) -> None:
+    """The bot greets "hi" and "thanks!" whatever the matcher decides (`Conversation._ask`), so
+    the figures must not count them as escalations."""
+    questions = tmp_path / "q.jsonl"
+    write_text(questions, '{"text": "hi", "expect": null}\n'
+               '{"text": "thanks!", "expect": null}\n'
+               '{"text": "who do we call about a subpoena for client records", "expect": null}\n')
+    outcomes = evaluation.run(Matcher(shipped_kb.index), evaluation.read_questions(questions))
+    assert [o.greeted for o in outcomes] == [True, True, False]
+    assert outcomes[0].route == evaluation.GREETED
+    assert outcomes[2].route == outcomes[2].outcome.value
+    routing = evaluation.oos_routing(outcomes)
+    assert routing.greeted == pytest.approx(2 / 3)
+    assert routing.escalated + routing.off_topic <= 1 / 3
+
+
 def outcomes_of(kb_dir: Path, *question_files: Path) -> list[evaluation.Outcomes]:
     kb = KnowledgeBase.load(kb_dir)
     questions = [q for path in question_files for q in evaluation.read_questions(path)]

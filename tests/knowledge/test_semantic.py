@@ -46,6 +46,15 @@ def test_vectors_are_unit_length_and_keep_the_order_given(encoder: SentenceEncod
     assert np.allclose(together, alone, atol=1e-4)  # padding in a batch changes nothing
 
 
+def test_a_question_is_padded_to_a_multiple_of_four_word_pieces(
+        encoder: SentenceEncoder) -> None:
+    """OpenBLAS's fastest case (see PAD_TO); the reference test above shows the vectors keep."""
+    for text in ("hi", "can our shelter have a curfew", "what about teens?"):
+        (encoding,) = encoder.tokenizer.encode_batch([text])
+        assert len(encoding.ids) % 4 == 0
+        assert 0 in encoding.attention_mask or len(encoding.ids) == sum(encoding.attention_mask)
+
+
 def test_a_lone_surrogate_is_encoded_not_refused(encoder: SentenceEncoder) -> None:
     vectors = encoder.encode(["can our shelter have a curfew \ud800 \udfff", "\ud800"])
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
