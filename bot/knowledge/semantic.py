@@ -258,7 +258,15 @@ def _all_cores_if(bulk: bool) -> contextlib.AbstractContextManager[object]:
     any asker is served; a single question keeps to one thread (see `shared_encoder()`)."""
     if not bulk:
         return contextlib.nullcontext()
-    return threadpool_limits(limits=os.cpu_count() or 1, user_api="blas")
+    return threadpool_limits(limits=_usable_cores(), user_api="blas")
+
+
+def _usable_cores() -> int:
+    """The cores this process may run on: fewer than the machine's in a container, or when a
+    benchmark pins itself to one. More BLAS threads than that only take turns."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0)) or 1
+    return os.cpu_count() or 1
 
 
 def _key(text: str) -> str:

@@ -1,7 +1,9 @@
+import os
 from pathlib import Path
 
 import numpy as np
 import pytest
+from threadpoolctl import threadpool_info
 
 from bot.cli import main
 from bot.knowledge.base import KnowledgeBase
@@ -10,6 +12,7 @@ from bot.knowledge.semantic import (
     ModelMissing,
     PhrasingVectors,
     SentenceEncoder,
+    _all_cores_if,
     model_folder,
     shared_encoder,
 )
@@ -138,3 +141,19 @@ def test_the_cli_reports_a_missing_model_without_a_traceback(
     error = capsys.readouterr().err
     assert error.startswith("tabot: no sentence model in")
     assert "Traceback" not in error
+
+
+@pytest.mark.skipif(not hasattr(os, "sched_setaffinity"), reason="no CPU affinity here")
+def test_a_bulk_encoding_uses_only_the_cores_the_process_may_run_on(
+        encoder: SentenceEncoder) -> None:
+    """A container or a pinned benchmark may run on fewer cores than the machine has; more BLAS
+    threads than that would only take turns."""
+    allowed = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(allowed)})
+    try:
+        with _all_cores_if(True):
+            threads = [pool["num_threads"] for pool in threadpool_info()
+                       if pool["user_api"] == "blas"]
+    finally:
+        os.sched_setaffinity(0, allowed)
+    assert threads and set(threads) == {1}
