@@ -44,7 +44,7 @@ from bot.knowledge.learning import (
 from bot.knowledge.lint import lint
 from bot.knowledge.matcher import Match, Matcher, Outcome
 from bot.knowledge.problems import Severity, has_errors
-from bot.knowledge.semantic import ModelMissing
+from bot.knowledge.semantic import SEED_FILE, ModelMissing
 from bot.privacy.redaction import Redactor
 from bot.store import audit
 from bot.store.database import Database, DatabaseUnavailable, safe_url
@@ -119,6 +119,11 @@ def build_parser() -> argparse.ArgumentParser:
         "itself, and the rates they are expected to give")
     kb_calibrate.add_argument("--kb", metavar="DIR")
     kb_calibrate.set_defaults(func=cmd_calibrate)
+    kb_vectors = kb_commands.add_parser(
+        "vectors", help=f"ship the knowledge base's sentence vectors in its folder "
+        f"({SEED_FILE}), so a first start on a new machine need not encode them")
+    kb_vectors.add_argument("--kb", metavar="DIR")
+    kb_vectors.set_defaults(func=cmd_vectors)
     kb_review = kb_commands.add_parser("review", help="entries not reviewed recently, oldest first")
     kb_review.add_argument("--kb", metavar="DIR")
     kb_review.add_argument("--months", type=int, default=None,
@@ -374,6 +379,16 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
     kb = KnowledgeBase.load(settings.knowledge_dir, settings.max_wrong)
     print(*_calibration_lines(kb, settings), sep="\n")
+    return 0
+
+
+def cmd_vectors(args: argparse.Namespace) -> int:
+    settings = load_settings(kb=args.kb)
+    kb = KnowledgeBase.load(settings.knowledge_dir, settings.max_wrong)
+    path, count = kb.write_vector_seed()
+    print(f"wrote the vectors of {count:,} texts to {path} ({path.stat().st_size / 2**20:.1f} "
+          f"MB). Keep it beside the entries (commit it with them): a first start then encodes "
+          f"only texts changed since. Run this again after large edits.")
     return 0
 
 

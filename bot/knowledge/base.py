@@ -12,13 +12,13 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from bot.knowledge.calibration import CACHE, DEFAULT_MAX_WRONG, Calibration
+from bot.knowledge.calibration import CACHE, DEFAULT_MAX_WRONG, Calibration, off_topic_questions
 from bot.knowledge.crisis import CrisisCheck, load_crisis
 from bot.knowledge.entries import Entry
 from bot.knowledge.files import entry_files, load_entry_file, load_synonyms
 from bot.knowledge.matcher import Index
 from bot.knowledge.problems import Problem, Severity
-from bot.knowledge.semantic import shared_encoder
+from bot.knowledge.semantic import PHRASING_VECTORS, SEED_FILE, shared_encoder
 
 SHIPPED_KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 
@@ -115,11 +115,24 @@ class KnowledgeBase:
         if crisis_problems:
             crisis = previous.crisis  # keep the last good settings; staff are told
         entries = self._unique(files, problems)
+        PHRASING_VECTORS.add_seed(self.directory / SEED_FILE)
         index = Index(list(entries.values()), synonyms, shared_encoder())
         index.calibration = CACHE.get(index, content_hash(entries, synonyms), self.max_wrong)
         self._snapshot = _Snapshot(entries, files, synonyms, index, crisis)
         self.problems = problems
         return problems
+
+    def write_vector_seed(self) -> tuple[Path, int]:
+        """Ship the sentence vectors of every text loading this knowledge base encodes (its
+        titles and questions, and calibration's off-topic questions) in its directory; the
+        path and how many texts."""
+        encoder = self.index.encoder
+        if encoder is None:
+            raise KnowledgeError("there are no sentence vectors to write: the sentence model is "
+                                 "off (TABOT_SENTENCE_MODEL=off) or no entry loaded")
+        path = self.directory / SEED_FILE
+        texts = self.index.phrasing_texts() + off_topic_questions()
+        return path, PHRASING_VECTORS.write_seed(encoder, texts, path)
 
     @staticmethod
     def _unique(files: dict[Path, tuple[Entry, ...]], problems: list[Problem]) -> dict[str, Entry]:

@@ -178,11 +178,15 @@ class Index:
     def _prepare_vectors(self) -> None:
         """One row per title and question, entry by entry: row `_first[i] + j` is phrasing j of
         entry i, numbered as `exclude` numbers them (0 is the title)."""
-        texts = [t for e in self.entries for t in (e.title, *e.questions)]
+        texts = self.phrasing_texts()
         sizes = [1 + len(e.questions) for e in self.entries]
         self._first = np.cumsum([0, *sizes[:-1]]).astype(np.intp)
         self._vectors = (PHRASING_VECTORS.vectors(self.encoder, texts) if self.encoder
                          else np.zeros((0, 0), np.float32))
+
+    def phrasing_texts(self) -> list[str]:
+        """Every title and question, entry by entry: the texts the index holds vectors of."""
+        return [t for e in self.entries for t in (e.title, *e.questions)]
 
     def vector(self, text: str) -> np.ndarray:
         """The question's sentence vector; `candidates` compares it with every phrasing."""

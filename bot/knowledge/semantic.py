@@ -24,6 +24,7 @@ import importlib.util
 import logging
 import os
 import threading
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -46,6 +47,8 @@ BATCH = 32
 PAD_TO = 4
 HEADS = 12
 _GELU = np.float32(np.sqrt(2 / np.pi))
+# What reading a damaged or foreign .npz raises: such a file is passed over, never fatal.
+_UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 
 
 class ModelMissing(RuntimeError):
@@ -192,6 +195,11 @@ class PhrasingVectors:
     """Vectors of knowledge-base texts by their exact text, in memory and on disk, so that
     loading an unchanged knowledge base, or one with a single edited entry, encodes little.
 
+    Seeds are vectors shipped with a knowledge base (`SEED_FILE`, written by `tabot kb
+    vectors`): on a new machine, or a host whose disk is wiped at every start, they spare the
+    first start from encoding every text. A seed is only read; texts it lacks are encoded and
+    kept in the cache as usual, and a seed made by another model is passed over.
+
     A lock keeps one load at a time: the console saves an entry (and reloads) in a worker
     thread while a signal or another save may reload too."""
 
@@ -201,11 +209,18 @@ class PhrasingVectors:
         self.directory = directory
         self._memory: dict[str, np.ndarray] = {}
         self._loaded_for: str | None = None
+        self._seeds: dict[Path, float | None] = {}  # path: modification time when merged
         self._lock = threading.Lock()
+
+    def add_seed(self, path: Path) -> None:
+        """Read `path`, if it exists, before encoding anything (again, if it has changed)."""
+        with self._lock:
+            self._seeds.setdefault(path, None)
 
     def vectors(self, encoder: SentenceEncoder, texts: Sequence[str]) -> np.ndarray:
         with self._lock:
             self._load(encoder)
+            self._merge_seeds(encoder)
             keys = [_key(t) for t in texts]
             missing = sorted({t for t, k in zip(texts, keys, strict=True)
                               if k not in self._memory})
@@ -231,14 +246,51 @@ class PhrasingVectors:
         folder = self.directory or Path(platformdirs.user_cache_dir("tabot")) / "vectors"
         return folder / f"phrasings-{encoder.version}.npz"
 
+    def write_seed(self, encoder: SentenceEncoder, texts: Sequence[str], path: Path) -> int:
+        """Store the vectors of `texts` (encoding any not cached) as a seed; how many."""
+        unique = sorted(set(texts))
+        vectors = self.vectors(encoder, unique)
+        temporary = path.with_name(path.name + ".tmp.npz")
+        np.savez_compressed(temporary, keys=np.array([_key(t) for t in unique]),
+                            vectors=vectors, model=np.array(encoder.version))
+        temporary.replace(path)
+        return len(unique)
+
+    def _merge_seeds(self, encoder: SentenceEncoder) -> None:
+        for path, merged_at in self._seeds.items():
+            try:
+                changed = path.stat().st_mtime
+            except OSError:
+                continue  # no seed shipped: every text is encoded once, as before
+            if changed != merged_at:
+                self._seeds[path] = changed
+                self._merge_seed(encoder, path)
+
+    def _merge_seed(self, encoder: SentenceEncoder, path: Path) -> None:
+        try:
+            with np.load(path) as seed:
+                model, keys, vectors = str(seed["model"]), seed["keys"], seed["vectors"]
+        except _UNREADABLE as exc:
+            log.warning("%s is not a vector seed tabot can read (%s); its texts will be "
+                        "encoded instead. `tabot kb vectors` writes a new one", path,
+                        type(exc).__name__)
+            return
+        if model != encoder.version or vectors.shape != (len(keys), encoder.dimensions):
+            log.warning("%s was made by another sentence model; its texts will be encoded "
+                        "instead. `tabot kb vectors` writes one for this model", path)
+            return
+        for key, vector in zip(keys.tolist(), vectors, strict=True):
+            self._memory.setdefault(key, vector)
+
     def _load(self, encoder: SentenceEncoder) -> None:
         if self._loaded_for == encoder.version:
             return
         self._memory, self._loaded_for = {}, encoder.version
+        self._seeds = dict.fromkeys(self._seeds)  # merge them again for this model
         try:
             with np.load(self._path(encoder)) as stored:
                 self._memory = dict(zip(stored["keys"].tolist(), stored["vectors"], strict=True))
-        except (OSError, ValueError, KeyError):
+        except _UNREADABLE:
             pass  # missing or unreadable: encode again
 
     def _save(self, encoder: SentenceEncoder) -> None:
@@ -267,6 +319,9 @@ def _usable_cores() -> int:
     if hasattr(os, "sched_getaffinity"):
         return len(os.sched_getaffinity(0)) or 1
     return os.cpu_count() or 1
+
+
+SEED_FILE = "sentence-vectors.npz"  # in a knowledge directory: see PhrasingVectors
 
 
 def _key(text: str) -> str:

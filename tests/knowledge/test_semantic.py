@@ -7,12 +7,15 @@ from threadpoolctl import threadpool_info
 
 from bot.cli import main
 from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.calibration import off_topic_questions
 from bot.knowledge.matcher import Index, Matcher
 from bot.knowledge.semantic import (
+    SEED_FILE,
     ModelMissing,
     PhrasingVectors,
     SentenceEncoder,
     _all_cores_if,
+    _key,
     model_folder,
     shared_encoder,
 )
@@ -157,3 +160,71 @@ def test_a_bulk_encoding_uses_only_the_cores_the_process_may_run_on(
     finally:
         os.sched_setaffinity(0, allowed)
     assert threads and set(threads) == {1}
+
+
+class CountingEncoder:
+    """The real encoder, noting what it is asked to encode."""
+
+    def __init__(self, real: SentenceEncoder, version: str | None = None) -> None:
+        self.real, self.encoded = real, []
+        self.version = version or real.version
+        self.dimensions = real.dimensions
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        self.encoded += texts
+        return self.real.encode(texts)
+
+
+SEEDED = ["can our shelter have a curfew", "what about teens in shelter"]
+
+
+def test_a_shipped_seed_spares_a_new_machine_from_encoding_what_it_holds(
+        tmp_path: Path, encoder: SentenceEncoder) -> None:
+    seed = tmp_path / SEED_FILE
+    assert PhrasingVectors(tmp_path / "made-here").write_seed(encoder, SEEDED, seed) == 2
+    new_machine = PhrasingVectors(tmp_path / "empty-cache")
+    new_machine.add_seed(seed)
+    counting = CountingEncoder(encoder)
+    texts = [*SEEDED, "a phrasing written after the seed"]
+    vectors = new_machine.vectors(counting, texts)
+    assert counting.encoded == [texts[2]]
+    assert np.allclose(vectors, encoder.encode(texts), atol=1e-5)
+
+
+@pytest.mark.parametrize("spoiled", ["another model", "not a seed"])
+def test_a_seed_tabot_cannot_use_is_passed_over_and_its_texts_encoded(
+        tmp_path: Path, encoder: SentenceEncoder, caplog: pytest.LogCaptureFixture,
+        spoiled: str) -> None:
+    seed = tmp_path / SEED_FILE
+    PhrasingVectors(tmp_path / "made-here").write_seed(encoder, SEEDED, seed)
+    if spoiled == "not a seed":
+        seed.write_bytes(b"PK\x03\x04 half a file")
+    new_machine = PhrasingVectors(tmp_path / "empty-cache")
+    new_machine.add_seed(seed)
+    counting = CountingEncoder(encoder, "another-model" if spoiled == "another model" else None)
+    new_machine.vectors(counting, SEEDED)
+    assert sorted(counting.encoded) == sorted(SEEDED)
+    assert "`tabot kb vectors` writes" in caplog.text
+
+
+def test_kb_vectors_ships_every_text_a_load_would_encode(
+        small_kb_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["kb", "vectors", "--kb", str(small_kb_dir)]) == 0
+    assert f"to {small_kb_dir / SEED_FILE}" in capsys.readouterr().out
+    kb = KnowledgeBase.load(small_kb_dir)
+    with np.load(small_kb_dir / SEED_FILE) as seed:
+        shipped = set(seed["keys"].tolist())
+    texts = kb.index.phrasing_texts() + off_topic_questions()
+    assert len(shipped) == len(set(texts))
+    assert shipped == {_key(t) for t in texts}
+
+
+def test_a_damaged_vector_cache_is_encoded_again_not_fatal(
+        tmp_path: Path, encoder: SentenceEncoder) -> None:
+    cache = PhrasingVectors(tmp_path)
+    cache.vectors(encoder, SEEDED)
+    (stored,) = tmp_path.glob("phrasings-*.npz")
+    stored.write_bytes(b"PK\x03\x04 cut off by a full disk")
+    counting = CountingEncoder(encoder)
+    PhrasingVectors(tmp_path).vectors(counting, SEEDED)
+    assert sorted(counting.encoded) == sorted(SEEDED)
