@@ -37,6 +37,9 @@ def _cued(cue: str, value: str = _CODE) -> re.Pattern[str]:
 
 SHAPES: list[tuple[str, re.Pattern[str]]] = [
     ("[EMAIL]", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
+    # "@jolene_b_88", "venmo @tam-ok", "cashapp $tamok91": an account someone can be found by.
+    ("[HANDLE]", re.compile(r"(?<![\w.+@-])@[A-Za-z0-9_](?:[\w.-]*[A-Za-z0-9_])?"
+                            r"|(?<![\w$])\$[A-Za-z][\w-]*\d[\w-]*|(?<![\w$])\$[A-Za-z][\w-]{5,}")),
     ("[URL]", re.compile(r"(?:\bhttps?://|\bwww\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|org|net|"
                          r"gov|edu|io|me|us|co|app|info|biz|ly|tv)/[^\s)\]\"']+", _I)),
     ("[IP ADDRESS]", re.compile(
@@ -72,6 +75,8 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
     ("[ACCOUNT NUMBER]", _cued(
         r"account|acct|acc|routing|aba|checking|savings|bank|iban|card\s+ending\s+in|"
         r"ending\s+in", value=r"\d(?:[ -]?\d){3,16}")),
+    ("[BADGE NUMBER]", _cued(r"badge|shield|officer|deputy|trooper|employee\s+id",
+                             value=r"\d(?:[ -]?\d){2,9}")),
     ("[CARD NUMBER]", re.compile(r"(?<![\d-])\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{1,7}\b"
                                  r"|(?<![\d-])\d{4}[ -]?\d{6}[ -]?\d{5}\b")),
     ("[DATE]", re.compile(r"\b(?:19|20)\d{2}-\d{1,2}-\d{1,2}\b")),
@@ -108,7 +113,7 @@ _SCHOOL_WORD = (r"elementary|elem|middle|junior high|high school|high|academy|sc
                 r"head start|daycare|day care")
 _GENERIC = (r"a|an|the|our|his|her|their|my|that|this|same|new|public|private|local|online|"
             r"summer|sunday|boarding|regular|virtual|church|school|daycare|therapy|meetings?")
-WITHOUT_DIGITS = frozenset({"[EMAIL]", "[URL]", "[SCHOOL]"})  # the only shapes with no digit
+WITHOUT_DIGITS = frozenset({"[EMAIL]", "[HANDLE]", "[URL]", "[SCHOOL]"})  # need no digit
 _LEAD = r"(?!(?:The|Our|His|Her|Their|A|An|This|That|Which|What|Local|Public|Private)\b)"
 # "attends Lincoln Elementary", "goes to westbrook middle", "Cottonwood high school": the
 # school, which says where a child is every weekday.

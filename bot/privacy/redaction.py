@@ -44,7 +44,8 @@ _PLACE_CUES = (
     r"down in|over in|back to|drove to|went to|headed to|fled to|fled from"
 )
 _WORD = r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]"
-_CUED = re.compile(rf"\b((?i:{_NAME_CUES})\.?,?\s+)((?:{_WORD})(?:\s+(?:{_WORD}))?)")
+_CUED = re.compile(rf"\b((?i:{_NAME_CUES})\.?,?\s+(?:(?i:is|was)\s+)?)"
+                   rf"((?:{_WORD})(?:\s+(?:{_WORD}))?)")
 _PLACE_CUED = re.compile(rf"\b((?i:{_PLACE_CUES})\s+)((?:{_WORD})(?:\s+(?:{_WORD})){{0,3}})")
 _STATE_CODES = (
     "AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|"
@@ -83,6 +84,10 @@ _SENTENCE_START = re.compile(r"(?:^|[.!?:;\n]\s*|[\"“(]\s*)$")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _ACRONYM = re.compile(r"^[A-Z]{2,4}s?$")
 _NAMING = re.compile(r"(?i:named|name is|name's|names|called|goes by)\.?,?\s+$")
+# Cues that can only be followed by a name: "her name is Hope" is a name though "hope" is a
+# word the knowledge base uses ("called CPS" is not, so "called" is not one of them).
+_CHRISTENING = re.compile(r"(?i:named|name is|name's|goes by)\.?,?\s+$")
+STRONG_NAME = 2  # Claims.name at or above this: a name the lists know well (see lexicon.py)
 _EMPTY = Lexicon({}, frozenset(), frozenset())
 _DIGIT = re.compile(r"\d")
 _CACHE_SIZE = 50_000
@@ -221,8 +226,11 @@ class Redactor:
         def replace(found: re.Match[str]) -> str:
             words = found.group(2).split()
             naming = _NAMING.search(found.group(1)) is not None
+            christening = _CHRISTENING.search(found.group(1)) is not None
             kept = 0
-            while kept < len(words) and self._cued_name(words[kept], naming):
+            while kept < len(words) and (
+                    self._cued_name(words[kept], naming)
+                    or (christening and kept == 0 and _capitalised_word(words[0]))):
                 kept += 1
             if kept == 0:
                 return found.group(0)
@@ -240,7 +248,10 @@ class Redactor:
             return (claims.name > 0 and claims.name + 1 >= claims.english) or self._unknown(word)
         if claims.english:  # "her husband beat her", "a resident overdoses"
             return False
-        return (claims.name > 0 and not self._misspelt(word)) or self._unknown(word)
+        # "her son brody": after a cue a well-known name is a name, though it is one letter
+        # from a knowledge-base word ("body"); a weaker one may be that word mistyped.
+        return (claims.name >= STRONG_NAME or (claims.name > 0 and not self._misspelt(word))
+                or self._unknown(word))
 
     def _places(self, text: str) -> tuple[str, set[str]]:
         """ "lives in Bismarck", "moved to grand forks", "Dry Creek, ND"."""
@@ -349,9 +360,14 @@ class Redactor:
         for order in (range(1, len(words)), range(len(words) - 2, -1, -1)):
             for i in order:
                 neighbour = labels[i - 1] if order.step == 1 else labels[i + 1]
-                if (labels[i] is None and neighbour == NAME and self._claims(words[i]).name
-                        and not self._claimed(words[i])):
+                if labels[i] is None and neighbour == NAME and self._name_beside_name(words[i]):
                     labels[i] = NAME
+
+    def _name_beside_name(self, word: str) -> bool:
+        """A listed name; even one the knowledge base uses ("Kiara Washington": the state is
+        in a citation), unless it is also an ordinary word ("Will", "Title")."""
+        claims = self._claims(word)
+        return bool(claims.name) and (not self._claimed(word) or not claims.english)
 
     def _label_places(self, words: list[str], labels: list[str | None]) -> None:
         """Multi-word places first ("Grand Forks", "Cass County"), longest first."""
@@ -385,6 +401,11 @@ def _render(words: list[str], labels: list[str | None]) -> str:
         stretch = [w for w, _ in group]
         out += stretch if label is None else [_placeholder(label, stretch[-1])]
     return " ".join(out)
+
+
+def _capitalised_word(word: str) -> bool:
+    """ "Hope", not "hope" and not an acronym such as "CPS"."""
+    return word[:1].isupper() and not word.isupper()
 
 
 def _bare(word: str) -> str:

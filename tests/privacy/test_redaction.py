@@ -1,5 +1,7 @@
 """Each identifier kind, each way advocates type it, and the words that must survive."""
 
+import re
+
 import pytest
 
 from bot.knowledge.base import KnowledgeBase
@@ -210,3 +212,44 @@ def test_words_staff_declared_are_never_names(redactor: Redactor) -> None:
                                   "we need to file an I-918 supplement B"])
 def test_a_uscis_form_after_file_is_not_a_case_number(redactor: Redactor, text: str) -> None:
     assert not redactor.redact(text).changed
+
+
+# Invented messages with common list names that are one letter from a knowledge-base word
+# ("jones"/"ones", "brody"/"body", "moore"/"more"); found leaking in a review, 2026-11-28.
+NAMES_CLOSE_TO_WORDS = [
+    ("client keisha jones says her ex will find her", ["keisha", "jones"]),
+    ("/staff client anita patel, her son aiden is 14 and her son brody is 9",
+     ["anita", "patel", "aiden", "brody"]),
+    ("my client jane moore wants a PO", ["jane", "moore"]),
+    ("client rosa greene called again", ["rosa", "greene"]),
+    ("survivor is jen, she is staying with us", ["jen"]),
+    ("my clients name is Hope and she needs a PO", ["Hope"]),
+    ("Kiara Washington called the hotline", ["Kiara", "Washington"]),
+]
+
+
+@pytest.mark.parametrize(("text", "names"), NAMES_CLOSE_TO_WORDS)
+def test_a_cued_or_paired_name_is_redacted_though_it_looks_like_a_typo(
+        redactor: Redactor, text: str, names: list[str]) -> None:
+    out = redactor.redact(text).text
+    assert [n for n in names if re.search(rf"\b{n}\b", out)] == [], out
+
+
+@pytest.mark.parametrize(("text", "kind", "kept"), [
+    ("she dm'd me from @jolene_b_88 on insta", "[HANDLE]", "jolene"),
+    ("venmo @tam-ok or cashapp $tamok91", "[HANDLE]", "tamok"),
+    ("the deputy, badge 4471, refused to take the report", "[BADGE NUMBER]", "4471"),
+])
+def test_handles_and_badge_numbers_are_redacted(
+        redactor: Redactor, text: str, kind: str, kept: str) -> None:
+    found = redactor.redact(text)
+    assert kind in found.kinds and kept not in found.text
+
+
+@pytest.mark.parametrize("text", [
+    "we called CPS about the kids, do we tell the mom",
+    "email me at the office, the rent is $450 a month",
+    "her son is 14, can he stay in shelter",
+])
+def test_the_new_rules_leave_ordinary_questions_alone(redactor: Redactor, text: str) -> None:
+    assert redactor.redact(text).text == text
