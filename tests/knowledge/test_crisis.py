@@ -28,6 +28,19 @@ IN_DANGER = [
     "I want to die",
     "HE IS HURTING ME",
     "scared for my life",
+    # Typed as people type on a phone; each was missed before 2026-11-28.
+    "i dont want to be here anymore",
+    "thinking about ending it all",
+    "i think i'm gonna hurt myself tonight",
+    "he said he'll kill me tonight",
+    "hes outside rn banging on the door im so scared",
+    "he found me, hes in the parking lot of the shelter",
+    "he has a knife and hes drunk",
+    "he's trying to get in, what do i do",
+    "someone is following me home rn",
+    "i was just raped",
+    "my ex just texted that hes coming over w his gun",
+    "I'm a victim of domestic violence and he is hitting me",
 ]
 ADVOCATES_ASKING = [
     "a caller said he is going to kill her, what do we do",
@@ -36,6 +49,8 @@ ADVOCATES_ASKING = [
     "our policy on residents who say they want to die",
     "my client says her ex has a gun, how do we safety plan",
     "what do I say on the hotline when the caller is in danger",
+    "client says her ex will find her, do we have to tell police if she tells us he has a gun",
+    "our client's ex has a gun and a PO hearing is friday",
 ]
 ORDINARY = [
     "can we have a curfew in shelter",
