@@ -18,7 +18,7 @@ from starlette.routing import Route
 
 from bot.console.pages import Staff, page, see_other, services, signed_in
 from bot.store.tables import Escalation, reference_for, utcnow
-from bot.triage.workflow import WAITING, State, as_utc
+from bot.triage.workflow import URGENT, URGENT_FIRST, WAITING, State, as_utc
 
 PAGE_ROWS = 200
 TABS = {  # tab -> label, in the order shown
@@ -60,6 +60,7 @@ class Row:
     owner: str
     created_at: dt.datetime
     overdue: bool
+    urgent: bool  # a crisis message still waiting: listed first, marked
 
 
 def _conditions(filters: Filters, staff: Staff, now: dt.datetime,
@@ -85,16 +86,17 @@ def _conditions(filters: Filters, staff: Staff, now: dt.datetime,
 
 
 async def rows(request: Request, staff: Staff, filters: Filters) -> tuple[list[Row], int]:
-    """Waiting questions oldest first (they need staff first); finished ones newest first."""
+    """Waiting questions urgent first, then oldest first (they need staff first); finished
+    ones newest first."""
     svc = services(request)
     now = utcnow()
     where = and_(*_conditions(filters, staff, now, svc.triage.answer_due))
     waiting = filters.tab in ("waiting", "open", "mine", "overdue")
-    order = (Escalation.created_at, Escalation.id) if waiting else \
+    order = (URGENT_FIRST, Escalation.created_at, Escalation.id) if waiting else \
         (Escalation.created_at.desc(), Escalation.id.desc())
     columns = (Escalation.id, Escalation.state, Escalation.question, Escalation.tags,
                Escalation.platform, Escalation.program, Escalation.claimed_by,
-               Escalation.created_at)
+               Escalation.created_at, URGENT.label("urgent"))
     async with svc.db.session() as session:
         total = await session.scalar(select(func.count()).select_from(Escalation).where(where))
         found = (await session.execute(select(*columns).where(where).order_by(*order)
@@ -105,7 +107,8 @@ async def rows(request: Request, staff: Staff, filters: Filters) -> tuple[list[R
         result.append(Row(reference_for(r.id), r.state, r.question,
                           (r.tags or "").split(",")[0], r.platform, r.program or "",
                           r.claimed_by or "", created,
-                          r.state in WAITING and now - created >= svc.triage.answer_due))
+                          r.state in WAITING and now - created >= svc.triage.answer_due,
+                          bool(r.urgent)))
     return result, total or 0
 
 

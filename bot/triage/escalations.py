@@ -8,7 +8,6 @@ after that transaction commits, so a reference the asker holds always exists.
 from __future__ import annotations
 
 import datetime as dt
-from enum import StrEnum
 
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -17,18 +16,9 @@ from bot.chat.messages import DeliveryKind, Message
 from bot.knowledge.confidence import Outcome
 from bot.store.interactions import record_behind
 from bot.store.tables import Escalation, EscalationEvent, OutboxMessage, reference_for, utcnow
-from bot.triage.workflow import State, notice_text
+from bot.triage.workflow import Reason, State, notice_text
 
 MAX_TAGS = 3
-
-
-class Reason(StrEnum):
-    NO_MATCH = "no-match"
-    ASKED_FOR_STAFF = "asked-for-staff"
-    NOT_HELPED = "not-helped"
-    STATE_LAW = "state-law"
-    CRISIS = "crisis"
-    OFF_TOPIC = "off-topic"  # told it was outside tabot's domain, and sent to staff anyway
 
 
 async def behind_button(connection: AsyncConnection, asked: int | None, message: Message,

@@ -4,26 +4,31 @@ from __future__ import annotations
 
 from bot.triage.workflow import EscalationView
 
+URGENT_MARK = "URGENT: "
+
 
 def queue_text(views: list[EscalationView]) -> str:
     if not views:
         return "Nothing is waiting for staff."
-    return "Waiting for staff, oldest first:\n" + escalation_table(views)
+    return "Waiting for staff, urgent first, then oldest first:\n" + escalation_table(views)
 
 
 def escalation_table(views: list[EscalationView]) -> str:
-    """Oldest first, with age, state, owner and topic."""
+    """In the order given, with age, state, owner and topic; a crisis still waiting says so."""
     if not views:
         return "No escalations."
     header = f"{'ref':<8} {'age':>5}  {'state':<8} {'owner':<22} {'topic':<18} question"
     rows = [f"{v.reference:<8} {age(v):>5}  {v.state:<8} {v.claimed_by or '-'!s:<22} "
-            f"{(v.tags or ('-',))[0]:<18} {shorten(v.question, 60)}" for v in views]
+            f"{(v.tags or ('-',))[0]:<18} {URGENT_MARK if v.urgent else ''}"
+            f"{shorten(v.question, 60)}" for v in views]
     return "\n".join([header, *rows])
 
 
 def view_text(view: EscalationView, staff: bool) -> str:
     lines = [f"{view.reference} · {view.state} · asked {age(view)} ago",
              f"Question: {view.question}"]
+    if view.urgent and staff:
+        lines.insert(1, "URGENT: the asker may be in danger. They were given the hotlines.")
     if view.claimed_by and staff:
         lines.append(f"Claimed by: {view.claimed_by}")
     if view.answer:

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from sqlalchemy import select, update
+from sqlalchemy import and_, case, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -41,6 +41,23 @@ class State(StrEnum):
 
 ALL_STATES = tuple(State)
 WAITING = (State.OPEN, State.CLAIMED)
+
+
+class Reason(StrEnum):
+    """Why a question reached staff."""
+
+    NO_MATCH = "no-match"
+    ASKED_FOR_STAFF = "asked-for-staff"
+    NOT_HELPED = "not-helped"
+    STATE_LAW = "state-law"
+    CRISIS = "crisis"
+    OFF_TOPIC = "off-topic"  # told it was outside tabot's domain, and sent to staff anyway
+
+
+# Waiting crisis escalations come before everything else in every queue: the asker may be in
+# danger, however new the message.
+URGENT = and_(Escalation.reason == str(Reason.CRISIS), Escalation.state.in_(WAITING))
+URGENT_FIRST = case((URGENT, 0), else_=1)
 SYSTEM = Actor("tabot", "sweep")
 _REFERENCE = re.compile(r"^(?:ta-?)?0*(\d{1,9})$", re.IGNORECASE)
 
@@ -77,6 +94,11 @@ class EscalationView:
 
     def age(self, now: dt.datetime | None = None) -> dt.timedelta:
         return (now or utcnow()) - self.created_at
+
+    @property
+    def urgent(self) -> bool:
+        """A crisis message still waiting for staff."""
+        return self.reason == Reason.CRISIS and self.state in WAITING
 
     def as_dict(self) -> dict:
         return {
@@ -156,12 +178,13 @@ class Triage:
 
     async def queue(self, actor: Actor,
                     states: tuple[str, ...] = ALL_STATES) -> list[EscalationView]:
-        """Oldest first: the ones waiting longest need staff first."""
+        """Urgent first, then oldest first: the ones waiting longest need staff first."""
         self._require_staff(actor)
         async with self.db.session() as session:
-            rows = await session.scalars(select(Escalation).where(Escalation.state.in_(states))
-                                         .options(selectinload(Escalation.events))
-                                         .order_by(Escalation.created_at, Escalation.id))
+            rows = await session.scalars(
+                select(Escalation).where(Escalation.state.in_(states))
+                .options(selectinload(Escalation.events))
+                .order_by(URGENT_FIRST, Escalation.created_at, Escalation.id))
             return [self._view(e, include_notes=True) for e in rows]
 
     async def asked_by(self, actor: Actor) -> list[EscalationView]:

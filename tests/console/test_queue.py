@@ -15,9 +15,9 @@ from tests.console.conftest import OTHER_STAFF, STAFF, Console, csrf_of
 
 
 async def ask(console: Console, text: str, tags: list[str], user: str = "4242",
-              program: str | None = "Riverside Shelter") -> str:
+              program: str | None = "Riverside Shelter", reason: Reason = Reason.NO_MATCH) -> str:
     message = Message("telegram", user, f"chat-{user}", text, program=program)
-    escalation = await new_escalation(console.db, message, text, Reason.NO_MATCH, tags)
+    escalation = await new_escalation(console.db, message, text, reason, tags)
     return escalation.reference
 
 
@@ -44,6 +44,21 @@ async def test_the_queue_lists_waiting_questions_and_filters_them(console: Conso
         async with client.get(f"{console.base}/queue/rows?state=mine") as rows:
             fragment = await rows.text()
             assert references(fragment) == [lease] and "<html" not in fragment
+
+
+async def test_a_crisis_still_waiting_comes_first_and_is_marked_urgent(console: Console) -> None:
+    roof = await ask(console, "how do we budget for a new roof", ["finance"])
+    crisis = await ask(console, "he is outside my door right now", [], user="5151",
+                       reason=Reason.CRISIS)
+    async with console.client() as client:
+        html = await console.sign_in(client)
+        assert references(html) == [crisis, roof]
+        assert html.count("urgent: may be in danger") == 1
+        async with client.get(f"{console.base}/escalations/{crisis}") as page:
+            assert 'id="urgent"' in await page.text()
+        await console.runtime.triage.close(crisis, STAFF)
+        async with client.get(f"{console.base}/queue?state=all") as page:
+            assert "urgent: may be in danger" not in await page.text()  # handled: no alarm
 
 
 async def test_claim_answer_note_close_and_reopen_go_through_triage(console: Console) -> None:

@@ -8,6 +8,7 @@ from bot.chat.messages import Message
 from bot.store.database import Database
 from bot.store.tables import OutboxMessage
 from bot.triage.escalations import Reason
+from bot.triage.rendering import escalation_table, view_text
 from bot.triage.workflow import MAX_ANSWER_CHARS, Actor, Triage, TriageError, parse_reference
 from tests.conftest import new_escalation
 
@@ -24,12 +25,28 @@ def triage(database: Database) -> Triage:
 
 
 async def ask(db: Database, text: str = "how do we budget for a new roof", asker: Actor = ASKER,
-              thread: str | None = "thread-9") -> str:
+              thread: str | None = "thread-9", reason: Reason = Reason.NO_MATCH) -> str:
     message = Message(asker.platform, asker.user_id, f"chat-{asker.user_id}", text,
                       thread_id=thread)
-    escalation = await new_escalation(db, message, text, Reason.NO_MATCH, ["finance"],
+    escalation = await new_escalation(db, message, text, reason, ["finance"],
                                          notify=("slack", "telegram"))
     return escalation.reference
+
+
+async def test_a_waiting_crisis_leads_the_queue_and_says_it_is_urgent(triage: Triage) -> None:
+    older = await ask(triage.db)
+    crisis = await ask(triage.db, "he is outside my door right now", asker=STRANGER,
+                       reason=Reason.CRISIS)
+    newer = await ask(triage.db, "can a landlord end a lease early")
+    queue = await triage.queue(STAFF)
+    assert [v.reference for v in queue] == [crisis, older, newer]
+    assert [v.urgent for v in queue] == [True, False, False]
+    assert "URGENT: he is outside my door" in escalation_table(queue)
+    assert view_text(queue[0], staff=True).splitlines()[1].startswith("URGENT")
+    await triage.close(crisis, STAFF)
+    queue = await triage.queue(STAFF)
+    assert [v.reference for v in queue] == [older, crisis, newer]  # handled: back in its place
+    assert "URGENT" not in escalation_table(queue)
 
 
 async def outbox_rows(db: Database, kind: str | None = None) -> list[OutboxMessage]:
