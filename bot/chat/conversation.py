@@ -452,14 +452,24 @@ class Conversation:
         behind = await self._transaction(asked) if action.context is not None else None
         question = behind[0] if behind else None
         outcome, feedback = _RECORDED_AS[action.kind]
-        context = await self._store(Record(message, question or "", outcome, entry.id,
-                                           1.0 if outcome == Outcome.ANSWER else 0.0, feedback))
+        record = Record(message, question or "", outcome, entry.id,
+                        1.0 if outcome == Outcome.ANSWER else 0.0, feedback)
         if behind is not None and (source := _CONFIRMS.get((action.kind, behind[1]))):
             await self._confirm(behind[0], entry, source)
         if action.kind is ActionKind.HELPED:
+            await self._store(record)
             return [TextReply(copy.HELPED)]
         if action.kind is ActionKind.NOT_HELPED:
+            await self._store(record)
             return [OfferStaffReply(action.context)]
+        if action.kind is ActionKind.CHOOSE and entry.escalate and question:
+            # Picked from a list, a state-law answer goes to staff as it would have if the
+            # question had matched it outright: its text says so.
+            filing = await self._file(message, question, Reason.STATE_LAW, list(entry.tags),
+                                      record)
+            return [self.answer(entry, 1.0, filing.context),
+                    self._escalated(filing, Reason.STATE_LAW)]
+        context = await self._store(record)
         return [self.answer(entry, 1.0, context, full=action.kind is ActionKind.MORE)]
 
 

@@ -244,6 +244,22 @@ async def test_choosing_a_suggestion_answers_with_that_entry(conversation: Conve
     assert "no longer in the knowledge base" in gone.text
 
 
+async def test_a_state_law_entry_picked_from_suggestions_is_sent_to_staff_as_it_says(
+        conversation: Conversation) -> None:
+    [suggested] = await conversation.handle(msg("papers from court about records"))
+    assert isinstance(suggested, SuggestReply)
+    assert suggested.choices[0].entry_id == "subpoena-for-records"  # escalate: true
+    replies = await conversation.handle(msg("1"))
+    assert [type(r) for r in replies] == [AnswerReply, EscalatedReply]
+    [escalation] = await rows(conversation.db, Escalation)
+    assert (escalation.reason, escalation.question) == ("state-law",
+                                                        "papers from court about records")
+    [also] = await conversation.handle(msg(action=Action(ActionKind.CHOOSE, "pets-in-shelter",
+                                                          suggested.context)))
+    assert isinstance(also, AnswerReply)  # no state law in it: nothing more is filed
+    assert len(await rows(conversation.db, Escalation)) == 1
+
+
 async def test_a_database_that_is_down_still_answers_and_spools_questions_for_staff(
         shipped_kb: KnowledgeBase, tmp_path: Path) -> None:
     down = Database("postgresql+asyncpg://postgres@127.0.0.1:9/nothing")
