@@ -59,6 +59,8 @@ ORDINARY = [
     "is our shelter address PII",
     "can residents bring their dogs",
     "who do we report elder abuse to",
+    "what does an emergency transfer plan need to cover under VAWA",
+    "how long can ppl stay in emergency shelter, she needs another 30 days",
 ]
 
 
