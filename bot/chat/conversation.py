@@ -301,7 +301,10 @@ class Conversation:
         best = together.best
         if together.outcome is Outcome.ANSWER and best and best.entry.id != prompt.entry_id:
             return combined, together
-        return question, match
+        if match.outcome is Outcome.ANSWER:
+            return question, match
+        # Unanswered, it may reach staff, who would read "what about teens?" and nothing else.
+        return copy.FOLLOW_UP.format(question=question, topic=prompt.topic), match
 
     async def _reply_to_prompt(self, message: Message, text: str) -> list[Reply] | None:
         """A typed reply to the last prompt: a number, yes, no or none, or a bare "staff";

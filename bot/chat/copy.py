@@ -73,6 +73,8 @@ ESCALATED = {
     "state-law": "Because the answer depends on your state's law, I've also sent your question "
                  "to TA staff.",
 }
+# How a follow-up is kept, and shown to staff, when it is not answered on its own.
+FOLLOW_UP = "{question} (asked right after an answer about: {topic})"
 ESCALATED_DEFAULT = "I've sent your question to the coalition's TA staff."
 ESCALATED_TAIL = (" Your reference is {reference}. Expect a reply {response_time}; it will come "
                   "back to you here.")
