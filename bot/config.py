@@ -10,6 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
+from sqlalchemy.engine import make_url
 
 from bot.knowledge.base import SHIPPED_KNOWLEDGE
 from bot.knowledge.calibration import DEFAULT_MAX_WRONG
@@ -68,13 +69,34 @@ def async_database_url(url: str) -> str:
         ("sqlite:///", "sqlite+aiosqlite:///"),
     ):
         if url.startswith(prefix):
-            return replacement + url.removeprefix(prefix)
+            return _checked_url(replacement + url.removeprefix(prefix))
     if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
-        return url
+        return _checked_url(url)
     raise ConfigError(
         f"DATABASE_URL {url.split(':', 1)[0]}:... is not supported; use postgresql://user@host/db "
         "or sqlite:///path/to/file.db"
     )
+
+
+def _checked_url(url: str) -> str:
+    """Refuse what would start but lose data: no database named (PostgreSQL then picks one
+    of its own), or SQLite in memory, whose questions for staff vanish at exit."""
+    try:
+        parsed = make_url(url)
+        parsed.port  # noqa: B018 - parsing the port is what raises
+    except ValueError:
+        raise ConfigError("DATABASE_URL is not a valid URL (is the port a number?); use "
+                          "postgresql://user:password@host:5432/db or "
+                          "sqlite:///path/to/file.db") from None
+    if not parsed.database:
+        raise ConfigError("DATABASE_URL names no database: add its name, as in "
+                          "postgresql://user@host/tabot, or a file, as in "
+                          "sqlite:///path/to/tabot.db")
+    if parsed.database == ":memory:" or parsed.database.startswith("file::memory:"):
+        raise ConfigError("DATABASE_URL is an in-memory SQLite database, which would lose every "
+                          "question for staff when tabot stops; name a file, as in "
+                          "sqlite:///path/to/tabot.db")
+    return url
 
 
 def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:

@@ -36,6 +36,18 @@ def test_an_unsupported_database_names_the_variable() -> None:
         load_settings({"DATABASE_URL": "mysql://root@localhost/x"})
 
 
+@pytest.mark.parametrize(("url", "message"), [
+    ("sqlite:///", "names no database"),
+    ("sqlite:///:memory:", "in-memory SQLite database, which would lose every question"),
+    ("postgresql://", "names no database"),
+    ("postgresql://postgres@127.0.0.1:notaport/test", "is the port a number"),
+])
+def test_a_database_url_that_would_lose_data_or_cannot_be_read_is_refused(
+        url: str, message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings({"DATABASE_URL": url})
+
+
 @pytest.mark.parametrize(("name", "value", "message"), [
     ("TABOT_ANSWER_CONFIDENCE", "abc", "must be a number, got 'abc'"),
     ("TABOT_MARGIN", "2", "must be between 0 and 1, got '2'"),
