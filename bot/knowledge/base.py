@@ -114,7 +114,7 @@ class KnowledgeBase:
         problems += crisis_problems
         if crisis_problems:
             crisis = previous.crisis  # keep the last good settings; staff are told
-        entries = self._unique(files, problems)
+        entries = self._unique(files, problems, previous.entries)
         PHRASING_VECTORS.add_seed(self.directory / SEED_FILE)
         index = Index(list(entries.values()), synonyms, shared_encoder())
         index.calibration = CACHE.get(index, content_hash(entries, synonyms), self.max_wrong)
@@ -135,16 +135,23 @@ class KnowledgeBase:
         return path, PHRASING_VECTORS.write_seed(encoder, texts, path)
 
     @staticmethod
-    def _unique(files: dict[Path, tuple[Entry, ...]], problems: list[Problem]) -> dict[str, Entry]:
+    def _unique(files: dict[Path, tuple[Entry, ...]], problems: list[Problem],
+                loaded: dict[str, Entry]) -> dict[str, Entry]:
+        """One entry per id: the one already being served, if a new file copies its id (an
+        entry copied as a template), else the first in file order."""
         entries: dict[str, Entry] = {}
         for entry in (e for group in files.values() for e in group):
             first = entries.get(entry.id)
             if first is None:
                 entries[entry.id] = entry
                 continue
-            problems.append(Problem(entry.path, entry.line, Severity.ERROR,
-                                    f"duplicate id '{entry.id}' (first defined at "
-                                    f"{first.path}:{first.line}); give one of them a new id"))
+            served = loaded.get(entry.id)
+            established = served is not None and served.path == entry.path != first.path
+            kept, dropped = (entry, first) if established else (first, entry)
+            entries[entry.id] = kept
+            problems.append(Problem(dropped.path, dropped.line, Severity.ERROR,
+                                    f"duplicate id '{entry.id}' (also at {kept.path}:"
+                                    f"{kept.line}, which is kept); give one of them a new id"))
         return entries
 
 

@@ -107,8 +107,8 @@ def load_entry_file(path: Path) -> FileResult:
     result = FileResult(path)
     data, node = parse_yaml(result)
     if node is None:
-        if result.ok:
-            result.problems.append(Problem(path, 1, Severity.WARNING, "file is empty"))
+        if result.ok:  # most often a save cut short: a reload keeps what the file held
+            result.error(1, "file is empty; to remove its entries, delete the file")
         return result
     if isinstance(node, yaml.MappingNode):
         items = [(data, node)]

@@ -53,6 +53,24 @@ def test_duplicate_ids_keep_the_first_and_name_both_files(small_kb_dir: Path) ->
     assert kb.get("shelter-curfew").questions[0] == "can our shelter have a curfew"
 
 
+def test_a_file_emptied_by_mistake_keeps_its_entry_on_reload(small_kb_dir: Path) -> None:
+    kb = KnowledgeBase.load(small_kb_dir)
+    write_text(small_kb_dir / "shelter-curfew.yaml", "")
+    [problem] = kb.reload()
+    assert problem.severity is Severity.ERROR and "delete the file" in problem.message
+    assert "shelter-curfew" in kb.entries
+
+
+def test_a_new_file_copying_a_served_id_does_not_replace_the_served_entry(
+        small_kb_dir: Path) -> None:
+    kb = KnowledgeBase.load(small_kb_dir)
+    write_yaml(small_kb_dir / "aaa-template.yaml", entry("shelter-curfew", ["a copied q"]))
+    [problem] = kb.reload()
+    assert problem.path.name == "aaa-template.yaml"  # blamed: the new file, not the old one
+    assert "shelter-curfew.yaml" in problem.message and "which is kept" in problem.message
+    assert kb.get("shelter-curfew").questions[0] == "can our shelter have a curfew"
+
+
 def test_a_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError, match="does not exist; pass --kb DIR or set TABOT_KB"):
         KnowledgeBase.load(tmp_path / "nowhere")
