@@ -126,7 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     kb_vectors.set_defaults(func=cmd_vectors)
     kb_review = kb_commands.add_parser("review", help="entries not reviewed recently, oldest first")
     kb_review.add_argument("--kb", metavar="DIR")
-    kb_review.add_argument("--months", type=int, default=None,
+    kb_review.add_argument("--months", type=_whole(1, 120), default=None,
                            help="review period (default: $TABOT_REVIEW_MONTHS or 12)")
     kb_review.set_defaults(func=cmd_review)
     _learn_parser(kb_commands)
@@ -188,13 +188,14 @@ def build_parser() -> argparse.ArgumentParser:
     reporting.add_argument("--output", type=Path, metavar="FILE",
                            help="write here instead of standard output (required for png)")
     gaps_command = command("gaps", cmd_gaps, "what the knowledge base misses")
-    gaps_command.add_argument("--days", type=int, default=90, help="look back this many days")
+    gaps_command.add_argument("--days", type=_whole(1, 3650), default=90,
+                              help="look back this many days")
 
     purging = commands.add_parser("purge", help="delete old interaction records and the text "
                                   "of old closed questions (counts are kept)")
     purging.set_defaults(func=cmd_purge)
     auditing = commands.add_parser("audit", help="the log of staff actions, newest first")
-    auditing.add_argument("--limit", type=int, default=50)
+    auditing.add_argument("--limit", type=_whole(1, 100_000), default=50)
     auditing.add_argument("--json", action="store_true")
     auditing.set_defaults(func=cmd_audit)
 
@@ -575,9 +576,26 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
 def _date(text: str) -> dt.date:
     try:
-        return dt.date.fromisoformat(text)
+        day = dt.date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-07-01") from None
+    if not 1900 <= day.year <= 2999:  # beyond these, converting time zones overflows
+        raise argparse.ArgumentTypeError(f"{text!r} is out of range; give a year from 1900 to "
+                                         "2999")
+    return day
+
+
+def _whole(low: int, high: int) -> Callable[[str], int]:
+    """An argparse type: a whole number from `low` to `high`, or a message saying so."""
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"{text} is out of range; give {low} to {high:,}")
+        return value
+    return parse
 
 
 async def _with_database(settings: Settings, work: Callable[[Database], Awaitable[T]]) -> T:

@@ -370,3 +370,16 @@ def test_escalations_entry_answers_with_the_entry_and_proposes_the_question(
 def test_ask_says_when_a_question_is_off_topic() -> None:
     out = tabot("ask", "will", "it", "rain", "tomorrow").stdout
     assert out.startswith("Off-topic") and "TA staff" in out
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (("kb", "review", "--months", "0"), "--months: 0 is out of range; give 1 to 120"),
+    (("gaps", "--days", "100000000"), "--days: 100000000 is out of range"),
+    (("audit", "--limit", "-1"), "--limit: -1 is out of range"),
+    (("report", "--since", "0001-01-01", "--until", "9999-12-31"), "give a year from 1900"),
+])
+def test_a_flag_out_of_range_is_refused_with_its_range_not_a_traceback(
+        args: tuple[str, ...], message: str, db_env: dict[str, str]) -> None:
+    result = tabot(*args, env=db_env)
+    assert result.returncode == 2 and message in result.stderr
+    assert "Traceback" not in result.stderr
