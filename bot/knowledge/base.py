@@ -94,14 +94,20 @@ class KnowledgeBase:
     def reload(self) -> list[Problem]:
         """Read every file again; broken files keep their last good version."""
         if not self.directory.is_dir():
+            what = "is a file, not a folder" if self.directory.exists() else "does not exist"
             raise KnowledgeError(
-                f"knowledge directory {self.directory} does not exist; "
+                f"knowledge directory {self.directory} {what}; "
                 "pass --kb DIR or set TABOT_KB to a folder of *.yaml entries"
             )
         previous = self._snapshot
         problems: list[Problem] = []
         files: dict[Path, tuple[Entry, ...]] = {}
-        for path in entry_files(self.directory):
+        paths = entry_files(self.directory)
+        if not paths:
+            problems.append(Problem(self.directory, 1, Severity.ERROR,
+                                    "no entry files (*.yaml) in this folder: every question "
+                                    "would go to staff; check --kb or TABOT_KB"))
+        for path in paths:
             result = load_entry_file(path)
             problems += result.problems
             kept = previous.files.get(path)

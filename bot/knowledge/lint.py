@@ -11,6 +11,9 @@ from bot.knowledge.normalize import fold
 from bot.knowledge.problems import Problem, Severity
 
 STALE_AFTER = dt.timedelta(days=365)
+# On a phone an answer is read in parts (Telegram splits at 4,096 characters); the longest
+# shipped answer is about 2,600. Past this, an answer is a document to link, not to send.
+LONG_ANSWER = 6000
 
 # A source without a URL must still be something a person can find: a statute, regulation,
 # Federal Register notice or order by its citation, or a publication named with its year.
@@ -34,7 +37,16 @@ def lint(kb: KnowledgeBase, today: dt.date | None = None) -> list[Problem]:
     problems += _misleading_phrasings(kb)
     problems += _references_and_dates(kb, today)
     problems += _unfindable_sources(kb)
+    problems += _long_answers(kb)
     return sorted(problems, key=lambda p: (str(p.path), p.line))
+
+
+def _long_answers(kb: KnowledgeBase) -> list[Problem]:
+    return [Problem(e.path, e.line, Severity.WARNING,
+                    f"the answer is {len(e.answer):,} characters; past {LONG_ANSWER:,} it "
+                    "arrives on a phone as many messages: shorten it, or link the full text "
+                    "in `sources`")
+            for e in kb.entries.values() if len(e.answer) > LONG_ANSWER]
 
 
 def _shared_phrasings(kb: KnowledgeBase) -> list[Problem]:

@@ -71,6 +71,15 @@ def test_a_new_file_copying_a_served_id_does_not_replace_the_served_entry(
     assert kb.get("shelter-curfew").questions[0] == "can our shelter have a curfew"
 
 
+def test_a_folder_without_entries_or_a_file_in_its_place_is_a_clear_error(
+        tmp_path: Path) -> None:
+    [problem] = KnowledgeBase.load(tmp_path).problems
+    assert problem.severity is Severity.ERROR and "no entry files" in problem.message
+    write_text(tmp_path / "README.md", "not a knowledge base")
+    with pytest.raises(KnowledgeError, match="is a file, not a folder"):
+        KnowledgeBase.load(tmp_path / "README.md")
+
+
 def test_a_missing_directory_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(KnowledgeError, match="does not exist; pass --kb DIR or set TABOT_KB"):
         KnowledgeBase.load(tmp_path / "nowhere")

@@ -38,3 +38,14 @@ def test_a_wrong_answer_only_just_over_the_line_is_a_warning_not_an_error() -> N
     assert misleading_severity(0.70 + BORDERLINE / 2, 0.70) is Severity.WARNING
     assert misleading_severity(0.70 + BORDERLINE, 0.70) is Severity.ERROR
     assert misleading_severity(0.99, 0.70) is Severity.ERROR
+
+
+def test_an_answer_too_long_for_a_phone_is_a_warning(tmp_path: Path) -> None:
+    directory = tmp_path / "kb"
+    for item in SMALL_KB:
+        write_yaml(directory / f"{item['id']}.yaml", item)
+    write_yaml(directory / "shelter-curfew.yaml", entry(
+        "shelter-curfew", ["can our shelter have a curfew"], answer="Keep rules few. " * 500))
+    [problem] = [p for p in lint(KnowledgeBase.load(directory)) if "characters" in p.message]
+    assert problem.severity is Severity.WARNING and problem.path.name == "shelter-curfew.yaml"
+    assert "7,999 characters" in problem.message  # YAML drops the trailing space
