@@ -237,8 +237,8 @@ class Runtime:
         terminal at end of input), then wind down."""
         self._install_signals()
         for adapter in self.adapters:
-            await adapter.start()
-            self._exit.push_async_callback(adapter.close)
+            if not await self._start_unless_stopped(adapter):
+                return
         async with asyncio.TaskGroup() as tasks:
             if self.web is not None:
                 tasks.create_task(self.web.serve())
@@ -254,6 +254,26 @@ class Runtime:
 
     def stop(self) -> None:
         self._stopping.set()
+
+    async def _start_unless_stopped(self, adapter: PlatformAdapter) -> bool:
+        """Start an adapter, which retries for as long as its platform can't be reached; a
+        stop (SIGTERM from the host, Ctrl-C) meanwhile ends the wait instead of being ignored.
+        False when stopped first."""
+        starting = asyncio.create_task(adapter.start())
+        stopping = asyncio.create_task(self._stopping.wait())
+        await asyncio.wait({starting, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if starting.done():
+            starting.result()  # a start that failed (a rejected token) raises its error
+            self._exit.push_async_callback(adapter.close)
+            return True
+        starting.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await starting
+        with contextlib.suppress(Exception):  # half started: release what it holds
+            await adapter.close()
+        log.warning("stopped while %s was still connecting", adapter.name)
+        return False
 
     async def shutdown(self) -> None:
         """Close adapters, then the database: the reverse of the order they were opened in."""

@@ -17,13 +17,19 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import Schedule, configured_platforms, notice_platforms
+from bot.app import Runtime, Schedule, configured_platforms, notice_platforms
 from bot.chat.messages import Actor
 from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.store.tables import AuditEntry, Interaction, InteractionCount
-from tests.conftest import fresh_postgres_database, postgres_url, running, start_tabot_run
+from tests.conftest import (
+    QUIET,
+    fresh_postgres_database,
+    postgres_url,
+    running,
+    start_tabot_run,
+)
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.slack_askers import free_port
 from tests.fakes.telegram_api import FakeTelegramAPI
@@ -268,3 +274,20 @@ async def test_sigterm_under_load_answers_every_acknowledged_event_once(tmp_path
         if tabot.process is not None and tabot.process.returncode is None:
             tabot.process.kill()
         await slack.stop()
+
+
+async def test_a_stop_while_a_platform_cannot_be_reached_ends_the_run(
+        database: Database, shipped_kb: KnowledgeBase, tmp_path: Path) -> None:
+    """A host restarting tabot sends SIGTERM; if Telegram was unreachable at start, the
+    adapter was still retrying and the signal used to be ignored until SIGKILL."""
+    nowhere = f"http://127.0.0.1:{free_port()}/bot"  # nothing listens there
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path)
+    runtime = Runtime(settings, ["telegram"], env={"TELEGRAM_BOT_TOKEN": "123:abc",
+                                                   "TELEGRAM_API_URL": nowhere},
+                      schedule=QUIET, handle_signals=False, knowledge=shipped_kb)
+    async with runtime:
+        run = asyncio.create_task(runtime.run())
+        await asyncio.sleep(1.5)
+        assert not run.done()  # still trying to connect
+        runtime.stop()
+        await asyncio.wait_for(run, 10)
