@@ -47,12 +47,14 @@ async def record_interaction(connection: AsyncConnection, record: Record) -> int
 
 
 async def record_behind(connection: AsyncConnection, context: int,
-                        message: Message) -> tuple[str, str] | None:
-    """The redacted question and outcome a button's context points at, if that asker's."""
-    row = (await connection.execute(select(Interaction.text, Interaction.outcome).where(
-        Interaction.id == context, Interaction.platform == message.platform,
-        Interaction.user_id == message.user_id))).first()
-    return (row.text, row.outcome) if row else None
+                        message: Message) -> tuple[str, str, str | None] | None:
+    """The redacted question, outcome and entry a button's context points at, if that
+    asker's."""
+    row = (await connection.execute(
+        select(Interaction.text, Interaction.outcome, Interaction.entry_id).where(
+            Interaction.id == context, Interaction.platform == message.platform,
+            Interaction.user_id == message.user_id))).first()
+    return (row.text, row.outcome, row.entry_id) if row else None
 
 
 class Recorder:

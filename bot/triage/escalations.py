@@ -24,13 +24,22 @@ MAX_TAGS = 3
 async def behind_button(connection: AsyncConnection, asked: int | None, message: Message,
                         question: str, reason: Reason) -> tuple[str, Reason]:
     """The question and reason to file for a Send-to-staff press: the question is read back
-    from the record the button points at, and one the asker was told is off-topic is filed
-    as such, so staff see it was sent despite that reply."""
+    from the record the button points at; one the asker was told is off-topic is filed as
+    such, so staff see it was sent despite that reply; and after an answer that did not help,
+    staff are told which answer it was."""
     behind = await record_behind(connection, asked, message) if asked is not None else None
     if behind is None:
         return question, reason
-    text, outcome = behind
-    return text or question, Reason.OFF_TOPIC if outcome == Outcome.OFF_TOPIC else reason
+    text, outcome, entry_id = behind
+    text = text or question
+    if outcome == Outcome.OFF_TOPIC:
+        return text, Reason.OFF_TOPIC
+    if outcome == Outcome.ANSWER and entry_id:
+        text += ANSWERED_WITH.format(entry=entry_id)
+    return text, reason
+
+
+ANSWERED_WITH = " (sent to staff after tabot answered it with the entry '{entry}')"
 
 
 _ESCALATION = insert(Escalation).returning(Escalation.id)

@@ -29,6 +29,7 @@ from bot.insights.review import post_review_if_due
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.triage.commands import QUEUE_DOWN
+from bot.triage.escalations import ANSWERED_WITH
 from bot.triage.workflow import Actor
 from tests.conftest import fresh_postgres_database, postgres_url, running, start_tabot_run
 from tests.fakes.slack_api import FakeSlackAPI
@@ -336,7 +337,8 @@ async def test_send_to_staff_pressed_after_a_restart_keeps_the_question(
         assert "TA-0002" in texts(to_asker[-1:])  # TA-0001 went to staff with the state-law answer
         escalation = await slack.runtime.triage.show("TA-0002", Actor("slack", STAFF))
     await api.stop()
-    assert escalation.reason == "not-helped" and escalation.question == SUBPOENA
+    assert escalation.reason == "not-helped"
+    assert escalation.question == SUBPOENA + ANSWERED_WITH.format(entry="subpoena-for-records")
 
 
 def button(post: dict, action_id: str) -> dict:

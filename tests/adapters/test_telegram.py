@@ -20,6 +20,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.store.tables import Interaction
 from bot.triage import members
+from bot.triage.escalations import ANSWERED_WITH
 from bot.triage.workflow import Actor
 from tests.conftest import REPO, running
 from tests.fakes.slack_api import FakeSlackAPI
@@ -245,7 +246,8 @@ async def test_send_to_staff_pressed_after_a_restart_keeps_the_question(
         assert "TA-0002" in sent["text"]  # TA-0001 went to staff with the state-law answer
         escalation = await harness.runtime.triage.show("TA-0002", Actor("telegram", str(STAFF)))
     await api.stop()
-    assert escalation.reason == "not-helped" and escalation.question == SUBPOENA
+    assert escalation.reason == "not-helped"
+    assert escalation.question == SUBPOENA + ANSWERED_WITH.format(entry="subpoena-for-records")
 
 
 async def test_server_errors_are_retried_until_it_recovers(telegram: Harness) -> None:

@@ -23,6 +23,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.store.tables import Escalation, Interaction
 from bot.triage import outbox
+from bot.triage.escalations import ANSWERED_WITH
 from tests.conftest import write_text
 
 # A question for staff. Matching offers suggestions for nearly any question in the domain's
@@ -186,7 +187,8 @@ async def test_feedback_is_recorded_and_not_quite_offers_staff(conversation: Con
     assert feedback == [None, "helped", "not-helped"]
     [escalation] = await rows(conversation.db, Escalation)
     assert escalation.reason == "not-helped"
-    assert escalation.question == "can our shelter have a curfew for residents"
+    assert escalation.question == ("can our shelter have a curfew for residents"
+                                   + ANSWERED_WITH.format(entry="shelter-rules"))
 
 
 async def test_an_off_topic_question_sent_to_staff_anyway_is_filed_as_off_topic(
@@ -210,7 +212,7 @@ async def test_a_button_press_finds_its_question_after_a_restart(
                                                   context=answer.context)))
     assert isinstance(sent, EscalatedReply)
     [escalation] = await rows(database, Escalation)
-    assert escalation.question == "can our shelter have a curfew for residents"
+    assert escalation.question.startswith("can our shelter have a curfew for residents (")
 
 
 async def test_a_context_from_someone_else_does_not_reveal_their_question(
