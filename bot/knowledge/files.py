@@ -76,7 +76,8 @@ def parse_yaml(result: FileResult) -> tuple[Any, yaml.Node | None]:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
         detail = " ".join(filter(None, [exc.context, exc.problem]))
-        result.error(line, f"YAML syntax error: {detail}; check indentation and quoting")
+        result.error(line, f"YAML syntax error: {detail}; check indentation and quoting"
+                     + _started_earlier(exc, line))
         return None, None
     except yaml.YAMLError as exc:
         result.error(1, f"YAML error: {exc}")
@@ -101,6 +102,16 @@ def _child(node: yaml.Node, part: object) -> yaml.Node | None:
     if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
         return node.value[part]
     return None
+
+
+def _started_earlier(exc: yaml.MarkedYAMLError, line: int) -> str:
+    """An unclosed quote swallows the lines after it, so PyYAML notices the error far below
+    the mistake; the line where the enclosing part began is where to look."""
+    context = exc.context_mark.line + 1 if exc.context_mark else line
+    if context >= line:
+        return ""
+    return (f" from line {context} on (an unclosed quote or bracket there runs on until "
+            f"line {line})")
 
 
 def load_entry_file(path: Path) -> FileResult:

@@ -25,6 +25,23 @@ def test_a_list_file_loads_every_entry_and_records_each_line(tmp_path: Path) -> 
     assert result.entries[0].line < result.entries[1].line
 
 
+def test_an_unclosed_quote_found_far_below_is_traced_back_to_where_it_began(
+        tmp_path: Path) -> None:
+    path = write_text(tmp_path / "bad.yaml", """\
+        id: broken
+        category: standard
+        title: Broken quoting
+        questions:
+          - "can we ask for ID at intake
+          - is photo ID required
+          - do residents need identification
+        answer: No.
+        tags: [intake]
+        """)
+    [problem] = load_entry_file(path).problems
+    assert "YAML syntax error" in problem.message and "from line 5 on" in problem.message
+
+
 def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     path = write_text(tmp_path / "bad.yaml", """\
         id: broken
