@@ -32,6 +32,7 @@ from bot.console.settings import load_console_settings
 from bot.insights import gaps, reports
 from bot.knowledge import evaluation
 from bot.knowledge.base import KnowledgeBase, KnowledgeError
+from bot.knowledge.crisis import Assessment
 from bot.knowledge.evaluation import QuestionFileError
 from bot.knowledge.learning import (
     EntryProposals,
@@ -286,14 +287,28 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_ask(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
     kb = load_knowledge(settings, quiet=True)
-    match = Matcher(kb.index, settings.thresholds).match(" ".join(args.text))
+    text = " ".join(args.text)
+    match = Matcher(kb.index, settings.thresholds).match(text)
+    crisis = kb.crisis.assess(text)
     if args.json:
-        print(json.dumps(_match_json(match)))
+        print(json.dumps({**_match_json(match), "crisis": crisis.crisis,
+                          "hotlines_added": crisis.topic}))
     else:
-        print(_match_text(match))
+        print(_ask_text(match, crisis, kb))
     if args.explain:
         print(explain(match))
     return 0
+
+
+def _ask_text(match: Match, crisis: Assessment, kb: KnowledgeBase) -> str:
+    """What chat would lead with, then the match: a crisis puts the hotlines first."""
+    text = _match_text(match)
+    if crisis.crisis:
+        return (f"This reads as someone in danger. In chat, the hotlines come first and staff "
+                f"are told at once:\n{kb.crisis.hotlines()}\n\n{text}")
+    if crisis.topic:
+        return f"{text}\n\n(In chat the hotlines are added to this reply.)"
+    return text
 
 
 def _match_json(match: Match) -> dict:

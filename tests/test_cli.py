@@ -46,6 +46,16 @@ def test_ask_json_reports_outcome_entry_score_and_suggestions() -> None:
     assert 0 < data["score"] <= 1 and data["suggestions"] == []
 
 
+def test_ask_shows_what_chat_would_do_for_someone_in_danger() -> None:
+    result = tabot("ask", "hes outside rn banging on the door im so scared")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("This reads as someone in danger")
+    assert "1-800-799-7233" in result.stdout
+    data = json.loads(tabot("ask", "he has a gun and he is outside my house", "--json").stdout)
+    assert data["crisis"] is True and data["hotlines_added"] is True
+    assert json.loads(tabot("ask", SUBPOENA, "--json").stdout)["crisis"] is False
+
+
 def test_ask_json_for_an_unrelated_question_names_no_entry() -> None:
     data = json.loads(tabot("ask", "best", "pizza", "toppings", "--json").stdout)
     assert data["outcome"] == "off-topic" and data["entry_id"] is None
