@@ -99,11 +99,32 @@ class SlackConfig:
         if missing:
             raise ConfigError(f"{' and '.join(missing)} must be set to run the Slack adapter; "
                               "see 'Setting up Slack' in the README")
+        app_token = env.get("SLACK_APP_TOKEN", "").strip() or None
+        if app_token and not app_token.startswith("xapp-"):
+            raise ConfigError("SLACK_APP_TOKEN must be the app-level token, which starts with "
+                              "xapp- (Basic Information > App-Level Tokens); "
+                              f"this one starts with {app_token[:5]!r}")
         return cls(bot_token=env["SLACK_BOT_TOKEN"].strip(),
                    signing_secret=env["SLACK_SIGNING_SECRET"].strip(),
-                   app_token=env.get("SLACK_APP_TOKEN", "").strip() or None,
+                   app_token=app_token,
                    triage_channel=env.get("SLACK_TRIAGE_CHANNEL", "").strip() or None,
                    api_url=env.get("SLACK_API_URL", "").strip() or "https://slack.com/api/")
+
+
+class _OneLine(logging.Filter):
+    """slack_sdk logs each failed reconnect with its whole traceback: three thousand lines in
+    ten minutes while Slack cannot be reached. One line each says as much."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and record.exc_info[1] is not None:
+            error = record.exc_info[1]
+            record.msg = f"{record.getMessage()} ({type(error).__name__}: {error})"
+            record.args, record.exc_info, record.exc_text = None, None, None
+        return True
+
+
+SOCKET_LOG = logging.getLogger("tabot.slack.socket_mode")
+SOCKET_LOG.addFilter(_OneLine())
 
 
 def _event_key(body: dict, event: dict) -> str:
@@ -471,7 +492,8 @@ class SlackAdapter(Adapter):
             return
         from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
-        self._socket = AsyncSocketModeHandler(self.app, self.config.app_token)
+        self._socket = AsyncSocketModeHandler(self.app, self.config.app_token,
+                                              logger=SOCKET_LOG)
         await self._socket.connect_async()
         log.warning("Slack adapter connected in Socket Mode")
 

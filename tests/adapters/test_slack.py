@@ -20,7 +20,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.slack.blocks import escape, render
-from adapters.slack.listeners import SlackConfig
+from adapters.slack.listeners import SOCKET_LOG, SlackConfig
 from bot.app import Runtime
 from bot.chat.copy import SPOOLED
 from bot.chat.messages import AnswerReply, Source
@@ -254,6 +254,23 @@ def test_missing_token_or_secret_is_a_clear_error_naming_the_variable() -> None:
         SlackConfig.from_env({})
     with pytest.raises(ConfigError, match="SLACK_SIGNING_SECRET must be set"):
         SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxb-1"})
+
+
+def test_a_bot_token_given_as_the_app_token_is_refused_at_start() -> None:
+    with pytest.raises(ConfigError, match="SLACK_APP_TOKEN must be the app-level token"):
+        SlackConfig.from_env({"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s",
+                              "SLACK_APP_TOKEN": "xoxb-2"})
+
+
+def test_a_socket_mode_failure_is_logged_in_one_line(
+        caplog: pytest.LogCaptureFixture) -> None:
+    try:
+        raise ConnectionResetError("Cannot connect to host wss-primary.slack.com")
+    except ConnectionResetError:
+        SOCKET_LOG.exception("Failed to retry to connect to Slack")
+    [record] = caplog.records
+    assert record.exc_info is None and "Traceback" not in caplog.text
+    assert "ConnectionResetError: Cannot connect" in record.getMessage()
 
 
 def test_long_answers_are_split_into_sections_slack_accepts() -> None:
