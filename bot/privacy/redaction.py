@@ -83,10 +83,11 @@ _PLACEHOLDER_SPLIT = re.compile(r"(\[[A-Z0-9][A-Z0-9 -]*\])")
 _SENTENCE_START = re.compile(r"(?:^|[.!?:;\n]\s*|[\"“(]\s*)$")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
 _ACRONYM = re.compile(r"^[A-Z]{2,4}s?$")
-_NAMING = re.compile(r"(?i:named|name is|name's|names|called|goes by)\.?,?\s+$")
 # Cues that can only be followed by a name: "her name is Hope" is a name though "hope" is a
 # word the knowledge base uses ("called CPS" is not, so "called" is not one of them).
-_CHRISTENING = re.compile(r"(?i:named|name is|name's|goes by)\.?,?\s+$")
+_ONLY_NAMES_FOLLOW = r"named|name is|name's|goes by"
+_NAMING = re.compile(rf"(?i:{_ONLY_NAMES_FOLLOW}|names|called)\.?,?\s+$")
+_CHRISTENING = re.compile(rf"(?i:{_ONLY_NAMES_FOLLOW})\.?,?\s+$")
 STRONG_NAME = 2  # Claims.name at or above this: a name the lists know well (see lexicon.py)
 _EMPTY = Lexicon({}, frozenset(), frozenset())
 _DIGIT = re.compile(r"\d")
