@@ -35,7 +35,15 @@ from bot.chat.messages import (
     TextReply,
     TopicsReply,
 )
-from bot.chat.prompts import Offered, Prompt, Prompts, is_follow_up, is_probe, reply_word
+from bot.chat.prompts import (
+    Offered,
+    Prompt,
+    Prompts,
+    is_follow_up,
+    is_probe,
+    is_thanks,
+    reply_word,
+)
 from bot.chat.ratelimit import RateLimiter
 from bot.config import ConfigError, Settings
 from bot.console.auth import NotStaff
@@ -271,6 +279,8 @@ class Conversation:
     async def _ask(self, message: Message, text: str) -> list[Reply]:
         if is_probe(text):
             return [TextReply(copy.SMALL_TALK)]
+        if is_thanks(text):
+            return [TextReply(copy.WELCOME)]  # the prompt before it stays open
         redaction = self.redact(text)
         replies = self._redaction_notice(message, redaction)
         match = self.matcher.match(without_placeholders(redaction.text))

@@ -56,6 +56,7 @@ RATE_LIMITED = ("You're sending messages faster than I can help ({limit} a minut
                 "a minute and ask again; if this is urgent, use /staff or call your coalition.")
 SMALL_TALK = ("Hello! I'm the coalition's TA assistant. Ask me a question about your work, e.g. "
               "'how do we respond to a subpoena?', or type 'help'.")
+WELCOME = "You're welcome. Ask me again any time."
 TOO_LONG = ("That message is {length:,} characters long; I can take up to {limit:,}. Please ask "
             "a shorter question.")
 NO_WORDS = ("I didn't find a question in that. Type your question in words, or 'help' to see "

@@ -49,12 +49,26 @@ _PROBES = frozenset({"test", "testing", "ping", "working", "there", "anyone", "a
                      "tabot"})
 _FILLER = frozenset({"this", "is", "a", "are", "you", "just", "only", "it", "hi", "hello"})
 _LETTERS = re.compile(r"[^\W\d_]+")
+# Thanks, said alone ("thx!!", "thank you so much", "ok great thanks"), gets a short "you're
+# welcome" rather than the greeting, which would read as if the bot had not been listening.
+_THANKS = frozenset({"thanks", "thank", "thanx", "thx", "thnx", "tx", "ty", "tysm", "tyvm",
+                     "appreciate", "appreciated", "cheers", "merci", "gracias"})
+_POLITE = frozenset({"you", "u", "so", "very", "much", "a", "lot", "lots", "again", "all", "it",
+                     "that", "this", "great", "awesome", "perfect", "ok", "okay", "cool",
+                     "got", "gotcha", "helps", "helped", "helpful", "bye", "have", "good", "day", "and",
+                     "really", "for", "the", "help", "info", "i", "we", "many", "kindly"})
 
 
 def is_probe(text: str) -> bool:
     """A message that only checks the bot answers: "test", "testing 123", "is anyone there?"."""
     words = set(_LETTERS.findall(text.casefold()))
     return bool(words & _PROBES) and words <= _PROBES | _FILLER
+
+
+def is_thanks(text: str) -> bool:
+    """A message that only says thank you: "thx!!", "thanks so much for the help"."""
+    words = set(_LETTERS.findall(text.casefold()))
+    return bool(words & _THANKS) and words <= _THANKS | _POLITE
 
 
 class Offered(StrEnum):

@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import heapq
 import json
 import logging
-import random
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -154,13 +154,25 @@ def calibrate(index: Index, max_wrong: float = DEFAULT_MAX_WRONG,
 
 def examples_for(index: Index, sample: int = SAMPLE) -> list[Example]:
     """Up to `sample` phrasings asked two ways each, and the shipped off-topic questions."""
-    phrasings = [(i, j) for i, entry in enumerate(index.entries)
-                 for j in range(1, len(entry.questions) + 1)]
-    chosen = random.Random(len(phrasings)).sample(phrasings, min(sample, len(phrasings)))
-    examples = [e for i, j in chosen for e in _asked(index, i, j)]
+    examples = [e for i, j in sampled_phrasings(index, sample) for e in _asked(index, i, j)]
     texts = off_topic_questions()
     return examples + [e for text, vector in zip(texts, index.cached_vectors(texts), strict=True)
                        if (e := _off_topic(index, text, vector))]
+
+
+def sampled_phrasings(index: Index, sample: int = SAMPLE) -> list[tuple[int, int]]:
+    """The phrasings (entry, phrasing) asked as questions: at most `sample` of them."""
+    phrasings = [(i, j) for i, entry in enumerate(index.entries)
+                 for j in range(1, len(entry.questions) + 1)]
+    return sorted(heapq.nsmallest(sample, phrasings, key=lambda p: _draw(index, *p)))
+
+
+def _draw(index: Index, i: int, j: int) -> bytes:
+    """A phrasing's place in the sample, fixed by its own text: adding or rewording a few
+    phrasings changes a few examples, not the whole sample (and with it every line)."""
+    entry = index.entries[i]
+    return hashlib.blake2b(f"{entry.id}\n{entry.questions[j - 1]}".encode(),
+                           digest_size=8).digest()
 
 
 def _asked(index: Index, i: int, j: int) -> list[Example]:

@@ -28,6 +28,7 @@ from bot.chat.prompts import (
     Prompts,
     is_follow_up,
     is_probe,
+    is_thanks,
     prompt_of,
     reply_word,
 )
@@ -82,6 +83,23 @@ async def test_a_probe_gets_the_greeting_not_an_entry(conversation: Conversation
     assert await conversation.handle(msg("test")) == [TextReply(copy.SMALL_TALK)]
     [reply, *_] = await conversation.handle(msg("is a breath test at shelter intake a barrier"))
     assert not isinstance(reply, TextReply)
+
+
+@pytest.mark.parametrize(("text", "thanks"), [
+    ("thx!!", True), ("Thank you so much!", True), ("ok great, thanks for the help", True),
+    ("ty", True), ("thanks, that helped", True), ("hello", False), ("ok", False),
+    ("thanks, can we share her info with the housing authority?", False),
+    ("how do we thank our volunteers", False)])
+def test_only_a_message_that_just_says_thank_you_is_thanks(text: str, thanks: bool) -> None:
+    assert is_thanks(text) is thanks
+
+
+async def test_thanks_gets_a_short_reply_and_leaves_the_answer_open(
+        conversation: Conversation) -> None:
+    [answer, *_] = await conversation.handle(msg("how do we respond to a subpoena for records"))
+    assert isinstance(answer, AnswerReply)
+    assert await conversation.handle(msg("thx!!")) == [TextReply(copy.WELCOME)]
+    assert await conversation.handle(msg("yes")) == [TextReply(copy.HELPED)]
 
 
 def test_a_prompt_is_forgotten_after_its_time_and_when_memory_is_full() -> None:

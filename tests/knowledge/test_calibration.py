@@ -10,7 +10,12 @@ import pytest
 
 from bot.config import ConfigError, load_settings
 from bot.knowledge.base import SHIPPED_KNOWLEDGE, KnowledgeBase, content_hash
-from bot.knowledge.calibration import Calibration, CalibrationCache, calibrate
+from bot.knowledge.calibration import (
+    Calibration,
+    CalibrationCache,
+    calibrate,
+    sampled_phrasings,
+)
 from bot.knowledge.matcher import Matcher, Outcome
 from tests.conftest import REPO, entry, write_yaml
 
@@ -101,6 +106,28 @@ def test_editing_an_entry_changes_what_is_calibrated(tmp_path: Path) -> None:
     kb.reload()
     assert content_hash(kb.entries, kb.synonyms) != before
     assert kb.calibration is not None and kb.calibration.calibrated
+
+
+def test_adding_a_phrasing_changes_the_calibration_sample_by_one_at_most(tmp_path: Path
+                                                                         ) -> None:
+    """A staff member's small edit must not redraw the whole sample: that moved the lines
+    and turned unrelated phrasings into lint errors."""
+    directory = tmp_path / "kb"
+    items = [entry(f"topic-{n}", [f"question {w} about topic {n}" for w in "abcdefghijklmno"])
+             for n in range(6)]
+    for item in items:
+        write_yaml(directory / f"{item['id']}.yaml", item)
+
+    def sample() -> set[str]:
+        index = KnowledgeBase.load(directory).index
+        return {index.entries[i].questions[j - 1] for i, j in sampled_phrasings(index, 30)}
+
+    before = sample()
+    items[2]["questions"].insert(0, "one more way to ask about topic two")
+    write_yaml(directory / "topic-2.yaml", items[2])
+    after = sample()
+    assert len(before) == len(after) == 30
+    assert len(before - after) <= 1 and len(after - before) <= 1
 
 
 def test_tabot_kb_calibrate_prints_the_lines_and_expected_rates() -> None:
