@@ -64,7 +64,7 @@ from bot.store.interactions import (
 )
 from bot.triage import commands
 from bot.triage.commands import StaffAction
-from bot.triage.escalations import Reason, behind_button, create_escalation
+from bot.triage.escalations import Reason, behind_button, create_escalation, waiting_with
 from bot.triage.rendering import own_questions_text
 from bot.triage.spool import Spool, SpooledQuestion
 from bot.triage.workflow import Triage
@@ -476,15 +476,25 @@ class Conversation:
             await self._store(record)
             return [OfferStaffReply(action.context)]
         if action.kind is ActionKind.CHOOSE and entry.escalate and question:
-            # Picked from a list, a state-law answer goes to staff as it would have if the
-            # question had matched it outright: its text says so.
-            filing = await self._file(message, question, Reason.STATE_LAW, list(entry.tags),
-                                      record)
-            return [self.answer(entry, 1.0, filing.context),
-                    self._escalated(filing, Reason.STATE_LAW)]
+            return await self._state_law_pick(message, question, entry, record)
         context = await self._store(record)
         return [self.answer(entry, 1.0, context, full=action.kind is ActionKind.MORE)]
 
+    async def _state_law_pick(self, message: Message, question: str, entry: Entry,
+                              record: Record) -> list[Reply]:
+        """Picked from a list, a state-law answer goes to staff as it would have if the
+        question had matched it outright (its text says so), unless that question is
+        already waiting for them."""
+
+        async def waiting(connection: AsyncConnection) -> str | None:
+            return await waiting_with(connection, message, question)
+
+        if (reference := await self._transaction(waiting)) is not None:
+            return [self.answer(entry, 1.0, await self._store(record)),
+                    TextReply(copy.ALREADY_WITH_STAFF.format(reference=reference))]
+        filing = await self._file(message, question, Reason.STATE_LAW, list(entry.tags), record)
+        return [self.answer(entry, 1.0, filing.context),
+                self._escalated(filing, Reason.STATE_LAW)]
 
     async def _confirm(self, question: str, entry: Entry, source: Confirmation) -> None:
         """A question the asker confirmed an entry answers: a phrasing for staff to consider

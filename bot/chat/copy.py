@@ -74,6 +74,8 @@ ESCALATED = {
     "state-law": "Because the answer depends on your state's law, I've also sent your question "
                  "to TA staff.",
 }
+ALREADY_WITH_STAFF = ("This question is already with the coalition's TA staff ({reference}); "
+                      "their reply will come back to you here.")
 # How a follow-up is kept, and shown to staff, when it is not answered on its own.
 FOLLOW_UP = "{question} (asked right after an answer about: {topic})"
 ESCALATED_DEFAULT = "I've sent your question to the coalition's TA staff."

@@ -53,10 +53,10 @@ _LETTERS = re.compile(r"[^\W\d_]+")
 # welcome" rather than the greeting, which would read as if the bot had not been listening.
 _THANKS = frozenset({"thanks", "thank", "thanx", "thx", "thnx", "tx", "ty", "tysm", "tyvm",
                      "appreciate", "appreciated", "cheers", "merci", "gracias"})
-_POLITE = frozenset({"you", "u", "so", "very", "much", "a", "lot", "lots", "again", "all", "it",
-                     "that", "this", "great", "awesome", "perfect", "ok", "okay", "cool",
-                     "got", "gotcha", "helps", "helped", "helpful", "bye", "have", "good", "day", "and",
-                     "really", "for", "the", "help", "info", "i", "we", "many", "kindly"})
+_POLITE = frozenset("""
+    you u so very much a lot lots again all it that this great awesome perfect ok okay cool got
+    gotcha helps helped helpful bye have good day and really for the help info i we many kindly
+    """.split())
 
 
 def is_probe(text: str) -> bool:

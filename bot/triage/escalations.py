@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat.messages import DeliveryKind, Message
 from bot.knowledge.confidence import Outcome
 from bot.store.interactions import record_behind
 from bot.store.tables import Escalation, EscalationEvent, OutboxMessage, reference_for, utcnow
-from bot.triage.workflow import Reason, State, notice_text
+from bot.triage.workflow import WAITING, Reason, State, notice_text
 
 MAX_TAGS = 3
 
@@ -40,6 +40,18 @@ async def behind_button(connection: AsyncConnection, asked: int | None, message:
 
 
 ANSWERED_WITH = " (sent to staff after tabot answered it with the entry '{entry}')"
+
+
+async def waiting_with(connection: AsyncConnection, message: Message, question: str
+                       ) -> str | None:
+    """The reference of a question this asker already has waiting for staff, word for word:
+    a second state-law entry picked for the same question must not file it twice."""
+    row = (await connection.execute(
+        select(Escalation.id).where(
+            Escalation.platform == message.platform, Escalation.user_id == message.user_id,
+            Escalation.question == question, Escalation.state.in_(WAITING))
+        .order_by(Escalation.id.desc()).limit(1))).first()
+    return reference_for(row.id) if row else None
 
 
 _ESCALATION = insert(Escalation).returning(Escalation.id)
