@@ -21,6 +21,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat import copy
+from bot.chat.annotations import FOLLOW_UP
 from bot.chat.messages import (
     Action,
     ActionKind,
@@ -314,7 +315,7 @@ class Conversation:
         if match.outcome is Outcome.ANSWER:
             return question, match
         # Unanswered, it may reach staff, who would read "what about teens?" and nothing else.
-        return copy.FOLLOW_UP.format(question=question, topic=prompt.topic), match
+        return FOLLOW_UP.format(question=question, topic=prompt.topic), match
 
     async def _reply_to_prompt(self, message: Message, text: str) -> list[Reply] | None:
         """A typed reply to the last prompt: a number, yes, no or none, or a bare "staff";

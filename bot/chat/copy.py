@@ -76,8 +76,6 @@ ESCALATED = {
 }
 ALREADY_WITH_STAFF = ("This question is already with the coalition's TA staff ({reference}); "
                       "their reply will come back to you here.")
-# How a follow-up is kept, and shown to staff, when it is not answered on its own.
-FOLLOW_UP = "{question} (asked right after an answer about: {topic})"
 ESCALATED_DEFAULT = "I've sent your question to the coalition's TA staff."
 ESCALATED_TAIL = (" Your reference is {reference}. Expect a reply {response_time}; it will come "
                   "back to you here.")

@@ -24,6 +24,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from bot.chat.annotations import proposable
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.editing import EditError, add_phrasings, write_atomically
 from bot.knowledge.entries import Entry
@@ -115,12 +116,15 @@ async def record_confirmed(connection: AsyncConnection, question: str, entry: En
     """Record that `question` (already redacted) was confirmed to be answered by `entry`.
 
     Runs inside the caller's transaction, so the confirmation commits (or not) with whatever
-    caused it. Returns False, recording nothing, for a question with no words once its
-    placeholders are gone, one too long to be a phrasing, or one the entry already lists (up to
-    case and punctuation). A wording already recorded for the entry has its counts raised,
-    whatever its state: a dismissed one stays dismissed.
+    caused it. Returns False, recording nothing, for a follow-up (see `proposable`), a question
+    with no words once its placeholders are gone, one too long to be a phrasing, or one the
+    entry already lists (up to case and punctuation). A wording already recorded for the entry
+    has its counts raised, whatever its state: a dismissed one stays dismissed.
     """
-    text = phrasing_text(question)
+    asked = proposable(question)
+    if asked is None:
+        return False
+    text = phrasing_text(asked)
     folded = fold(text)
     if not folded or len(text) > MAX_PHRASING_CHARS:
         return False

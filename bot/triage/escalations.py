@@ -12,6 +12,7 @@ import datetime as dt
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.chat.annotations import ANSWERED_WITH
 from bot.chat.messages import DeliveryKind, Message
 from bot.knowledge.confidence import Outcome
 from bot.store.interactions import record_behind
@@ -39,7 +40,6 @@ async def behind_button(connection: AsyncConnection, asked: int | None, message:
     return text, reason
 
 
-ANSWERED_WITH = " (sent to staff after tabot answered it with the entry '{entry}')"
 
 
 async def waiting_with(connection: AsyncConnection, message: Message, question: str

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from bot.chat.annotations import ANSWERED_WITH, FOLLOW_UP
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.files import load_entry_file
 from bot.knowledge.learning import (
@@ -113,6 +114,18 @@ async def test_placeholders_are_left_out_of_the_proposed_phrasing(
                   "shelter-pets")
     [row] = await rows(database)
     assert row.text == "can bring her cat to the shelter"
+
+
+async def test_notes_added_for_staff_are_never_proposed_as_phrasings(
+        database: Database, kb: KnowledgeBase) -> None:
+    """Staff read "(asked right after an answer about: …)" and "(sent to staff after tabot
+    answered it …)" in the queue; an entry's phrasings must hold only what advocates typed."""
+    follow_up = FOLLOW_UP.format(question="what about teens?", topic="shelter curfew")
+    assert not await confirm(database, kb, follow_up, "shelter-curfew", Confirmation.STAFF)
+    sent = "curfew for residents on night shifts" + ANSWERED_WITH.format(entry="shelter-pets")
+    assert await confirm(database, kb, sent, "shelter-curfew", Confirmation.STAFF)
+    [row] = await rows(database)
+    assert row.text == "curfew for residents on night shifts"
 
 
 async def test_proposals_are_grouped_per_entry_most_confirmed_first(
