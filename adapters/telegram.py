@@ -90,6 +90,8 @@ ONLY_TEXT = ("I can only read text. Please type your question; photos, voice mes
              "stickers, files and locations are not kept.")
 ONLY_STAFF = "Only the coalition's TA staff can do that."
 _REFERENCE = re.compile(r"\bTA-\d{4,}\b")
+_BOT_ID = re.compile(r"[0-9]+")  # a bot token: the bot's number, a colon, the secret
+_SECRET = re.compile(r"[A-Za-z0-9_-]+")
 _ACTIONS = {"c": ActionKind.CHOOSE, "h": ActionKind.HELPED, "n": ActionKind.NOT_HELPED,
             "s": ActionKind.SEND_TO_STAFF, "m": ActionKind.MORE}
 
@@ -107,6 +109,10 @@ class TelegramConfig:
         if not token:
             raise ConfigError("TELEGRAM_BOT_TOKEN must be set to run the Telegram adapter; "
                               "BotFather gives it to you (see 'Setting up Telegram')")
+        if problem := _token_problem(token):
+            raise ConfigError(f"TELEGRAM_BOT_TOKEN must be the bot's number, a colon and its "
+                              f"secret, as in 123456789:AAF1-x_...; this one {problem} (copy "
+                              f"it again from BotFather: /mybots > API Token)")
         webhook = env.get("TELEGRAM_WEBHOOK_URL", "").strip() or None
         secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None
         if webhook and not secret:
@@ -121,6 +127,21 @@ class TelegramConfig:
     def webhook_path(self) -> str:
         """The route on tabot's web server: the path of the public webhook URL."""
         return urlsplit(self.webhook_url or "").path or "/telegram"
+
+
+def _token_problem(token: str) -> str | None:
+    """What is wrong with the form of a bot token, without repeating the secret; None if
+    nothing. Lenient on lengths: Telegram has not promised them."""
+    bot_id, colon, secret = token.partition(":")
+    if not colon:
+        return "has no colon"
+    if not _BOT_ID.fullmatch(bot_id):
+        return "does not start with the bot's number"
+    if not secret:
+        return "has nothing after the colon"
+    if not _SECRET.fullmatch(secret):
+        return "has a space or a character other than letters, digits, _ and - after the colon"
+    return None
 
 
 def _keyboard(rows: list[list[tuple[str, str]]]) -> InlineKeyboardMarkup:

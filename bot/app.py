@@ -23,7 +23,7 @@ import os
 import pkgutil
 import signal
 import sys
-from collections.abc import AsyncIterator, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Protocol, Self
 
@@ -51,6 +51,7 @@ from bot.web import OK, WebServer, build_app
 
 log = logging.getLogger(__name__)
 DRAIN_SECONDS = 10.0
+TERMINAL = "cli"  # the platform of staff at a terminal: `tabot escalations` acts as cli:<login>
 SYSTEM_ACTOR = "tabot:schedule"
 
 
@@ -103,15 +104,35 @@ def load_adapter(name: str) -> type[PlatformAdapter]:
     return module.ADAPTER
 
 
+def _adapters() -> Iterator[tuple[str, type[PlatformAdapter]]]:
+    """Every module in adapters/ that exports an adapter, by module name."""
+    for module in pkgutil.iter_modules(importlib.import_module("adapters").__path__):
+        adapter = getattr(importlib.import_module(f"adapters.{module.name}"), "ADAPTER", None)
+        if adapter is not None:
+            yield module.name, adapter
+
+
 def configured_platforms(env: Mapping[str, str]) -> list[str]:
     """Every module in adapters/ whose adapter finds its settings (a token) in `env`: what
     `tabot run` serves when no adapter is named."""
-    found = []
-    for module in pkgutil.iter_modules(importlib.import_module("adapters").__path__):
-        adapter = getattr(importlib.import_module(f"adapters.{module.name}"), "ADAPTER", None)
-        if adapter is not None and adapter.configured(env):
-            found.append(module.name)
-    return sorted(found)
+    return sorted(name for name, adapter in _adapters() if adapter.configured(env))
+
+
+def known_platforms() -> set[str]:
+    """What a staff identity can start with: each adapter's name, and the terminal's."""
+    return {TERMINAL, *(adapter.name for _, adapter in _adapters())}
+
+
+def check_staff(staff: frozenset[str]) -> None:
+    """Refuse a TABOT_STAFF entry on a platform tabot does not know (`slak:U1`): nobody ever
+    acts as it, so that person would silently never be staff."""
+    if all(item.startswith(f"{TERMINAL}:") for item in staff):
+        return  # no need to import every adapter to know the terminal
+    known = known_platforms()
+    unknown = sorted(item for item in staff if item.split(":", 1)[0] not in known)
+    if unknown:
+        raise ConfigError(f"TABOT_STAFF entries must start with a platform tabot knows "
+                          f"({', '.join(sorted(known))}); fix {', '.join(map(repr, unknown))}")
 
 
 def notice_platforms(settings: Settings) -> tuple[str, ...]:
@@ -208,6 +229,7 @@ class Runtime:
 
     async def initialize(self) -> None:
         """Everything that can fail on bad settings fails here, before any event is taken."""
+        check_staff(self.settings.staff)
         classes = [load_adapter(name) for name in self.adapter_names]
         if self.knowledge is None:
             self.knowledge = load_knowledge(self.settings)

@@ -22,7 +22,15 @@ from typing import TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
 
-from bot.app import build_triage, configured_platforms, load_knowledge, open_database, serve
+from bot.app import (
+    TERMINAL,
+    build_triage,
+    check_staff,
+    configured_platforms,
+    load_knowledge,
+    open_database,
+    serve,
+)
 from bot.chat.messages import Actor
 from bot.config import ConfigError, Settings, load_settings
 from bot.console.auth import NotStaff
@@ -243,13 +251,13 @@ def _console_parser(commands: argparse._SubParsersAction) -> None:
 
 
 def cmd_console(args: argparse.Namespace) -> int:
-    settings = load_settings(kb=args.kb)
+    settings = _staff_settings(kb=args.kb)
     serve_console(settings, load_console_settings(port=settings.port))
     return 0
 
 
 def cmd_console_link(args: argparse.Namespace) -> int:
-    settings = load_settings()
+    settings = _staff_settings()
     try:
         actor = Actor.parse(args.user)
     except ValueError:
@@ -286,7 +294,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_ask(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
-    kb = load_knowledge(settings, quiet=True)
+    kb = load_knowledge(settings)  # files it skips, on stderr: the answer may have missed them
     text = " ".join(args.text)
     match = Matcher(kb.index, settings.thresholds).match(text)
     crisis = kb.crisis.assess(text)
@@ -418,7 +426,7 @@ def _calibration_lines(kb: KnowledgeBase, settings: Settings) -> list[str]:
 
 
 def cmd_escalations(args: argparse.Namespace) -> int:
-    settings = load_settings(kb=getattr(args, "kb", None))
+    settings = _staff_settings(kb=getattr(args, "kb", None))
     return asyncio.run(_escalations(settings, args))
 
 
@@ -457,7 +465,7 @@ async def _triage_action(triage: Triage, actor: Actor, args: argparse.Namespace,
 
 
 def cmd_members(args: argparse.Namespace) -> int:
-    settings = load_settings()
+    settings = _staff_settings()
     if (actor := _staff_at_terminal(settings)) is None:
         return 1
     return asyncio.run(_members(settings, args, actor))
@@ -494,7 +502,7 @@ async def _member_action(db: Database, args: argparse.Namespace, actor: Actor) -
 
 
 def cmd_learn(args: argparse.Namespace) -> int:
-    settings = load_settings(kb=args.kb)
+    settings = _staff_settings(kb=args.kb)
     if (actor := _staff_at_terminal(settings)) is None:
         return 1
     kb = load_knowledge(settings, quiet=True)
@@ -551,9 +559,16 @@ def _group_json(group: EntryProposals) -> dict:
                            "already_listed": p.already_listed} for p in group.proposals]}
 
 
+def _staff_settings(kb: str | None = None) -> Settings:
+    """Settings for a command that reads TABOT_STAFF, whose platforms are checked too."""
+    settings = load_settings(kb=kb)
+    check_staff(settings.staff)
+    return settings
+
+
 def _terminal_actor() -> Actor:
     """Staff at a terminal act as cli:<login>, as listed in TABOT_STAFF."""
-    return Actor("cli", getpass.getuser())
+    return Actor(TERMINAL, getpass.getuser())
 
 
 def _staff_at_terminal(settings: Settings) -> Actor | None:
@@ -566,7 +581,7 @@ def _staff_at_terminal(settings: Settings) -> Actor | None:
 
 
 def cmd_purge(args: argparse.Namespace) -> int:
-    settings = load_settings()
+    settings = _staff_settings()
     if (actor := _staff_at_terminal(settings)) is None:
         return 1
     result = asyncio.run(_with_database(settings, lambda db: purge(
@@ -577,7 +592,7 @@ def cmd_purge(args: argparse.Namespace) -> int:
 
 
 def cmd_audit(args: argparse.Namespace) -> int:
-    settings = load_settings()
+    settings = _staff_settings()
     if _staff_at_terminal(settings) is None:
         return 1
     rows = asyncio.run(_with_database(settings, lambda db: audit.entries(db, args.limit)))

@@ -104,6 +104,14 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
     return default if value is None else value
 
 
+def _whole(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """A count: `2.5` messages a minute is refused, not quietly read as 2."""
+    value = _number(env, name, default, low, high)
+    if value != int(value):
+        raise ConfigError(f"{name} must be a whole number, got {env[name]!r}")
+    return int(value)
+
+
 def _optional_number(env: Mapping[str, str], name: str, low: float, high: float
                      ) -> float | None:
     raw = env.get(name)
@@ -132,14 +140,14 @@ def load_settings(env: Mapping[str, str] | None = None, kb: str | None = None) -
         thresholds=thresholds,
         max_wrong=_number(env, "TABOT_MAX_WRONG", DEFAULT_MAX_WRONG, 0.001, 0.5),
         response_time=env.get("TABOT_RESPONSE_TIME", "").strip() or "within one business day",
-        max_message_chars=int(_number(env, "TABOT_MAX_MESSAGE_CHARS", 4000, 100, 100_000)),
+        max_message_chars=_whole(env, "TABOT_MAX_MESSAGE_CHARS", 4000, 100, 100_000),
         staff=_staff(env.get("TABOT_STAFF", "")),
         unclaimed_after_hours=_number(env, "TABOT_UNCLAIMED_AFTER_HOURS", 4, 0.01, 24 * 30),
         answer_due_hours=_number(env, "TABOT_ANSWER_DUE_HOURS", 24, 0.01, 24 * 60),
-        rate_limit_per_minute=int(_number(env, "TABOT_RATE_LIMIT", 20, 1, 10_000)),
+        rate_limit_per_minute=_whole(env, "TABOT_RATE_LIMIT", 20, 1, 10_000),
         keep_interactions_days=_number(env, "TABOT_KEEP_INTERACTIONS_DAYS", 90, 1, 3650),
         keep_closed_days=_number(env, "TABOT_KEEP_CLOSED_DAYS", 30, 1, 3650),
-        review_months=int(_number(env, "TABOT_REVIEW_MONTHS", 12, 1, 120)),
+        review_months=_whole(env, "TABOT_REVIEW_MONTHS", 12, 1, 120),
         port=_port(env.get("PORT", "")),
         poll_seconds=_number(env, "TABOT_POLL_SECONDS", 1, 0.05, 3600),
         spool_dir=Path(env["TABOT_SPOOL_DIR"]).expanduser()

@@ -8,6 +8,7 @@ import json
 import os
 import signal
 import time
+from dataclasses import replace
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -17,9 +18,16 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bot.app import Runtime, Schedule, configured_platforms, notice_platforms
+from bot.app import (
+    Runtime,
+    Schedule,
+    check_staff,
+    configured_platforms,
+    known_platforms,
+    notice_platforms,
+)
 from bot.chat.messages import Actor
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.store.tables import AuditEntry, Interaction, InteractionCount
@@ -82,6 +90,27 @@ def test_staff_notices_go_only_to_platforms_whose_adapter_pushes_them() -> None:
     settings = Settings(database_url="sqlite+aiosqlite://", knowledge_dir=Path("."),
                         staff=frozenset({"slack:U1", "telegram:2", "cli:ana", "console:ana"}))
     assert notice_platforms(settings) == ("slack", "telegram")
+
+
+def test_staff_must_be_on_a_platform_some_adapter_or_the_terminal_serves() -> None:
+    assert {"cli", "console", "slack", "telegram"} <= known_platforms()
+    check_staff(frozenset({"slack:U1", "telegram:2", "cli:ana", "console:ana"}))
+    check_staff(frozenset())
+    with pytest.raises(ConfigError) as refused:
+        check_staff(frozenset({"slak:U1", "Slack:U2", "cli:ana"}))
+    assert str(refused.value) == (
+        f"TABOT_STAFF entries must start with a platform tabot knows "
+        f"({', '.join(sorted(known_platforms()))}); fix 'Slack:U2', 'slak:U1'")
+
+
+async def test_the_runtime_refuses_staff_on_an_unknown_platform_before_it_opens_anything(
+        settings: Settings, tmp_path: Path) -> None:
+    runtime = Runtime(replace(settings, staff=frozenset({"slak:U1"})), ["console"], env={},
+                      handle_signals=False)
+    with pytest.raises(ConfigError, match="fix 'slak:U1'"):
+        async with runtime:
+            pass
+    assert not (tmp_path / "tabot.db").exists()
 
 
 async def test_tabot_run_serves_slack_and_a_telegram_webhook_on_one_port(tmp_path: Path) -> None:

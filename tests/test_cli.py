@@ -133,6 +133,29 @@ def test_a_bad_setting_names_the_variable() -> None:
     assert "TABOT_ANSWER_CONFIDENCE must be a number, got 'high'" in result.stderr
 
 
+def test_ask_names_the_knowledge_files_it_skipped_on_stderr(tmp_path: Path) -> None:
+    kb = tmp_path / "kb"
+    write_yaml(kb / "a.yaml", entry("curfew", ["can we have a curfew", "curfew rules"]))
+    write_text(kb / "c.yaml", "id: broken\n  title: [\n")
+    as_json = tabot("ask", "curfew rules", "--kb", str(kb), "--json")
+    assert json.loads(as_json.stdout)["entry_id"] == "curfew"  # stdout stays one JSON object
+    for result in (as_json, tabot("ask", "curfew rules", "--kb", str(kb))):
+        assert result.returncode == 0, result.stderr
+        assert f"knowledge: {kb / 'c.yaml'}:2: error: YAML syntax error" in result.stderr
+        assert "(skipped)" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_staff_on_a_platform_tabot_does_not_know_is_refused_in_one_line(
+        db_env: dict[str, str]) -> None:
+    for command in (["escalations", "list"], ["members", "list"], ["chat"]):
+        result = tabot(*command, env={**db_env, "TABOT_STAFF": "slak:U1,cli:x"}, stdin="quit\n")
+        assert result.returncode == 2, result.stdout + result.stderr
+        [line] = result.stderr.splitlines()
+        assert line.startswith("tabot: TABOT_STAFF entries must start with a platform tabot "
+                               "knows (") and line.endswith("); fix 'slak:U1'")
+        assert all(name in line for name in ("cli", "console", "slack", "telegram"))
+
+
 def test_a_missing_knowledge_directory_is_a_clear_error(tmp_path: Path) -> None:
     result = tabot("ask", "x", "--kb", str(tmp_path / "nope"))
     assert result.returncode == 2 and "does not exist" in result.stderr

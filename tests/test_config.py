@@ -52,11 +52,21 @@ def test_a_database_url_that_would_lose_data_or_cannot_be_read_is_refused(
     ("TABOT_ANSWER_CONFIDENCE", "abc", "must be a number, got 'abc'"),
     ("TABOT_MARGIN", "2", "must be between 0 and 1, got '2'"),
     ("TABOT_MAX_MESSAGE_CHARS", "5", "must be between 100 and 100000"),
+    ("TABOT_MAX_MESSAGE_CHARS", "4000.5", "must be a whole number, got '4000.5'"),
+    ("TABOT_REVIEW_MONTHS", "1.5", "must be a whole number, got '1.5'"),
 ])
 def test_bad_numbers_are_refused_with_the_variable_name(name: str, value: str,
                                                         message: str) -> None:
     with pytest.raises(ConfigError, match=f"{name} {message}"):
         load_settings({name: value})
+
+
+def test_a_rate_limit_is_a_whole_number_of_messages() -> None:
+    assert load_settings({"TABOT_RATE_LIMIT": "30"}).rate_limit_per_minute == 30
+    assert load_settings({}).rate_limit_per_minute == 20
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"TABOT_RATE_LIMIT": "2.5"})
+    assert str(refused.value) == "TABOT_RATE_LIMIT must be a whole number, got '2.5'"
 
 
 def test_thresholds_and_response_time_come_from_the_environment() -> None:

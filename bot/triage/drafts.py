@@ -15,7 +15,7 @@ import yaml
 from bot.knowledge.files import DRAFTS_DIR
 from bot.knowledge.normalize import STOPWORDS, fold
 from bot.knowledge.schema import MAX_ID_LENGTH
-from bot.triage.workflow import Actor, Triage, TriageError
+from bot.triage.workflow import Actor, Triage, TriageError, not_staff
 
 
 def draft_id(question: str, reference: str) -> str:
@@ -31,7 +31,7 @@ def draft_id(question: str, reference: str) -> str:
 async def write_draft(triage: Triage, actor: Actor, reference: str, knowledge_dir: Path) -> Path:
     view = await triage.show(reference, actor)
     if not triage.is_staff(actor):
-        raise TriageError("Only the coalition's TA staff can draft knowledge entries.")
+        raise not_staff(actor, "draft knowledge entries")
     if not view.answer:
         raise TriageError(f"{view.reference} has no answer yet; answer it before drafting.")
     entry_id = draft_id(view.question, view.reference)

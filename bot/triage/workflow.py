@@ -66,6 +66,14 @@ class TriageError(Exception):
     """A staff action that cannot be done; the message says why and what to do."""
 
 
+def not_staff(actor: Actor, doing: str = "do that") -> TriageError:
+    """The refusal for someone not in TABOT_STAFF. It names the identity they act as, which is
+    what an admin adds (`tabot escalations` acts as cli:<login>, `tabot chat` as
+    console:<login>)."""
+    return TriageError(f"Only the coalition's TA staff can {doing}. You act as {actor.id}; "
+                       f"adding {actor.id} to TABOT_STAFF makes you staff.")
+
+
 @dataclass(frozen=True)
 class Event:
     kind: str
@@ -162,8 +170,7 @@ class Triage:
 
     def _require_staff(self, actor: Actor) -> None:
         if not self.is_staff(actor):
-            raise TriageError("Only the coalition's TA staff can do that. Staff are listed in "
-                              "TABOT_STAFF as platform:user pairs.")
+            raise not_staff(actor)
 
     async def show(self, reference: str, actor: Actor) -> EscalationView:
         """Staff see everything; an asker sees their own question and answer, nothing else."""

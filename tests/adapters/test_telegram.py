@@ -282,6 +282,33 @@ def test_missing_token_names_the_variable() -> None:
                                  "TELEGRAM_WEBHOOK_URL": "https://h/telegram"})
 
 
+ODD_CHARACTER = ("has a space or a character other than letters, digits, _ and - after "
+                 "the colon")
+
+
+@pytest.mark.parametrize(("token", "problem"), [
+    ("424242", "has no colon"),
+    ("bot424242:XYZsecret-9_q", "does not start with the bot's number"),
+    ('"424242:XYZsecret-9_q"', "does not start with the bot's number"),
+    ("424242:", "has nothing after the colon"),
+    ("424242:XYZsecret 9_q", ODD_CHARACTER),
+    ("424242:XYZsecret:9_q", ODD_CHARACTER),
+])
+def test_a_token_of_the_wrong_form_is_refused_at_start_without_showing_it(
+        token: str, problem: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        TelegramConfig.from_env({"TELEGRAM_BOT_TOKEN": token})
+    message = str(refused.value)
+    assert message.startswith("TELEGRAM_BOT_TOKEN must be the bot's number, a colon and its "
+                              "secret") and f"this one {problem} (copy it again" in message
+    assert "XYZsecret" not in message
+
+
+@pytest.mark.parametrize("token", ["424242:XYZsecret-9_q", "1:x", " 12:AbC_d-9\n"])
+def test_a_token_of_the_right_form_is_accepted_whatever_its_lengths(token: str) -> None:
+    assert TelegramConfig.from_env({"TELEGRAM_BOT_TOKEN": token}).token == token.strip()
+
+
 async def test_tabot_run_serves_slack_and_telegram_in_one_process(tmp_path: Path) -> None:
     telegram_api, slack_api = FakeTelegramAPI(), FakeSlackAPI()
     await telegram_api.start()

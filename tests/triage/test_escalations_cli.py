@@ -115,6 +115,8 @@ def test_list_and_show_print_json(env: dict[str, str]) -> None:
 def test_the_cli_refuses_people_who_are_not_staff(env: dict[str, str]) -> None:
     result = tabot({**env, "TABOT_STAFF": "slack:USOMEONEELSE"}, "escalations", "list")
     assert result.returncode == 1 and "Only the coalition's TA staff" in result.stderr
+    me = f"cli:{getpass.getuser()}"
+    assert f"You act as {me}; adding {me} to TABOT_STAFF makes you staff." in result.stderr
 
 
 def test_unknown_references_and_empty_answers_are_explained(env: dict[str, str]) -> None:

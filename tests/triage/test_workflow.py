@@ -7,6 +7,7 @@ from sqlalchemy import select
 from bot.chat.messages import Message
 from bot.store.database import Database
 from bot.store.tables import OutboxMessage
+from bot.triage import commands
 from bot.triage.escalations import Reason
 from bot.triage.rendering import escalation_table, view_text
 from bot.triage.workflow import MAX_ANSWER_CHARS, Actor, Triage, TriageError, parse_reference
@@ -97,6 +98,18 @@ async def test_only_configured_staff_can_act(triage: Triage) -> None:
                    triage.reopen(ref, ASKER), triage.queue(ASKER)):
         with pytest.raises(TriageError, match="Only the coalition's TA staff"):
             await action
+
+
+async def test_a_refusal_names_the_identity_to_add_to_tabot_staff(triage: Triage) -> None:
+    ref = await ask(triage.db)
+    for someone in (Actor("cli", "someone"), Actor("console", "someone")):
+        for action in (triage.queue(someone), triage.claim(ref, someone)):
+            with pytest.raises(TriageError) as refused:
+                await action
+            assert str(refused.value) == (
+                f"Only the coalition's TA staff can do that. You act as {someone.id}; "
+                f"adding {someone.id} to TABOT_STAFF makes you staff.")
+    assert "console:someone" in await commands.queue(triage, Actor("console", "someone"))
 
 
 async def test_askers_see_their_own_question_and_answer_but_no_notes(triage: Triage) -> None:
