@@ -2,7 +2,9 @@
 
 Funders need counts, not transcripts, so interactions are folded into monthly counts before
 they are deleted; a closed escalation keeps its reference, dates, topic and outcome but loses
-its question, answer and notes. `tabot purge` runs it; the running bot runs it daily.
+its question, answer and notes. A phrasing proposal is a redacted question too: one nobody
+has confirmed again, or staff decided on, within the interactions' time is deleted with them.
+`tabot purge` runs it; the running bot runs it daily.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from bot.store.tables import (
     EscalationEvent,
     Interaction,
     InteractionCount,
+    LearnedPhrasing,
     OutboxMessage,
     SeenEvent,
     utcnow,
@@ -28,6 +31,7 @@ from bot.store.tables import (
 
 PURGED = "[purged]"
 SEEN_EVENTS_KEPT = dt.timedelta(days=7)
+PENDING = "pending"  # a proposal staff have not decided on (bot.knowledge.learning.State)
 
 
 class PurgeRaced(Exception):
@@ -39,11 +43,13 @@ class PurgeResult:
     interactions: int
     escalations: int
     deliveries: int
+    proposals: int = 0
 
     def __str__(self) -> str:
         return (f"purged {self.interactions} interaction records (kept as monthly counts), "
-                f"the text of {self.escalations} closed escalations, and {self.deliveries} "
-                "delivered messages")
+                f"the text of {self.escalations} closed escalations, {self.deliveries} "
+                f"delivered messages, and {self.proposals} phrasing proposals nobody confirmed "
+                "again")
 
 
 async def purge(db: Database, keep_interactions: dt.timedelta, keep_closed: dt.timedelta,
@@ -68,7 +74,10 @@ async def purge(db: Database, keep_interactions: dt.timedelta, keep_closed: dt.t
             OutboxMessage.delivered_at < now - keep_closed))
         await session.execute(delete(SeenEvent).where(
             SeenEvent.created_at < now - SEEN_EVENTS_KEPT))
-        result = PurgeResult(interactions, len(stale), sent.rowcount or 0)
+        proposals = await session.execute(delete(LearnedPhrasing).where(
+            LearnedPhrasing.state == PENDING, LearnedPhrasing.last_seen < now - keep_interactions))
+        result = PurgeResult(interactions, len(stale), sent.rowcount or 0,
+                             proposals.rowcount or 0)
         audit.record(session, actor, "purge", "", str(result))
     return result
 

@@ -9,7 +9,7 @@ from bot.chat.messages import Message
 from bot.store import audit
 from bot.store.database import Database
 from bot.store.retention import PURGED, PurgeRaced, purge
-from bot.store.tables import Escalation, Interaction, InteractionCount
+from bot.store.tables import Escalation, Interaction, InteractionCount, LearnedPhrasing
 from bot.triage.escalations import Reason
 from bot.triage.workflow import Actor, Triage
 from tests.conftest import new_escalation, new_interaction
@@ -49,6 +49,23 @@ async def test_interactions_are_folded_into_the_month_of_the_coalitions_zone(
                 now=evening + dt.timedelta(days=100), zone=zone)
     async with database.session() as session:
         assert list(await session.scalars(select(InteractionCount.month))) == [month]
+
+
+async def test_phrasing_proposals_nobody_confirmed_again_go_with_the_interactions(
+        database: Database) -> None:
+    """A proposal is a redacted question; staff's decisions (dismissed keys) are kept."""
+    now = dt.datetime.now(dt.UTC)
+    async with database.session() as session, session.begin():
+        for key, state, seen in [("old", "pending", 100), ("fresh", "pending", 10),
+                                 ("decided", "dismissed", 100)]:
+            session.add(LearnedPhrasing(entry_id="e1", key=key, text=key, state=state,
+                                        first_seen=now - dt.timedelta(days=seen),
+                                        last_seen=now - dt.timedelta(days=seen)))
+    result = await purge(database, dt.timedelta(days=90), dt.timedelta(days=30), STAFF.id)
+    assert result.proposals == 1 and "1 phrasing proposals" in str(result)
+    async with database.session() as session:
+        kept = set(await session.scalars(select(LearnedPhrasing.key)))
+    assert kept == {"fresh", "decided"}
 
 
 async def test_recent_records_and_open_questions_are_kept(database: Database) -> None:
