@@ -13,12 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import hmac
 import html
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Self
 from urllib.parse import urlsplit
@@ -421,28 +422,41 @@ class TelegramAdapter(Adapter):
     async def deliver(self, delivery: Delivery) -> None:
         match delivery:
             case StaffNotice():
-                await self._notify_staff(delivery.text, _keyboard([[
+                await self._notify_staff(delivery, delivery.text, _keyboard([[
                     ("Claim", _data("tc", None, delivery.reference)),
                     ("Answer", _data("ta", None, delivery.reference))]]))
             case ReviewPost():
-                await self._notify_staff(delivery.text, None)
+                await self._notify_staff(delivery, delivery.text, None)
             case TriageUpdate():
                 pass  # Telegram staff work from their own messages; Slack posts are updated
             case ToAsker():
-                for piece in split_text(html.escape(delivery.text), LIMIT):
-                    await self.application.bot.send_message(
-                        chat_id=int(delivery.to.conversation_id), text=piece,
-                        parse_mode=ParseMode.HTML,
-                        reply_to_message_id=int(delivery.to.thread_id)
-                        if delivery.to.thread_id else None)
+                to = delivery.to
+                await self._once_each(delivery, {str(n): functools.partial(
+                    self.application.bot.send_message, chat_id=int(to.conversation_id),
+                    text=piece, parse_mode=ParseMode.HTML,
+                    reply_to_message_id=int(to.thread_id) if to.thread_id else None)
+                    for n, piece in enumerate(split_text(html.escape(delivery.text), LIMIT))})
 
-    async def _notify_staff(self, text: str, keyboard: InlineKeyboardMarkup | None) -> None:
+    async def _notify_staff(self, delivery: Delivery, text: str,
+                            keyboard: InlineKeyboardMarkup | None) -> None:
         """Each Telegram staff member gets new questions with Claim / Answer buttons."""
-        for staff_id in self.core.staff_on(self.name):
-            if staff_id.lstrip("-").isdigit():
-                await self.application.bot.send_message(
-                    chat_id=int(staff_id), text=html.escape(text)[:LIMIT],
-                    parse_mode=ParseMode.HTML, reply_markup=keyboard)
+        await self._once_each(delivery, {staff_id: functools.partial(
+            self.application.bot.send_message, chat_id=int(staff_id),
+            text=html.escape(text)[:LIMIT], parse_mode=ParseMode.HTML, reply_markup=keyboard)
+            for staff_id in sorted(self.core.staff_on(self.name))
+            if staff_id.lstrip("-").isdigit()})
+
+    async def _once_each(self, delivery: Delivery,
+                         sends: dict[str, Callable[[], Awaitable[object]]]) -> None:
+        """Send the platform messages one outbox message needs (the parts of a long answer,
+        one per staff member). A retry after a failure part-way skips those already sent: the
+        Bot API cannot be asked what a bot sent, so each is remembered once it has gone."""
+        for piece, send in sends.items():
+            key = f"outbox:{delivery.id}:{piece}"
+            if delivery.maybe_sent and await self.core.sent_before(self.name, key):
+                continue
+            await send()
+            await self.core.mark_sent(self.name, key)
 
     # --- running ---------------------------------------------------------------------------
 

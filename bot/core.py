@@ -168,6 +168,25 @@ class Core:
                         type(exc).__name__)
             return True
 
+    async def sent_before(self, platform: str, key: str) -> bool:
+        """Did an earlier attempt send this piece of an outbox message (`mark_sent`)? When the
+        database cannot say, no: the piece is sent again rather than lost."""
+        try:
+            return await platform_state.recorded(self._db, platform, key)
+        except STORAGE_ERRORS as exc:
+            log.warning("cannot tell what an earlier attempt sent: database unavailable (%s)",
+                        type(exc).__name__)
+            return False
+
+    async def mark_sent(self, platform: str, key: str) -> None:
+        """Remember that one piece of an outbox message reached the platform, for a platform
+        that cannot be asked afterwards what it was sent (Telegram)."""
+        try:
+            await platform_state.first_time(self._db, platform, key)
+        except STORAGE_ERRORS as exc:
+            log.warning("a sent piece was not remembered: database unavailable (%s)",
+                        type(exc).__name__)
+
     async def remember_triage_post(self, reference: str, platform: str, channel: str,
                                    message_id: str) -> None:
         async with self._guard("triage post"):

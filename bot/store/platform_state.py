@@ -24,6 +24,14 @@ async def first_time(db: Database, platform: str, key: str) -> bool:
     return await events.first_time(platform, key[:200])
 
 
+async def recorded(db: Database, platform: str, key: str) -> bool:
+    """Was (platform, key) stored already, by `first_time`? Reads only."""
+    async with db.session() as session:
+        found = await session.scalar(select(SeenEvent.id).where(
+            SeenEvent.platform == platform, SeenEvent.key == key[:200]))
+    return found is not None
+
+
 class SeenEvents:
     """Group commit for `first_time`, which every chat event passes through before anything
     else: keys that arrive while one INSERT is under way share the next one.

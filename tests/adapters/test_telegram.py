@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import html
 import os
 import sys
 from collections.abc import AsyncIterator
@@ -15,13 +16,14 @@ from sqlalchemy import func, select
 
 from adapters.telegram import LIMIT, ONLY_TEXT, TelegramConfig
 from bot.app import Runtime
+from bot.chat.text import split_text
 from bot.config import ConfigError, Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.store.tables import Interaction
-from bot.triage import members
+from bot.triage import members, outbox
 from bot.triage.escalations import ANSWERED_WITH
-from bot.triage.workflow import Actor
+from bot.triage.workflow import Actor, relay_text
 from tests.conftest import REPO, running
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.telegram_api import BOT, FakeTelegramAPI
@@ -200,6 +202,30 @@ async def test_non_text_messages_get_a_clear_reply_and_nothing_is_stored(
     assert reply["text"] == ONLY_TEXT
     async with telegram.db.session() as session:
         assert await session.scalar(select(func.count()).select_from(Interaction)) == 0
+
+
+async def test_a_long_answer_that_failed_part_way_is_resent_from_the_part_that_failed(
+        telegram: Harness) -> None:
+    """Rural connections drop: the parts an asker already has are not sent to them again."""
+    await register(telegram)
+    telegram.api.text(TO_STAFF, ADVOCATE)
+    await telegram.replies_to(ADVOCATE)
+    await telegram.deliver()  # the notice to staff
+    await telegram.runtime.triage.answer("TA-0001", Actor("telegram", str(STAFF)),
+                                         "A long answer. " * 700)
+    before = len(telegram.api.sent())
+    telegram.api.failures["sendMessage"] = [200, 502]  # the first part goes, the second fails
+
+    def tried() -> list[str]:  # every call, the failed one too
+        return [p["text"] for p in telegram.api.sent()[before:] if p["chat_id"] == ADVOCATE]
+
+    await telegram.deliver()
+    parts = split_text(html.escape(relay_text("TA-0001", UNMATCHED, "A long answer. " * 700)),
+                       LIMIT)
+    assert tried() == parts[:2] and len(parts) >= 3
+    await asyncio.sleep(outbox.FIRST_RETRY.total_seconds() + 0.2)
+    await telegram.deliver()
+    assert tried() == [parts[0], *parts[1:2], *parts[1:]]  # the first part is not sent again
 
 
 async def test_long_messages_are_split_under_telegrams_limit(telegram: Harness) -> None:

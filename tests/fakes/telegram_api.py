@@ -29,7 +29,8 @@ class FakeTelegramAPI:
     token: str = "123:TEST"
     calls: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
     updates: list[dict] = field(default_factory=list)
-    failures: dict[str, list[int]] = field(default_factory=dict)  # method -> statuses to return
+    # method -> statuses its next calls get, in turn (200: that call goes through)
+    failures: dict[str, list[int]] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _messages: itertools.count = field(default_factory=lambda: itertools.count(5000))
     _new_update: asyncio.Event = field(default_factory=asyncio.Event)
@@ -107,8 +108,7 @@ class FakeTelegramAPI:
                                       "description": "Unauthorized"}, status=401)
         payload = self._decode(dict(await request.post()))
         self.calls.append((method, payload))
-        if statuses := self.failures.get(method):
-            status = statuses.pop(0)
+        if (statuses := self.failures.get(method)) and (status := statuses.pop(0)) != 200:
             return web.json_response({"ok": False, "error_code": status,
                                       "description": "Bad Gateway"}, status=status)
         result = await self._result(method, payload)
