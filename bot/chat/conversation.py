@@ -247,7 +247,7 @@ class Conversation:
         the reply. The link is sent and not kept: the database holds its digest alone, and
         nothing logs it. TABOT_PUBLIC_URL is read as `tabot console link` reads it."""
         if not self.triage.is_staff(message.actor):
-            return TextReply(copy.CONSOLE_ONLY_STAFF)
+            return TextReply(copy.CONSOLE_ONLY_STAFF.format(actor=message.actor.id))
         if message.thread_id is not None:
             return TextReply(copy.CONSOLE_ONLY_PRIVATE)
         try:
@@ -257,7 +257,7 @@ class Conversation:
             log.warning("no console link for %s: %s", message.actor, exc)
             return TextReply(copy.CONSOLE_NOT_SET_UP)
         except NotStaff:
-            return TextReply(copy.CONSOLE_ONLY_STAFF)
+            return TextReply(copy.CONSOLE_ONLY_STAFF.format(actor=message.actor.id))
         except STORAGE_ERRORS as exc:
             log.warning("no console link: database unavailable (%s)", type(exc).__name__)
             return TextReply(copy.CONSOLE_DOWN)

@@ -99,7 +99,7 @@ RELATED_HINT = ("Type a number from 1 to {count} for a related topic, 'yes' or '
 ALREADY_SENT = ("Your question is already with TA staff (reference {reference}), so there's "
                 "no need to send it again; type 'status' to see where it stands.")
 CONSOLE_ONLY_STAFF = ("The web console is for the coalition's TA staff. If you are staff, ask "
-                      "the coalition's admin to add you to TABOT_STAFF.")
+                      "the coalition's admin to add {actor} to TABOT_STAFF.")
 CONSOLE_ONLY_PRIVATE = ("I only send sign-in links in a direct message, never where others can "
                         "read them. Send /console to me directly (in Slack: /ta console, or "
                         "the button on my Home tab).")
