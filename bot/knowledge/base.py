@@ -18,7 +18,12 @@ from bot.knowledge.entries import Entry
 from bot.knowledge.files import entry_files, load_entry_file, load_synonyms
 from bot.knowledge.matcher import Index
 from bot.knowledge.problems import Problem, Severity
-from bot.knowledge.semantic import PHRASING_VECTORS, SEED_FILE, shared_encoder
+from bot.knowledge.semantic import (
+    PHRASING_VECTORS,
+    SEED_FILE,
+    missing_from_seed,
+    shared_encoder,
+)
 
 SHIPPED_KNOWLEDGE = Path(__file__).resolve().parents[2] / "knowledge"
 
@@ -139,6 +144,16 @@ class KnowledgeBase:
         path = self.directory / SEED_FILE
         texts = self.index.phrasing_texts() + off_topic_questions()
         return path, PHRASING_VECTORS.write_seed(encoder, texts, path)
+
+    def vector_seed_missing(self) -> tuple[Path, int, int] | None:
+        """The shipped vector seed, how many of this knowledge base's texts it lacks, and how
+        many there are; None without a seed (or without the sentence model)."""
+        if self.index.encoder is None:
+            return None
+        path = self.directory / SEED_FILE
+        texts = self.index.phrasing_texts() + off_topic_questions()
+        missing = missing_from_seed(path, texts)
+        return None if missing is None else (path, missing, len(set(texts)))
 
     @staticmethod
     def _unique(files: dict[Path, tuple[Entry, ...]], problems: list[Problem],

@@ -38,7 +38,21 @@ def lint(kb: KnowledgeBase, today: dt.date | None = None) -> list[Problem]:
     problems += _references_and_dates(kb, today)
     problems += _unfindable_sources(kb)
     problems += _long_answers(kb)
+    problems += _stale_vector_seed(kb)
     return sorted(problems, key=lambda p: (str(p.path), p.line))
+
+
+def _stale_vector_seed(kb: KnowledgeBase) -> list[Problem]:
+    """Entries edited since `tabot kb vectors`: nothing is wrong, but a first start on a new
+    machine encodes those texts again (a minute for the whole knowledge base)."""
+    found = kb.vector_seed_missing()
+    if found is None or found[1] == 0:
+        return []
+    path, missing, total = found
+    return [Problem(path, 1, Severity.WARNING,
+                    f"holds no sentence vectors for {missing} of the {total} texts (entries "
+                    "edited since it was written), so a first start encodes them; run `tabot "
+                    "kb vectors` and keep the new file with the entries")]
 
 
 def _long_answers(kb: KnowledgeBase) -> list[Problem]:

@@ -305,6 +305,17 @@ class PhrasingVectors:
             log.warning("phrasing vectors not cached (%s)", type(exc).__name__)
 
 
+def missing_from_seed(path: Path, texts: Sequence[str]) -> int | None:
+    """How many of `texts` a seed file holds no vector for; None when there is no seed, or
+    one tabot cannot read (loading says why)."""
+    try:
+        with np.load(path) as seed:
+            held = set(seed["keys"].tolist())
+    except _UNREADABLE:
+        return None
+    return sum(_key(t) not in held for t in set(texts))
+
+
 def _all_cores_if(bulk: bool) -> contextlib.AbstractContextManager[object]:
     """Let BLAS use every core for a bulk encoding. That is nearly always a first start, before
     any asker is served; a single question keeps to one thread (see `shared_encoder()`)."""

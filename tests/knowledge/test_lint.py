@@ -49,3 +49,23 @@ def test_an_answer_too_long_for_a_phone_is_a_warning(tmp_path: Path) -> None:
     [problem] = [p for p in lint(KnowledgeBase.load(directory)) if "characters" in p.message]
     assert problem.severity is Severity.WARNING and problem.path.name == "shelter-curfew.yaml"
     assert "7,999 characters" in problem.message  # YAML drops the trailing space
+
+
+def test_a_vector_seed_older_than_the_entries_is_a_warning(tmp_path: Path) -> None:
+    directory = tmp_path / "kb"
+    for item in SMALL_KB:
+        write_yaml(directory / f"{item['id']}.yaml", item)
+    kb = KnowledgeBase.load(directory)
+
+    def seed_warnings() -> list:
+        return [p for p in lint(kb) if p.path.name == "sentence-vectors.npz"]
+
+    assert seed_warnings() == []  # no seed shipped: nothing to keep current
+    kb.write_vector_seed()
+    assert seed_warnings() == []
+    write_yaml(directory / "shelter-curfew.yaml", entry(
+        "shelter-curfew", ["can our shelter have a curfew", "curfew on weekends too?"]))
+    kb.reload()
+    [problem] = seed_warnings()
+    assert problem.severity is Severity.WARNING and "tabot kb vectors" in problem.message
+    assert "for 1 of the" in problem.message  # the one new phrasing
