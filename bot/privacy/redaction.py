@@ -98,13 +98,16 @@ NAME, PLACE = "[NAME]", "[PLACE]"
 
 
 def without_placeholders(text: str) -> str:
-    """What the matcher sees: each placeholder as words the knowledge base doesn't know (two
-    for a name), so a redacted detail weighs against a match as the detail itself would, and
-    no placeholder's own words ("place", "number") count for or against any entry."""
+    """What the matcher sees. A name or place becomes words the knowledge base doesn't know
+    (two for a name): it was found among words, and may have been one that mattered, so it
+    weighs against a match as the word itself would. A phone number, e-mail, date, address or
+    any other identifier found by its shape is left out: it never says what a question is
+    about, and an advocate who typed three of them should get the same answer as one who
+    typed none. No placeholder's own words ("place", "number") count for any entry."""
     counter = itertools.count()
 
     def unknown_words(found: re.Match[str]) -> str:
-        words = 2 if found.group(0) == NAME else 1
+        words = {NAME: 2, PLACE: 1}.get(found.group(0), 0)
         return " " + " ".join(f"{REDACTED_TOKEN}{next(counter)}" for _ in range(words)) + " "
 
     return " ".join(PLACEHOLDER.sub(unknown_words, text).split())

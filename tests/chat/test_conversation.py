@@ -320,3 +320,16 @@ async def test_staff_triage_from_chat_and_refusal_for_everyone_else(
     assert "/claim TA-0042" in help_text.text
     delivery = await outbox.claim(conversation.db, "test", "tabot", "ASKER")
     assert type(delivery) is AnswerRelayed
+
+
+async def test_identifiers_typed_with_a_question_do_not_keep_it_from_its_answer(
+        conversation: Conversation) -> None:
+    """A review found the same question answered bare but only offered as suggestions once the
+    advocate added a phone number, e-mail and date of birth."""
+    bare = "how do we get an emergency transfer for a survivor in a HUD unit"
+    [plain, *_] = await conversation.handle(msg(bare))
+    [_, detailed, *_] = await conversation.handle(msg(
+        f"{bare}? her cell is 555-201-3344, dob 04/03/1990, "
+        "email sky.blue@example.com", "U2"))
+    assert isinstance(plain, AnswerReply) and isinstance(detailed, AnswerReply)
+    assert detailed.entry_id == plain.entry_id
