@@ -444,19 +444,33 @@ class TelegramAdapter(Adapter):
             self.application.bot.send_message, chat_id=int(staff_id),
             text=html.escape(text)[:LIMIT], parse_mode=ParseMode.HTML, reply_markup=keyboard)
             for staff_id in sorted(self.core.staff_on(self.name))
-            if staff_id.lstrip("-").isdigit()})
+            if staff_id.lstrip("-").isdigit()}, in_order=False)
 
     async def _once_each(self, delivery: Delivery,
-                         sends: dict[str, Callable[[], Awaitable[object]]]) -> None:
+                         sends: dict[str, Callable[[], Awaitable[object]]],
+                         in_order: bool = True) -> None:
         """Send the platform messages one outbox message needs (the parts of a long answer,
         one per staff member). A retry after a failure part-way skips those already sent: the
-        Bot API cannot be asked what a bot sent, so each is remembered once it has gone."""
+        Bot API cannot be asked what a bot sent, so each is remembered once it has gone.
+
+        Parts stop at the first failure, so they never arrive out of order; messages that
+        stand alone (one per staff member) go on, so one person who blocked the bot does not
+        hold back everyone else. Either way the failure is raised, and the row retried."""
+        failure: Exception | None = None
         for piece, send in sends.items():
             key = f"outbox:{delivery.id}:{piece}"
             if delivery.maybe_sent and await self.core.sent_before(self.name, key):
                 continue
-            await send()
+            try:
+                await send()
+            except Exception as exc:  # the platform refused or dropped it: retried later
+                if in_order:
+                    raise
+                failure = failure or exc
+                continue
             await self.core.mark_sent(self.name, key)
+        if failure is not None:
+            raise failure
 
     # --- running ---------------------------------------------------------------------------
 

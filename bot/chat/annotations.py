@@ -8,6 +8,7 @@ the one function that reads them back.
 
 from __future__ import annotations
 
+NO_QUESTION = "(no question text)"  # filed when the question behind a button is gone
 _FOLLOWED = " (asked right after an answer about: "
 _ANSWERED = " (sent to staff after tabot answered it with the entry '"
 FOLLOW_UP = "{question}" + _FOLLOWED + "{topic})"
@@ -15,8 +16,9 @@ ANSWERED_WITH = _ANSWERED + "{entry}')"
 
 
 def proposable(question: str) -> str | None:
-    """The asker's own words, fit to propose as a phrasing, or None for a follow-up: without
-    the answer it followed, "what about teens?" says nothing about an entry."""
-    if _FOLLOWED in question:
+    """The asker's own words, fit to propose as a phrasing, or None for a follow-up (without
+    the answer it followed, "what about teens?" says nothing about an entry) and for a
+    question tabot no longer had."""
+    if _FOLLOWED in question or question == NO_QUESTION:
         return None
     return question.split(_ANSWERED, 1)[0]

@@ -21,7 +21,7 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat import copy
-from bot.chat.annotations import FOLLOW_UP
+from bot.chat.annotations import FOLLOW_UP, NO_QUESTION
 from bot.chat.messages import (
     Action,
     ActionKind,
@@ -287,7 +287,7 @@ class Conversation:
         match = self.matcher.match(without_placeholders(redaction.text))
         if not match.has_content and not redaction.changed:
             return [*replies, TextReply(copy.SMALL_TALK)]  # redacted words were content
-        question, match = self._in_context(message, redaction.text, match)
+        question, match, topic = self._in_context(message, redaction.text, match)
         handlers: dict[Outcome, Callable[[Message, str, Match], Awaitable[list[Reply]]]] = {
             Outcome.ANSWER: self._answered,
             Outcome.SUGGEST: self._suggested,
@@ -295,27 +295,32 @@ class Conversation:
             Outcome.OFF_TOPIC: self._off_topic,
         }
         answered = await handlers[match.outcome](message, question, match)
-        self._prompts.after(message, answered, question)
+        self._prompts.after(message, answered, topic)
         return replies + answered
 
     def _in_context(self, message: Message, question: str, match: Match
-                    ) -> tuple[str, Match]:
+                    ) -> tuple[str, Match, str]:
         """A follow-up to the answer just given ("what about teens?") is matched together with
         what that answer was about; the pair is kept when it answers confidently with another
         entry (the same entry again would tell the asker nothing new). Otherwise the message
-        stands alone, as any question does."""
+        stands alone, as any question does.
+
+        Returns the question as recorded (a follow-up carries a note of what it followed, for
+        staff, and so it is never proposed as a phrasing), the match, and the topic the next
+        follow-up is matched with."""
         prompt = self._prompts.get(message)
         if prompt is None or prompt.offered is not Offered.ANSWER or not is_follow_up(question):
-            return question, match
+            return question, match, question
         combined = f"{prompt.topic} {question}"
         together = self.matcher.match(without_placeholders(combined))
         best = together.best
+        noted = FOLLOW_UP.format(question=question, topic=prompt.topic)
         if together.outcome is Outcome.ANSWER and best and best.entry.id != prompt.entry_id:
-            return combined, together
+            return noted, together, combined
         if match.outcome is Outcome.ANSWER:
-            return question, match
+            return question, match, question
         # Unanswered, it may reach staff, who would read "what about teens?" and nothing else.
-        return FOLLOW_UP.format(question=question, topic=prompt.topic), match
+        return noted, match, question
 
     async def _reply_to_prompt(self, message: Message, text: str) -> list[Reply] | None:
         """A typed reply to the last prompt: a number, yes, no or none, or a bare "staff";
@@ -455,7 +460,7 @@ class Conversation:
     async def _press(self, message: Message, action: Action, entry: Entry | None) -> list[Reply]:
         """A button on an earlier reply: its question is read back from the record."""
         if action.kind is ActionKind.SEND_TO_STAFF:
-            filing = await self._file(message, copy.NO_QUESTION, Reason.NOT_HELPED,
+            filing = await self._file(message, NO_QUESTION, Reason.NOT_HELPED,
                                       asked=action.context)
             return [self._escalated(filing, Reason.NOT_HELPED)]
 
@@ -492,7 +497,8 @@ class Conversation:
 
         if (reference := await self._transaction(waiting)) is not None:
             return [self.answer(entry, 1.0, await self._store(record)),
-                    TextReply(copy.ALREADY_WITH_STAFF.format(reference=reference))]
+                    EscalatedReply(reference, self.settings.response_time,
+                                   copy.ALREADY_WITH_STAFF.format(reference=reference))]
         filing = await self._file(message, question, Reason.STATE_LAW, list(entry.tags), record)
         return [self.answer(entry, 1.0, filing.context),
                 self._escalated(filing, Reason.STATE_LAW)]

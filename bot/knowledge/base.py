@@ -152,7 +152,7 @@ class KnowledgeBase:
             return None
         path = self.directory / SEED_FILE
         texts = self.index.phrasing_texts() + off_topic_questions()
-        missing = missing_from_seed(path, texts)
+        missing = missing_from_seed(path, texts, self.index.encoder.version)
         return None if missing is None else (path, missing, len(set(texts)))
 
     @staticmethod

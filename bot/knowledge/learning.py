@@ -7,8 +7,10 @@ to case, accents and punctuation) is one proposal whose counts grow. Staff appro
 into the entry's YAML file or dismiss them (`tabot kb learn`); a dismissed proposal keeps only
 its key, so it is not proposed again and its text is not kept.
 
-Proposals are not tied to who asked (no platform, user or program), so they are not purged
-with the interaction records; the table stays small, one row per distinct wording and entry.
+Proposals are not tied to who asked (no platform, user or program), and the table stays
+small, one row per distinct wording and entry. A pending one is still a redacted question, so
+the retention purge deletes it once nobody has confirmed it for as long as interaction records
+are kept (`bot.store.retention`).
 """
 
 from __future__ import annotations

@@ -305,14 +305,17 @@ class PhrasingVectors:
             log.warning("phrasing vectors not cached (%s)", type(exc).__name__)
 
 
-def missing_from_seed(path: Path, texts: Sequence[str]) -> int | None:
-    """How many of `texts` a seed file holds no vector for; None when there is no seed, or
-    one tabot cannot read (loading says why)."""
+def missing_from_seed(path: Path, texts: Sequence[str], model: str) -> int | None:
+    """How many of `texts` a seed file holds no usable vector for (all of them, if another
+    sentence model made it); None when there is no seed, or one tabot cannot read (loading
+    says why)."""
     try:
         with np.load(path) as seed:
-            held = set(seed["keys"].tolist())
+            held, made_by = set(seed["keys"].tolist()), str(seed["model"])
     except _UNREADABLE:
         return None
+    if made_by != model:
+        held = set()
     return sum(_key(t) not in held for t in set(texts))
 
 

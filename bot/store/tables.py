@@ -205,9 +205,10 @@ def reference_for(escalation_id: int) -> str:
 class LearnedPhrasing(Base):
     """A way of asking that people confirmed leads to an entry, proposed as a new phrasing.
 
-    Not tied to an asker (no platform, user or program), so it outlives the interaction purge.
-    One row per entry and key; the counts say how it was confirmed. A dismissed row keeps its
-    key, so the phrasing is not proposed again, but not its text.
+    Not tied to an asker (no platform, user or program); a pending row is purged once nobody
+    has confirmed it for the interactions' retention time. One row per entry and key; the
+    counts say how it was confirmed. A dismissed row keeps its key, so the phrasing is not
+    proposed again, but not its text.
     """
 
     __tablename__ = "learned_phrasings"

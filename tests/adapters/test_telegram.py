@@ -228,6 +228,25 @@ async def test_a_long_answer_that_failed_part_way_is_resent_from_the_part_that_f
     assert tried() == [parts[0], *parts[1:2], *parts[1:]]  # the first part is not sent again
 
 
+async def test_a_staff_member_who_blocked_the_bot_does_not_hold_back_the_others(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    api = FakeTelegramAPI(blocked={STAFF})  # "100" sorts before "99"
+    await api.start()
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
+                        staff=frozenset({f"telegram:{STAFF}", "telegram:99"}))
+    try:
+        async with running(settings, ["telegram"], telegram_env(api), shipped_kb) as runtime:
+            h = Harness(api, runtime)
+            await register(h)
+            api.text(TO_STAFF, ADVOCATE)
+            await h.replies_to(ADVOCATE)
+            await h.deliver()
+            [notice] = await h.replies_to(99)
+            assert "TA-0001" in notice["text"]
+    finally:
+        await api.stop()
+
+
 async def test_long_messages_are_split_under_telegrams_limit(telegram: Harness) -> None:
     await register(telegram)
     telegram.api.text(TO_STAFF, ADVOCATE)

@@ -4,7 +4,7 @@ import pytest
 from sqlalchemy import func, select
 
 from bot.chat.conversation import Conversation
-from bot.chat.copy import SMALL_TALK, SPOOLED, STORAGE_DOWN, WELCOME
+from bot.chat.copy import ALREADY_WITH_STAFF, SMALL_TALK, SPOOLED, STORAGE_DOWN, WELCOME
 from bot.chat.messages import (
     Action,
     ActionKind,
@@ -259,6 +259,23 @@ async def test_a_state_law_entry_picked_from_suggestions_is_sent_to_staff_as_it_
     [also] = await conversation.handle(msg(action=Action(ActionKind.CHOOSE, "pets-in-shelter",
                                                           suggested.context)))
     assert isinstance(also, AnswerReply)  # no state law in it: nothing more is filed
+    assert len(await rows(conversation.db, Escalation)) == 1
+
+
+async def test_a_second_state_law_pick_for_the_same_question_is_not_filed_twice(
+        conversation: Conversation) -> None:
+    [suggested] = await conversation.handle(msg("papers from court about records"))
+    assert conversation.knowledge.get(suggested.choices[0].entry_id).escalate
+    await conversation.handle(msg(action=Action(ActionKind.CHOOSE, suggested.choices[0].entry_id,
+                                                suggested.context)))
+    [escalation] = await rows(conversation.db, Escalation)
+    answer, told = await conversation.handle(msg(action=Action(
+        ActionKind.CHOOSE, "mandatory-reporting-child-abuse", suggested.context)))
+    assert conversation.knowledge.get("mandatory-reporting-child-abuse").escalate
+    assert isinstance(answer, AnswerReply) and isinstance(told, EscalatedReply)
+    assert told.text == ALREADY_WITH_STAFF.format(reference=escalation.reference)
+    [again] = await conversation.handle(msg("staff"))  # typed: still the same question
+    assert escalation.reference in again.text
     assert len(await rows(conversation.db, Escalation)) == 1
 
 

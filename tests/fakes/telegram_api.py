@@ -37,6 +37,7 @@ class FakeTelegramAPI:
     runner: web.AppRunner | None = None
     port: int = 0
     delay: float = 0.0  # seconds each sendMessage takes to answer, once it is sent
+    blocked: set[int] = field(default_factory=set)  # chats whose user blocked the bot
 
     @property
     def base_url(self) -> str:
@@ -108,6 +109,9 @@ class FakeTelegramAPI:
                                       "description": "Unauthorized"}, status=401)
         payload = self._decode(dict(await request.post()))
         self.calls.append((method, payload))
+        if method == "sendMessage" and int(payload.get("chat_id", 0)) in self.blocked:
+            return web.json_response({"ok": False, "error_code": 403, "description":
+                                      "Forbidden: bot was blocked by the user"}, status=403)
         if (statuses := self.failures.get(method)) and (status := statuses.pop(0)) != 200:
             return web.json_response({"ok": False, "error_code": status,
                                       "description": "Bad Gateway"}, status=status)

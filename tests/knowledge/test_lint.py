@@ -2,6 +2,8 @@
 
 from pathlib import Path
 
+import numpy as np
+
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.lint import BORDERLINE, lint, misleading_severity
 from bot.knowledge.problems import Severity
@@ -69,3 +71,16 @@ def test_a_vector_seed_older_than_the_entries_is_a_warning(tmp_path: Path) -> No
     [problem] = seed_warnings()
     assert problem.severity is Severity.WARNING and "tabot kb vectors" in problem.message
     assert "for 1 of the" in problem.message  # the one new phrasing
+
+
+def test_a_vector_seed_made_by_another_model_is_stale_for_every_text(tmp_path: Path) -> None:
+    directory = tmp_path / "kb"
+    for item in SMALL_KB:
+        write_yaml(directory / f"{item['id']}.yaml", item)
+    kb = KnowledgeBase.load(directory)
+    path, _ = kb.write_vector_seed()
+    with np.load(path) as seed:
+        keys, vectors = seed["keys"], seed["vectors"]
+    np.savez(path, keys=keys, vectors=vectors, model=np.array("another-model"))
+    [problem] = [p for p in lint(kb) if p.path.name == "sentence-vectors.npz"]
+    assert f"for {len(keys)} of the {len(keys)} texts" in problem.message
