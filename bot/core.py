@@ -17,9 +17,10 @@ import contextlib
 import datetime as dt
 import logging
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 from bot.chat.conversation import Conversation
 from bot.chat.messages import Actor, Message, Reply
@@ -37,6 +38,7 @@ __all__ = ["About", "Core", "EscalationView", "Home", "Report", "StaffAction", "
            "Unavailable"]  # every type an adapter needs, from this one module
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 RECENT_EVENTS = 10_000  # event keys remembered in memory, for when the database cannot say
 UNAVAILABLE = ("tabot can't reach its database just now, so it can't do that. Please try again "
@@ -161,31 +163,20 @@ class Core:
         self._recent_events[seen] = None
         if len(self._recent_events) > RECENT_EVENTS:
             self._recent_events.popitem(last=False)
-        try:
-            return await platform_state.first_time(self._db, platform, key)
-        except STORAGE_ERRORS as exc:
-            log.warning("event de-duplication by this process only: database unavailable (%s)",
-                        type(exc).__name__)
-            return True
+        return await _unless_down(platform_state.first_time(self._db, platform, key), True,
+                                  "event de-duplication by this process only")
 
     async def sent_before(self, platform: str, key: str) -> bool:
         """Did an earlier attempt send this piece of an outbox message (`mark_sent`)? When the
         database cannot say, no: the piece is sent again rather than lost."""
-        try:
-            return await platform_state.recorded(self._db, platform, key)
-        except STORAGE_ERRORS as exc:
-            log.warning("cannot tell what an earlier attempt sent: database unavailable (%s)",
-                        type(exc).__name__)
-            return False
+        return await _unless_down(platform_state.recorded(self._db, platform, key), False,
+                                  "cannot tell what an earlier attempt sent")
 
     async def mark_sent(self, platform: str, key: str) -> None:
         """Remember that one piece of an outbox message reached the platform, for a platform
         that cannot be asked afterwards what it was sent (Telegram)."""
-        try:
-            await platform_state.first_time(self._db, platform, key)
-        except STORAGE_ERRORS as exc:
-            log.warning("a sent piece was not remembered: database unavailable (%s)",
-                        type(exc).__name__)
+        await _unless_down(platform_state.first_time(self._db, platform, key), False,
+                           "a sent piece was not remembered")
 
     async def remember_triage_post(self, reference: str, platform: str, channel: str,
                                    message_id: str) -> None:
@@ -223,3 +214,13 @@ class Core:
         except STORAGE_ERRORS as exc:
             log.warning("%s failed: database unavailable (%s)", what, type(exc).__name__)
             raise Unavailable() from None
+
+
+async def _unless_down(call: Awaitable[T], fallback: T, what: str) -> T:
+    """`call`'s result, or `fallback` when the database is down: platform bookkeeping that
+    must never stop a message being handled or sent."""
+    try:
+        return await call
+    except STORAGE_ERRORS as exc:
+        log.warning("%s: database unavailable (%s)", what, type(exc).__name__)
+        return fallback
