@@ -95,8 +95,8 @@ class Prompt:
 def reply_word(text: str) -> str | None:
     """"yes", "no", a number, or None: what a short typed reply to a prompt says."""
     said = " ".join(text.casefold().strip(" .!?)#").replace("’", "'").split())
-    if said.isdigit() and len(said) <= 3:
-        return said
+    if said.isdecimal() and len(said) <= 3:  # not isdigit(): "²" is a digit int() refuses
+        return str(int(said))  # "１" or "١" typed on a phone keyboard is 1
     if said in YES:
         return "yes"
     if said in NO:

@@ -262,6 +262,18 @@ async def test_a_state_law_entry_picked_from_suggestions_is_sent_to_staff_as_it_
     assert len(await rows(conversation.db, Escalation)) == 1
 
 
+async def test_a_superscript_or_circled_number_is_not_read_as_a_choice(
+        conversation: Conversation) -> None:
+    [suggested] = await conversation.handle(msg("papers from court about records"))
+    assert isinstance(suggested, SuggestReply)
+    for typed in ("²", "①"):  # str.isdigit() says yes to both; int() refuses them
+        replies = await conversation.handle(msg(typed))
+        assert replies and not any(isinstance(r, AnswerReply) for r in replies)
+    [chosen, *_] = await conversation.handle(msg("１"))  # a full-width 1 from a phone keyboard
+    assert isinstance(chosen, AnswerReply)
+    assert chosen.entry_id == suggested.choices[0].entry_id
+
+
 async def test_a_second_state_law_pick_for_the_same_question_is_not_filed_twice(
         conversation: Conversation) -> None:
     [suggested] = await conversation.handle(msg("papers from court about records"))

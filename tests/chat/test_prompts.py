@@ -56,7 +56,8 @@ def msg(text: str, user: str = "U1", conversation: str | None = None) -> Message
 @pytest.mark.parametrize(("text", "word"), [
     ("2", "2"), (" 3. ", "3"), ("#1", "1"), ("Yes!", "yes"), ("y", "yes"), ("This helped", "yes"),
     ("NO", "no"), ("nope.", "no"), ("None of these", "no"), ("not quite", "no"),
-    ("no pets allowed?", None), ("1234", None), ("yes we can have a curfew", None), ("", None)])
+    ("no pets allowed?", None), ("1234", None), ("yes we can have a curfew", None), ("", None),
+    ("²", None), ("①", None), ("１", "1"), ("٣", "3")])
 def test_only_short_replies_are_read_as_replies(text: str, word: str | None) -> None:
     assert reply_word(text) == word
 
