@@ -281,9 +281,14 @@ class TelegramAdapter(Adapter):
 
     async def _once(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         """Polling after a restart or a webhook retry can bring an update twice; an update
-        with no person or no message (a channel post, a member change) has no one to answer."""
+        with no person or no message (a channel post, a member change) has no one to answer.
+        An edited message comes as a new update, and the filters of text and command handlers
+        let it through: handled, it would answer or file the question again (or relay a staff
+        answer twice), so it is passed over."""
         if update.effective_user is None or update.effective_message is None:
             raise ApplicationHandlerStop
+        if update.edited_message is not None:
+            raise ApplicationHandlerStop  # an edit is not a new question, nor a second answer
         if not await self.core.first_time(self.name, str(update.update_id)):
             raise ApplicationHandlerStop
 
@@ -382,7 +387,8 @@ class TelegramAdapter(Adapter):
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query
-        await query.answer()
+        with contextlib.suppress(TelegramError):
+            await query.answer()  # stops the spinner; refused for a press queued while down
         actor = self._actor(update)
         async with self._working(query.message):
             if not (admitted := await self._admit(query.message, actor)):

@@ -295,6 +295,31 @@ async def test_send_to_staff_pressed_after_a_restart_keeps_the_question(
     assert escalation.question == SUBPOENA + ANSWERED_WITH.format(entry="subpoena-for-records")
 
 
+async def test_an_edited_question_is_not_answered_or_filed_again(telegram: Harness) -> None:
+    await register(telegram)
+    asked = telegram.api.text(TO_STAFF, ADVOCATE)
+    [filed] = await telegram.replies_to(ADVOCATE)
+    assert "TA-0001" in filed["text"]
+    telegram.api.edit(asked, TO_STAFF + " this year")
+    telegram.api.text("/status", ADVOCATE)
+    _, status = await telegram.replies_to(ADVOCATE, 2)  # the edit, if handled, came first
+    assert "TA-0001" in status["text"] and "TA-0002" not in status["text"]
+
+
+async def test_a_press_is_handled_when_telegram_refuses_to_stop_its_spinner(
+        telegram: Harness) -> None:
+    """A press queued while the bot was down is too old to answer; its work must still be
+    done, since the update is marked seen and never comes again."""
+    await register(telegram)
+    telegram.api.text(SUBPOENA, ADVOCATE)
+    [answer, *_] = await telegram.replies_to(ADVOCATE)
+    telegram.api.failures["answerCallbackQuery"] = [400]
+    telegram.api.press(telegram.button(answer, "m", "subpoena-for-records"), ADVOCATE,
+                       telegram.api.as_message(answer))
+    full = (await telegram.replies_to(ADVOCATE, 3))[-1]
+    assert "<b>Sources</b>" in full["text"]
+
+
 async def test_server_errors_are_retried_until_it_recovers(telegram: Harness) -> None:
     await register(telegram)
     telegram.api.failures["getUpdates"] = [502, 502, 500]

@@ -77,6 +77,11 @@ class FakeTelegramAPI:
             message["reply_to_message"] = reply_to
         return self.push({"message": message})
 
+    def edit(self, sent: dict, text: str) -> dict:
+        """The asker edits a message `text()` pushed: Telegram sends it again, as an edit."""
+        edited = sent["message"] | {"text": text, "edit_date": int(time.time())}
+        return self.push({"edited_message": edited})
+
     def press(self, data: str, user: int, message: dict) -> dict:
         return self.push({"callback_query": {"id": str(next(self._ids)), "data": data,
                                              "chat_instance": "ci",
