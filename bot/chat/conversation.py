@@ -21,7 +21,8 @@ from typing import TypeVar
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.chat import copy
-from bot.chat.annotations import FOLLOW_UP, NO_QUESTION
+from bot.chat.annotations import ANSWERED_WITH, FOLLOW_UP, NO_QUESTION
+from bot.chat.locks import KeyedLocks
 from bot.chat.messages import (
     Action,
     ActionKind,
@@ -60,6 +61,7 @@ from bot.store.errors import STORAGE_ERRORS
 from bot.store.interactions import (
     Record,
     Recorder,
+    asked_by_another,
     record_behind,
     record_interaction,
 )
@@ -126,6 +128,7 @@ class Conversation:
         self._prompts = prompts if prompts is not None else Prompts()
         self._redactor: Redactor | None = None
         self._redactor_index: object = None
+        self._filing = KeyedLocks()
 
     @property
     def matcher(self) -> Matcher:
@@ -460,9 +463,7 @@ class Conversation:
     async def _press(self, message: Message, action: Action, entry: Entry | None) -> list[Reply]:
         """A button on an earlier reply: its question is read back from the record."""
         if action.kind is ActionKind.SEND_TO_STAFF:
-            filing = await self._file(message, NO_QUESTION, Reason.NOT_HELPED,
-                                      asked=action.context)
-            return [self._escalated(filing, Reason.NOT_HELPED)]
+            return [await self._send_to_staff(message, action.context)]
 
         async def asked(connection: AsyncConnection) -> tuple[str, str] | None:
             assert action.context is not None
@@ -480,11 +481,43 @@ class Conversation:
             return [TextReply(copy.HELPED)]
         if action.kind is ActionKind.NOT_HELPED:
             await self._store(record)
-            return [OfferStaffReply(action.context)]
+            waiting = await self._behind(message, action.context)
+            return [waiting if isinstance(waiting, Reply) else OfferStaffReply(action.context)]
         if action.kind is ActionKind.CHOOSE and entry.escalate and question:
             return await self._state_law_pick(message, question, entry, record)
         context = await self._store(record)
         return [self.answer(entry, 1.0, context, full=action.kind is ActionKind.MORE)]
+
+    async def _send_to_staff(self, message: Message, asked: int | None) -> Reply:
+        """A Send-to-staff press, or "staff" typed after a reply. One asker at a time, so a
+        double tap cannot file twice before either filing is seen."""
+        async with self._filing.get((message.platform, message.user_id)):
+            if isinstance(behind := await self._behind(message, asked), Reply):
+                return behind
+            filing = await self._file(message, NO_QUESTION, Reason.NOT_HELPED, asked=asked)
+            return self._escalated(filing, Reason.NOT_HELPED)
+
+    async def _behind(self, message: Message, asked: int | None) -> Reply | None:
+        """Why the question behind a button must not go to staff now: it is already waiting
+        for them (a double tap, or "not quite" on a state-law answer, filed with it), or it is
+        someone else's (a bystander in a group pressed the asker's button); None to go on."""
+        if asked is None:
+            return None
+
+        async def read(connection: AsyncConnection) -> Reply | None:
+            behind = await record_behind(connection, asked, message)
+            if behind is None:
+                mine = await asked_by_another(connection, asked, message)
+                return TextReply(copy.NOT_YOUR_QUESTION) if mine else None
+            text, _, entry_id = behind
+            filed_as = (text, text + ANSWERED_WITH.format(entry=entry_id)) if entry_id else (text,)
+            for question in filed_as:
+                if (reference := await waiting_with(connection, message, question)) is not None:
+                    return EscalatedReply(reference, self.settings.response_time,
+                                          copy.ALREADY_WITH_STAFF.format(reference=reference))
+            return None
+
+        return await self._transaction(read)
 
     async def _state_law_pick(self, message: Message, question: str, entry: Entry,
                               record: Record) -> list[Reply]:

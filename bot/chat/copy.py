@@ -95,6 +95,8 @@ CHOOSE_HINT = ("Type a number from 1 to {count} to pick one, 'none' if none of t
                "'staff' to send your question to TA staff.")
 RELATED_HINT = ("Type a number from 1 to {count} for a related topic, 'yes' or 'no' to say "
                 "whether the answer helped, or ask something new.")
+NOT_YOUR_QUESTION = ("That button belongs to someone else's question, so I haven't sent "
+                     "anything. To ask TA staff yourself, type /staff and your question.")
 ALREADY_SENT = ("Your question is already with TA staff (reference {reference}), so there's "
                 "no need to send it again; type 'status' to see where it stands.")
 CONSOLE_ONLY_STAFF = ("The web console is for the coalition's TA staff. If you are staff, ask "

@@ -57,6 +57,17 @@ async def record_behind(connection: AsyncConnection, context: int,
     return (row.text, row.outcome, row.entry_id) if row else None
 
 
+async def asked_by_another(connection: AsyncConnection, context: int,
+                           message: Message) -> bool:
+    """Whether a button's record is someone else's: in a group, anyone can press the buttons
+    under another person's answer."""
+    row = (await connection.execute(
+        select(Interaction.platform, Interaction.user_id).where(Interaction.id == context))
+    ).first()
+    return row is not None and (row.platform, row.user_id) != (message.platform,
+                                                                message.user_id)
+
+
 class Recorder:
     """Group commit for records that stand alone (an answer, a suggestion, feedback).
 

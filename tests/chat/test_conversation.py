@@ -1,10 +1,19 @@
+import asyncio
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
+from bot.chat.annotations import NO_QUESTION
 from bot.chat.conversation import Conversation
-from bot.chat.copy import ALREADY_WITH_STAFF, SMALL_TALK, SPOOLED, STORAGE_DOWN, WELCOME
+from bot.chat.copy import (
+    ALREADY_WITH_STAFF,
+    NOT_YOUR_QUESTION,
+    SMALL_TALK,
+    SPOOLED,
+    STORAGE_DOWN,
+    WELCOME,
+)
 from bot.chat.messages import (
     Action,
     ActionKind,
@@ -215,13 +224,51 @@ async def test_a_button_press_finds_its_question_after_a_restart(
     assert escalation.question.startswith("can our shelter have a curfew for residents (")
 
 
-async def test_a_context_from_someone_else_does_not_reveal_their_question(
+async def test_a_bystanders_send_to_staff_press_files_nothing_and_reveals_nothing(
         conversation: Conversation) -> None:
+    """In a group anyone can press the buttons under another person's answer."""
     [answer, *_] = await conversation.handle(msg("can our shelter have a curfew", user="U1"))
-    await conversation.handle(msg(action=Action(ActionKind.SEND_TO_STAFF, context=answer.context),
-                               user="U2"))
+    [refused] = await conversation.handle(msg(
+        action=Action(ActionKind.SEND_TO_STAFF, context=answer.context), user="U2"))
+    assert refused.text == NOT_YOUR_QUESTION and "curfew" not in refused.text
+    assert await rows(conversation.db, Escalation) == []
+
+
+async def test_a_press_whose_record_is_gone_still_reaches_staff(
+        conversation: Conversation) -> None:
+    [sent] = await conversation.handle(msg(action=Action(ActionKind.SEND_TO_STAFF,
+                                                         context=987654)))
+    assert isinstance(sent, EscalatedReply)
     [escalation] = await rows(conversation.db, Escalation)
-    assert escalation.user_id == "U2" and "curfew" not in escalation.question
+    assert escalation.question == NO_QUESTION
+
+
+async def test_send_to_staff_pressed_twice_files_the_question_once(
+        conversation: Conversation) -> None:
+    [answer, *_] = await conversation.handle(msg("can our shelter have a curfew for residents"))
+    press = Action(ActionKind.SEND_TO_STAFF, context=answer.context)
+    first, second = await asyncio.gather(conversation.handle(msg(action=press)),
+                                         conversation.handle(msg(action=press)))
+    [escalation] = await rows(conversation.db, Escalation)
+    told = sorted(r.text for r in first + second)
+    assert "TA-0001" in told[0] and "TA-0001" in told[1]
+    assert any(text == ALREADY_WITH_STAFF.format(reference="TA-0001") for text in told)
+    [third] = await conversation.handle(msg(action=press))
+    assert third.text == ALREADY_WITH_STAFF.format(reference="TA-0001")
+    assert len(await rows(conversation.db, Escalation)) == 1 and escalation.id == 1
+
+
+async def test_not_quite_on_an_answer_already_with_staff_says_so_instead_of_offering_staff(
+        conversation: Conversation) -> None:
+    answer, filed = await conversation.handle(msg(
+        "what do we do if we get a subpoena for a survivor's records"))
+    assert isinstance(filed, EscalatedReply)  # state law: filed with the answer
+    [told] = await conversation.handle(msg("no"))
+    assert told.text == ALREADY_WITH_STAFF.format(reference=filed.reference)
+    [again] = await conversation.handle(msg(action=Action(ActionKind.SEND_TO_STAFF,
+                                                          context=answer.context)))
+    assert again.text == told.text
+    assert len(await rows(conversation.db, Escalation)) == 1
 
 
 async def test_more_and_browsing_are_rate_limited_and_more_is_recorded(
