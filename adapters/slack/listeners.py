@@ -75,6 +75,7 @@ from bot.core import Core, StaffAction, Unavailable
 log = logging.getLogger(__name__)
 
 _MENTION = re.compile(r"<@[A-Z0-9]+>")
+_LINK = re.compile(r"<((?:https?|mailto):[^<>|]*)(?:\|([^<>]*))?>")
 _BUTTONS = {"tabot_helped": ActionKind.HELPED, "tabot_not_helped": ActionKind.NOT_HELPED,
             "tabot_staff": ActionKind.SEND_TO_STAFF}
 ONLY_STAFF = "Only the coalition's TA staff can do that."
@@ -181,8 +182,15 @@ def _ids(data: object, *keys: str) -> bool:
 
 
 def _text(value: object) -> str:
-    """What someone typed, or nothing if the payload has something else there."""
-    return value if isinstance(value, str) else ""
+    """What someone typed, or nothing if the payload has something else there.
+
+    Slack sends &, < and > as &amp;, &lt; and &gt;, and a pasted link as <url|label>; stored
+    as they come, staff would read "&lt;18" and the triage post would escape it again. A link
+    reads as its label (or its address); mentions (<@U…>, <!channel>) stay, escaped on output."""
+    if not isinstance(value, str):
+        return ""
+    text = _LINK.sub(lambda link: link.group(2) or link.group(1), value)
+    return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
 def _value(action: dict) -> dict:
@@ -299,7 +307,18 @@ class SlackAdapter(Adapter):
             text = _text(command.get("text")).strip()
             if text.casefold() in {"help", "topics", "status"}:
                 text = text.casefold()
-            await self.dispatch(Message(self.name, user, user, text or "help"))
+            await self.dispatch(Message(self.name, user, await self._direct_channel(user),
+                                        text or "help"))
+
+    async def _direct_channel(self, user: str) -> str:
+        """The id of the person's DM with the bot (D…). A reply typed after `/ta` arrives
+        there, and must find the prompt `/ta` left. Opening it needs the im:write scope; an
+        app installed before that scope was asked for answers under the user id, as before."""
+        with contextlib.suppress(SlackApiError, aiohttp.ClientError, TimeoutError):
+            opened = await self.client.conversations_open(users=user)
+            if channel := _field(opened.get("channel"), "id"):
+                return channel
+        return user
 
     async def _on_button(self, ack: Any, body: dict, action: dict) -> None:
         await ack()

@@ -39,6 +39,7 @@ STAFF = "USTAFF"
 ASKER = "UASKER"
 TRIAGE = "CTRIAGE"
 SUBPOENA = "what do we do if we get a subpoena for a survivor's records"
+CURFEW = "can our shelter have a curfew for residents"
 # A question for staff. Matching offers suggestions for nearly any question in the domain's
 # words (each with a way to staff), so a test that needs an escalation asks for staff.
 UNMATCHED = "how do we reconcile our general ledger for the audit"
@@ -165,7 +166,30 @@ async def test_slash_command_acks_at_once_and_answers_in_a_dm(slack: Slack) -> N
                              "response_url": f"http://127.0.0.1:{slack.api.port}/respond",
                              "team_id": "T1"}) == 200
     [post] = await slack.api.wait_for("chat.postMessage")
-    assert post["channel"] == ASKER and "Best Practice" in texts([post])
+    assert post["channel"] == f"D{ASKER}" and "Best Practice" in texts([post])
+
+
+async def test_a_reply_typed_after_the_slash_command_answers_its_prompt(slack: Slack) -> None:
+    """/ta answers in the DM; the "1" typed there must find the choices it offered."""
+    await slack.form({"command": "/ta", "text": "shelter", "user_id": ASKER,
+                      "channel_id": "CGENERAL", "trigger_id": "t2",
+                      "response_url": f"http://127.0.0.1:{slack.api.port}/respond",
+                      "team_id": "T1"})
+    [choices] = await slack.api.wait_for("chat.postMessage")
+    assert "tabot_choose" in texts([choices])
+    await slack.dm("1")
+    _, answer = await slack.api.wait_for("chat.postMessage", 2)
+    assert answer["channel"] == f"D{ASKER}" and answer["blocks"][0]["type"] == "header"
+
+
+async def test_slacks_escaped_characters_and_links_reach_staff_as_typed(slack: Slack) -> None:
+    await slack.dm(f"{TO_STAFF} if she is &lt;18 &amp; see <https://example.org/faq|the faq>")
+    await slack.api.wait_for("chat.postMessage")
+    escalation = await slack.runtime.triage.show("TA-0001", Actor("slack", STAFF))
+    assert escalation.question.endswith("if she is <18 & see the faq")
+    await slack.deliver()
+    [post] = [p for p in slack.api.named("chat.postMessage") if p["channel"] == TRIAGE]
+    assert "&lt;18 &amp; see the faq" in texts([post]) and "&amp;lt;" not in texts([post])
 
 
 async def test_an_escalation_reaches_triage_escaped(slack: Slack) -> None:
@@ -337,25 +361,25 @@ async def test_send_to_staff_pressed_after_a_restart_keeps_the_question(
     api = FakeSlackAPI()
     await api.start()
     async with slack_runtime(shipped_kb, database, api, tmp_path) as slack:
-        await slack.dm(SUBPOENA)
-        [answer, *_] = await api.wait_for("chat.postMessage")
+        await slack.dm(CURFEW)  # no state law in its answer: not filed with it
+        [answer] = await api.wait_for("chat.postMessage")
         not_quite = button(answer, "tabot_not_helped")
         await slack.press("tabot_not_helped", json.loads(not_quite["value"]), ASKER)
-        offer = (await api.wait_for("chat.postMessage", 3))[-1]
+        offer = (await api.wait_for("chat.postMessage", 2))[-1]
         assert "send your question to TA staff" in texts([offer])
     async with slack_runtime(shipped_kb, database, api, tmp_path) as slack:
         await slack.press("tabot_staff", json.loads(button(offer, "tabot_staff")["value"]),
                           ASKER)
         for _ in range(100):
             to_asker = [p for p in api.named("chat.postMessage") if p["channel"] == f"D{ASKER}"]
-            if len(to_asker) >= 4:
+            if len(to_asker) >= 3:
                 break
             await asyncio.sleep(0.05)
-        assert "TA-0002" in texts(to_asker[-1:])  # TA-0001 went to staff with the state-law answer
-        escalation = await slack.runtime.triage.show("TA-0002", Actor("slack", STAFF))
+        assert "TA-0001" in texts(to_asker[-1:])
+        escalation = await slack.runtime.triage.show("TA-0001", Actor("slack", STAFF))
     await api.stop()
     assert escalation.reason == "not-helped"
-    assert escalation.question == SUBPOENA + ANSWERED_WITH.format(entry="subpoena-for-records")
+    assert escalation.question == CURFEW + ANSWERED_WITH.format(entry="shelter-rules")
 
 
 def button(post: dict, action_id: str) -> dict:

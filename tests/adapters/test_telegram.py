@@ -32,6 +32,7 @@ STAFF = 100
 ADVOCATE = 200
 STRANGER = 300
 SUBPOENA = "what do we do if we get a subpoena for a survivor's records"
+CURFEW = "can our shelter have a curfew for residents"
 # A question for staff. Matching offers suggestions for nearly any question in the domain's
 # words (each with a way to staff), so a test that needs an escalation asks for staff.
 UNMATCHED = "how do we reconcile our general ledger for the audit"
@@ -279,20 +280,20 @@ async def test_send_to_staff_pressed_after_a_restart_keeps_the_question(
     await api.start()
     async with telegram_runtime(shipped_kb, database, api, tmp_path) as harness:
         await register(harness)
-        api.text(SUBPOENA, ADVOCATE)
+        api.text(CURFEW, ADVOCATE)  # no state law: not filed with it
         [answer, *_] = await harness.replies_to(ADVOCATE)
-        api.press(harness.button(answer, "n", "subpoena-for-records"), ADVOCATE,
+        api.press(harness.button(answer, "n", "shelter-rules"), ADVOCATE,
                   api.as_message(answer))
-        offer = (await harness.replies_to(ADVOCATE, 3))[-1]
+        offer = (await harness.replies_to(ADVOCATE, 2))[-1]
         assert "send your question to TA staff" in offer["text"]
     async with telegram_runtime(shipped_kb, database, api, tmp_path) as harness:
         api.press(harness.button(offer, "s"), ADVOCATE, api.as_message(offer))
-        sent = (await harness.replies_to(ADVOCATE, 4))[-1]
-        assert "TA-0002" in sent["text"]  # TA-0001 went to staff with the state-law answer
-        escalation = await harness.runtime.triage.show("TA-0002", Actor("telegram", str(STAFF)))
+        sent = (await harness.replies_to(ADVOCATE, 3))[-1]
+        assert "TA-0001" in sent["text"]
+        escalation = await harness.runtime.triage.show("TA-0001", Actor("telegram", str(STAFF)))
     await api.stop()
     assert escalation.reason == "not-helped"
-    assert escalation.question == SUBPOENA + ANSWERED_WITH.format(entry="subpoena-for-records")
+    assert escalation.question == CURFEW + ANSWERED_WITH.format(entry="shelter-rules")
 
 
 async def test_an_edited_question_is_not_answered_or_filed_again(telegram: Harness) -> None:

@@ -58,6 +58,7 @@ class FakeSlackAPI:
             for key in ("blocks", "view", "metadata"):
                 if isinstance(payload.get(key), str):
                     payload[key] = json.loads(payload[key])
+        payload = dict(request.query) | payload  # slack_sdk sends some methods' params there
         self.calls.append((method, payload))
         answer = self._answer(method, payload)
         if method == "chat.postMessage" and self.delay:
@@ -96,6 +97,8 @@ class FakeSlackAPI:
             return {"ok": True, "channel": payload.get("channel"), "ts": ts}
         if method in {"conversations.history", "conversations.replies"}:
             return {"ok": True, "messages": self._history(payload, method)}
+        if method == "conversations.open":  # a DM is D followed by the user id, as dm() sends
+            return {"ok": True, "channel": {"id": f"D{payload.get('users')}"}}
         return {"ok": True}
 
     def _remember(self, payload: dict[str, Any], ts: str) -> None:
