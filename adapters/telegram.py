@@ -80,6 +80,7 @@ CALLBACK_BYTES = 64  # Telegram's limit on a button's callback data
 MAX_CONTEXT = 2**31 - 1  # a reply's context is an interactions row id (a 32-bit column)
 SHORT = 600  # the first part of an answer, before "More"
 RELATED_BUTTONS = 5  # related entries offered as buttons under an answer
+TOPICS_PER_MESSAGE = 40  # entry buttons in one message when browsing a category
 COMMANDS = [("start", "join with your program's invite code"), ("help", "what I can do"),
             ("topics", "browse the knowledge base"), ("status", "your questions for staff"),
             ("staff", "ask TA staff directly: /staff your question")]
@@ -195,12 +196,24 @@ def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
                     for category, choices in reply.categories.items()]
             return [("Pick a category:", _keyboard(rows))]
         case CategoryReply():
-            rows = [[(c.title, _data("c", None, c.entry_id))] for c in reply.choices[:40]]
-            return [(html.escape(reply.category.replace("-", " ").title()) + ":",
-                     _keyboard(rows))]
+            return _topic_lists(reply)
         case EscalatedReply() | TextReply():
             return [(piece, None) for piece in split_text(html.escape(reply.text), LIMIT)]
     raise TypeError(f"cannot render {type(reply).__name__}")
+
+
+def _topic_lists(reply: CategoryReply) -> list[tuple[str, InlineKeyboardMarkup]]:
+    """Every entry of a category, as buttons: a keyboard of more than about a hundred buttons
+    is refused, so a long category comes as several messages."""
+    name, total = html.escape(reply.category.replace("-", " ").title()), len(reply.choices)
+    pieces = []
+    for start in range(0, total, TOPICS_PER_MESSAGE):
+        part = reply.choices[start:start + TOPICS_PER_MESSAGE]
+        shown = f"{start + 1}–{start + len(part)} of {total}"
+        rows = [[(c.title, _data("c", None, c.entry_id))] for c in part]
+        pieces.append((f"{name} ({shown}):" if total > TOPICS_PER_MESSAGE else f"{name}:",
+                       _keyboard(rows)))
+    return pieces
 
 
 def _short_answer(reply: AnswerReply) -> tuple[str, InlineKeyboardMarkup]:

@@ -14,8 +14,9 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from adapters.telegram import LIMIT, ONLY_TEXT, TelegramConfig
+from adapters.telegram import LIMIT, ONLY_TEXT, TelegramConfig, render
 from bot.app import Runtime
+from bot.chat.messages import CategoryReply, Choice
 from bot.chat.text import split_text
 from bot.config import ConfigError, Settings
 from bot.knowledge.base import KnowledgeBase
@@ -437,6 +438,17 @@ async def test_webhook_mode_checks_the_secret_and_answers(
         [answer, *_] = await api.wait_for("sendMessage")
         assert answer["chat_id"] == STAFF and "subpoena" in answer["text"].lower()
     await api.stop()
+
+
+def test_a_long_category_is_listed_whole_over_several_messages() -> None:
+    choices = tuple(Choice(f"entry-{n}", f"Entry {n}") for n in range(69))
+    pieces = render(CategoryReply("best-practice", choices))
+    shown = [b.callback_data for _, markup in pieces for row in markup.inline_keyboard
+             for b in row]
+    assert shown == [f"c||entry-{n}" for n in range(69)]
+    assert all(len(markup.inline_keyboard) <= 40 for _, markup in pieces)
+    assert [text for text, _ in pieces] == ["Best Practice (1–40 of 69):",
+                                            "Best Practice (41–69 of 69):"]
 
 
 async def test_topics_are_browsed_by_category_with_buttons(telegram: Harness) -> None:
