@@ -31,6 +31,7 @@ from telegram import (
     BotCommand,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    ReplyParameters,
     Update,
 )
 from telegram import Message as TelegramMessage
@@ -200,6 +201,15 @@ def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
         case EscalatedReply() | TextReply():
             return [(piece, None) for piece in split_text(html.escape(reply.text), LIMIT)]
     raise TypeError(f"cannot render {type(reply).__name__}")
+
+
+def _in_reply_to(to: Message) -> ReplyParameters | None:
+    """In a group, a reply quotes the question it answers; if the asker has deleted that
+    message meanwhile (a staff answer can come days later), it is sent all the same, instead
+    of refused and retried for ever."""
+    if not to.thread_id:
+        return None
+    return ReplyParameters(int(to.thread_id), allow_sending_without_reply=True)
 
 
 def _topic_lists(reply: CategoryReply) -> list[tuple[str, InlineKeyboardMarkup]]:
@@ -436,7 +446,7 @@ class TelegramAdapter(Adapter):
                 await bot.send_message(
                     chat_id=int(to.conversation_id), text=text, parse_mode=ParseMode.HTML,
                     reply_markup=keyboard, disable_web_page_preview=True,
-                    reply_to_message_id=int(to.thread_id) if to.thread_id else None)
+                    reply_parameters=_in_reply_to(to))
 
     async def deliver(self, delivery: Delivery) -> None:
         match delivery:
@@ -452,8 +462,7 @@ class TelegramAdapter(Adapter):
                 to = delivery.to
                 await self._once_each(delivery, {str(n): functools.partial(
                     self.application.bot.send_message, chat_id=int(to.conversation_id),
-                    text=piece, parse_mode=ParseMode.HTML,
-                    reply_to_message_id=int(to.thread_id) if to.thread_id else None)
+                    text=piece, parse_mode=ParseMode.HTML, reply_parameters=_in_reply_to(to))
                     for n, piece in enumerate(split_text(html.escape(delivery.text), LIMIT))})
 
     async def _notify_staff(self, delivery: Delivery, text: str,

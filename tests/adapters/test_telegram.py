@@ -21,7 +21,7 @@ from bot.chat.text import split_text
 from bot.config import ConfigError, Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
-from bot.store.tables import Interaction
+from bot.store.tables import Interaction, OutboxMessage
 from bot.triage import members, outbox
 from bot.triage.escalations import ANSWERED_WITH
 from bot.triage.workflow import Actor, relay_text
@@ -182,6 +182,26 @@ async def test_escalations_reach_staff_and_a_staff_reply_reaches_the_asker(
     await telegram.deliver()
     _, relayed = await telegram.replies_to(ADVOCATE, 2)
     assert "Try a small-engine repair shop." in relayed["text"]
+
+
+async def test_a_staff_answer_reaches_a_group_whose_question_was_deleted(
+        telegram: Harness) -> None:
+    await register(telegram)
+    group = -556
+    asked = telegram.api.text(f"@{BOT['username']} {TO_STAFF}", ADVOCATE, chat=group,
+                              chat_type="group")
+    [told] = await telegram.replies_to(group)
+    assert "TA-0001" in told["text"]
+    telegram.api.deleted.add(asked["message"]["message_id"])
+    await telegram.runtime.triage.answer("TA-0001", Actor("telegram", str(STAFF)),
+                                         "Ask your bookkeeper first.")
+    await telegram.deliver()
+    async with telegram.db.session() as session:
+        [answer] = await session.scalars(select(OutboxMessage).where(
+            OutboxMessage.conversation_id == str(group)))
+    assert answer.delivered_at is not None and answer.last_error is None
+    relayed = [p for p in telegram.api.sent() if p["chat_id"] == group][-1]
+    assert "Ask your bookkeeper first." in relayed["text"]
 
 
 async def test_advocates_cannot_press_staff_buttons(telegram: Harness) -> None:

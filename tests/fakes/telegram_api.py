@@ -38,6 +38,7 @@ class FakeTelegramAPI:
     port: int = 0
     delay: float = 0.0  # seconds each sendMessage takes to answer, once it is sent
     blocked: set[int] = field(default_factory=set)  # chats whose user blocked the bot
+    deleted: set[int] = field(default_factory=set)  # messages their senders have deleted
 
     @property
     def base_url(self) -> str:
@@ -117,6 +118,10 @@ class FakeTelegramAPI:
         if method == "sendMessage" and int(payload.get("chat_id", 0)) in self.blocked:
             return web.json_response({"ok": False, "error_code": 403, "description":
                                       "Forbidden: bot was blocked by the user"}, status=403)
+        if method == "sendMessage" and self._replies_to_deleted(payload):
+            return web.json_response({"ok": False, "error_code": 400, "description":
+                                      "Bad Request: message to be replied not found"},
+                                     status=400)
         if (statuses := self.failures.get(method)) and (status := statuses.pop(0)) != 200:
             return web.json_response({"ok": False, "error_code": status,
                                       "description": "Bad Gateway"}, status=status)
@@ -124,6 +129,14 @@ class FakeTelegramAPI:
         if method == "sendMessage" and self.delay:
             await asyncio.sleep(self.delay)  # sent already: a crash now leaves it ambiguous
         return web.json_response({"ok": True, "result": result})
+
+    def _replies_to_deleted(self, payload: dict[str, Any]) -> bool:
+        """Telegram refuses a reply to a deleted message unless told to send it anyway."""
+        quoted = payload.get("reply_parameters") or {}
+        replied = quoted.get("message_id") or payload.get("reply_to_message_id")
+        anyway = quoted.get("allow_sending_without_reply") or payload.get(
+            "allow_sending_without_reply") in {True, "true", "True"}
+        return replied is not None and int(replied) in self.deleted and not anyway
 
     @staticmethod
     def _decode(form: dict[str, str]) -> dict[str, Any]:
