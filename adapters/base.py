@@ -19,6 +19,12 @@ from starlette.routing import BaseRoute
 from bot.chat.messages import Delivery, Message, Reply
 from bot.core import Core
 
+# For a message with no text (a photo, a voice message, a file): nothing of it is downloaded,
+# since it could show a survivor's face, voice or papers.
+ONLY_TEXT = ("I can only read text. Please type your question; photos, voice messages, "
+             "stickers, files and locations are not kept.")
+FILES_NOT_READ = "I can't open files or pictures, so I've read only the text of your message."
+
 
 class Adapter(ABC):
     name: ClassVar[str] = "base"

@@ -49,7 +49,7 @@ from telegram.ext import (
     filters,
 )
 
-from adapters.base import Adapter
+from adapters.base import ONLY_TEXT, Adapter
 from adapters.http import Refusals, Unreadable, read_body, unbroken
 from bot.chat.messages import (
     Action,
@@ -89,8 +89,6 @@ NOT_A_MEMBER = ("Hello! This assistant is for staff and volunteers of the coalit
                 "programs. To join, open the invite link your program gave you, or send "
                 "/start followed by your invite code. Your program's director or the "
                 "coalition's TA staff can give you one.")
-ONLY_TEXT = ("I can only read text. Please type your question; photos, voice messages, "
-             "stickers, files and locations are not kept.")
 ONLY_STAFF = "Only the coalition's TA staff can do that."
 _REFERENCE = re.compile(r"\bTA-\d{4,}\b")
 _BOT_ID = re.compile(r"[0-9]+")  # a bot token: the bot's number, a colon, the secret

@@ -42,7 +42,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from adapters.base import Adapter
+from adapters.base import FILES_NOT_READ, ONLY_TEXT, Adapter
 from adapters.http import Refusals, Unreadable, read_body, unbroken
 from adapters.slack.blocks import (
     BLOCKS_PER_MESSAGE,
@@ -275,15 +275,25 @@ class SlackAdapter(Adapter):
         return await self.core.first_time(self.name, key)
 
     async def _on_message(self, event: dict, body: dict) -> None:
-        if event.get("channel_type") != "im" or event.get("subtype") or event.get("bot_id"):
+        """A direct message. One with a file attached (subtype file_share) is read for its
+        text alone; other subtypes (edits, joins, bot posts) are not questions."""
+        subtype = event.get("subtype")
+        if event.get("channel_type") != "im" or subtype not in {None, "file_share"}:
             return
-        if not _ids(event, "user", "channel"):
+        if event.get("bot_id") or not _ids(event, "user", "channel"):
             return
         async with self._working(event["user"], event["channel"]):
-            if await self._once(_event_key(body, event)):
-                await self.dispatch(Message(self.name, event["user"], event["channel"],
-                                            _text(event.get("text")),
-                                            thread_id=_field(event, "thread_ts")))
+            if not await self._once(_event_key(body, event)):
+                return
+            text, thread = _text(event.get("text")), _field(event, "thread_ts")
+            if subtype == "file_share":
+                await self.client.chat_postMessage(
+                    channel=event["channel"], thread_ts=thread,
+                    text=FILES_NOT_READ if text.strip() else ONLY_TEXT)
+                if not text.strip():
+                    return
+            await self.dispatch(Message(self.name, event["user"], event["channel"], text,
+                                        thread_id=thread))
 
     async def _on_mention(self, event: dict, body: dict) -> None:
         if not _ids(event, "user", "channel", "ts"):

@@ -19,6 +19,7 @@ from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from adapters.base import FILES_NOT_READ, ONLY_TEXT
 from adapters.slack.blocks import escape, render
 from adapters.slack.listeners import SOCKET_LOG, SlackConfig
 from bot.app import Runtime
@@ -141,6 +142,21 @@ async def test_a_direct_message_is_answered_with_blocks_and_buttons(slack: Slack
     assert kinds[0] == "header" and "actions" in kinds and "context" in kinds
     assert "Responding to a subpoena" in texts([post])
     assert "tabot_helped" in texts([post]) and "tabot_not_helped" in texts([post])
+
+
+async def test_a_file_sent_in_a_dm_is_not_read_and_its_text_is_answered(slack: Slack) -> None:
+    file = {"id": "F1", "name": "scan.png", "mimetype": "image/png"}
+    await slack.event({"type": "message", "subtype": "file_share", "channel_type": "im",
+                       "channel": f"D{ASKER}", "user": ASKER, "text": "", "files": [file],
+                       "ts": "1.5"})
+    [told] = await slack.api.wait_for("chat.postMessage")
+    assert told["text"] == ONLY_TEXT
+    await slack.event({"type": "message", "subtype": "file_share", "channel_type": "im",
+                       "channel": f"D{ASKER}", "user": ASKER, "text": SUBPOENA, "files": [file],
+                       "ts": "1.6"})
+    _, note, answer, *_ = await slack.api.wait_for("chat.postMessage", 3)
+    assert note["text"] == FILES_NOT_READ and "Responding to a subpoena" in texts([answer])
+    assert not [name for name, _ in slack.api.calls if name.startswith("files.")]
 
 
 async def test_a_mention_is_answered_in_its_thread(slack: Slack) -> None:

@@ -14,7 +14,8 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 
-from adapters.telegram import LIMIT, ONLY_TEXT, TelegramConfig, render
+from adapters.base import ONLY_TEXT
+from adapters.telegram import LIMIT, TelegramConfig, render
 from bot.app import Runtime
 from bot.chat.messages import CategoryReply, Choice
 from bot.chat.text import split_text
