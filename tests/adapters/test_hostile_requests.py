@@ -286,7 +286,7 @@ class SlackMix:
             body = form({"command": "/ta", "text": text, "user_id": user, "channel_id": "CGEN",
                          "trigger_id": f"trig{n}", "team_id": "T1",
                          "response_url": "http://127.0.0.1:9/respond"})
-            self.asked.append(Asked(user, user, text))
+            self.asked.append(Asked(user, f"D{user}", text))  # /ta answers in the user's DM
             return Hostile("signed long question", body, FORM | sign(body), frozenset({200}))
         channel = f"D{user}" if shape == "dm" else f"C{user}"
         event = {"type": "message", "channel_type": "im", "channel": channel, "user": user,
