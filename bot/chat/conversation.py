@@ -484,7 +484,8 @@ class Conversation:
             waiting = await self._behind(message, action.context)
             return [waiting if isinstance(waiting, Reply) else OfferStaffReply(action.context)]
         if action.kind is ActionKind.CHOOSE and entry.escalate and question:
-            return await self._state_law_pick(message, question, entry, record)
+            async with self._filing.get((message.platform, message.user_id)):
+                return await self._state_law_pick(message, question, entry, record)
         context = await self._store(record)
         return [self.answer(entry, 1.0, context, full=action.kind is ActionKind.MORE)]
 

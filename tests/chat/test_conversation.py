@@ -309,6 +309,17 @@ async def test_a_state_law_entry_picked_from_suggestions_is_sent_to_staff_as_it_
     assert len(await rows(conversation.db, Escalation)) == 1
 
 
+async def test_two_state_law_picks_at_once_file_the_question_once(
+        conversation: Conversation) -> None:
+    [suggested] = await conversation.handle(msg("papers from court about records"))
+    picks = [entry for entry in ("subpoena-for-records", "mandatory-reporting-child-abuse")
+             if conversation.knowledge.get(entry).escalate]
+    assert len(picks) == 2
+    await asyncio.gather(*(conversation.handle(msg(action=Action(
+        ActionKind.CHOOSE, entry, suggested.context))) for entry in picks))
+    assert len(await rows(conversation.db, Escalation)) == 1
+
+
 async def test_a_superscript_or_circled_number_is_not_read_as_a_choice(
         conversation: Conversation) -> None:
     [suggested] = await conversation.handle(msg("papers from court about records"))
