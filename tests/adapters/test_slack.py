@@ -185,6 +185,17 @@ async def test_slash_command_acks_at_once_and_answers_in_a_dm(slack: Slack) -> N
     assert post["channel"] == f"D{ASKER}" and "Best Practice" in texts([post])
 
 
+async def test_an_app_installed_without_im_write_still_answers_the_slash_command(
+        slack: Slack) -> None:
+    slack.api.missing_scopes.add("conversations.open")
+    await slack.form({"command": "/ta", "text": "topics", "user_id": ASKER,
+                      "channel_id": "CGENERAL", "trigger_id": "t3",
+                      "response_url": f"http://127.0.0.1:{slack.api.port}/respond",
+                      "team_id": "T1"})
+    [post] = await slack.api.wait_for("chat.postMessage")
+    assert post["channel"] == ASKER and "Best Practice" in texts([post])
+
+
 async def test_a_reply_typed_after_the_slash_command_answers_its_prompt(slack: Slack) -> None:
     """/ta answers in the DM; the "1" typed there must find the choices it offered."""
     await slack.form({"command": "/ta", "text": "shelter", "user_id": ASKER,

@@ -24,6 +24,7 @@ class FakeSlackAPI:
     runner: web.AppRunner | None = None
     port: int = 0
     delay: float = 0.0  # seconds each chat.postMessage takes to answer, once it is posted
+    missing_scopes: set[str] = field(default_factory=set)  # methods the app may not call
     # What each channel shows, oldest first, as conversations.history returns it.
     channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -84,6 +85,8 @@ class FakeSlackAPI:
                 self.socket_acks.append(json.loads(message.data)["envelope_id"])
 
     def _answer(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
+        if method in self.missing_scopes:
+            return {"ok": False, "error": "missing_scope"}
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
         if method == "auth.test":
