@@ -148,7 +148,7 @@ class Core:
                 return Home(False, await self._triage.asked_by(actor))
             today = today or dt.datetime.now(self._zone).date()
             figures = await build_report(self._db, self._knowledge,
-                                         today - dt.timedelta(days=30), today, zone=self._zone)
+                                         today - dt.timedelta(days=29), today, zone=self._zone)
             return Home(True, await self._triage.queue(actor, WAITING), figures)
 
     # --- platform bookkeeping -------------------------------------------------------------

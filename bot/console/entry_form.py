@@ -27,6 +27,7 @@ class EntryForm:
 
     values: dict[str, str]
     errors: dict[str, list[str]] = field(default_factory=dict)
+    version: str = ""  # the entry's version when the form was opened (`entry_version`)
 
     def add(self, name: str, message: str) -> None:
         self.errors.setdefault(name if name in FIELDS else "", []).append(message)
@@ -59,7 +60,8 @@ class EntryForm:
         for name in FIELDS:
             value = form.get(name, "")
             values[name] = value.replace("\r\n", "\n") if isinstance(value, str) else ""
-        return cls(values)
+        version = form.get("version", "")
+        return cls(values, version=version if isinstance(version, str) else "")
 
     def data(self, base: dict[str, Any] | None = None) -> dict[str, Any]:
         """The entry's data: the file's own fields the form does not show (owner, language,

@@ -9,6 +9,8 @@ the running bot never serves an entry that fails the check, even for a moment.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import os
 import shutil
@@ -41,14 +43,52 @@ class Problems:
         return bool(self.by_field)
 
 
+class UnreadableEntry(Exception):
+    """An entry's file no longer reads back: broken or changed by hand since the bot loaded
+    it. The bot keeps serving the entry as last loaded; the console must not write over a file
+    it cannot read, so staff are told where the file is wrong and how to fix it."""
+
+    def __init__(self, path: Path, entry_id: str, line: int | None, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path, self.entry_id, self.line, self.reason = path, entry_id, line, reason
+
+    def explain(self, directory: Path) -> str:
+        try:
+            where = self.path.relative_to(directory).as_posix()
+        except ValueError:
+            where = str(self.path)
+        at = f" at line {self.line}" if self.line else ""
+        return (f"The file {where} has an error{at} ({self.reason}), so the console cannot "
+                f"change {self.entry_id!r}. The bot still answers with the entry as it was "
+                "last loaded. Fix the file by hand (`tabot kb lint` shows what is wrong), "
+                "then try again.")
+
+
 def raw_entry(path: Path, entry_id: str) -> dict[str, Any]:
-    """The entry as written in its file (with fields the loader does not keep)."""
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    """The entry as written in its file (with fields the loader does not keep); an
+    UnreadableEntry when the file cannot be read or parsed, or no longer holds the entry."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        reason = getattr(exc, "problem", None) or "not valid YAML"
+        raise UnreadableEntry(path, entry_id, line, reason) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UnreadableEntry(path, entry_id, None, type(exc).__name__) from None
     items = data if isinstance(data, list) else [data]
     for item in items:
         if isinstance(item, dict) and item.get("id") == entry_id:
             return item
-    raise KeyError(entry_id)
+    raise UnreadableEntry(path, entry_id, None, f"it no longer holds an entry {entry_id!r}")
+
+
+def entry_version(data: dict[str, Any]) -> str:
+    """A short fingerprint of an entry as written in its file. The edit form carries it, so a
+    save can tell that someone else saved the entry since the form was opened (edits to the
+    file's other entries do not count)."""
+    text = json.dumps(data, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
 
 
 def field_at(text: str, entry_id: str, line: int) -> str:
@@ -123,7 +163,14 @@ def write_entry_file(path: Path, text: str | None) -> None:
 
 
 def retired_path(knowledge: KnowledgeBase, entry_id: str) -> Path:
-    return knowledge.directory / RETIRED_DIR / f"{entry_id}.yaml"
+    """Where a retired entry is kept: `<id>.yaml`, or `<id>.2.yaml`, `<id>.3.yaml`... when an
+    entry of that id was retired before, so an earlier retired text is never written over."""
+    folder = knowledge.directory / RETIRED_DIR
+    path, copies = folder / f"{entry_id}.yaml", 1
+    while path.exists():
+        copies += 1
+        path = folder / f"{entry_id}.{copies}.yaml"
+    return path
 
 
 def commit(directory: Path, paths: list[Path], author: str, message: str) -> bool:

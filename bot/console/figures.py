@@ -3,7 +3,8 @@ with the entries due for review.
 
 Every number comes from `bot.insights.reports.build_report`, the code behind `tabot report`,
 so the page, the CSV, the PNG and the command line always agree. Days run from midnight to
-midnight UTC, as they do there. A period that is not a pair of dates in order is refused with
+midnight in the coalition's time zone (TABOT_TIMEZONE), as they do there. A period that is not
+a pair of dates in order, or starts before tabot could have counted anything, is refused with
 a message that says which date is wrong, never a traceback.
 """
 
@@ -26,6 +27,8 @@ from bot.console.services import Services
 from bot.insights import gaps, reports
 
 MAX_DAYS = 3660  # ten years: longer than any funder asks about, short enough to stay quick
+EARLIEST = dt.date(2000, 1, 1)  # no figures before; and year 1 in a zone ahead of UTC overflows
+RECENT_DAYS = 30  # "Last 30 days": today and the 29 days before it
 CHART_BARS = 12  # charts show the largest twelve; the tables under them show every row
 FEEDBACK_ROWS = 20
 _PLOTTING = threading.Lock()  # matplotlib's pyplot keeps global state: one figure at a time
@@ -60,18 +63,26 @@ def parse_period(query: QueryParams, today: dt.date) -> Period:
     """The period asked for; without one, the last 30 days (as on Slack's App Home)."""
     raw_since, raw_until = query.get("from", "").strip(), query.get("to", "").strip()
     if not raw_since and not raw_until:
-        return Period(today - dt.timedelta(days=30), today)
+        return last_days(today)
     if not raw_since or not raw_until:
         raise PeriodError("Give both a start date and an end date.")
     since, until = _date(raw_since, "start"), _date(raw_until, "end")
     if until < since:
         raise PeriodError(f"The end date ({until}) is before the start date ({since}).")
+    if since < EARLIEST:
+        raise PeriodError(f"The start date ({since}) is before {EARLIEST}; there are no "
+                          "figures that old. Choose a later start date.")
     if since > today:
         raise PeriodError(f"The start date ({since}) is in the future; there are no figures "
                           "for it yet.")
     if (until - since).days >= MAX_DAYS:
         raise PeriodError("A report covers at most ten years; choose a shorter period.")
     return Period(since, until)
+
+
+def last_days(today: dt.date) -> Period:
+    """The last 30 days, today included: 30 days, not 31 (both ends count)."""
+    return Period(today - dt.timedelta(days=RECENT_DAYS - 1), today)
 
 
 def presets(today: dt.date) -> list[tuple[str, Period]]:
@@ -81,7 +92,7 @@ def presets(today: dt.date) -> list[tuple[str, Period]]:
     quarter_start = dt.date(today.year, 3 * ((today.month - 1) // 3) + 1, 1)
     last_quarter_end = quarter_start - dt.timedelta(days=1)
     last_quarter_start = dt.date(last_quarter_end.year, last_quarter_end.month - 2, 1)
-    return [("Last 30 days", Period(today - dt.timedelta(days=30), today)),
+    return [("Last 30 days", last_days(today)),
             ("Last month", Period(last_month_end.replace(day=1), last_month_end)),
             ("Last quarter", Period(last_quarter_start, last_quarter_end)),
             ("This year", Period(today.replace(month=1, day=1), today)),
@@ -134,7 +145,7 @@ async def figures_page(request: Request) -> Response:
         "presets": presets(today), "from_value": request.query_params.get("from", "")[:40],
         "to_value": request.query_params.get("to", "")[:40], "error": "", "report": None,
         "due": gaps.due_for_review(svc.knowledge, today, svc.settings.review_months),
-        "review_months": svc.settings.review_months}
+        "review_months": svc.settings.review_months, "zone": str(svc.settings.timezone)}
     try:
         period = parse_period(request.query_params, today)
     except PeriodError as exc:

@@ -3,7 +3,9 @@
 A save is checked like `tabot kb lint` (schema errors and the errors the change would bring to
 the whole knowledge base), written to the entry's YAML file, reloaded into the running bot,
 recorded in the audit log, and committed to git when the directory is a work tree. Saves are
-done one at a time per process (`Services.edits`).
+done one at a time per process (`Services.edits`), and each looks the entry up again once it
+holds that lock: the entry it was asked about may have been retired meanwhile. The edit form
+carries the entry's version, so a save over someone else's newer save is refused, not lost.
 """
 
 from __future__ import annotations
@@ -20,8 +22,10 @@ from starlette.routing import Route
 from bot.console.entry_form import CATEGORIES, EntryForm
 from bot.console.entry_store import (
     Problems,
+    UnreadableEntry,
     check_change,
     commit,
+    entry_version,
     raw_entry,
     retired_path,
     write_entry_file,
@@ -36,6 +40,9 @@ DONE = {"saved": "Saved. The bot answers with the new text now.",
         "created": "Created. The bot answers with this entry now.",
         "retired": "Retired. The bot no longer answers with it; the file is kept in "
                    "drafts/retired/."}
+CONFLICT = ("Not saved: someone else saved this entry since you opened it. Your text is below; "
+            "copy what you need, then reopen the entry to see their changes and make yours "
+            "again.")
 
 
 def _matches(entry: Entry, words: list[str]) -> bool:
@@ -63,19 +70,35 @@ async def listing(request: Request) -> Response:
         staff=staff)
 
 
+def _no_such_entry(request: Request) -> Refused:
+    return Refused(404, "No such entry", f"There is no entry "
+                   f"{request.path_params['entry_id']!r} in the knowledge base.")
+
+
 def _entry(request: Request) -> Entry:
     entry = services(request).knowledge.get(request.path_params["entry_id"])
     if entry is None:
-        raise Refused(404, "No such entry", f"There is no entry "
-                      f"{request.path_params['entry_id']!r} in the knowledge base.")
+        raise _no_such_entry(request)
     return entry
 
 
+def _raw(request: Request, entry: Entry) -> dict[str, Any]:
+    """The entry as written in its file, or a 409 page saying where the file is broken (a 404
+    when the file is gone: a retire, mid-way, has removed it and not yet reloaded)."""
+    try:
+        return raw_entry(entry.path, entry.id)
+    except UnreadableEntry as exc:
+        if not entry.path.exists():
+            raise _no_such_entry(request) from None
+        raise Refused(409, "The entry's file has an error",
+                      exc.explain(services(request).knowledge.directory)) from None
+
+
 def _form_page(request: Request, staff: Staff, form: EntryForm, entry: Entry | None,
-               status: int = 200) -> Response:
+               status: int = 200, conflict: str = "") -> Response:
     svc = services(request)
     return page(request, "entry.html", {
-        "form": form, "entry": entry, "categories": CATEGORIES,
+        "form": form, "entry": entry, "categories": CATEGORIES, "conflict": conflict,
         "path": entry.path.relative_to(svc.knowledge.directory) if entry else None,
         "done": DONE.get(request.query_params.get("done", ""), "")},
         status=status, staff=staff)
@@ -84,8 +107,10 @@ def _form_page(request: Request, staff: Staff, form: EntryForm, entry: Entry | N
 async def edit_form(request: Request) -> Response:
     staff = await signed_in(request)
     entry = _entry(request)
-    return _form_page(request, staff, EntryForm.from_data(raw_entry(entry.path, entry.id)),
-                      entry)
+    data = _raw(request, entry)
+    form = EntryForm.from_data(data)
+    form.version = entry_version(data)
+    return _form_page(request, staff, form, entry)
 
 
 async def new_form(request: Request) -> Response:
@@ -99,12 +124,14 @@ def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
 
 async def save(request: Request) -> Response:
     staff = await signed_in(request)
-    entry = _entry(request)
     form = EntryForm.from_form(await checked_form(request, staff))
-    form.values["id"] = entry.id  # an entry's id is not changed here: chats' buttons carry it
     svc = services(request)
     async with svc.edits:
-        before = raw_entry(entry.path, entry.id)
+        entry = _entry(request)
+        form.values["id"] = entry.id  # an entry's id is not changed here: chats' buttons carry it
+        before = _raw(request, entry)
+        if form.version != entry_version(before):
+            return _form_page(request, staff, form, entry, status=409, conflict=CONFLICT)
         data = form.data(before)
         if not form.validate(data):
             return _form_page(request, staff, form, entry, status=422)
@@ -142,10 +169,10 @@ async def create(request: Request) -> Response:
 async def retire(request: Request) -> Response:
     staff = await signed_in(request)
     await checked_form(request, staff)
-    entry = _entry(request)
     svc = services(request)
     async with svc.edits:
-        data = raw_entry(entry.path, entry.id)
+        entry = _entry(request)  # a second press of Retire finds it gone: 404, not a traceback
+        data = _raw(request, entry)
         rest = replaced(entry.path, entry.id, None)
         kept = retired_path(svc.knowledge, entry.id)
         write_entry_file(kept, render_entry(data))

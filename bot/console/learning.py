@@ -12,8 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.console.entry_store import check_change, commit, raw_entry
-from bot.console.entry_yaml import replaced
+from bot.console.entry_store import UnreadableEntry, commit
 from bot.console.pages import (
     Refused,
     checked_form,
@@ -23,12 +22,14 @@ from bot.console.pages import (
     signed_in,
     text_field,
 )
+from bot.console.phrasings import lint_messages, personal_details, personal_details_refusal
 from bot.insights.gaps import find_gaps
 from bot.knowledge.editing import EditError, add_phrasings
 from bot.knowledge.entries import Entry
 from bot.knowledge.learning import (
     MAX_PHRASING_CHARS,
     LearningError,
+    Proposal,
     approve,
     dismiss,
     parse_ids,
@@ -78,41 +79,56 @@ async def decide(request: Request) -> Response:
     return see_other(f"/console/learning?done={DECIDED[action]}")
 
 
-async def _pending_entry(request: Request, proposal_id: int) -> Entry:
+async def _pending(request: Request, proposal_id: int) -> tuple[Entry, Proposal]:
+    """The pending proposal and its entry, as they are now (the caller holds `edits`)."""
     svc = services(request)
-    group = next((g for g in await proposals(svc.db, svc.knowledge)
-                  if any(p.id == proposal_id for p in g.proposals)), None)
-    if group is None or group.entry is None:
-        raise LearningError(f"#{proposal_id} is not a pending proposal of an entry in the "
-                            "knowledge base. Nothing was changed.")
-    return group.entry
+    for group in await proposals(svc.db, svc.knowledge):
+        for proposal in group.proposals:
+            if proposal.id == proposal_id and group.entry is not None:
+                return group.entry, proposal
+    raise LearningError(f"#{proposal_id} is not a pending proposal of an entry in the "
+                        "knowledge base. Nothing was changed.")
+
+
+async def _refuse_lint_errors(request: Request, entry: Entry, wording: str) -> None:
+    """A LearningError, with the lint messages, when adding `wording` to `entry` would bring
+    an error: the check every console edit passes, so the bot never serves a failing entry."""
+    svc = services(request)
+    if fold(wording) in {fold(q) for q in entry.questions}:
+        return  # nothing would be written
+    try:
+        messages = await asyncio.to_thread(lint_messages, svc.knowledge, entry, wording)
+    except UnreadableEntry as exc:
+        raise LearningError(exc.explain(svc.knowledge.directory)) from None
+    if messages:
+        raise LearningError(f"{'; '.join(messages)}. Nothing was changed.")
 
 
 async def _approve(request: Request, proposal_id: int, actor: str) -> None:
-    """`tabot kb learn approve`, then a commit of the entry's file where there is git."""
+    """`tabot kb learn approve`, once the phrasing passes the console's check; then a commit
+    of the entry's file where there is git."""
     svc = services(request)
-    entry = await _pending_entry(request, proposal_id)
+    entry, proposal = await _pending(request, proposal_id)
+    await _refuse_lint_errors(request, entry, proposal.text)
     await approve(svc.db, svc.knowledge, [proposal_id], actor)
     await asyncio.to_thread(commit, svc.knowledge.directory, [entry.path], actor,
                             f"Approve a learned phrasing of {entry.id}")
 
 
 async def _approve_edited(request: Request, proposal_id: int, text: str, actor: str) -> None:
-    """Staff reworded a proposal: add their wording (checked like any edit) and close the
-    proposal, so the original wording is not proposed again."""
+    """Staff reworded a proposal: add their wording (checked for personal details and like any
+    edit) and close the proposal, so the original wording is not proposed again."""
     svc = services(request)
-    entry, wording = await _pending_entry(request, proposal_id), phrasing_text(text)
+    entry, _ = await _pending(request, proposal_id)
+    wording = phrasing_text(text)
     if not wording or len(wording) > MAX_PHRASING_CHARS:
         raise LearningError(f"A phrasing has words and at most {MAX_PHRASING_CHARS} "
                             "characters. Nothing was changed.")
+    found = personal_details(svc.knowledge, wording)
+    if found:
+        raise LearningError(personal_details_refusal(found))
+    await _refuse_lint_errors(request, entry, wording)
     if fold(wording) not in {fold(q) for q in entry.questions}:
-        data = raw_entry(entry.path, entry.id)
-        data["questions"] = [*data["questions"], wording]
-        problems = await asyncio.to_thread(check_change, svc.knowledge, entry.path,
-                                           replaced(entry.path, entry.id, data), entry.id)
-        if problems:
-            said = "; ".join(m for found in problems.by_field.values() for m in found)
-            raise LearningError(f"{said}. Nothing was changed.")
         try:
             add_phrasings(entry.path, {entry.id: [wording]})
         except EditError as exc:

@@ -1,6 +1,6 @@
 """Try it: type a question and see what an advocate would get, with the explanation that
 `tabot ask --explain` prints; and from there, add the question as a phrasing of an entry in
-one click (checked like any other edit)."""
+one click (checked for personal details, and like any other edit)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bot.console.entry_store import check_change, commit, raw_entry
-from bot.console.entry_yaml import replaced
+from bot.console.entry_store import UnreadableEntry, commit
 from bot.console.pages import (
     Refused,
     checked_form,
@@ -22,6 +21,7 @@ from bot.console.pages import (
     signed_in,
     text_field,
 )
+from bot.console.phrasings import lint_messages, personal_details, personal_details_refusal
 from bot.knowledge.editing import EditError, add_phrasings
 from bot.knowledge.learning import MAX_PHRASING_CHARS, phrasing_text
 from bot.knowledge.matcher import Matcher, Outcome
@@ -50,24 +50,28 @@ async def add_phrasing(request: Request) -> Response:
     staff = await signed_in(request)
     form = await checked_form(request, staff)
     svc = services(request)
-    question = text_field(form, "q", svc.settings.max_message_chars)
-    text = phrasing_text(question)
-    entry = svc.knowledge.get(text_field(form, "entry", 200))
-    if entry is None:
-        raise Refused(404, "No such entry", "That entry is no longer in the knowledge base.")
+    text = phrasing_text(text_field(form, "q", svc.settings.max_message_chars))
+    entry_id = text_field(form, "entry", 200)
     if not text or len(text) > MAX_PHRASING_CHARS:
         raise Refused(400, "Not a phrasing", f"A phrasing has words and at most "
                       f"{MAX_PHRASING_CHARS} characters.")
-    if fold(text) in {fold(q) for q in entry.questions}:
-        return page(request, "refusal.html", {"title": "Already a phrasing", "message":
-                    f"{entry.id} already lists this phrasing."}, status=409, staff=staff)
-    async with svc.edits:
-        data = raw_entry(entry.path, entry.id)
-        data["questions"] = [*data["questions"], text]
-        problems = await asyncio.to_thread(check_change, svc.knowledge, entry.path,
-                                           replaced(entry.path, entry.id, data), entry.id)
-        if problems:
-            messages = [m for found in problems.by_field.values() for m in found]
+    found = personal_details(svc.knowledge, text)
+    if found:
+        return page(request, "refusal.html", {"title": "Not added", "message":
+                    personal_details_refusal(found)}, status=422, staff=staff)
+    async with svc.edits:  # the entry as it is now: a retire may have run meanwhile
+        entry = svc.knowledge.get(entry_id)
+        if entry is None:
+            raise Refused(404, "No such entry", "That entry is no longer in the knowledge base.")
+        if fold(text) in {fold(q) for q in entry.questions}:
+            return page(request, "refusal.html", {"title": "Already a phrasing", "message":
+                        f"{entry.id} already lists this phrasing."}, status=409, staff=staff)
+        try:
+            messages = await asyncio.to_thread(lint_messages, svc.knowledge, entry, text)
+        except UnreadableEntry as exc:
+            raise Refused(409, "The entry's file has an error",
+                          exc.explain(svc.knowledge.directory)) from None
+        if messages:
             return page(request, "refusal.html", {
                 "title": "Not added", "message": "; ".join(messages)}, status=422, staff=staff)
         try:
@@ -76,10 +80,11 @@ async def add_phrasing(request: Request) -> Response:
             raise Refused(409, "Not added", str(exc)) from None
         await asyncio.to_thread(svc.knowledge.reload)
         async with svc.db.session() as session, session.begin():
-            audit.record(session, staff.actor.id, "phrasing added", entry.id, text[:200])
+            audit.record(session, staff.actor.id, "phrasing added", entry.id)
         await asyncio.to_thread(commit, svc.knowledge.directory, [entry.path], staff.actor.id,
                                 f"Add a phrasing to {entry.id} in the console")
-    return see_other(f"/console/try?{urlencode({'q': question, 'added': entry.id})}")
+    # Not the wording: a URL ends up in browser history and server logs.
+    return see_other(f"/console/try?{urlencode({'added': entry.id})}")
 
 
 ROUTES = [

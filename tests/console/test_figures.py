@@ -7,6 +7,8 @@ import csv
 import datetime as dt
 import io
 import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -25,6 +27,18 @@ from tests.conftest import running
 from tests.console.conftest import STAFF, Console
 
 OCTOBER = "from=2026-10-01&to=2026-10-31"
+
+
+@asynccontextmanager
+async def zoned_console(database: Database, kb_dir: Path, zone: ZoneInfo,
+                        ) -> AsyncIterator[Console]:
+    """The console of a runtime with TABOT_TIMEZONE set to `zone`."""
+    settings = Settings(database_url=database.url, knowledge_dir=kb_dir,
+                        staff=frozenset({STAFF.id}), port=0, timezone=zone)
+    knowledge = KnowledgeBase.load(kb_dir)
+    async with running(settings, [], {}, knowledge) as runtime:
+        yield Console(runtime, f"http://127.0.0.1:{runtime.web.port}/console", database,
+                      knowledge, kb_dir)
 
 
 async def history(console: Console) -> None:
@@ -93,20 +107,32 @@ async def test_the_figures_count_days_in_the_coalitions_time_zone(
                                 text="(test)", outcome="answer", score=0.5,
                                 created_at=dt.datetime.combine(day, dt.time(22), new_york)
                                 .astimezone(dt.UTC)))  # SQLite keeps UTC wall times
-    settings = Settings(database_url=database.url, knowledge_dir=console_kb_dir,
-                        staff=frozenset({STAFF.id}), port=0, timezone=new_york)
-    knowledge = KnowledgeBase.load(console_kb_dir)
     query = f"from={day}&to={day}"
-    async with running(settings, [], {}, knowledge) as runtime:
-        console = Console(runtime, f"http://127.0.0.1:{runtime.web.port}/console", database,
-                          knowledge, console_kb_dir)
-        async with console.client() as client:
-            await console.sign_in(client)
-            async with client.get(f"{console.base}/figures?{query}") as shown:
-                html = await shown.text()
-            async with client.get(f"{console.base}/figures/report.csv?{query}") as got:
-                text = await got.text()
+    async with zoned_console(database, console_kb_dir, new_york) as console, \
+            console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/figures?{query}") as shown:
+            html = await shown.text()
+        async with client.get(f"{console.base}/figures/report.csv?{query}") as got:
+            text = await got.text()
     assert re.search(r'id="contacts">1<', html) and "summary,contacts,1" in text
+    assert "midnight to midnight in America/New_York" in html  # not UTC
+
+
+async def test_a_period_from_before_2000_is_refused_in_a_zone_ahead_of_utc(
+        database: Database, console_kb_dir: Path) -> None:
+    """In Auckland, midnight on 0001-01-01 is still year 0 in UTC, which Python cannot
+    represent: such a date is refused by name, not left to fail in the report."""
+    query = "from=0001-01-01&to=0001-01-05"
+    auckland = ZoneInfo("Pacific/Auckland")
+    async with zoned_console(database, console_kb_dir, auckland) as console, \
+            console.client() as client:
+        await console.sign_in(client)
+        for path in ("/figures", "/figures/report.csv", "/figures/report.png"):
+            async with client.get(f"{console.base}{path}?{query}") as refused:
+                assert refused.status == 400, path
+                assert "start date (0001-01-01) is before 2000-01-01" in \
+                    await refused.text(), path
 
 
 @pytest.mark.parametrize(("query", "message"), [
@@ -116,6 +142,7 @@ async def test_the_figures_count_days_in_the_coalitions_time_zone(
     ("from=2026-10-01", "Give both a start date and an end date"),
     ("from=2099-01-01&to=2099-02-01", "is in the future"),
     ("from=2000-01-01&to=2026-10-01", "at most ten years"),
+    ("from=1999-12-31&to=2000-01-05", "start date (1999-12-31) is before 2000-01-01"),
 ])
 async def test_a_bad_period_is_refused_with_a_clear_message(console: Console, query: str,
                                                             message: str) -> None:
@@ -155,8 +182,10 @@ async def test_figures_and_downloads_need_a_session(console: Console) -> None:
 def test_without_a_period_the_last_30_days_and_presets_are_in_order() -> None:
     today = dt.date(2026, 11, 27)
     default = parse_period(_query(""), today)
-    assert (default.since, default.until) == (dt.date(2026, 10, 28), today)
+    assert (default.since, default.until) == (dt.date(2026, 10, 29), today)
+    assert (default.until - default.since).days + 1 == 30  # both ends count
     named = dict(presets(today))
+    assert named["Last 30 days"] == default
     assert (named["Last month"].since, named["Last month"].until) == (
         dt.date(2026, 10, 1), dt.date(2026, 10, 31))
     assert (named["Last quarter"].since, named["Last quarter"].until) == (
@@ -165,6 +194,22 @@ def test_without_a_period_the_last_30_days_and_presets_are_in_order() -> None:
     assert (january.since, january.until) == (dt.date(2026, 10, 1), dt.date(2026, 12, 31))
     with pytest.raises(PeriodError):
         parse_period(_query("from=&to=2026-10-01"), today)
+
+
+async def test_the_last_30_days_are_30_on_the_page_and_the_app_home(console: Console) -> None:
+    """A question asked 30 days ago is the 31st day back: outside both."""
+    today = dt.datetime.now(dt.UTC).date()
+    async with console.db.session() as session, session.begin():
+        session.add_all(Interaction(platform="slack", user_id="U1", text="(test)",
+                                    outcome="answer", score=0.5, created_at=dt.datetime.combine(
+                                        today - dt.timedelta(days=days), dt.time(12), dt.UTC))
+                        for days in (29, 30))
+    home = await console.runtime.core.home(STAFF, today=today)
+    assert home.figures is not None and home.figures.contacts == 1
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/figures") as shown:
+            assert re.search(r'id="contacts">1<', await shown.text())
 
 
 def test_charts_escape_labels_and_scale_bars_to_the_largest() -> None:

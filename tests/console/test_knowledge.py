@@ -3,6 +3,7 @@ diff, served at once, audited, and committed when the directory is a git work tr
 
 from __future__ import annotations
 
+import asyncio
 import difflib
 import re
 import subprocess
@@ -11,7 +12,7 @@ import yaml
 
 from bot.knowledge.matcher import Matcher, Outcome
 from bot.store import audit
-from tests.console.conftest import STAFF, Console, csrf_of, form_fields
+from tests.console.conftest import OTHER_STAFF, STAFF, Console, csrf_of, form_fields
 
 CURFEW = "shelter-curfew"
 
@@ -148,3 +149,109 @@ async def test_the_list_searches_and_filters(console: Console) -> None:
                 html = await page.text()
             found = set(re.findall(r'href="/console/knowledge/([a-z-]+)"', html)) - {"new"}
             assert found == expected, query
+
+
+async def test_an_entry_whose_file_was_broken_by_hand_is_refused_with_where_to_fix_it(
+        console: Console) -> None:
+    """The bot keeps serving the entry as last loaded; the console says which line of which
+    file is wrong and writes nothing, whether staff edit, retire or add a phrasing."""
+    path = console.kb_dir / f"{CURFEW}.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "title: Shelter curfew", "title: Shelter curfew: rules: [oops"), encoding="utf-8")
+    broken = path.read_bytes()
+    line = next(n for n, text in enumerate(broken.decode().splitlines(), 1) if "oops" in text)
+    console.knowledge.reload()
+    assert console.runtime.knowledge.get(CURFEW) is not None
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/knowledge") as page:
+            token = csrf_of(await page.text())
+        for method, url, data in (
+                ("GET", f"/knowledge/{CURFEW}", None),
+                ("POST", f"/knowledge/{CURFEW}/retire", {"csrf": token}),
+                ("POST", "/try/phrasing", {"csrf": token, "entry": CURFEW,
+                                           "q": "may residents stay out past ten"})):
+            async with client.request(method, f"{console.base}{url}", data=data) as refused:
+                html = await refused.text()
+                assert refused.status == 409, url
+                assert f"{CURFEW}.yaml has an error at line {line}" in html, url
+                assert "tabot kb lint" in html, url
+    assert path.read_bytes() == broken
+    assert not (console.kb_dir / "drafts").exists()
+
+
+async def test_retiring_twice_at_once_or_while_saving_never_fails(console: Console) -> None:
+    """A double-clicked Retire, and a save racing a retire: the entry is looked up again once
+    the edit lock is held, so the late request gets the ordinary "No such entry" page."""
+    async with console.client() as client:
+        await console.sign_in(client)
+        form = await entry_form(client, console, "subpoena-response")
+        form["title"] = "Subpoenas for records"
+        retire = f"{console.base}/knowledge/interpreter-use/retire"
+
+        async def status(url: str, data: dict[str, str]) -> int:
+            async with client.post(url, data=data) as done:
+                return done.status
+
+        twice = await asyncio.gather(status(retire, {"csrf": form["csrf"]}),
+                                     status(retire, {"csrf": form["csrf"]}))
+        racing = await asyncio.gather(
+            status(f"{console.base}/knowledge/subpoena-response/retire", {"csrf": form["csrf"]}),
+            status(f"{console.base}/knowledge/subpoena-response", form))
+    assert sorted(twice) == [200, 404]
+    assert racing[0] == 200 and racing[1] in (200, 404)  # the save came first, or too late
+    assert console.runtime.knowledge.get("interpreter-use") is None
+    assert console.runtime.knowledge.get("subpoena-response") is None
+    assert sorted(p.name for p in (console.kb_dir / "drafts" / "retired").iterdir()) == [
+        "interpreter-use.yaml", "subpoena-response.yaml"]
+
+
+async def test_retiring_an_entry_again_keeps_the_earlier_retired_copy(console: Console) -> None:
+    """An id retired, made again and retired again: both texts are kept."""
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/knowledge/new") as page:
+            token = csrf_of(await page.text())
+        for answer in ("The first answer.", "The second answer."):
+            new = {"csrf": token, "id": "pet-friendly-shelter", "category": "best-practice",
+                   "title": "Pets in shelter", "questions": "can survivors bring their dog",
+                   "answer": answer, "tags": "pets", "reviewed": "2026-09-01",
+                   "sources": "Guide to pets | https://example.org/pets"}
+            async with client.post(f"{console.base}/knowledge/new", data=new) as made:
+                assert "Created." in await made.text()
+            async with client.post(f"{console.base}/knowledge/pet-friendly-shelter/retire",
+                                   data={"csrf": token}) as retired:
+                assert "Retired." in await retired.text()
+    kept = console.kb_dir / "drafts" / "retired"
+    answers = {p.name: yaml.safe_load(p.read_text())["answer"].strip()
+               for p in kept.iterdir()}
+    assert answers == {"pet-friendly-shelter.yaml": "The first answer.",
+                       "pet-friendly-shelter.2.yaml": "The second answer."}
+
+
+async def test_a_save_over_someone_elses_newer_save_is_refused_and_keeps_what_was_typed(
+        console: Console) -> None:
+    path = console.kb_dir / f"{CURFEW}.yaml"
+    async with console.client() as first, console.client() as second:
+        await console.sign_in(first)
+        await console.sign_in(second, OTHER_STAFF)
+        theirs = await entry_form(first, console, CURFEW)
+        mine = await entry_form(second, console, CURFEW)
+        theirs["title"] = "Curfews in shelter"
+        async with first.post(f"{console.base}/knowledge/{CURFEW}", data=theirs) as saved:
+            assert saved.status == 200 and "Saved." in await saved.text()
+        mine["answer"] += "\n\nA paragraph typed meanwhile."
+        async with second.post(f"{console.base}/knowledge/{CURFEW}", data=mine) as refused:
+            html = await refused.text()
+            assert refused.status == 409
+        assert "someone else saved this entry since you opened it" in html
+        assert "A paragraph typed meanwhile." in html  # what was typed is kept on the page
+        written = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert written["title"] == "Curfews in shelter"
+        assert "typed meanwhile" not in written["answer"]
+        reopened = await entry_form(second, console, CURFEW)  # their change, then mine
+        reopened["answer"] += "\n\nA paragraph typed meanwhile."
+        async with second.post(f"{console.base}/knowledge/{CURFEW}", data=reopened) as saved:
+            assert saved.status == 200
+    written = yaml.safe_load(path.read_text(encoding="utf-8"))
+    assert written["title"] == "Curfews in shelter" and "typed meanwhile" in written["answer"]

@@ -16,6 +16,8 @@ from tests.conftest import new_interaction
 from tests.console.conftest import STAFF, Console, csrf_of
 
 CURFEW = "shelter-curfew"
+# Invented details, of the kinds the redactor finds: a name and a phone number.
+WITH_DETAILS = "can my client Jane Doe call 555-010-0199 after curfew"
 
 
 def phrasings(console: Console, entry_id: str) -> list[str]:
@@ -56,13 +58,32 @@ async def test_try_it_adds_the_question_as_a_phrasing_in_one_click(console: Cons
                                data={"csrf": token, "q": question, "entry": CURFEW}) as added:
             assert added.status == 200 and f"Added as a phrasing of {CURFEW}" in \
                 await added.text()
+            assert "residents" not in str(added.url)  # the wording stays out of the address
         async with client.post(f"{console.base}/try/phrasing",
                                data={"csrf": token, "q": question, "entry": CURFEW}) as again:
             assert again.status == 409
     assert phrasings(console, CURFEW)[-1] == question
     assert question in console.runtime.knowledge.get(CURFEW).questions
-    assert ("phrasing added", CURFEW) in [(a.action, a.target)
-                                          for a in await audit.entries(console.db)]
+    assert ("phrasing added", CURFEW, "") in [(a.action, a.target, a.detail)
+                                              for a in await audit.entries(console.db)]
+
+
+async def test_a_tried_question_with_personal_details_is_not_added_anywhere(
+        console: Console) -> None:
+    path = console.kb_dir / f"{CURFEW}.yaml"
+    before = path.read_bytes()
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/try", params={"q": WITH_DETAILS}) as page:
+            token = csrf_of(await page.text())
+        async with client.post(f"{console.base}/try/phrasing", data={
+                "csrf": token, "q": WITH_DETAILS, "entry": CURFEW}) as refused:
+            html = await refused.text()
+            assert refused.status == 422 and "personal details (name, phone)" in html
+            assert "Jane Doe" not in html and "555-010-0199" not in html
+    assert path.read_bytes() == before
+    assert not any("Jane Doe" in a.detail or "555-010-0199" in a.detail
+                   for a in await audit.entries(console.db))
 
 
 async def test_approving_a_proposal_writes_it_and_the_bot_matches_it(console: Console) -> None:
@@ -81,6 +102,44 @@ async def test_approving_a_proposal_writes_it_and_the_bot_matches_it(console: Co
                                data={"csrf": csrf_of(html), "id": str(proposal)}) as twice:
             assert twice.status == 409 and "not a pending proposal" in await twice.text()
     assert phrasings(console, CURFEW)[-1] == "whats the rule on residents coming home late"
+
+
+async def test_a_proposal_that_would_fail_lint_is_not_approved(console: Console) -> None:
+    """Confirmed for dv-definition, but already a phrasing of subpoena-response: approving it
+    would bring lint errors, so it is refused with them, as a reworded one would be."""
+    path = console.kb_dir / "dv-definition.yaml"
+    before = path.read_bytes()
+    proposal = await propose(console, "court subpoena for client file", "dv-definition")
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/learning") as page:
+            token = csrf_of(await page.text())
+        async with client.post(f"{console.base}/learning/approve",
+                               data={"csrf": token, "id": str(proposal)}) as refused:
+            html = await refused.text()
+            assert refused.status == 409 and "also a phrasing of" in html
+            assert "Nothing was changed" in html
+        async with client.get(f"{console.base}/learning") as page:
+            assert f'id="proposal-{proposal}"' in await page.text()  # still pending
+    assert path.read_bytes() == before
+    assert "court subpoena for client file" not in \
+        console.runtime.knowledge.get("dv-definition").questions
+
+
+async def test_a_rewording_with_personal_details_is_refused(console: Console) -> None:
+    path = console.kb_dir / f"{CURFEW}.yaml"
+    before = path.read_bytes()
+    proposal = await propose(console, "curfew for ppl in shelter??")
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/learning") as page:
+            token = csrf_of(await page.text())
+        async with client.post(f"{console.base}/learning/edit", data={
+                "csrf": token, "id": str(proposal), "text": WITH_DETAILS}) as refused:
+            html = await refused.text()
+            assert refused.status == 409 and "personal details (name, phone)" in html
+    assert path.read_bytes() == before
+    assert not any("Jane Doe" in a.detail for a in await audit.entries(console.db))
 
 
 async def test_a_proposal_can_be_reworded_or_dismissed(console: Console) -> None:
