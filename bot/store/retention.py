@@ -13,8 +13,9 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, String, cast, delete, exists, literal, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.store import audit
 from bot.store.database import Database
@@ -32,6 +33,9 @@ from bot.store.tables import (
 PURGED = "[purged]"
 SEEN_EVENTS_KEPT = dt.timedelta(days=7)
 PENDING = "pending"  # a proposal staff have not decided on (bot.knowledge.learning.State)
+# Escalation events whose detail holds the question's or answer's words (a draft's file name
+# is made of the question's words).
+EVENTS_WITH_TEXT = ("note", "answered", "drafted")
 
 
 class PurgeRaced(Exception):
@@ -44,42 +48,72 @@ class PurgeResult:
     escalations: int
     deliveries: int
     proposals: int = 0
+    undelivered: int = 0  # messages about purged questions that never reached anyone
 
     def __str__(self) -> str:
+        dropped = (f" ({self.undelivered} never delivered, dropped with their questions' text)"
+                   if self.undelivered else "")
         return (f"purged {self.interactions} interaction records (kept as monthly counts), "
                 f"the text of {self.escalations} closed escalations, {self.deliveries} "
-                f"delivered messages, and {self.proposals} phrasing proposals nobody confirmed "
-                "again")
+                f"delivered messages{dropped}, and {self.proposals} phrasing proposals nobody "
+                "confirmed again")
 
 
 async def purge(db: Database, keep_interactions: dt.timedelta, keep_closed: dt.timedelta,
                 actor: str, now: dt.datetime | None = None, *,
                 zone: dt.tzinfo = dt.UTC) -> PurgeResult:
-    """`zone` is the coalition's: interactions are folded into the months reports put them in."""
+    """`zone` is the coalition's: interactions are folded into the months reports put them in.
+
+    Every statement selects its rows by a predicate, never by a list of ids: PostgreSQL takes at
+    most 32,767 parameters, and a purge that fails once would fail every day after."""
     now = now or utcnow()
     interactions = await _fold_interactions(db, now - keep_interactions, zone)
     async with db.session() as session, session.begin():
-        stale = list(await session.scalars(select(Escalation.id).where(
+        escalations = await session.execute(update(Escalation).where(
             Escalation.state == "closed", Escalation.updated_at < now - keep_closed,
-            Escalation.question != PURGED)))
-        if stale:
-            await session.execute(update(Escalation).where(Escalation.id.in_(stale))
-                                  .values(question=PURGED, answer=None))
-            await session.execute(update(EscalationEvent)
-                                  .where(EscalationEvent.escalation_id.in_(stale),
-                                         EscalationEvent.kind.in_(("note", "answered")))
-                                  .values(detail=PURGED))
+            Escalation.question != PURGED).values(question=PURGED, answer=None)
+            .execution_options(synchronize_session=False))
+        dropped = await _purge_copies(session)
         sent = await session.execute(delete(OutboxMessage).where(
             OutboxMessage.delivered_at.is_not(None),
             OutboxMessage.delivered_at < now - keep_closed))
         await session.execute(delete(SeenEvent).where(
-            SeenEvent.created_at < now - SEEN_EVENTS_KEPT))
+            SeenEvent.created_at < now - SEEN_EVENTS_KEPT, ~_marks_a_waiting_message()))
         proposals = await session.execute(delete(LearnedPhrasing).where(
             LearnedPhrasing.state == PENDING, LearnedPhrasing.last_seen < now - keep_interactions))
-        result = PurgeResult(interactions, len(stale), sent.rowcount or 0,
-                             proposals.rowcount or 0)
+        result = PurgeResult(interactions, escalations.rowcount or 0, sent.rowcount or 0,
+                             proposals.rowcount or 0, dropped)
         audit.record(session, actor, "purge", "", str(result))
     return result
+
+
+async def _purge_copies(session: AsyncSession) -> int:
+    """Purge what still repeats a purged question's words: the history's notes, answers and
+    draft file names, and the outbox. A message still undelivered by now (a staff notice for a
+    platform nobody runs, say) is dropped, since its text is gone; a delivered one keeps its
+    row, without the text, until its own time is up. Returns how many were dropped."""
+    gone = select(Escalation.id).where(Escalation.question == PURGED).scalar_subquery()
+    await session.execute(update(EscalationEvent).where(
+        EscalationEvent.escalation_id.in_(gone), EscalationEvent.kind.in_(EVENTS_WITH_TEXT),
+        EscalationEvent.detail != PURGED).values(detail=PURGED)
+        .execution_options(synchronize_session=False))
+    dropped = await session.execute(delete(OutboxMessage).where(
+        OutboxMessage.escalation_id.in_(gone), OutboxMessage.delivered_at.is_(None))
+        .execution_options(synchronize_session=False))
+    await session.execute(update(OutboxMessage).where(
+        OutboxMessage.escalation_id.in_(gone), OutboxMessage.text.not_in((PURGED, "")))
+        .values(text=PURGED).execution_options(synchronize_session=False))
+    return dropped.rowcount or 0
+
+
+def _marks_a_waiting_message() -> ColumnElement[bool]:
+    """A seen event that records a piece of an undelivered outbox message as sent
+    (`outbox:<id>:<piece>`, see `Core.mark_sent`). It is kept while the message waits, however
+    long: without it a retry would send that piece again, to every staff member who had it."""
+    mark = literal("outbox:") + cast(OutboxMessage.id, String) + literal(":%")
+    return exists().where(OutboxMessage.delivered_at.is_(None),
+                          OutboxMessage.platform == SeenEvent.platform,
+                          SeenEvent.key.like(mark))
 
 
 def local_month(moment: dt.datetime, zone: dt.tzinfo) -> str:
@@ -100,17 +134,21 @@ async def _fold_interactions(db: Database, before: dt.datetime, zone: dt.tzinfo)
 
 
 async def _fold(db: Database, before: dt.datetime, zone: dt.tzinfo) -> int:
+    """Counted and deleted by the same predicate; a count that differs from the rows deleted
+    means another purge (or a late filing) changed them in between, and nothing is kept."""
+    due = Interaction.created_at < before
     async with db.session() as session, session.begin():
-        rows = list(await session.scalars(select(Interaction).where(
-            Interaction.created_at < before)))
+        rows = (await session.execute(select(
+            Interaction.created_at, Interaction.platform, Interaction.program,
+            Interaction.outcome, Interaction.entry_id, Interaction.feedback).where(due))).all()
         if not rows:
             return 0
         counts = Counter((local_month(r.created_at, zone), r.platform, r.program or "", r.outcome,
                           r.entry_id or "", r.feedback or "") for r in rows)
         for key, count in counts.items():
             await _add_count(session, key, count)
-        deleted = await session.execute(delete(Interaction).where(
-            Interaction.id.in_([r.id for r in rows])))
+        deleted = await session.execute(delete(Interaction).where(due)
+                                        .execution_options(synchronize_session=False))
         if deleted.rowcount != len(rows):
             raise PurgeRaced("another process purged these interactions; run it again")
         return len(rows)

@@ -15,7 +15,8 @@ import yaml
 from bot.knowledge.files import DRAFTS_DIR
 from bot.knowledge.normalize import STOPWORDS, fold
 from bot.knowledge.schema import MAX_ID_LENGTH
-from bot.triage.workflow import Actor, Triage, TriageError, not_staff
+from bot.store.retention import PURGED
+from bot.triage.workflow import Actor, Triage, TriageError, not_staff, purged
 
 
 def draft_id(question: str, reference: str) -> str:
@@ -32,6 +33,8 @@ async def write_draft(triage: Triage, actor: Actor, reference: str, knowledge_di
     view = await triage.show(reference, actor)
     if not triage.is_staff(actor):
         raise not_staff(actor, "draft knowledge entries")
+    if view.question == PURGED:  # its file name and text would be built from "[purged]"
+        raise purged(view.reference, "drafted")
     if not view.answer:
         raise TriageError(f"{view.reference} has no answer yet; answer it before drafting.")
     entry_id = draft_id(view.question, view.reference)

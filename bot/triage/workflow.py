@@ -2,9 +2,9 @@
 note, close, reopen, reassign, draft.
 
 Every interface (the CLI, and the staff commands and buttons of each chat platform) goes through
-`Triage`, so the rules are the same everywhere: only configured staff act, a claim is atomic
-across processes, an answer is committed together with the outbox message that carries it back
-to the asker, and internal notes never reach the asker.
+`Triage`, so the rules are the same everywhere: only configured staff act, a claim (and every
+other change) is atomic across processes, an answer is committed together with the outbox
+message that carries it back to the asker, and internal notes never reach the asker.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from sqlalchemy import and_, case, select, update
+from sqlalchemy import ColumnElement, and_, case, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -26,6 +26,7 @@ from bot.knowledge.entries import Entry
 from bot.knowledge.learning import Confirmation, record_confirmed
 from bot.store import audit
 from bot.store.database import Database
+from bot.store.retention import PURGED
 from bot.store.tables import Escalation, EscalationEvent, reference_for, utcnow
 from bot.triage import outbox
 
@@ -41,6 +42,7 @@ class State(StrEnum):
 
 ALL_STATES = tuple(State)
 WAITING = (State.OPEN, State.CLAIMED)
+ANSWERABLE = (*WAITING, State.ANSWERED)  # answering an answered question again corrects it
 
 
 class Reason(StrEnum):
@@ -59,11 +61,21 @@ class Reason(StrEnum):
 URGENT = and_(Escalation.reason == str(Reason.CRISIS), Escalation.state.in_(WAITING))
 URGENT_FIRST = case((URGENT, 0), else_=1)
 SYSTEM = Actor("tabot", "sweep")
+# Changes refused once the retention rules emptied a question, with what the refusal says.
+_NOT_WHEN_PURGED = {"reopened": "reopened", "note": "given notes", "drafted": "drafted"}
 _REFERENCE = re.compile(r"^(?:ta-?)?0*(\d{1,9})$", re.IGNORECASE)
 
 
 class TriageError(Exception):
     """A staff action that cannot be done; the message says why and what to do."""
+
+
+def purged(reference: str, doing: str) -> TriageError:
+    """The refusal for a question the retention rules emptied: there is nothing left to reopen,
+    answer or draft from, and a note added now would outlive the purge that already ran."""
+    return TriageError(f"{reference} was purged under the retention rules; its question and "
+                       f"answer are no longer kept, so it cannot be {doing}. Ask the asker to "
+                       "send the question again if it still needs an answer.")
 
 
 def not_staff(actor: Actor, doing: str = "do that") -> TriageError:
@@ -216,7 +228,8 @@ class Triage:
                 await self._updated(session, escalation_id)
         async with self.db.session() as session:
             escalation = await self._load(session, reference)
-            if won.rowcount != 1 and escalation.claimed_by != actor.id:
+            mine = escalation.state == State.CLAIMED and escalation.claimed_by == actor.id
+            if won.rowcount != 1 and not mine:  # claiming your own claim again is harmless
                 raise TriageError(self._why_not_claimable(escalation))
             return self._view(escalation, include_notes=True)
 
@@ -278,15 +291,22 @@ class Triage:
 
     async def _answer(self, reference: str, actor: Actor, text: str,
                       entry: Entry | None = None) -> EscalationView:
+        """Answering again after an answer is allowed (a correction; the console offers it),
+        but only over the answer this transaction read: of two answers sent at once, the
+        second finds the row changed and is refused, so the asker is sent one."""
         async with self.db.session() as session, session.begin():
             escalation = await self._load(session, reference)
-            if escalation.state == State.CLOSED:
-                raise TriageError(f"{escalation.reference} is closed; reopen it before answering.")
+            self._refuse_answer(escalation)
             now = utcnow()
-            escalation.state, escalation.answer = State.ANSWERED, text
-            escalation.answered_by, escalation.answered_at, escalation.updated_at = (
-                actor.id, now, now)
-            escalation.claimed_by = escalation.claimed_by or actor.id
+            won = await session.execute(
+                update(Escalation)
+                .where(Escalation.id == escalation.id, _unchanged_since(escalation))
+                .values(state=State.ANSWERED, answer=text, answered_by=actor.id,
+                        answered_at=now, updated_at=now,
+                        claimed_by=func.coalesce(Escalation.claimed_by, actor.id))
+                .execution_options(synchronize_session=False))
+            if won.rowcount != 1:
+                self._refuse_answer(await self._load(session, reference), raced=True)
             self._event(session, escalation.id, "answered", actor, text)
             await self._updated(session, escalation.id)
             outbox.to_asker(session, DeliveryKind.ANSWER, escalation,
@@ -295,6 +315,19 @@ class Triage:
                 await record_confirmed(await session.connection(), escalation.question, entry,
                                        Confirmation.STAFF)
         return await self.show(reference, actor)
+
+    @staticmethod
+    def _refuse_answer(escalation: Escalation, raced: bool = False) -> None:
+        """Why `escalation` cannot take an answer now; `raced`: another change just won."""
+        ref = escalation.reference
+        if escalation.question == PURGED:
+            raise purged(ref, "answered")
+        if escalation.state == State.CLOSED:
+            raise TriageError(f"{ref} is closed; reopen it before answering.")
+        if raced:
+            raise TriageError(f"{ref} was answered by {escalation.answered_by} just now; "
+                              f"show {ref} to read it, and answer again only if yours is "
+                              "still needed.")
 
     async def close(self, reference: str, actor: Actor) -> EscalationView:
         self._require_staff(actor)
@@ -330,38 +363,62 @@ class Triage:
 
     async def _change(self, reference: str, actor: Actor, kind: str, detail: str,
                       allowed: tuple[str, ...] | None = None, **values: object) -> EscalationView:
+        """One conditional UPDATE: a change made by someone else since the read (a close
+        racing an answer, say) makes this one refuse, rather than silently undo it."""
         async with self.db.session() as session, session.begin():
             escalation = await self._load(session, reference)
-            if allowed is not None and escalation.state not in allowed:
-                raise TriageError(f"{escalation.reference} is {escalation.state}; it cannot be "
-                                  f"{kind} now.")
-            for name, value in {**values, "updated_at": utcnow()}.items():
-                setattr(escalation, name, value)
+            self._refuse_change(escalation, kind, allowed)
+            condition = [Escalation.id == escalation.id]
+            if allowed is not None:
+                condition.append(Escalation.state.in_(allowed))
+            if kind in _NOT_WHEN_PURGED:
+                condition.append(Escalation.question != PURGED)
+            changed = await session.execute(
+                update(Escalation).where(*condition).values(**values, updated_at=utcnow())
+                .execution_options(synchronize_session=False))
+            if changed.rowcount != 1:
+                self._refuse_change(await self._load(session, reference), kind, allowed)
+                raise TriageError(f"{escalation.reference} changed just now; show it and try "
+                                  "again.")
             self._event(session, escalation.id, kind, actor, detail)
             if values:
                 await self._updated(session, escalation.id)
         return await self.show(reference, actor)
 
+    @staticmethod
+    def _refuse_change(escalation: Escalation, kind: str,
+                       allowed: tuple[str, ...] | None) -> None:
+        """Why `kind` cannot be done to `escalation` as it now stands, if it cannot."""
+        if kind in _NOT_WHEN_PURGED and escalation.question == PURGED:
+            raise purged(escalation.reference, _NOT_WHEN_PURGED[kind])
+        if allowed is not None and escalation.state not in allowed:
+            raise TriageError(f"{escalation.reference} is {escalation.state}; it cannot be "
+                              f"{kind} now.")
+
     async def sweep(self, now: dt.datetime | None = None) -> tuple[list[str], list[str]]:
         """Re-announce unclaimed questions to staff and tell askers when an answer is late.
 
+        Every running process sweeps, so each notice is claimed with a conditional UPDATE
+        first: of two sweeps at once, only the one that set the mark queues the message.
         Returns (re-announced references, references whose askers were told it is late).
         """
         now = now or utcnow()
         announced, late = [], []
         async with self.db.session() as session, session.begin():
-            waiting = await session.scalars(select(Escalation).where(
-                Escalation.state.in_(WAITING)).order_by(Escalation.id))
+            waiting = list(await session.scalars(select(Escalation).where(
+                Escalation.state.in_(WAITING)).order_by(Escalation.id)))
             for escalation in waiting:
                 age = now - as_utc(escalation.created_at)
-                if self._needs_announcing(escalation, now, age):
-                    escalation.announced_at = now
+                if (self._needs_announcing(escalation, now, age)
+                        and await self._mark_announced(session, escalation.id, now)):
                     self._event(session, escalation.id, "reannounced", SYSTEM)
                     announce(session, escalation, f"still unclaimed after {_hours(age)}",
                              self.platforms)
                     announced.append(escalation.reference)
-                if escalation.late_notice_at is None and age >= self.answer_due:
-                    escalation.late_notice_at = now
+                if (escalation.late_notice_at is None and age >= self.answer_due
+                        and await _mark(session, escalation.id, and_(
+                            Escalation.state.in_(WAITING), Escalation.late_notice_at.is_(None)),
+                            late_notice_at=now)):
                     outbox.to_asker(session, DeliveryKind.LATE, escalation,
                                     late_text(escalation.reference))
                     late.append(escalation.reference)
@@ -373,6 +430,15 @@ class Triage:
             return False
         last = escalation.announced_at
         return last is None or now - as_utc(last) >= self.unclaimed_after
+
+    async def _mark_announced(self, session: AsyncSession, escalation_id: int,
+                              now: dt.datetime) -> bool:
+        """Still open, and not announced by anyone within `unclaimed_after`."""
+        since = now - self.unclaimed_after
+        return await _mark(session, escalation_id, and_(
+            Escalation.state == State.OPEN,
+            (Escalation.announced_at.is_(None)) | (Escalation.announced_at <= since)),
+            announced_at=now)
 
     async def _updated(self, session: AsyncSession, escalation_id: int) -> None:
         """Tell staff platforms the state changed, so their posts are updated in place."""
@@ -418,6 +484,25 @@ class Triage:
             Actor.parse(escalation.claimed_by) if escalation.claimed_by else None,
             escalation.answer, as_utc(escalation.created_at),
             as_utc(escalation.updated_at), events if include_notes else ())
+
+
+async def _mark(session: AsyncSession, escalation_id: int, condition: ColumnElement[bool],
+                **values: dt.datetime) -> bool:
+    """Set `values` if `condition` still holds; True for the one process that set them."""
+    result = await session.execute(
+        update(Escalation).where(Escalation.id == escalation_id, condition).values(**values)
+        .execution_options(synchronize_session=False))
+    return result.rowcount == 1
+
+
+def _unchanged_since(escalation: Escalation) -> ColumnElement[bool]:
+    """Still answerable, and not answered since `escalation` was read. A claim or reassignment
+    in between changes nothing that matters to the answer; another answer, a close or a purge
+    does."""
+    answered_at = escalation.answered_at
+    return and_(Escalation.state.in_(ANSWERABLE), Escalation.question != PURGED,
+                Escalation.answered_at.is_(None) if answered_at is None
+                else Escalation.answered_at == answered_at)
 
 
 def announce(session: AsyncSession, escalation: Escalation, why: str,

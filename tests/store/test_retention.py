@@ -1,15 +1,25 @@
 import asyncio
 import datetime as dt
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import insert, select, text
+from sqlalchemy import func, insert, select, text, update
 
-from bot.chat.messages import Message
-from bot.store import audit
+from bot.chat.messages import DeliveryKind, Message
+from bot.store import audit, platform_state
 from bot.store.database import Database
 from bot.store.retention import PURGED, PurgeRaced, purge
-from bot.store.tables import Escalation, Interaction, InteractionCount, LearnedPhrasing
+from bot.store.tables import (
+    Escalation,
+    EscalationEvent,
+    Interaction,
+    InteractionCount,
+    LearnedPhrasing,
+    OutboxMessage,
+)
+from bot.triage import outbox
+from bot.triage.drafts import write_draft
 from bot.triage.escalations import Reason
 from bot.triage.workflow import Actor, Triage
 from tests.conftest import new_escalation, new_interaction
@@ -135,3 +145,84 @@ async def _until_blocked_on_a_lock(db: Database) -> None:
             return
         await asyncio.sleep(0.05)
     raise AssertionError("the racing purge never waited on the other's count")
+
+
+async def test_a_purge_of_more_rows_than_one_statement_may_name_succeeds(
+        database: Database) -> None:
+    """PostgreSQL takes at most 32,767 parameters a statement; a purge that named each row
+    failed on every run once that many were due, and the daily work stopped with it."""
+    n = 32_767 + 233
+    old = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+    async with database.engine.begin() as connection:
+        for start in range(0, n, 5000):
+            await connection.execute(insert(Interaction), [
+                {"platform": "slack", "user_id": f"U{i % 40}", "program": None, "text": "q",
+                 "outcome": "answer", "entry_id": "e1", "score": 0.5, "feedback": None,
+                 "created_at": old + dt.timedelta(minutes=i)}
+                for i in range(start, min(start + 5000, n))])
+            await connection.execute(insert(Escalation), [
+                {"question": "q", "platform": "slack", "user_id": "U1", "conversation_id": "D1",
+                 "tags": "", "reason": "no-match", "state": "closed", "created_at": old,
+                 "updated_at": old} for _ in range(start, min(start + 5000, n))])
+    result = await purge(database, dt.timedelta(days=90), dt.timedelta(days=30), STAFF.id)
+    assert (result.interactions, result.escalations) == (n, n)
+    async with database.session() as session:
+        assert await session.scalar(select(func.sum(InteractionCount.count))) == n
+        assert await session.scalar(select(func.count()).select_from(Interaction)) == 0
+        assert set(await session.scalars(select(Escalation.question).distinct())) == {PURGED}
+
+
+async def test_sent_marks_of_a_message_still_waiting_outlive_the_week(
+        database: Database) -> None:
+    """A staff notice one person cannot receive (they blocked the bot) is retried for weeks;
+    the marks of the staff who already have it must last as long, or they get it again."""
+    async with database.session() as session, session.begin():
+        for text in ("TA-0001 (housing, new): q", "TA-0002 (housing, new): q"):
+            outbox.to_staff(session, DeliveryKind.STAFF_NOTICE, "telegram", text)
+    waiting = await outbox.claim(database, "telegram", "p1")
+    done = await outbox.claim(database, "telegram", "p1")
+    for key in (f"outbox:{waiting.id}:111", f"outbox:{done.id}:111", "update:9001"):
+        assert await platform_state.first_time(database, "telegram", key)
+    await outbox.failed(database, waiting.id, "p1", "Forbidden: bot was blocked by the user")
+    assert await outbox.delivered(database, done.id, "p1")
+    await purge(database, dt.timedelta(days=90), dt.timedelta(days=30), STAFF.id,
+                now=dt.datetime.now(dt.UTC) + dt.timedelta(days=8))
+    assert await platform_state.recorded(database, "telegram", f"outbox:{waiting.id}:111")
+    assert not await platform_state.recorded(database, "telegram", f"outbox:{done.id}:111")
+    assert not await platform_state.recorded(database, "telegram", "update:9001")
+
+
+async def test_a_purged_question_leaves_its_words_in_no_message_or_draft_record(
+        database: Database, tmp_path: Path) -> None:
+    """Staff notices for a platform nobody runs, an answer never delivered, one delivered
+    late, and the draft's file name all repeated the question after it was purged."""
+    question = "my client at the Hillside shelter needs a protective order"
+    triage = Triage(database, frozenset({STAFF.id}), notify=("telegram",))
+    escalation = await new_escalation(database, Message("slack", "U1", "D1", "x"), question,
+                                      Reason.NO_MATCH, ["housing"], notify=("telegram",))
+    ref = escalation.reference
+    await triage.answer(ref, STAFF, "Call the legal aid line.")
+    await triage.answer(ref, STAFF, "Correction: call the court's help desk.")
+    delivery = await outbox.claim(database, "slack", "p1")  # the first answer reaches the asker
+    assert await outbox.delivered(database, delivery.id, "p1")
+    draft = await write_draft(triage, STAFF, ref, tmp_path)
+    assert "hillside" in draft.name
+    await triage.close(ref, STAFF)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+    async with database.session() as session, session.begin():  # delivered after an outage
+        await session.execute(update(OutboxMessage).where(OutboxMessage.id == delivery.id)
+                              .values(delivered_at=later - dt.timedelta(days=1)))
+        waiting = await session.scalar(select(func.count()).select_from(OutboxMessage)
+                                       .where(OutboxMessage.delivered_at.is_(None)))
+    result = await purge(database, dt.timedelta(days=90), dt.timedelta(days=30), STAFF.id,
+                         now=later)
+    async with database.session() as session:
+        rows = list(await session.scalars(select(OutboxMessage)))
+        details = list(await session.scalars(select(EscalationEvent.detail)))
+    assert [(r.id, r.text) for r in rows] == [(delivery.id, PURGED)]
+    assert not any("Hillside" in d or "hillside" in d for d in details)
+    assert [e.detail for e in (await triage.show(ref, STAFF)).events
+            if e.kind == "drafted"] == [PURGED]
+    assert waiting == 5  # the notice, the correction, and a staff update per change
+    assert result.escalations == 1 and result.undelivered == waiting
+    assert f"{waiting} never delivered" in str(result)

@@ -1,12 +1,16 @@
 import asyncio
+import contextlib
 import datetime as dt
+from collections.abc import AsyncIterator, Awaitable
+from typing import TypeVar
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from bot.chat.messages import Message
 from bot.store.database import Database
-from bot.store.tables import OutboxMessage
+from bot.store.retention import PURGED, purge
+from bot.store.tables import Escalation, OutboxMessage
 from bot.triage import commands
 from bot.triage.escalations import Reason
 from bot.triage.rendering import escalation_table, view_text
@@ -17,6 +21,7 @@ STAFF = Actor("slack", "USTAFF1")
 OTHER_STAFF = Actor("telegram", "777")
 ASKER = Actor("telegram", "4242")
 STRANGER = Actor("telegram", "5353")
+T = TypeVar("T")
 
 
 @pytest.fixture
@@ -177,3 +182,124 @@ async def test_sweep_reannounces_unclaimed_and_tells_askers_once(triage: Triage)
     assert late.platform == "telegram" and ref in late.text
     await triage.claim(ref, STAFF)
     assert (await triage.sweep(now + dt.timedelta(hours=40)))[0] == []
+
+
+async def test_an_answer_can_be_corrected_by_answering_again(triage: Triage) -> None:
+    """Answering an answered question is allowed on purpose (the console offers it): the asker
+    is sent the correction as well."""
+    ref = await ask(triage.db)
+    await triage.answer(ref, STAFF, "Use restricted funds.")
+    view = await triage.answer(ref, STAFF, "Correction: use unrestricted funds.")
+    assert view.state == "answered" and view.answer == "Correction: use unrestricted funds."
+    assert [r.text.rsplit("\n", 1)[-1] for r in await outbox_rows(triage.db, "answer")] == [
+        "Use restricted funds.", "Correction: use unrestricted funds."]
+
+
+async def test_claiming_your_own_answered_or_closed_question_is_refused(triage: Triage) -> None:
+    ref = await ask(triage.db)
+    await triage.claim(ref, STAFF)
+    await triage.answer(ref, STAFF, "Use unrestricted funds.")
+    with pytest.raises(TriageError, match=f"{ref} is answered; reopen it first"):
+        await triage.claim(ref, STAFF)
+    await triage.close(ref, STAFF)
+    with pytest.raises(TriageError, match=f"{ref} is closed; reopen it first"):
+        await triage.claim(ref, STAFF)
+    assert (await triage.show(ref, STAFF)).state == "closed"
+
+
+async def test_a_purged_question_cannot_be_reopened_answered_or_given_notes(
+        triage: Triage) -> None:
+    ref = await ask(triage.db)
+    await triage.answer(ref, STAFF, "Use unrestricted funds.")
+    await triage.close(ref, STAFF)
+    await purge(triage.db, dt.timedelta(days=90), dt.timedelta(days=30), STAFF.id,
+                now=dt.datetime.now(dt.UTC) + dt.timedelta(days=31))
+    for action, doing in ((triage.reopen(ref, STAFF), "reopened"),
+                          (triage.answer(ref, STAFF, "more"), "answered"),
+                          (triage.note(ref, STAFF, "the asker's name is ..."), "given notes")):
+        with pytest.raises(TriageError, match=f"{ref} was purged .* cannot be {doing}"):
+            await action
+    view = await triage.show(ref, STAFF)
+    assert (view.state, view.question) == ("closed", PURGED)
+    assert [e.kind for e in view.events][-1] == "closed"
+
+
+# --- at the same moment, on PostgreSQL --------------------------------------------------------
+# Another transaction holds the escalation's row while two actions start, one after the other:
+# both read it, then queue for the write in that order, as at a busy moment across processes.
+
+
+@contextlib.asynccontextmanager
+async def row_held(db: Database, reference: str) -> AsyncIterator[None]:
+    async with db.engine.connect() as other, other.begin():
+        await other.execute(select(Escalation.id).where(
+            Escalation.id == parse_reference(reference)).with_for_update())
+        yield
+
+
+async def queued(db: Database, action: Awaitable[T], waiting: int) -> asyncio.Task[T]:
+    """Start `action` and return once `waiting` transactions wait on a lock."""
+    task = asyncio.ensure_future(action)
+    for _ in range(200):
+        async with db.engine.connect() as probe:
+            now_waiting = await probe.scalar(text(
+                "select count(*) from pg_stat_activity where datname = current_database() "
+                "and wait_event_type = 'Lock'"))
+        if now_waiting >= waiting:
+            return task
+        if task.done():
+            task.result()
+            raise AssertionError("the action finished without waiting for the held row")
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"never saw {waiting} transactions waiting on a lock")
+
+
+@pytest.fixture
+def pg_triage(postgres_database: Database) -> Triage:
+    return Triage(postgres_database, frozenset({STAFF.id, OTHER_STAFF.id}), ("slack",),
+                  unclaimed_after=dt.timedelta(hours=4), answer_due=dt.timedelta(hours=24))
+
+
+@pytest.mark.postgres
+async def test_two_answers_sent_at_once_reach_the_asker_once(pg_triage: Triage) -> None:
+    db = pg_triage.db
+    ref = await ask(db)
+    async with row_held(db, ref):
+        first = await queued(db, pg_triage.answer(ref, STAFF, "Use the reserve fund."), 1)
+        second = await queued(db, pg_triage.answer(ref, OTHER_STAFF, "Ask the landlord."), 2)
+    assert (await first).answer == "Use the reserve fund."
+    with pytest.raises(TriageError, match=f"{ref} was answered by {STAFF.id} just now"):
+        await second
+    [relay] = await outbox_rows(db, "answer")
+    assert relay.text.endswith("Use the reserve fund.")
+    assert [e.kind for e in (await pg_triage.show(ref, STAFF)).events].count("answered") == 1
+
+
+@pytest.mark.postgres
+async def test_an_answer_racing_a_close_does_not_undo_it(pg_triage: Triage) -> None:
+    db = pg_triage.db
+    ref = await ask(db)
+    async with row_held(db, ref):
+        closing = await queued(db, pg_triage.close(ref, STAFF), 1)
+        answering = await queued(db, pg_triage.answer(ref, OTHER_STAFF, "Ask the landlord."), 2)
+    assert (await closing).state == "closed"
+    with pytest.raises(TriageError, match=f"{ref} is closed; reopen it before answering"):
+        await answering
+    view = await pg_triage.show(ref, STAFF)
+    assert (view.state, view.answer) == ("closed", None)
+    assert await outbox_rows(db, "answer") == []
+
+
+@pytest.mark.postgres
+async def test_two_sweeps_at_once_send_each_notice_once(pg_triage: Triage) -> None:
+    db = pg_triage.db
+    ref = await ask(db)
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=30)
+    async with row_held(db, ref):
+        one = await queued(db, pg_triage.sweep(later), 1)
+        two = await queued(db, pg_triage.sweep(later), 2)
+    assert [await one, await two] == [([ref], [ref]), ([], [])]
+    assert len(await outbox_rows(db, "late")) == 1
+    notices = [n.text for n in await outbox_rows(db, "staff-notice")]
+    assert sum("still unclaimed" in n for n in notices) == 1
+    assert [e.kind for e in (await pg_triage.show(ref, STAFF)).events].count("reannounced") == 1
