@@ -69,9 +69,15 @@ def parse_yaml(result: FileResult) -> tuple[Any, yaml.Node | None]:
         result.error(line, f"not valid UTF-8 (byte 0x{raw[exc.start]:02x}); save the file as UTF-8")
         return None, None
     loader = _LOADER(text)
+    node = None
     try:
         node = loader.get_single_node()
         return (loader.construct_document(node) if node else None), node
+    except (ValueError, TypeError, OverflowError) as exc:  # YAML read, a value could not be
+        line, value = _unbuildable(node)  # made: a date like 2026-02-30 is one
+        result.error(line, f"{value!r} is not a real date; write it as YYYY-MM-DD"
+                     if value else f"a value could not be read ({exc})")
+        return None, None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 1
@@ -84,6 +90,31 @@ def parse_yaml(result: FileResult) -> tuple[Any, yaml.Node | None]:
         return None, None
     finally:
         loader.dispose()
+
+
+def _unbuildable(node: yaml.Node | None) -> tuple[int, str]:
+    """The line and text of the first date in the tree that is no date (PyYAML reads
+    2026-02-30 as one and fails making it), or (1, "") when no such date is found."""
+    stack = [node] if node is not None else []
+    while stack:
+        current = stack.pop(0)
+        if isinstance(current, yaml.ScalarNode):
+            if current.tag.endswith(":timestamp") and not _real_date(current.value):
+                return current.start_mark.line + 1, current.value
+        elif isinstance(current, yaml.MappingNode):
+            stack.extend(n for pair in current.value for n in pair)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return 1, ""
+
+
+def _real_date(text: str) -> bool:
+    try:
+        yaml.SafeLoader("").construct_yaml_timestamp(yaml.ScalarNode(
+            "tag:yaml.org,2002:timestamp", text))
+    except (ValueError, TypeError, OverflowError):
+        return False
+    return True
 
 
 def line_of(node: yaml.Node, loc: tuple) -> int:

@@ -26,6 +26,19 @@ def test_a_file_that_breaks_keeps_its_last_good_version_on_reload(small_kb_dir: 
     assert kb.index.entries and len(kb.entries) == 4
 
 
+def test_a_date_no_calendar_has_keeps_the_last_good_version_on_reload(
+        small_kb_dir: Path) -> None:
+    kb = KnowledgeBase.load(small_kb_dir)
+    path = small_kb_dir / "shelter-curfew.yaml"
+    lines = path.read_text(encoding="utf-8").splitlines()
+    write_text(path, "\n".join("reviewed: 2026-02-30" if line.startswith("reviewed:") else line
+                               for line in lines) + "\n")
+    problems = kb.reload()
+    assert [p.path.name for p in problems] == ["shelter-curfew.yaml"]
+    assert "not a real date" in problems[0].message
+    assert len(kb.entries) == 4
+
+
 def test_reload_picks_up_new_and_changed_entries(small_kb_dir: Path) -> None:
     kb = KnowledgeBase.load(small_kb_dir)
     write_yaml(small_kb_dir / "new.yaml", entry("pets-in-shelter", ["can residents bring pets"]))

@@ -55,6 +55,22 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     assert problem.line >= 3 and "YAML syntax error" in problem.message
 
 
+def test_a_date_no_calendar_has_is_reported_with_its_line(tmp_path: Path) -> None:
+    """YAML reads 2026-02-30 as a date and fails making it; that must be a problem in the
+    file, not an exception that stops every other file from loading."""
+    path = write_text(tmp_path / "e.yaml", """\
+        id: bad-date
+        category: standard
+        title: A bad date
+        questions: [q]
+        answer: A.
+        reviewed: 2026-02-30
+        """)
+    result = load_entry_file(path)
+    assert not result.entries
+    assert messages(result) == ["6: '2026-02-30' is not a real date; write it as YYYY-MM-DD"]
+
+
 def test_invalid_utf8_is_reported_with_its_line(tmp_path: Path) -> None:
     path = tmp_path / "latin1.yaml"
     path.write_bytes(b"id: x\ntitle: caf\xe9\n")
