@@ -14,9 +14,11 @@ additions changed, the original is put back and the edit refused.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import os
 import tempfile
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -26,6 +28,12 @@ from bot.knowledge.files import FileResult, load_entry_file
 from bot.knowledge.problems import Problem, Severity
 
 _ONE_LINE = 10**9  # a width no phrasing reaches: every rendered item stays on one line
+
+
+try:
+    import fcntl
+except ImportError:  # not on Windows: there, edits are ordered within one process only
+    fcntl = None  # type: ignore[assignment]
 
 
 class EditError(Exception):
@@ -40,6 +48,24 @@ class _Spot:
     at: int
     prefix: str
     style: str | None
+
+
+@contextlib.asynccontextmanager
+async def editing_lock(directory: Path) -> AsyncIterator[None]:
+    """One writer of a knowledge directory at a time, across processes. Two staff approving
+    phrasings for the same file at once (the console and `tabot kb learn approve`, say) would
+    each write the file as they had read it, and the first one's phrasings would be lost while
+    the database said approved. The lock is on the directory itself, so no lock file sits among
+    the entries; closing it lets go, whatever happened meanwhile."""
+    if fcntl is None:
+        yield
+        return
+    handle = os.open(directory, os.O_RDONLY)
+    try:
+        await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)
 
 
 def add_phrasings(path: Path, additions: dict[str, list[str]]) -> None:

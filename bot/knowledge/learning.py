@@ -28,7 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from bot.chat.annotations import proposable
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.editing import EditError, add_phrasings, write_atomically
+from bot.knowledge.editing import EditError, add_phrasings, editing_lock, write_atomically
 from bot.knowledge.entries import Entry
 from bot.knowledge.normalize import fold
 from bot.privacy.redaction import PLACEHOLDER
@@ -195,7 +195,7 @@ async def approve(db: Database, knowledge: KnowledgeBase, ids: Sequence[int],
     phrasing that is not in its file. A running bot that did not make the change reloads on
     SIGHUP (see the README)."""
     originals: dict[Path, bytes] = {}
-    async with db.session() as session:
+    async with editing_lock(knowledge.directory), db.session() as session:
         try:
             async with session.begin():  # commits here, or the files are put back below
                 rows = await _pending(session, ids)
@@ -210,7 +210,7 @@ async def approve(db: Database, knowledge: KnowledgeBase, ids: Sequence[int],
         except BaseException:
             _restore(originals)
             raise
-    knowledge.reload()
+        knowledge.reload()
     return Approved(added, tuple(files))
 
 
@@ -245,6 +245,7 @@ def _planned_additions(knowledge: KnowledgeBase, rows: list[LearnedPhrasing],
     if gone:
         raise LearningError(f"{', '.join(gone)}: the entry is no longer in the knowledge base "
                             f"at {knowledge.directory}; dismiss these. Nothing was changed.")
+    _refuse_listed_elsewhere(knowledge, rows)
     added: dict[str, list[str]] = {}
     files: dict[Path, dict[str, list[str]]] = {}
     for row in rows:
@@ -254,6 +255,17 @@ def _planned_additions(knowledge: KnowledgeBase, rows: list[LearnedPhrasing],
             added.setdefault(entry.id, []).append(row.text)
             files.setdefault(entry.path, {}).setdefault(entry.id, []).append(row.text)
     return added, files
+
+
+def _refuse_listed_elsewhere(knowledge: KnowledgeBase, rows: list[LearnedPhrasing]) -> None:
+    """A wording another entry already lists would be a phrasing of two entries, which lint
+    refuses: the asker (or staff) confirmed an entry that is not the one it belongs to."""
+    owners = {fold(q): entry.id for entry in knowledge.entries.values() for q in entry.questions}
+    clashes = [f"#{r.id} ('{r.text}') is already a phrasing of '{owners[fold(r.text)]}'"
+               for r in rows if owners.get(fold(r.text), r.entry_id) != r.entry_id]
+    if clashes:
+        raise LearningError(f"{'; '.join(clashes)}: dismiss it, or move that phrasing by hand. "
+                            "Nothing was changed.")
 
 
 async def _decide(session: AsyncSession, rows: list[LearnedPhrasing], state: State,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import difflib
+import sys
 from pathlib import Path
 
 import pytest
@@ -173,6 +175,54 @@ async def test_approving_adds_only_the_new_lines_and_the_file_still_loads(
     assert kb.entries["shelter-curfew"].questions[-1] == "Do we lock out: after midnight?"
     assert [(r.state, r.decided_by) for r in await rows(database)] == [("approved", STAFF)] * 3
     assert await proposals(database, kb) == []
+
+
+async def test_a_wording_another_entry_lists_is_refused_and_nothing_changes(
+        database: Database, kb: KnowledgeBase) -> None:
+    path = kb.entries["shelter-curfew"].path
+    before = path.read_bytes()
+    await confirm(database, kb, "Can residents bring their dog?", "shelter-curfew")
+    [row] = await rows(database)
+    with pytest.raises(LearningError, match="already a phrasing of 'shelter-pets'"):
+        await approve(database, kb, [row.id], STAFF)
+    assert path.read_bytes() == before
+    assert [r.state for r in await rows(database)] == ["pending"]
+
+
+# Holds the knowledge directory's editing lock, as another process approving or saving would,
+# until a line comes on stdin.
+HOLD_LOCK = """
+import asyncio, sys
+from pathlib import Path
+from bot.knowledge.editing import editing_lock
+
+async def main():
+    async with editing_lock(Path(sys.argv[1])):
+        print("locked", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+
+asyncio.run(main())
+"""
+
+
+async def test_approving_waits_while_another_process_edits_the_knowledge_directory(
+        database: Database, kb: KnowledgeBase) -> None:
+    """Two processes writing one file at once each write it as they read it: one's phrasings
+    would be lost while the table says approved."""
+    await confirm(database, kb, "curfew for night shift workers", "shelter-curfew")
+    [row] = await rows(database)
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLD_LOCK, str(kb.directory),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    assert (await holder.stdout.readline()).strip() == b"locked"
+    approving = asyncio.create_task(approve(database, kb, [row.id], STAFF))
+    await asyncio.sleep(1.0)
+    assert not approving.done()
+    holder.stdin.write(b"go\n")
+    await holder.stdin.drain()
+    await holder.wait()
+    done = await asyncio.wait_for(approving, 60)
+    assert done.added == {"shelter-curfew": ["curfew for night shift workers"]}
 
 
 async def test_an_approved_wording_confirmed_again_is_not_proposed_again(
