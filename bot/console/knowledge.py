@@ -126,7 +126,7 @@ async def save(request: Request) -> Response:
     staff = await signed_in(request)
     form = EntryForm.from_form(await checked_form(request, staff))
     svc = services(request)
-    async with svc.edits:
+    async with svc.editing():
         entry = _entry(request)
         form.values["id"] = entry.id  # an entry's id is not changed here: chats' buttons carry it
         before = _raw(request, entry)
@@ -149,7 +149,7 @@ async def create(request: Request) -> Response:
     staff = await signed_in(request)
     form = EntryForm.from_form(await checked_form(request, staff))
     svc = services(request)
-    async with svc.edits:
+    async with svc.editing():
         data = form.data()
         if not form.validate(data):
             return _form_page(request, staff, form, None, status=422)
@@ -170,7 +170,7 @@ async def retire(request: Request) -> Response:
     staff = await signed_in(request)
     await checked_form(request, staff)
     svc = services(request)
-    async with svc.edits:
+    async with svc.editing():
         entry = _entry(request)  # a second press of Retire finds it gone: 404, not a traceback
         data = _raw(request, entry)
         rest = replaced(entry.path, entry.id, None)

@@ -59,7 +59,7 @@ async def add_phrasing(request: Request) -> Response:
     if found:
         return page(request, "refusal.html", {"title": "Not added", "message":
                     personal_details_refusal(found)}, status=422, staff=staff)
-    async with svc.edits:  # the entry as it is now: a retire may have run meanwhile
+    async with svc.editing():  # the entry as it is now: a retire may have run meanwhile
         entry = svc.knowledge.get(entry_id)
         if entry is None:
             raise Refused(404, "No such entry", "That entry is no longer in the knowledge base.")

@@ -7,12 +7,14 @@ import asyncio
 import difflib
 import re
 import subprocess
+import sys
 
 import yaml
 
 from bot.knowledge.matcher import Matcher, Outcome
 from bot.store import audit
 from tests.console.conftest import OTHER_STAFF, STAFF, Console, csrf_of, form_fields
+from tests.knowledge.test_learning import HOLD_LOCK
 
 CURFEW = "shelter-curfew"
 
@@ -255,3 +257,26 @@ async def test_a_save_over_someone_elses_newer_save_is_refused_and_keeps_what_wa
             assert saved.status == 200
     written = yaml.safe_load(path.read_text(encoding="utf-8"))
     assert written["title"] == "Curfews in shelter" and "typed meanwhile" in written["answer"]
+
+
+async def test_a_save_waits_while_another_process_writes_the_knowledge_directory(
+        console: Console) -> None:
+    """`tabot kb learn approve` in another process holds the directory's lock while it writes;
+    a save meanwhile would write the file as it read it and lose the approved phrasings."""
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLD_LOCK, str(console.kb_dir),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    assert (await holder.stdout.readline()).strip() == b"locked"
+    async with console.client() as client:
+        await console.sign_in(client)
+        form = await entry_form(client, console, CURFEW)
+        form["title"] = "Curfews in shelter"
+        saving = asyncio.create_task(client.post(f"{console.base}/knowledge/{CURFEW}",
+                                                 data=form))
+        await asyncio.sleep(1.0)
+        assert not saving.done()
+        holder.stdin.write(b"go\n")
+        await holder.stdin.drain()
+        await holder.wait()
+        async with await asyncio.wait_for(saving, 30) as saved:
+            assert saved.status == 200 and "Saved." in await saved.text()
