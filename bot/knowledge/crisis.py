@@ -5,6 +5,10 @@ survivor who reached it by mistake, or an advocate in distress), answers with th
 hotlines, and flags the message urgent to TA staff. An advocate asking *about* crisis response
 still gets the knowledge answer, with the hotlines added. The phrases and numbers live in
 `crisis.yaml` in the knowledge directory, which the coalition edits.
+
+Framing that speaks as "we" ("what do we do") is weaker than the rest: a survivor with children
+writes it too. It outweighs only danger phrases that name no one ("suicidal"), never one that
+names the writer or him ("going to kill me", "hes outside with").
 """
 
 from __future__ import annotations
@@ -47,6 +51,17 @@ def _flat(text: str) -> str:
     return f" {fold(text.replace(chr(39), '').replace(chr(8217), ''))} "
 
 
+# A danger phrase with one of these is about the writer, or the man they are writing about.
+_PERSONAL = frozenset({"i", "im", "me", "my", "myself", "us", "he", "hes", "his", "him"})
+# A framing line with this speaks as a group, which a family in danger is too. Not "our": a
+# family does not write "our policy" or "our shelter".
+_PLURAL = frozenset({"we"})
+
+
+def _words(phrase: str) -> set[str]:
+    return set(_flat(phrase).split())
+
+
 def _phrases(items: list[str]) -> re.Pattern[str] | None:
     folded = sorted({_flat(p).strip() for p in items if _flat(p).strip()}, key=len, reverse=True)
     if not folded:
@@ -58,14 +73,20 @@ class CrisisCheck:
     def __init__(self, config: CrisisConfig) -> None:
         self.config = config
         self._danger = _phrases(config.danger)
-        self._framing = _phrases(config.advocate_framing)
+        self._personal = _phrases([p for p in config.danger if _words(p) & _PERSONAL])
+        self._framing = _phrases([p for p in config.advocate_framing if not _words(p) & _PLURAL])
+        self._plural = _phrases([p for p in config.advocate_framing if _words(p) & _PLURAL])
         self._topics = _phrases(config.crisis_topics)
 
     def assess(self, text: str) -> Assessment:
         flat = _flat(text)
-        danger = bool(self._danger and self._danger.search(flat))
-        framed = bool(self._framing and self._framing.search(flat))
-        topic = danger or bool(self._topics and self._topics.search(flat))
+
+        def found(pattern: re.Pattern[str] | None) -> bool:
+            return bool(pattern and pattern.search(flat))
+
+        danger = found(self._danger)
+        framed = found(self._framing) or (found(self._plural) and not found(self._personal))
+        topic = danger or found(self._topics)
         return Assessment(crisis=danger and not framed, topic=topic)
 
     def hotlines(self) -> str:

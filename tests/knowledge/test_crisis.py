@@ -1,3 +1,4 @@
+import json
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from bot.knowledge.crisis import load_crisis
 from bot.knowledge.problems import Severity
 from bot.store.database import Database
 from bot.store.tables import Escalation, Interaction, OutboxMessage
-from tests.conftest import write_text
+from tests.conftest import DATA, write_text
 
 IN_DANGER = [
     "he is going to kill me tonight",
@@ -41,6 +42,17 @@ IN_DANGER = [
     "i was just raped",
     "my ex just texted that hes coming over w his gun",
     "I'm a victim of domestic violence and he is hitting me",
+    # Missed before a second review on 2026-11-28: threats and blows in other forms, suicide
+    # said outright, and "what do we do" outweighing a survivor's own danger.
+    "he's threatening to kill me",
+    "he said he'd kill me",
+    "i am going to commit suicide",
+    "he is going to shoot me",
+    "he punched me",
+    "he's strangling me",
+    "i want to end it",
+    "my husband is going to kill me, what do we do",
+    "he's outside with a gun what should we do",
 ]
 ADVOCATES_ASKING = [
     "a caller said he is going to kill her, what do we do",
@@ -61,6 +73,14 @@ ORDINARY = [
     "who do we report elder abuse to",
     "what does an emergency transfer plan need to cover under VAWA",
     "how long can ppl stay in emergency shelter, she needs another 30 days",
+    # Read as a crisis before 2026-11-28, by "please help me", "trying to get in", "he is
+    # outside", "locked in the", "hit me" and "hurt me" on their own.
+    "please help me understand the new FVPSA confidentiality rule",
+    "i'm trying to get in touch with our OVW program specialist",
+    "the abuser lives in another state, he is outside the jurisdiction - can the PO be enforced",
+    "are we locked in the budget once the grant is submitted",
+    "can someone hit me up with the grant template",
+    "would it hurt me to apply for the grant late",
 ]
 
 
@@ -83,6 +103,14 @@ def test_advocates_asking_about_crisis_are_not_treated_as_in_crisis(crisis, text
 @pytest.mark.parametrize("text", ORDINARY)
 def test_ordinary_questions_carry_no_crisis_flag(crisis, text: str) -> None:
     assert crisis.assess(text) == type(crisis.assess(text))(crisis=False, topic=False)
+
+
+def test_the_question_sets_raise_no_new_false_alarms(crisis) -> None:
+    texts = [json.loads(line)["text"] for path in sorted(DATA.glob("*questions*.jsonl"))
+             for line in path.read_text().splitlines() if line.strip()]
+    alarms = [text for text in texts if crisis.assess(text).crisis]
+    assert len(texts) >= 1200
+    assert len(alarms) <= 1, alarms  # "suicidal ideation, when do we call 988 vs 911"
 
 
 def test_hotlines_carry_the_numbers_and_the_date_they_were_checked(crisis) -> None:
