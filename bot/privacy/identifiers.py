@@ -21,6 +21,45 @@ _UNIT = r"apt|apartment|unit|suite|ste|lot|trlr|trailer|rm|room|fl|floor|bldg|bu
 _MONTHS = (r"jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
            r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?")
 _NUMBER_WORD = r"(?:no\.?|nos?\b|number|num|#|id|ident)"
+# Words that sit between a number and "court" or "place" in a question, never in a street's
+# name: "a 30 day limit in place", "2 hearings in family court", "a 60 day rule in place".
+_NOT_STREET_NAME = (r"a|an|the|in|of|for|at|on|to|by|with|and|or|is|are|was|were|be|per|"
+                    r"from|into|than|that|this|these|those|his|her|their|our|my|your|its|"
+                    r"no|not|each|every|any|all|more|less|same|other|"
+                    r"days?|weeks?|months?|years?|yrs?|hours?|hrs?|minutes?|mins?|nights?|"
+                    r"times?|percent")
+# "family court", "tribal court": the court, not a street called Family Court.
+_COURT_KIND = (r"family|tribal|district|juvenile|probate|civil|criminal|supreme|appeals?|"
+               r"appellate|municipal|county|federal|state|housing|drug|traffic|circuit|"
+               r"superior|immigration|divorce|custody|dv|magistrate|bankruptcy|city|small\s+"
+               r"claims|youth|dependency|trial|high|lower|local")
+# Federal and agency forms ("HUD-5382", "SF-424", "DS-260", "I-360", "SSA-561"): named by the
+# knowledge base itself, never an identifier.
+_FORM = (r"(?:(?:HUD|SF|DS|I|N|G|AR|OF|SSA|IRS|W|DD|EOIR|CBP|FEMA|CMS|HHS|DOJ|OMB|USCIS|ETA|"
+         r"DOL|VA|EEOC|OPM|SBA)-\d{1,5}[A-Z]{0,2}|I\d{2,3}[A-Z]?)(?![\w-])"
+         r"|(?:1040|1098|1099|990|941|W)-[A-Z]{1,4}(?![\w-])")  # tax forms: "1099-MISC"
+# A federal docket ("1:24-cv-01234", "2:23-cr-00123-JDP", "24-cv-01234"): division, year,
+# case type, number, and sometimes a judge's initials.
+_FEDERAL_CASE = (r"\b(?:\d{1,2}:)?\d{2}-(?:cv|cr|mj|mc|md|bk|ap|po|sw|hc|gj|dp|misc)-"
+                 r"\d{3,6}(?:-[A-Za-z]{1,4})*\b|\b\d{1,2}:\d{2}-[A-Za-z]{2,4}-\d{3,6}"
+                 r"(?:-[A-Za-z]{1,4})*\b")
+# A short letter prefix before a case number ("OP 2025-2931", "DV-2026-00417"); an article or
+# other function word before a number is not one ("case of 12-year-olds", "file a 209A").
+_CASE_PREFIX = (r"(?:(?!(?:a|an|the|of|in|for|at|on|to|by|and|or|her|his|my|our)\s)"
+                r"[A-Za-z]{1,4}[ -])")
+# What follows the verbs "file", "claim", "record" and "cause" without "number", "no." or
+# "#": only a case number's shape, a prefix and digits ("DV-2026-00417", "OP 2025-2715") or
+# digits with letters inside ("2025-PO-7629", "26CV39031") or two groups of digits that are not
+# a span of years ("op 2025-2715"), not "2023 taxes", "2023-2024 taxes" or "a 209A".
+_CASE_SHAPE = (r"(?:(?:[A-Za-z]{1,4}-|(?-i:[A-Z]{1,4}) )(?=(?:[A-Za-z-]*\d){4})\d[\w-]*"
+               r"|(?=(?:[A-Za-z-]*\d){5})\d[\w-]*[A-Za-z][\w-]*"
+               rf"|{_CASE_PREFIX}?(?!(?:19|20)\d{{2}}-(?:19|20)?\d{{2}}\b)\d{{2,4}}-\d{{3,6}})"
+               r"(?<=[A-Za-z0-9])\b")
+# "555-123-4567x22", "ext. 22", " extension 4": the extension goes with the number.
+_EXTENSION = r"(?:\s*(?:x|ext\.?|extension)\s*\d{1,6})?\b"
+# A number dialled from abroad: "+52 55 1234 5678", "+44 (0)20 7946 0958", 8 to 15 digits.
+_INTERNATIONAL_PHONE = (r"(?<![\w+])\+(?=\d(?:[\s.()-]{0,3}\d){7,14}(?![\s.()-]{0,3}\d))"
+                        rf"\d{{1,4}}(?:[\s.-]{{0,2}}\(?\d{{1,5}}\)?){{1,7}}{_EXTENSION}")
 # Digits in groups, as typed: "123456789", "123-456-789", "123 456 789".
 _GROUPED = r"\d(?:[ -]?\d)"
 # A code after a cue: a short letter prefix at most, then digits and letters in dashed or
@@ -77,6 +116,8 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
         r"ending\s+in", value=r"\d(?:[ -]?\d){3,16}")),
     ("[BADGE NUMBER]", _cued(r"badge|shield|officer|deputy|trooper|employee\s+id",
                              value=r"\d(?:[ -]?\d){2,9}")),
+    # Before the card and social security shapes, which would take part of its digits.
+    ("[PHONE]", re.compile(_INTERNATIONAL_PHONE, _I)),
     ("[CARD NUMBER]", re.compile(r"(?<![\d-])\d{4}[ -]?\d{4}[ -]?\d{4}[ -]?\d{1,7}\b"
                                  r"|(?<![\d-])\d{4}[ -]?\d{6}[ -]?\d{5}\b")),
     ("[DATE]", re.compile(r"\b(?:19|20)\d{2}-\d{1,2}-\d{1,2}\b")),
@@ -84,26 +125,37 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
                          r"|(?P<cue>\b(?:ssn|social|social security)(?:\s*(?:no\.?|number|#))?"
                          r"(?:\s*(?:is|:))?\s*)\d(?:[ -]?\d){8}\b", _I)),
     ("[PHONE]", re.compile(r"(?<![\w-])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?"
-                           r"\d{4}\b|(?<![\w-])\d{3}[-.]\d{4}\b")),
+                           rf"\d{{4}}{_EXTENSION}|(?<![\w-])\d{{3}}[-.]\d{{4}}{_EXTENSION}", _I)),
     ("[DATE]", re.compile(rf"\b\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}\b|\b(?:{_MONTHS})\.?\s+"
-                          rf"\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b", _I)),
+                          rf"\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b"
+                          rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\b\.?,?\s+"
+                          r"\d{4}\b", _I)),
     ("[ADDRESS]", re.compile(
-        rf"(?:\b(?:{_UNIT})\.?\s*[\w-]+,?\s+)?"
-        rf"\b\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:[A-Za-z0-9.'-]+\s+){{1,3}}(?:{_STREET})\b"
-        rf"\.?(?:,?\s+(?:[NSEW]|NE|NW|SE|SW)\b\.?)?(?:,?\s*(?:{_UNIT})\.?\s*[\w-]+)?"
+        rf"(?:\b(?:{_UNIT})\.?\s*#?\s*[\w-]+,?\s+)?"
+        rf"\b\d{{1,6}}\s+(?:[NSEW]\.?\s+)?(?:(?!(?:{_NOT_STREET_NAME})\b)"
+        rf"(?!(?:{_COURT_KIND})\s+court\b)[A-Za-z0-9.'-]+\s+){{1,3}}(?:{_STREET})\b"
+        rf"\.?(?:,?\s+(?:[NSEW]|NE|NW|SE|SW)\b\.?)?(?:,?\s*(?:{_UNIT})\.?\s*#?\s*[\w-]+)?"
         r"|\bP\.?\s?O\.?\s+box\s+\d+\b", _I)),
     ("[CASE NUMBER]", re.compile(
-        r"\b(?:case|docket|dockket|file|record|claim|cause)\s*(?:no\.?|number|num|#)?"
-        r"\s*[:#]?\s*(?:(?:is|was)\s+)?(?:[A-Za-z]{1,4}[ -])?(?=[\w-]*\d)"
-        r"(?!I-?\d{2,3}[A-Z]?\b)"  # a USCIS form ("file an I-360"), not an identifier
-        r"[A-Za-z0-9][A-Za-z0-9-]{3,}\b", _I)),
+        # "case 2025-PO-7629", "docket # 26-CV-3381", "file no. DV-2026-00417"; the verbs
+        # "file", "claim", "record" and "cause" only with "number"/"no."/"#"/":" after them.
+        r"\b(?:(?:case|docket|dockket)\s*(?:(?:no\.|no\b|number\b|num\b|#)\s*)?[:#]?"
+        r"|(?:file|record|claim|cause)\s*(?:(?:no\.|no\b|number\b|num\b|#)\s*[:#]?|:))"
+        rf"\s*(?:(?:is|was)\s+)?(?:{_FEDERAL_CASE}|(?!{_FORM}){_CASE_PREFIX}?(?=[\w-]*\d)"
+        rf"(?!{_FORM})"  # a form ("file an I-360", "case HUD-5382"), not an identifier
+        r"[A-Za-z0-9][A-Za-z0-9-]{3,}\b)"
+        # "file DV-2026-00417", "her federal case 2:23-cr-00123", "docket 1:24-cv-01234".
+        rf"|\b(?:file|record|claim|cause)\s+(?:(?:is|was)\s+)?(?!{_FORM}){_CASE_SHAPE}"
+        rf"|{_FEDERAL_CASE}", _I)),
     ("[PLATE]", re.compile(
         r"\b(?:plates?|pltae|plaet|tags?|license|licence|lic)\b\s*(?:no\.?|number|#|plate)?"
         r"\s*[:#]?\s*(?:(?:is|was|reads)\s+)?"
         r"(?=[A-Za-z]{0,4}[ -]?\d)(?=[A-Za-z0-9-]*[A-Za-z]|[A-Za-z]{1,4}[ -])[A-Za-z0-9]{1,4}"
         r"(?:[ -](?=[A-Za-z0-9]*\d)[A-Za-z0-9]{2,8}|[A-Za-z0-9-]{2,8})\b", _I)),
     # Any code mixing capitals and digits: case numbers, plates, record ids ("26CV04041").
-    ("[ID]", re.compile(r"\b(?=[A-Z0-9-]*\d[A-Z0-9-]*\d)(?=[A-Z0-9-]*[A-Z][A-Z0-9-]*[A-Z])"
+    # Not a form the knowledge base names ("HUD-5382", "SF-424", "DS-260").
+    ("[ID]", re.compile(rf"\b(?!{_FORM})(?=[A-Z0-9-]*\d[A-Z0-9-]*\d)"
+                        r"(?=[A-Z0-9-]*[A-Z][A-Z0-9-]*[A-Z])"
                         r"[A-Z0-9]+(?:-[A-Z0-9]+)+\b|\b(?=[A-Z0-9]*\d[A-Z0-9]*\d)"
                         r"(?=[A-Z0-9]*[A-Z][A-Z0-9]*[A-Z])[A-Z0-9]{5,12}\b")),
 ]

@@ -255,3 +255,74 @@ def test_handles_and_badge_numbers_are_redacted(
 ])
 def test_the_new_rules_leave_ordinary_questions_alone(redactor: Redactor, text: str) -> None:
     assert redactor.redact(text).text == text
+
+
+# Found by a review, 2026-11-28: identifiers that passed whole or in part (invented values).
+LEAKS_FOUND_IN_REVIEW = [
+    ("call 555-123-4567x22", "[PHONE]", "4567x22"),  # an extension ended the phone at "x"
+    ("(555) 123-4567x3", "[PHONE]", "4567x3"),
+    ("555-123-4567ext22", "[PHONE]", "4567ext22"),
+    ("+52 55 1234 5678", "[PHONE]", "1234 5678"),  # outside the US
+    ("docket 1:24-cv-01234", "[CASE NUMBER]", "01234"),  # federal dockets
+    ("her federal case 2:23-cr-00123 was dismissed", "[CASE NUMBER]", "00123"),
+    ("123 Main St Apt #4", "[ADDRESS]", "#4"),  # a unit written with "#"
+    ("88 Pine Rd Unit #12", "[ADDRESS]", "#12"),
+    ("hearing was 4 March 2025", "[DATE]", "4 March"),  # day, month, year
+]
+# The same gaps, typed other ways.
+LEAKS_FOUND_IN_REVIEW_VARIANTS = [
+    ("her cell is 555-123-4567 ext. 22", "[PHONE]", "ext. 22"),
+    ("555.123.4567 extension 4 is work", "[PHONE]", "extension 4"),
+    ("her sister is on +44 20 7946 0958", "[PHONE]", "7946 0958"),
+    ("Case No. 1:24-cv-01234-ABC is in federal court", "[CASE NUMBER]", "01234"),
+    ("24-cv-01234 was dismissed", "[CASE NUMBER]", "01234"),
+    ("Apt # 4, 123 Main St", "[ADDRESS]", "# 4"),
+    ("the 4th of March, 2025 hearing", "[DATE]", "4th of March"),
+]
+
+
+@pytest.mark.parametrize(("text", "placeholder", "planted"),
+                         LEAKS_FOUND_IN_REVIEW + LEAKS_FOUND_IN_REVIEW_VARIANTS)
+def test_identifiers_that_leaked_in_review_are_redacted(
+        redactor: Redactor, text: str, placeholder: str, planted: str) -> None:
+    assert_redacted(redactor, text, placeholder, planted)
+
+
+# Advocates' words the patterns took for identifiers, losing what the question asks.
+KEPT_FOUND_IN_REVIEW = [
+    "is a 30 day limit in place legal",  # a number, words, then "place" or "court"
+    "we have a 60 day rule in place for residents, is that allowed",
+    "she has 2 hearings in family court next month",
+    "does the landlord have to accept the HUD-5382",  # forms, not codes
+    "can she use HUD-5383 for an emergency transfer",
+    "do we fill out the SF-424 for the OVW grant",
+    "her derivative needs a DS-260",
+    "can she file 2023 taxes separately",  # "file" alone is not a case-number cue
+    "can she file a 209A",
+]
+KEPT_FOUND_IN_REVIEW_VARIANTS = [
+    "she has 3 family court hearings",
+    "can she file 2023-2024 taxes together",
+    "is the case HUD-5382 or a police report",
+    "will that cause a 30-day delay",
+    "can she file 1099-MISC income",
+]
+
+
+@pytest.mark.parametrize("text", KEPT_FOUND_IN_REVIEW + KEPT_FOUND_IN_REVIEW_VARIANTS)
+def test_ordinary_words_found_redacted_in_review_are_kept(redactor: Redactor, text: str) -> None:
+    result = redactor.redact(text)
+    assert result.text == text and not result.changed, result.text
+
+
+@pytest.mark.parametrize(("text", "planted"), [
+    ("file no. 2024DV186805, she wants to know", "2024DV186805"),
+    ("file DV-2026-00417 by friday", "00417"),
+    ("file: 2025-PO-7629", "7629"),
+    ("file op 2025-2715 was continued", "2715"),
+    ("claim # 40871", "40871"),
+    ("cause no. OP 2026-0061", "0061"),
+])
+def test_file_and_claim_still_cue_a_case_number_with_a_number_or_its_shape(
+        redactor: Redactor, text: str, planted: str) -> None:
+    assert_redacted(redactor, text, "[CASE NUMBER]", planted)
