@@ -353,7 +353,8 @@ class SlackAdapter(Adapter):
             return
         async with self._working(user):
             if await self._once(f"console:{user}:{action.get('action_ts')}"):
-                await self.dispatch(Message(self.name, user, user, "/console"))
+                await self.dispatch(Message(self.name, user, await self._direct_channel(user),
+                                            "/console"))
 
     async def _on_triage_button(self, ack: Any, body: dict, action: dict) -> None:
         await ack()

@@ -74,7 +74,7 @@ async def test_slack_staff_get_a_link_by_command_and_by_the_app_home_button(
     caplog.set_level(logging.INFO)
     await slash(slack, STAFF, "console")
     [by_command] = await slack.api.wait_for("chat.postMessage")
-    assert by_command["channel"] == STAFF  # the DM with the bot, never a channel
+    assert by_command["channel"] == f"D{STAFF}"  # the DM with the bot, never a channel
     assert f"{public_url}/console/signin/" in by_command["text"]
     assert await signs_in(slack.runtime.web.port, by_command["text"])
 
@@ -85,7 +85,7 @@ async def test_slack_staff_get_a_link_by_command_and_by_the_app_home_button(
     assert "console_signin" not in texts([homes[ASKER]])
     assert await slack.press("console_signin", {}, STAFF, channel=STAFF) == 200
     _, by_button = await slack.api.wait_for("chat.postMessage", 2)
-    assert by_button["channel"] == STAFF
+    assert by_button["channel"] == f"D{STAFF}"
     assert LINK.search(by_button["text"]).group(2) != LINK.search(by_command["text"]).group(2)
     assert await signs_in(slack.runtime.web.port, by_button["text"])
     assert await links_issued(slack.runtime.db) == 2
