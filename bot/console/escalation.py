@@ -29,6 +29,7 @@ from bot.triage.workflow import (
     EscalationView,
     Triage,
     TriageError,
+    answer_seen,
     entry_answer_text,
     relay_text,
 )
@@ -65,7 +66,8 @@ def _render(request: Request, staff: Staff, view: EscalationView, error: str = "
         "done": "" if error else done, "typed": typed or {},
         "staff_list": sorted(a.id for a in svc.triage.staff if a != staff.actor),
         "preview": relay_text(view.reference, view.question, (typed or {}).get("answer", "")),
-        "max_answer": MAX_ANSWER_CHARS}, status=status, staff=staff)
+        "max_answer": MAX_ANSWER_CHARS, "seen": answer_seen(view.answer)},
+        status=status, staff=staff)
 
 
 async def show(request: Request) -> Response:
@@ -80,7 +82,7 @@ async def act(request: Request) -> Response:
     if action not in ACTIONS:
         raise Refused(404, "No such action", f"{action!r} is not something staff can do here.")
     typed = {name: text_field(form, name, MAX_ANSWER_CHARS + 1000)
-             for name in ("answer", "note", "entry", "to")}
+             for name in ("answer", "note", "entry", "to", "seen")}
     triage = services(request).triage
     try:
         await _perform(triage, staff.actor, action, reference, typed)
@@ -104,8 +106,14 @@ async def _perform(triage: Triage, actor: Actor, action: str, reference: str,
             raise TriageError("Choose a staff member to reassign to.") from None
         await triage.reassign(reference, actor, to)
         return
-    text = {"answer": typed["answer"], "note": typed["note"], "entry": typed["entry"]}
-    await triage.act(action, reference, actor, text.get(action, ""))
+    seen = typed["seen"] or None  # a page from before the field existed: not checked
+    if action == "answer":
+        await triage.answer(reference, actor, typed["answer"], seen=seen)
+    elif action == "entry":
+        await triage.answer_with_entry(reference, actor, typed["entry"], seen=seen)
+    else:
+        text = {"note": typed["note"]}
+        await triage.act(action, reference, actor, text.get(action, ""))
 
 
 async def preview(request: Request) -> Response:

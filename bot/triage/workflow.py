@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
+import hashlib
 import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -253,8 +254,12 @@ class Triage:
             raise TriageError("The note is empty.")
         return await self._change(reference, actor, "note", text.strip())
 
-    async def answer(self, reference: str, actor: Actor, text: str) -> EscalationView:
-        """Store the answer and, in the same transaction, queue it for the asker."""
+    async def answer(self, reference: str, actor: Actor, text: str,
+                     seen: str | None = None) -> EscalationView:
+        """Store the answer and, in the same transaction, queue it for the asker.
+
+        `seen` is `answer_seen()` of the answer a form showed when it was opened: if the
+        question was answered since, this answer is refused, not sent as a correction."""
         self._require_staff(actor)
         text = text.strip()
         if not text:
@@ -262,16 +267,16 @@ class Triage:
         if len(text) > MAX_ANSWER_CHARS:
             raise TriageError(f"The answer is {len(text):,} characters; the limit is "
                               f"{MAX_ANSWER_CHARS:,}. Shorten it or link to a document.")
-        return await self._answer(reference, actor, text)
+        return await self._answer(reference, actor, text, seen=seen)
 
     async def answer_with_entry(self, reference: str, actor: Actor,
-                                entry_id: str) -> EscalationView:
+                                entry_id: str, seen: str | None = None) -> EscalationView:
         """Answer with a knowledge entry's answer, as the bot would have, and propose the
         question as a new phrasing of that entry (a staff confirmation, in the same
         transaction)."""
         self._require_staff(actor)
         entry = self._entry(entry_id)
-        return await self._answer(reference, actor, entry_answer_text(entry), entry)
+        return await self._answer(reference, actor, entry_answer_text(entry), entry, seen)
 
     def _entry(self, entry_id: str) -> Entry:
         words = entry_id.split()
@@ -290,13 +295,17 @@ class Triage:
         return entry
 
     async def _answer(self, reference: str, actor: Actor, text: str,
-                      entry: Entry | None = None) -> EscalationView:
+                      entry: Entry | None = None, seen: str | None = None) -> EscalationView:
         """Answering again after an answer is allowed (a correction; the console offers it),
         but only over the answer this transaction read: of two answers sent at once, the
         second finds the row changed and is refused, so the asker is sent one."""
         async with self.db.session() as session, session.begin():
             escalation = await self._load(session, reference)
             self._refuse_answer(escalation)
+            if seen is not None and answer_seen(escalation.answer) != seen:
+                raise TriageError(
+                    f"{escalation.reference} was answered by {escalation.answered_by} after you "
+                    "opened it; read that answer, and send yours only if it is still needed.")
             now = utcnow()
             won = await session.execute(
                 update(Escalation)
@@ -493,6 +502,13 @@ async def _mark(session: AsyncSession, escalation_id: int, condition: ColumnElem
         update(Escalation).where(Escalation.id == escalation_id, condition).values(**values)
         .execution_options(synchronize_session=False))
     return result.rowcount == 1
+
+
+def answer_seen(answer: str | None) -> str:
+    """What an answer form keeps of the answer it showed (none yet, or staff's), so that two
+    people who opened the page before either answered do not both reach the asker: the second
+    is told, instead of sending what would read as a correction nobody meant."""
+    return hashlib.sha256((answer or "").encode("utf-8")).hexdigest()[:16]
 
 
 def _unchanged_since(escalation: Escalation) -> ColumnElement[bool]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 from sqlalchemy import select
@@ -11,7 +12,7 @@ from bot.store import audit
 from bot.store.tables import OutboxMessage
 from bot.triage.escalations import Reason
 from tests.conftest import new_escalation
-from tests.console.conftest import OTHER_STAFF, STAFF, Console, csrf_of
+from tests.console.conftest import OTHER_STAFF, STAFF, Console, csrf_of, form_fields
 
 
 async def ask(console: Console, text: str, tags: list[str], user: str = "4242",
@@ -116,6 +117,43 @@ async def test_answering_with_an_entry_and_reassigning(console: Console) -> None
     view = await console.runtime.triage.show(ref, STAFF)
     assert view.state == "answered" and view.claimed_by == OTHER_STAFF
     assert view.answer.startswith("Shelter curfew")
+
+
+def hidden(html: str) -> dict[str, str]:
+    """What an escalation page's answer form posts besides the answer."""
+    fields = form_fields(html)
+    return {"csrf": fields["csrf"], "seen": fields["seen"]}
+
+
+async def test_two_staff_who_opened_the_page_before_either_answered_reach_the_asker_once(
+        console: Console) -> None:
+    ref = await ask(console, "how do we budget for a new roof", ["finance"])
+    async with console.client() as first, console.client() as second:
+        await console.sign_in(first)
+        await console.sign_in(second, OTHER_STAFF)
+        url = f"{console.base}/escalations/{ref}"
+        forms = []
+        for client in (first, second):
+            async with client.get(url) as page:
+                forms.append(hidden(await page.text()))
+        async with first.post(f"{url}/answer", data={**forms[0], "answer": "Ask the bank."}
+                              ) as sent:
+            assert sent.status == 200
+        await asyncio.sleep(2)  # seconds apart, not at the same moment
+        mine = {**forms[1], "answer": "Ask the board treasurer."}
+        async with second.post(f"{url}/answer", data=mine) as refused:
+            body = await refused.text()
+        assert refused.status == 409 and f"answered by {STAFF.id} after you opened it" in body
+        assert "Ask the board treasurer." in body  # kept on the page, to send if still needed
+        async with second.get(url) as page:
+            again = hidden(await page.text())
+        async with second.post(f"{url}/answer", data={**again, **{"answer": mine["answer"]}}
+                               ) as corrected:
+            assert corrected.status == 200  # having seen the first answer, a correction
+    async with console.db.session() as session:
+        relayed = (await session.scalars(select(OutboxMessage).where(
+            OutboxMessage.user_id == "4242"))).all()
+    assert ["bank" in m.text for m in relayed] == [True, False]
 
 
 async def test_an_action_that_cannot_be_done_says_why_and_keeps_what_was_typed(
