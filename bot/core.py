@@ -129,9 +129,10 @@ class Core:
         return self._triage.staff_on(platform)
 
     async def staff_act(self, actor: Actor, action: StaffAction, reference: str,
-                        text: str = "") -> StaffResult:
+                        text: str = "", seen: str | None = None) -> StaffResult:
+        """`seen`: an answer form's `EscalationView.answer_seen` from when it was opened."""
         async with self.working():
-            return await commands.act(self._triage, actor, action, reference, text)
+            return await commands.act(self._triage, actor, action, reference, text, seen)
 
     async def escalation(self, reference: str) -> EscalationView | None:
         """What a staff-only triage post shows; None if there is no such escalation."""

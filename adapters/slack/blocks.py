@@ -196,9 +196,11 @@ def _owner(actor: Actor | None) -> str:
     return f" · claimed by {escape(actor.id)}"
 
 
-def answer_modal(reference: str) -> dict:
+def answer_modal(reference: str, seen: str | None = None) -> dict:
+    """The form staff type an answer in. It carries what it showed of the answer (`seen`), so
+    an answer sent after someone else's is refused, not relayed as a second answer."""
     return {"type": "modal", "callback_id": "triage_answer_modal",
-            "private_metadata": reference,
+            "private_metadata": json.dumps({"ref": reference, "seen": seen}),
             "title": {"type": "plain_text", "text": f"Answer {reference}"[:24]},
             "submit": {"type": "plain_text", "text": "Send answer"},
             "blocks": [{"type": "input", "block_id": "answer", "label": {

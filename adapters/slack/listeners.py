@@ -193,6 +193,20 @@ def _text(value: object) -> str:
     return text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
 
 
+def _modal_metadata(metadata: object) -> tuple[str, str | None]:
+    """The reference and answer-seen an answer modal carries; a modal opened before it
+    carried both holds the bare reference."""
+    if not isinstance(metadata, str):
+        return "", None
+    try:
+        data = json.loads(metadata)
+    except ValueError:
+        return metadata, None
+    if not isinstance(data, dict):
+        return metadata, None
+    return _field(data, "ref") or "", _field(data, "seen")
+
+
 def _value(action: dict) -> dict:
     """A button's value as `blocks` wrote it (a JSON object); anything else reads as empty."""
     try:
@@ -367,8 +381,9 @@ class SlackAdapter(Adapter):
             if not self.core.is_staff(Actor(self.name, user)):
                 await self._tell(user, channel, ONLY_STAFF)
             elif name == StaffAction.ANSWER:
-                await self.client.views_open(trigger_id=body["trigger_id"],
-                                             view=answer_modal(reference))
+                shown = await self.core.escalation(reference)
+                await self.client.views_open(trigger_id=body["trigger_id"], view=answer_modal(
+                    reference, shown.answer_seen if shown else None))
             elif name in set(StaffAction):
                 await self._staff_act(user, channel, StaffAction(name), reference)
 
@@ -379,13 +394,14 @@ class SlackAdapter(Adapter):
             return
         await ack()
         user = body["user"]["id"]
+        reference, seen = _modal_metadata(view.get("private_metadata"))
         async with self._working(user):
-            await self._staff_act(user, None, StaffAction.ANSWER, view["private_metadata"],
-                                  text)
+            await self._staff_act(user, None, StaffAction.ANSWER, reference, text, seen)
 
     async def _staff_act(self, user: str, channel: str | None, action: StaffAction,
-                         reference: str, text: str = "") -> None:
-        result = await self.core.staff_act(Actor(self.name, user), action, reference, text)
+                         reference: str, text: str = "", seen: str | None = None) -> None:
+        result = await self.core.staff_act(Actor(self.name, user), action, reference, text,
+                                           seen)
         if not result.done:
             await self._tell(user, channel, result.text)
             return

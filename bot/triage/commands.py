@@ -43,9 +43,13 @@ class StaffResult:
 
 
 async def act(triage: Triage, actor: Actor, action: StaffAction, reference: str,
-              text: str = "") -> StaffResult:
+              text: str = "", seen: str | None = None) -> StaffResult:
+    """`seen`: for an answer typed into a form, what the form showed of the answer then."""
     try:
-        view = await triage.act(action, reference, actor, text)
+        if action == StaffAction.ANSWER and seen is not None:
+            view = await triage.answer(reference, actor, text, seen=seen)
+        else:
+            view = await triage.act(action, reference, actor, text)
     except TriageError as exc:
         return StaffResult(str(exc))
     except STORAGE_ERRORS as exc:

@@ -117,6 +117,11 @@ class EscalationView:
         return (now or utcnow()) - self.created_at
 
     @property
+    def answer_seen(self) -> str:
+        """For an answer form to carry back: see `answer_seen()`."""
+        return answer_seen(self.answer)
+
+    @property
     def urgent(self) -> bool:
         """A crisis message still waiting for staff."""
         return self.reason == Reason.CRISIS and self.state in WAITING

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.base import FILES_NOT_READ, ONLY_TEXT
 from adapters.slack.blocks import escape, render
-from adapters.slack.listeners import SOCKET_LOG, SlackConfig
+from adapters.slack.listeners import SOCKET_LOG, SlackConfig, _modal_metadata
 from bot.app import Runtime
 from bot.chat.copy import SPOOLED
 from bot.chat.messages import AnswerReply, Source
@@ -245,7 +245,7 @@ async def test_staff_claim_and_answer_relay_to_the_asker_and_update_the_post(
     assert "claimed" in texts([update]) and f"<@{STAFF}>" in texts([update])
     await slack.press("triage_answer", ref, STAFF, channel=TRIAGE)
     [modal] = await slack.api.wait_for("views.open")
-    assert modal["view"]["private_metadata"] == "TA-0001"
+    assert json.loads(modal["view"]["private_metadata"])["ref"] == "TA-0001"
     await slack.interact({"type": "view_submission", "user": {"id": STAFF},
                           "team": {"id": "T1"}, "api_app_id": "A1",
                           "view": {**modal["view"], "id": "V1", "state": {"values": {
@@ -257,6 +257,36 @@ async def test_staff_claim_and_answer_relay_to_the_asker_and_update_the_post(
     assert "Try a small-engine repair shop." in texts(relayed[-1:])
     final = slack.api.named("chat.update")[-1]
     assert "answered" in texts([final]) and f"by slack:{STAFF}" in texts([final])
+
+
+async def test_an_answer_typed_while_someone_else_answered_is_refused_not_relayed(
+        slack: Slack) -> None:
+    await slack.dm(TO_STAFF)
+    await slack.api.wait_for("chat.postMessage")
+    await slack.deliver()
+    await slack.press("triage_answer", {"ref": "TA-0001"}, STAFF, channel=TRIAGE)
+    [modal] = await slack.api.wait_for("views.open")
+    await slack.runtime.triage.answer("TA-0001", Actor("slack", STAFF), "Ask your bank.")
+    await slack.interact({"type": "view_submission", "user": {"id": STAFF},
+                          "team": {"id": "T1"}, "api_app_id": "A1",
+                          "view": {**modal["view"], "id": "V2", "state": {"values": {
+                              "answer": {"text": {"type": "plain_text_input",
+                                                  "value": "Ask the treasurer."}}}}}})
+    [told] = await slack.api.wait_for("chat.postEphemeral")
+    assert "after you opened it" in told["text"]
+    await slack.deliver()
+    relayed = texts([p for p in slack.api.named("chat.postMessage")
+                     if p["channel"] == f"D{ASKER}"])
+    assert "Ask your bank." in relayed and "Ask the treasurer." not in relayed
+
+
+@pytest.mark.parametrize(("metadata", "read"), [
+    ('{"ref": "TA-0001", "seen": "abc"}', ("TA-0001", "abc")),
+    ("TA-0001", ("TA-0001", None)),  # a modal opened before the upgrade: the bare reference
+    ('{"ref": 5}', ("", None)), ("[1]", ("[1]", None)), (None, ("", None))])
+def test_an_answer_modal_reads_what_it_carries_whatever_its_age(metadata: object,
+                                                                read: tuple) -> None:
+    assert _modal_metadata(metadata) == read
 
 
 async def test_non_staff_pressing_triage_buttons_get_an_ephemeral_refusal(slack: Slack) -> None:
