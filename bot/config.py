@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import platformdirs
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from bot.knowledge.base import SHIPPED_KNOWLEDGE
 from bot.knowledge.calibration import DEFAULT_MAX_WRONG
@@ -96,7 +96,17 @@ def _checked_url(url: str) -> str:
         raise ConfigError("DATABASE_URL is an in-memory SQLite database, which would lose every "
                           "question for staff when tabot stops; name a file, as in "
                           "sqlite:///path/to/tabot.db")
+    if parsed.drivername == "postgresql+asyncpg" and "sslmode" in parsed.query:
+        return _asyncpg_ssl(parsed)
     return url
+
+
+def _asyncpg_ssl(parsed: URL) -> str:
+    """Hosted PostgreSQL hands out URLs with libpq's `?sslmode=require`; asyncpg calls it
+    `ssl` (same values) and refuses `sslmode` at the first connection."""
+    query = {k: v for k, v in parsed.query.items() if k != "sslmode"}
+    query.setdefault("ssl", parsed.query["sslmode"])
+    return parsed.set(query=query).render_as_string(hide_password=False)
 
 
 def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:

@@ -1,10 +1,14 @@
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import ConfigError, async_database_url, default_database_url, load_settings
 from bot.knowledge.base import SHIPPED_KNOWLEDGE
+from tests.conftest import require_postgres
 
 
 def test_defaults_use_the_shipped_knowledge_and_a_per_user_sqlite_file() -> None:
@@ -26,9 +30,22 @@ def test_kb_flag_beats_environment(tmp_path: Path) -> None:
     ("postgresql://u:p@h:5432/db", "postgresql+asyncpg://u:p@h:5432/db"),
     ("sqlite:///tmp/x.db", "sqlite+aiosqlite:///tmp/x.db"),
     ("postgresql+asyncpg://u@h/db", "postgresql+asyncpg://u@h/db"),
+    ("postgres://u:p%40ss@h/db?sslmode=require", "postgresql+asyncpg://u:p%40ss@h/db?ssl=require"),
 ])
 def test_database_urls_get_the_async_driver(given: str, expected: str) -> None:
     assert async_database_url(given) == expected
+
+
+async def test_a_hosted_url_with_libpqs_sslmode_connects() -> None:
+    """Heroku, Render and others hand out ?sslmode=require; asyncpg refused the name."""
+    require_postgres()
+    raw = os.environ["TEST_DATABASE_URL"].replace("postgresql+asyncpg://", "postgresql://")
+    engine = create_async_engine(async_database_url(raw + "?sslmode=disable"))
+    try:
+        async with engine.connect() as connection:
+            assert (await connection.execute(text("SELECT 1"))).scalar() == 1
+    finally:
+        await engine.dispose()
 
 
 def test_an_unsupported_database_names_the_variable() -> None:
