@@ -39,7 +39,7 @@ from bot.console.settings import DEFAULT_PORT, load_console_settings
 from bot.core import Core
 from bot.delivery import Dispatcher
 from bot.insights.review import post_review_if_due
-from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.base import KnowledgeBase, KnowledgeError
 from bot.knowledge.problems import Severity
 from bot.scheduler import Scheduler
 from bot.store.database import Database
@@ -206,6 +206,34 @@ def _freeze_long_lived_objects() -> None:
     gc.freeze()
 
 
+class KnowledgeReloader:
+    """What SIGHUP does (`kill -HUP <pid>`): re-read the knowledge base without a restart,
+    in a worker thread, one reload at a time. Reading, encoding and calibrating take seconds;
+    done in the signal handler they stalled every asker for that long (and Slack, which
+    retries an event not acknowledged in 3 s)."""
+
+    def __init__(self, knowledge: KnowledgeBase) -> None:
+        self.knowledge = knowledge
+        self.task: asyncio.Task[None] | None = None
+
+    def __call__(self) -> None:
+        if self.task is None or self.task.done():
+            self.task = asyncio.get_running_loop().create_task(self.reload())
+
+    async def reload(self) -> None:
+        try:
+            problems = await asyncio.to_thread(self.knowledge.reload)
+        except (KnowledgeError, OSError) as exc:  # the folder moved away: keep what is served
+            print(f"knowledge: not reloaded: {exc}", file=sys.stderr)
+            return
+        errors = [p for p in problems if p.severity is Severity.ERROR]
+        for problem in errors:
+            print(f"knowledge: {problem} (kept the last good version)", file=sys.stderr)
+        log.warning("knowledge reloaded: %d entries, %d errors", len(self.knowledge.entries),
+                    len(errors))
+        _freeze_long_lived_objects()
+
+
 class Runtime:
     def __init__(self, settings: Settings, adapters: Sequence[str],
                  env: Mapping[str, str] | None = None, schedule: Schedule | None = None,
@@ -222,6 +250,8 @@ class Runtime:
         self.web: WebServer | None = None
         self.knowledge = knowledge
         self.ready = asyncio.Event()  # set once every adapter takes events
+        self._started: list[PlatformAdapter] = []  # in the order they came up
+        self._failed: BaseException | None = None  # an adapter's start that failed for good
         self._stopping = asyncio.Event()
         self._exit = contextlib.AsyncExitStack()
 
@@ -233,13 +263,14 @@ class Runtime:
         classes = [load_adapter(name) for name in self.adapter_names]
         if self.knowledge is None:
             self.knowledge = load_knowledge(self.settings)
+        self.reloader = KnowledgeReloader(self.knowledge)
         self.db = await self._exit.enter_async_context(open_database(self.settings))
         self.triage = build_triage(self.db, self.settings, self.knowledge)
         conversation = Conversation(self.knowledge, self.db, self.settings, self.triage)
         self.spool = conversation.spool
         self.core = Core(conversation, self.triage, self.db, self.knowledge)
         self.adapters = [cls.from_env(self.core, self.env) for cls in classes]
-        self.dispatcher = Dispatcher(self.db, self.adapters)
+        self.dispatcher = Dispatcher(self.db, [])  # each adapter joins once it has started
         self.scheduler.every(self.schedule.deliveries, "spool", self.file_spooled)
         self.scheduler.every(self.schedule.deliveries, "deliveries",
                              self.dispatcher.deliver_pending)
@@ -256,23 +287,42 @@ class Runtime:
 
     async def run(self) -> None:
         """Serve until stopped (a signal, `stop()`, or an adapter that finishes, like the
-        terminal at end of input), then wind down."""
+        terminal at end of input), then wind down.
+
+        The web server and the scheduler come up first, and each platform on its own: a
+        platform that cannot be reached at start (its adapter retries) holds back neither the
+        others nor the console and health checks, nor a host that wants its port bound soon
+        after start (Heroku gives 60 s)."""
         self._install_signals()
-        for adapter in self.adapters:
-            if not await self._start_unless_stopped(adapter):
-                return
         async with asyncio.TaskGroup() as tasks:
             if self.web is not None:
                 tasks.create_task(self.web.serve())
                 await self.web.started()
                 log.warning("listening on port %s", self.web.port)
             tasks.create_task(self.scheduler.run(self._stopping))
-            runs = [tasks.create_task(self._until_done(adapter)) for adapter in self.adapters]
-            self.ready.set()
+            serving = [tasks.create_task(self._serve(adapter)) for adapter in self.adapters]
+            if not self.adapters:
+                self.ready.set()
             await self._stopping.wait()
             await self._wind_down()
-            for run in runs:
-                run.cancel()  # an adapter loop still waiting for input (a terminal's read)
+            for each in serving:
+                each.cancel()  # an adapter loop still waiting for input (a terminal's read)
+        if self._failed is not None:
+            raise self._failed  # a rejected token: its own clear error, not a task group's
+
+    async def _serve(self, adapter: PlatformAdapter) -> None:
+        try:
+            if not await self._start_unless_stopped(adapter):
+                return
+        except Exception as exc:  # a start that failed for good: stop, then say why
+            self._failed = self._failed or exc
+            self.stop()
+            return
+        self._started.append(adapter)
+        self.dispatcher.deliverers.append(adapter)
+        if len(self._started) == len(self.adapters):
+            self.ready.set()
+        await self._until_done(adapter)
 
     def stop(self) -> None:
         self._stopping.set()
@@ -319,7 +369,7 @@ class Runtime:
     async def _wind_down(self) -> None:
         if self.web is not None:
             self.web.stop_accepting()
-        for adapter in reversed(self.adapters):
+        for adapter in reversed(self._started):
             await adapter.stop()
         if not await self.core.drain(DRAIN_SECONDS):
             log.warning("stopped with work still in flight after %.0f s", DRAIN_SECONDS)
@@ -335,7 +385,7 @@ class Runtime:
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(stop_signal, self.stop)
         if hasattr(signal, "SIGHUP"):
-            loop.add_signal_handler(signal.SIGHUP, self.reload_knowledge)
+            loop.add_signal_handler(signal.SIGHUP, self.reloader)
 
     # --- periodic work and health ---------------------------------------------------------
 
@@ -355,15 +405,6 @@ class Runtime:
         await post_review_if_due(self.db, self.knowledge, self.triage.platforms,
                                  self.settings.review_months, dt.datetime.now(dt.UTC))
 
-    def reload_knowledge(self) -> None:
-        """`kill -HUP <pid>` re-reads the knowledge base without a restart."""
-        problems = self.knowledge.reload()
-        errors = [p for p in problems if p.severity is Severity.ERROR]
-        for problem in errors:
-            print(f"knowledge: {problem} (kept the last good version)", file=sys.stderr)
-        log.warning("knowledge reloaded: %d entries, %d errors", len(self.knowledge.entries),
-                    len(errors))
-        _freeze_long_lived_objects()
 
     async def readiness(self) -> dict[str, str]:
         """Which part, if any, keeps this process from serving: for `/readyz`."""

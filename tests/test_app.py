@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import json
 import os
+import shutil
 import signal
 import time
 from dataclasses import replace
@@ -28,7 +30,7 @@ from bot.app import (
 )
 from bot.chat.messages import Actor
 from bot.config import ConfigError, Settings
-from bot.knowledge.base import KnowledgeBase
+from bot.knowledge.base import SHIPPED_KNOWLEDGE, KnowledgeBase
 from bot.store.database import Database
 from bot.store.tables import AuditEntry, Interaction, InteractionCount
 from tests.conftest import (
@@ -320,3 +322,60 @@ async def test_a_stop_while_a_platform_cannot_be_reached_ends_the_run(
         assert not run.done()  # still trying to connect
         runtime.stop()
         await asyncio.wait_for(run, 10)
+
+
+async def test_a_platform_unreachable_at_start_holds_back_neither_the_others_nor_the_web_server(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    """Telegram retrying its first connection must not keep Slack, the console and the health
+    checks from serving (nor a host waiting for the port, which kills a slow start)."""
+    from tests.adapters.test_slack import SECRET, Slack
+    from tests.fakes.slack_api import FakeSlackAPI
+
+    api = FakeSlackAPI()
+    await api.start()
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET,
+           "SLACK_API_URL": api.base_url, "TELEGRAM_BOT_TOKEN": "123456:" + "A" * 35,
+           "TELEGRAM_API_URL": "http://127.0.0.1:9/bot"}  # nothing listens on port 9
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path, port=0)
+    runtime = Runtime(settings, ["slack", "telegram"], env=env, handle_signals=False,
+                      knowledge=shipped_kb)
+    async with runtime:
+        task = asyncio.create_task(runtime.run())
+        await asyncio.wait_for(runtime.web.started(), 20)  # the web server is made in enter
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                with contextlib.suppress(aiohttp.ClientError):
+                    async with session.get(f"http://127.0.0.1:{runtime.web.port}/healthz") as ok:
+                        if ok.status == 200:
+                            break
+                await asyncio.sleep(0.05)
+            assert ok.status == 200
+        await Slack(runtime, api).dm("what do we do if we get a subpoena for a survivor's records")
+        [answer, *_] = await api.wait_for("chat.postMessage", timeout=20)
+        assert "Responding to a subpoena" in json.dumps(answer)
+        assert not runtime.ready.is_set()  # Telegram is still retrying
+        runtime.stop()
+        await asyncio.wait_for(task, 30)
+    await api.stop()
+
+
+async def test_sighup_reloads_in_the_background_and_a_vanished_folder_keeps_what_is_served(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    """Reloading takes seconds (files, vectors, calibration); in the signal handler it held up
+    every asker. And a folder moved away during a deploy must not end in a traceback."""
+    kb_dir = tmp_path / "kb"
+    shutil.copytree(SHIPPED_KNOWLEDGE, kb_dir)
+    knowledge = KnowledgeBase.load(kb_dir)
+    settings = Settings(database_url=database.url, knowledge_dir=kb_dir)
+    async with running(settings, [], {}, knowledge) as runtime:
+        runtime.reloader()  # what SIGHUP calls
+        reloading = runtime.reloader.task
+        assert reloading is not None and not reloading.done()  # the loop is free meanwhile
+        await asyncio.wait_for(reloading, 120)
+        served = len(runtime.knowledge.entries)
+        kb_dir.rename(tmp_path / "moved")
+        runtime.reloader()
+        await asyncio.wait_for(runtime.reloader.task, 60)
+        assert len(runtime.knowledge.entries) == served
+    assert "knowledge: not reloaded" in capsys.readouterr().err

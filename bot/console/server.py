@@ -16,7 +16,13 @@ import signal
 
 from sqlalchemy import text
 
-from bot.app import build_triage, event_loop_factory, load_knowledge, open_database
+from bot.app import (
+    KnowledgeReloader,
+    build_triage,
+    event_loop_factory,
+    load_knowledge,
+    open_database,
+)
 from bot.config import Settings
 from bot.console.app import console_mount
 from bot.console.services import Services
@@ -53,6 +59,9 @@ async def run_console(settings: Settings, console: ConsoleSettings,
         for stop_signal in (signal.SIGTERM, signal.SIGINT):
             with contextlib.suppress(NotImplementedError, RuntimeError):
                 loop.add_signal_handler(stop_signal, stop.set)
+        if hasattr(signal, "SIGHUP"):  # the README's reload; by default it ends the process
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(signal.SIGHUP, KnowledgeReloader(knowledge))
         serving = asyncio.create_task(web.serve())
         await web.started()
         log.warning("console listening on port %s at %s/console", web.port, console.public_url)

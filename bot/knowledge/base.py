@@ -112,6 +112,9 @@ class KnowledgeBase:
             problems.append(Problem(self.directory, 1, Severity.ERROR,
                                     "no entry files (*.yaml) in this folder: every question "
                                     "would go to staff; check --kb or TABOT_KB"))
+            if previous.entries:  # mid-checkout or mid-copy, say: keep serving what was read
+                self.problems = problems
+                return problems
         for path in paths:
             result = load_entry_file(path)
             problems += result.problems

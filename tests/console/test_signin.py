@@ -5,6 +5,11 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -21,6 +26,7 @@ from bot.console.auth import (
 )
 from bot.console.security import SESSION_COOKIE
 from bot.store.tables import ConsoleLink, ConsoleSession
+from tests.conftest import REPO
 from tests.console.conftest import NOT_STAFF, OTHER_STAFF, STAFF, Console, csrf_of, nonce_of
 
 STAFF_LIST = frozenset({STAFF.id})
@@ -199,3 +205,32 @@ async def test_cli_link_command_prints_a_link_only_for_staff(console: Console,
     assert url.startswith("https://tabot.example.org/console/signin/")
     assert await asyncio.to_thread(main, ["console", "link", NOT_STAFF.id]) == 1
     assert "not listed in TABOT_STAFF" in capsys.readouterr().err
+
+
+async def test_tabot_console_reloads_on_sighup_instead_of_dying(tmp_path: Path) -> None:
+    """The README tells admins to `kill -HUP` tabot after approving phrasings; a console
+    process run beside the bot got the default action, and ended."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PORT": str(port),
+           "DATABASE_URL": f"sqlite:///{tmp_path / 'tabot.db'}"}
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "console", cwd=REPO, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    try:
+        line = b""
+        while b"console listening" not in line:
+            line = await asyncio.wait_for(process.stderr.readline(), 120)
+            assert line, "tabot console exited before listening"
+        process.send_signal(signal.SIGHUP)
+        while b"knowledge reloaded" not in line:
+            line = await asyncio.wait_for(process.stderr.readline(), 120)
+            assert line, "tabot console exited on SIGHUP"
+        async with aiohttp.ClientSession() as session, session.get(
+                f"http://127.0.0.1:{port}/healthz") as health:
+            assert health.status == 200
+    finally:
+        process.terminate()
+        await process.wait()
+    assert process.returncode == 0

@@ -66,6 +66,21 @@ def test_duplicate_ids_keep_the_first_and_name_both_files(small_kb_dir: Path) ->
     assert kb.get("shelter-curfew").questions[0] == "can our shelter have a curfew"
 
 
+def test_a_folder_emptied_for_a_moment_keeps_every_entry_on_reload(small_kb_dir: Path) -> None:
+    """A reload during a git checkout or an rsync can find no entry files at all."""
+    kb = KnowledgeBase.load(small_kb_dir)
+    aside = small_kb_dir.parent / "aside"
+    aside.mkdir()
+    for path in small_kb_dir.glob("*.yaml"):
+        path.rename(aside / path.name)
+    [problem] = kb.reload()
+    assert problem.severity is Severity.ERROR and "no entry files" in problem.message
+    assert len(kb.entries) == 4 and kb.index.entries
+    for path in aside.glob("*.yaml"):
+        path.rename(small_kb_dir / path.name)
+    assert kb.reload() == [] and len(kb.entries) == 4
+
+
 def test_a_file_emptied_by_mistake_keeps_its_entry_on_reload(small_kb_dir: Path) -> None:
     kb = KnowledgeBase.load(small_kb_dir)
     write_text(small_kb_dir / "shelter-curfew.yaml", "")
