@@ -268,6 +268,13 @@ class Runtime:
         self.triage = build_triage(self.db, self.settings, self.knowledge)
         conversation = Conversation(self.knowledge, self.db, self.settings, self.triage)
         self.spool = conversation.spool
+        try:
+            self.spool.check_writable()
+        except OSError as exc:
+            raise ConfigError(
+                f"the spool folder {self.spool.directory} cannot be written "
+                f"({exc.strerror or type(exc).__name__}): questions for staff are kept there "
+                "while the database is down; set TABOT_SPOOL_DIR to a writable folder") from None
         self.core = Core(conversation, self.triage, self.db, self.knowledge)
         self.adapters = [cls.from_env(self.core, self.env) for cls in classes]
         self.dispatcher = Dispatcher(self.db, [])  # each adapter joins once it has started

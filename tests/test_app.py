@@ -379,3 +379,15 @@ async def test_sighup_reloads_in_the_background_and_a_vanished_folder_keeps_what
         await asyncio.wait_for(runtime.reloader.task, 60)
         assert len(runtime.knowledge.entries) == served
     assert "knowledge: not reloaded" in capsys.readouterr().err
+
+
+async def test_a_spool_folder_that_cannot_be_written_stops_start_naming_the_setting(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    """It is needed only while the database is down: found out then, questions would be lost."""
+    a_file = tmp_path / "not-a-folder"
+    a_file.write_text("")
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
+                        spool_dir=a_file / "spool")
+    with pytest.raises(ConfigError, match="TABOT_SPOOL_DIR"):
+        async with Runtime(settings, [], env={}, handle_signals=False, knowledge=shipped_kb):
+            pass

@@ -79,6 +79,14 @@ class Spool:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
 
+    def check_writable(self) -> None:
+        """At start, not during the outage the spool is for: a folder that cannot be made or
+        written is an OSError naming the folder."""
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        probe = self.directory / f".write-check-{uuid.uuid4().hex}"
+        probe.write_bytes(b"")
+        probe.unlink()
+
     def put(self, item: SpooledQuestion) -> None:
         """Write and sync one question; raises OSError if the disk will not take it."""
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
