@@ -5,7 +5,6 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chat.messages import DeliveryKind
@@ -13,7 +12,8 @@ from bot.insights import gaps
 from bot.knowledge.base import KnowledgeBase
 from bot.store import audit
 from bot.store.database import Database
-from bot.store.tables import AuditEntry, SeenEvent, utcnow
+from bot.store.platform_state import insert_new
+from bot.store.tables import AuditEntry, utcnow
 from bot.triage import outbox
 from bot.triage.workflow import as_utc
 
@@ -48,9 +48,6 @@ async def _our_turn(session: AsyncSession, dialect: str, after: int) -> bool:
     that both read the same last post race on a unique key, and only one inserts it (the
     other waits for it to commit and then inserts nothing). The key is purged with the other
     seen events after 7 days, long after a newer post has made it irrelevant."""
-    insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
-    claimed = await session.execute(
-        insert(SeenEvent).values(platform="tabot", key=f"{POSTED}-after:{after}",
-                                 created_at=utcnow())
-        .on_conflict_do_nothing().returning(SeenEvent.id))
+    claimed = await session.execute(insert_new(dialect).values(
+        platform="tabot", key=f"{POSTED}-after:{after}", created_at=utcnow()))
     return claimed.first() is not None

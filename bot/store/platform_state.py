@@ -44,7 +44,7 @@ class SeenEvents:
 
     def __init__(self, db: Database) -> None:
         self.db = db
-        self._insert = _insert_new(db.engine.dialect.name)
+        self._insert = insert_new(db.engine.dialect.name)
         self._pending: dict[Seen, list[asyncio.Future[bool]]] = {}
         self._flushing: asyncio.Task[None] | None = None
 
@@ -80,7 +80,7 @@ class SeenEvents:
 _seen_events: weakref.WeakKeyDictionary[Database, SeenEvents] = weakref.WeakKeyDictionary()
 
 
-def _insert_new(dialect: str) -> Insert:
+def insert_new(dialect: str) -> Insert:
     """INSERT that skips keys already stored and returns the ones it stored."""
     insert = sqlite.insert if dialect == "sqlite" else postgresql.insert
     return (insert(SeenEvent).on_conflict_do_nothing()

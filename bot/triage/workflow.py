@@ -16,7 +16,7 @@ import re
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
-from sqlalchemy import ColumnElement, and_, case, func, select, update
+from sqlalchemy import ColumnElement, and_, case, func, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
@@ -312,14 +312,11 @@ class Triage:
                     f"{escalation.reference} was answered by {escalation.answered_by} after you "
                     "opened it; read that answer, and send yours only if it is still needed.")
             now = utcnow()
-            won = await session.execute(
-                update(Escalation)
-                .where(Escalation.id == escalation.id, _unchanged_since(escalation))
-                .values(state=State.ANSWERED, answer=text, answered_by=actor.id,
-                        answered_at=now, updated_at=now,
-                        claimed_by=func.coalesce(Escalation.claimed_by, actor.id))
-                .execution_options(synchronize_session=False))
-            if won.rowcount != 1:
+            won = await _mark(session, escalation.id, _unchanged_since(escalation),
+                              state=State.ANSWERED, answer=text, answered_by=actor.id,
+                              answered_at=now, updated_at=now,
+                              claimed_by=func.coalesce(Escalation.claimed_by, actor.id))
+            if not won:
                 self._refuse_answer(await self._load(session, reference), raced=True)
             self._event(session, escalation.id, "answered", actor, text)
             await self._updated(session, escalation.id)
@@ -382,15 +379,11 @@ class Triage:
         async with self.db.session() as session, session.begin():
             escalation = await self._load(session, reference)
             self._refuse_change(escalation, kind, allowed)
-            condition = [Escalation.id == escalation.id]
-            if allowed is not None:
-                condition.append(Escalation.state.in_(allowed))
+            condition = [Escalation.state.in_(allowed)] if allowed is not None else []
             if kind in _NOT_WHEN_PURGED:
                 condition.append(Escalation.question != PURGED)
-            changed = await session.execute(
-                update(Escalation).where(*condition).values(**values, updated_at=utcnow())
-                .execution_options(synchronize_session=False))
-            if changed.rowcount != 1:
+            if not await _mark(session, escalation.id, and_(true(), *condition), **values,
+                               updated_at=utcnow()):
                 self._refuse_change(await self._load(session, reference), kind, allowed)
                 raise TriageError(f"{escalation.reference} changed just now; show it and try "
                                   "again.")
@@ -501,8 +494,10 @@ class Triage:
 
 
 async def _mark(session: AsyncSession, escalation_id: int, condition: ColumnElement[bool],
-                **values: dt.datetime) -> bool:
-    """Set `values` if `condition` still holds; True for the one process that set them."""
+                **values: object) -> bool:
+    """Set `values` if `condition` still holds; True for the one process that set them. Every
+    change to an escalation goes this way: a change read, decided and written as plain
+    attributes would silently undo another process's change made in between."""
     result = await session.execute(
         update(Escalation).where(Escalation.id == escalation_id, condition).values(**values)
         .execution_options(synchronize_session=False))
