@@ -14,7 +14,8 @@ examples:
 * the suggestion line keeps nearly every question whose entry is among the top three above it;
 * an off-topic model is fitted to tell the off-topic questions from the rest by how much of a
   question the knowledge base's words cover and how close its closest entry comes, and its
-  line is drawn so that almost no in-domain question reaches it.
+  line is drawn so that almost no in-domain question reaches it, whether it is a phrasing or
+  a question no entry answers.
 
 The result is cached by the knowledge base's content hash, in memory and on disk, so a reload
 of unchanged files costs nothing.
@@ -58,6 +59,10 @@ SHARES = {"phrasing": 0.75, "no-entry": 0.2, "off-topic": 0.05}  # assumed mix o
 MARGIN_OF_ERROR = 0.5  # standard errors of the expected wrong-answer rate kept in hand
 SUGGEST_KEEP = 0.995  # share of findable questions kept above the suggestion line
 IN_DOMAIN_SLACK = 0.01  # share of in-domain questions the off-topic line may catch
+# Each in-domain kind is held to IN_DOMAIN_SLACK on its own. Pooled, the phrasings (three in
+# four examples, and easy to tell from off-topic) let the line catch several times the slack of
+# the questions no entry answers: the very questions that must reach staff.
+IN_DOMAIN_KINDS = ("phrasing", "no-entry")
 # When nothing is close enough to suggest, a question more likely outside the domain than in it
 # (the off-topic model's classes weigh the same) is off-topic: filing it would only add to
 # staff's queue, and the off-topic reply still offers staff in one word.
@@ -286,14 +291,16 @@ def _lines(examples: list[Example], weights: np.ndarray, model: LogisticModel,
     wrong = np.array([not e.right for e in examples])
     answer_line = _answer_line(confidence, wrong, weights, max_wrong)
     answered = confidence >= answer_line
-    asked = np.array([e.kind == "phrasing" for e in examples])
+    kinds = np.array([e.kind for e in examples])
+    asked = kinds == "phrasing"
     offered = np.array([e.offered for e in examples])
     score = np.array([e.score for e in examples])
     suggest_line = _quantile(score[asked & offered], weights[asked & offered], 1 - SUGGEST_KEEP)
     outside = np.array([off_topic_model.probability(e.domain) if off_topic_model else 0.0
                         for e in examples])
     in_domain = np.array([e.kind != "off-topic" for e in examples])
-    off_topic_line = _off_topic_line(outside[in_domain], weights[in_domain])
+    off_topic_line = max(_off_topic_line(outside[kinds == kind], weights[kinds == kind])
+                         for kind in IN_DOMAIN_KINDS if (kinds == kind).any())
     suggested = score >= suggest_line
     off = ((outside >= off_topic_line) | (~suggested & (outside >= FAR_OFF_TOPIC))) & ~answered
     resolved = (answered & ~wrong) | (~answered & offered & (score >= suggest_line) & ~off)
