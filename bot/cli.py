@@ -27,6 +27,7 @@ from bot.app import (
     build_triage,
     check_staff,
     configured_platforms,
+    load_adapter,
     load_knowledge,
     open_database,
     serve,
@@ -36,7 +37,11 @@ from bot.config import ConfigError, Settings, load_settings
 from bot.console.auth import NotStaff
 from bot.console.links import signin_link
 from bot.console.server import serve_console
-from bot.console.settings import load_console_settings
+from bot.console.settings import (
+    links_point_at_localhost,
+    load_console_settings,
+    localhost_url,
+)
 from bot.insights import gaps, reports
 from bot.knowledge import evaluation
 from bot.knowledge.base import KnowledgeBase, KnowledgeError
@@ -288,8 +293,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not names:
         raise ConfigError("no chat platform to run: set SLACK_BOT_TOKEN and/or "
                           "TELEGRAM_BOT_TOKEN, or pass --adapter NAME")
+    _warn_of_localhost_links(settings, names)
     serve(settings, names)
     return 0
+
+
+def _warn_of_localhost_links(settings: Settings, names: list[str]) -> None:
+    """Staff on Slack or Telegram ask the bot for console sign-in links; without
+    TABOT_PUBLIC_URL those open only on the machine tabot runs on, which a hosted tabot's
+    staff never sit at, and nothing else would tell them why."""
+    if not links_point_at_localhost(os.environ):
+        return
+    if any(load_adapter(name).staff_notices for name in names):
+        log.warning("console sign-in links sent in chat will point at %s, which opens only on "
+                    "this machine; set TABOT_PUBLIC_URL to the address staff reach tabot at",
+                    localhost_url(settings.port))
 
 
 def cmd_ask(args: argparse.Namespace) -> int:

@@ -15,6 +15,7 @@ from sqlalchemy.engine import URL, make_url
 from bot.knowledge.base import SHIPPED_KNOWLEDGE
 from bot.knowledge.calibration import DEFAULT_MAX_WRONG
 from bot.knowledge.confidence import Thresholds
+from bot.store.postgres_url import UnsupportedParameter, asyncpg_url
 
 UTC = ZoneInfo("UTC")
 
@@ -46,14 +47,39 @@ class Settings:
     @property
     def spool_directory(self) -> Path:
         """TABOT_SPOOL_DIR, or by default beside a SQLite file, or per database in the user's
-        data directory: a spool is filed only into the database it was meant for."""
+        data directory: a spool is filed only into the database it was meant for. That
+        folder is named by the URL without its password, so a new password finds the
+        questions spooled under the old one, and no file name is derived from a password."""
         if self.spool_dir is not None:
             return self.spool_dir
         sqlite_file = self.database_url.removeprefix("sqlite+aiosqlite:///")
         if sqlite_file != self.database_url and sqlite_file:
             return Path(sqlite_file + ".spool")
-        digest = hashlib.sha256(self.database_url.encode()).hexdigest()[:16]
-        return platformdirs.user_data_path("tabot") / "spool" / digest
+        return _spool_folder(_without_password(self.database_url))
+
+    @property
+    def former_spool_directories(self) -> tuple[Path, ...]:
+        """Where tabot used to spool for this database: in a folder named by the whole URL,
+        password included. Questions left there are still filed (then the emptied folder
+        is removed); one left under an earlier password cannot be told from another
+        database's, so it stays where it is."""
+        if self.spool_dir is not None or self.database_url.startswith("sqlite"):
+            return ()
+        former = _spool_folder(self.database_url)
+        return () if former == self.spool_directory else (former,)
+
+
+def _spool_folder(identity: str) -> Path:
+    digest = hashlib.sha256(identity.encode()).hexdigest()[:16]
+    return platformdirs.user_data_path("tabot") / "spool" / digest
+
+
+def _without_password(url: str) -> str:
+    """The URL as it names the database: no password, in its place or as `?password=`."""
+    parsed = make_url(url)
+    query = {name: value for name, value in parsed.query.items() if name != "password"}
+    return URL.create(parsed.drivername, parsed.username, None, parsed.host, parsed.port,
+                      parsed.database, query).render_as_string()
 
 
 def default_database_url() -> str:
@@ -96,17 +122,45 @@ def _checked_url(url: str) -> str:
         raise ConfigError("DATABASE_URL is an in-memory SQLite database, which would lose every "
                           "question for staff when tabot stops; name a file, as in "
                           "sqlite:///path/to/tabot.db")
-    if parsed.drivername == "postgresql+asyncpg" and "sslmode" in parsed.query:
-        return _asyncpg_ssl(parsed)
+    if parsed.get_backend_name() == "sqlite" and parsed.database.startswith("~"):
+        return _rendered(parsed.set(database=str(_home_path(parsed.database))))
+    if parsed.drivername == "postgresql+asyncpg":
+        return _asyncpg(url, parsed)
     return url
 
 
-def _asyncpg_ssl(parsed: URL) -> str:
-    """Hosted PostgreSQL hands out URLs with libpq's `?sslmode=require`; asyncpg calls it
-    `ssl` (same values) and refuses `sslmode` at the first connection."""
-    query = {k: v for k, v in parsed.query.items() if k != "sslmode"}
-    query.setdefault("ssl", parsed.query["sslmode"])
-    return parsed.set(query=query).render_as_string(hide_password=False)
+def _rendered(parsed: URL) -> str:
+    return parsed.render_as_string(hide_password=False)
+
+
+def _asyncpg(url: str, parsed: URL) -> str:
+    """Hosted PostgreSQL hands out URLs with libpq's parameters (`?sslmode=require`,
+    `&channel_binding=require`), which asyncpg refuses only at the first connection: here
+    each is translated, or refused with a message saying what to do. A URL needing no change
+    is kept exactly as written: the former spool folder's name is a digest of it."""
+    try:
+        checked = asyncpg_url(parsed)
+    except UnsupportedParameter as exc:
+        raise ConfigError(str(exc)) from None
+    return url if checked == parsed else _rendered(checked)
+
+
+def _home_path(database: str) -> Path:
+    """`sqlite:///~/tabot.db` means the home folder, as in a shell; SQLite itself would open
+    a folder named `~` in whatever folder tabot was started from."""
+    try:
+        path = Path(database).expanduser()
+    except RuntimeError:  # no home folder known, or no such user (~nobody)
+        raise ConfigError(f"DATABASE_URL's {database.split('/', 1)[0]} is no home folder "
+                          "tabot can find; give the full path, as in sqlite:////srv/tabot.db"
+                          ) from None
+    literal = Path(database)
+    if literal.exists() and not path.exists():  # kept there by a tabot before this one
+        raise ConfigError(f"DATABASE_URL's ~ means {path.parent}, but this database is in a "
+                          f"folder named ~ here, {literal.resolve()}: move it and whatever "
+                          f"beside it starts with {literal.name} to {path.parent}, or set "
+                          f"DATABASE_URL=sqlite:///{literal.resolve()}")
+    return path
 
 
 def _number(env: Mapping[str, str], name: str, default: float, low: float, high: float) -> float:
@@ -143,13 +197,13 @@ def load_settings(env: Mapping[str, str] | None = None, kb: str | None = None) -
         margin=_number(env, "TABOT_MARGIN", Thresholds().margin, 0, 1),
         suggest=_optional_number(env, "TABOT_SUGGEST_THRESHOLD", 0, 1),
     )
-    raw_url = env.get("DATABASE_URL", "").strip()
+    raw_url = _text(env, "DATABASE_URL")
     return Settings(
         database_url=async_database_url(raw_url) if raw_url else default_database_url(),
-        knowledge_dir=Path(kb or env.get("TABOT_KB") or SHIPPED_KNOWLEDGE),
+        knowledge_dir=Path(kb or _text(env, "TABOT_KB") or SHIPPED_KNOWLEDGE).expanduser(),
         thresholds=thresholds,
         max_wrong=_number(env, "TABOT_MAX_WRONG", DEFAULT_MAX_WRONG, 0.001, 0.5),
-        response_time=env.get("TABOT_RESPONSE_TIME", "").strip() or "within one business day",
+        response_time=_text(env, "TABOT_RESPONSE_TIME") or "within one business day",
         max_message_chars=_whole(env, "TABOT_MAX_MESSAGE_CHARS", 4000, 100, 100_000),
         staff=_staff(env.get("TABOT_STAFF", "")),
         unclaimed_after_hours=_number(env, "TABOT_UNCLAIMED_AFTER_HOURS", 4, 0.01, 24 * 30),
@@ -160,10 +214,14 @@ def load_settings(env: Mapping[str, str] | None = None, kb: str | None = None) -
         review_months=_whole(env, "TABOT_REVIEW_MONTHS", 12, 1, 120),
         port=_port(env.get("PORT", "")),
         poll_seconds=_number(env, "TABOT_POLL_SECONDS", 1, 0.05, 3600),
-        spool_dir=Path(env["TABOT_SPOOL_DIR"]).expanduser()
-        if env.get("TABOT_SPOOL_DIR", "").strip() else None,
+        spool_dir=Path(spool).expanduser() if (spool := _text(env, "TABOT_SPOOL_DIR")) else None,
         timezone=timezone_setting(env.get("TABOT_TIMEZONE", "")),
     )
+
+
+def _text(env: Mapping[str, str], name: str) -> str:
+    """A setting's text, with blank (`NAME= ` in an env file) the same as unset."""
+    return env.get(name, "").strip()
 
 
 def timezone_setting(raw: str) -> ZoneInfo:

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import errno
 import logging
+import socket
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 
 import uvicorn
@@ -17,6 +19,8 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import BaseRoute, Route
+
+from bot.config import ConfigError
 
 log = logging.getLogger(__name__)
 Readiness = Callable[[], Awaitable[dict[str, str]]]
@@ -46,13 +50,18 @@ class _Server(uvicorn.Server):
 
 
 class WebServer:
+    """Binds its port when made, so a port another process holds stops start-up with a
+    message naming PORT (uvicorn, binding it later, exits with a traceback instead)."""
+
     def __init__(self, app: Starlette, port: int, host: str = "0.0.0.0") -> None:
         config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off",
                                 access_log=False, timeout_graceful_shutdown=10)
         self.server = _Server(config)
+        self.socket = listen(host, port, config.backlog)
 
     async def serve(self) -> None:
-        await self.server.serve()
+        """Serve until `stop_accepting()`; uvicorn closes the socket on its way out."""
+        await self.server.serve(sockets=[self.socket])
 
     async def started(self) -> None:
         while not self.server.started:
@@ -61,8 +70,24 @@ class WebServer:
     @property
     def port(self) -> int:
         """The bound port (useful when asked for port 0)."""
-        return self.server.servers[0].sockets[0].getsockname()[1]
+        return self.socket.getsockname()[1]
 
     def stop_accepting(self) -> None:
         """Close the listening socket; requests under way are finished, then `serve()` ends."""
         self.server.should_exit = True
+
+    def close(self) -> None:
+        """Let go of the port of a server that never served (start-up failed after it)."""
+        self.socket.close()
+
+
+def listen(host: str, port: int, backlog: int) -> socket.socket:
+    """A listening socket, or a `ConfigError` that says what to do about the port."""
+    try:
+        return socket.create_server((host, port), backlog=backlog)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise ConfigError(f"port {port} is already in use; stop the other process or set "
+                              f"PORT to a free port") from None
+        raise ConfigError(f"cannot listen on port {port} ({exc.strerror or exc}); set PORT to "
+                          f"another port") from None

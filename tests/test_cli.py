@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import getpass
 import json
@@ -10,6 +11,7 @@ import pty
 import re
 import select
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from bot import cli
+from bot.config import load_settings
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.learning import Confirmation, record_confirmed
 from bot.store.database import Database
@@ -416,3 +420,56 @@ def test_a_flag_out_of_range_is_refused_with_its_range_not_a_traceback(
     result = tabot(*args, env=db_env)
     assert result.returncode == 2 and message in result.stderr
     assert "Traceback" not in result.stderr
+
+
+TELEGRAM_OFFLINE = {"TELEGRAM_BOT_TOKEN": "123456:" + "A" * 35,
+                    "TELEGRAM_API_URL": "http://127.0.0.1:9/bot"}  # nothing listens on port 9
+
+
+@pytest.mark.parametrize("command", [["console"], ["run", "--adapter", "telegram"]])
+def test_a_port_in_use_is_one_clear_line_naming_port_not_a_traceback(
+        command: list[str], db_env: dict[str, str]) -> None:
+    with socket.create_server(("0.0.0.0", 0)) as taken:
+        port = taken.getsockname()[1]
+        result = tabot(*command, env={**db_env, **TELEGRAM_OFFLINE, "PORT": str(port),
+                                      "TABOT_STAFF": "cli:maria"})
+    assert result.returncode == 2, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"tabot: port {port} is already in use; stop the other process or set PORT to a free "
+        f"port")
+    assert "Traceback" not in result.stderr
+
+
+async def test_run_warns_once_at_start_that_console_links_point_at_localhost(
+        db_env: dict[str, str]) -> None:
+    env = {**os.environ, **db_env, **TELEGRAM_OFFLINE, "PORT": "0"}
+    env.pop("TABOT_PUBLIC_URL", None)
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "run", "--adapter", "telegram", cwd=REPO, env=env,
+        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
+    lines: list[str] = []
+    try:
+        while not lines or "listening on port" not in lines[-1]:
+            line = await asyncio.wait_for(process.stderr.readline(), 120)
+            assert line, f"tabot run exited before listening: {lines}"
+            lines.append(line.decode())
+    finally:
+        process.terminate()
+        await process.wait()
+    warnings = [line for line in lines if "console sign-in links" in line]
+    assert warnings == ["WARNING tabot: console sign-in links sent in chat will point at "
+                        "http://localhost:3000, which opens only on this machine; set "
+                        "TABOT_PUBLIC_URL to the address staff reach tabot at\n"]
+
+
+@pytest.mark.parametrize(("env", "adapters"), [
+    ({"TABOT_PUBLIC_URL": "https://tabot.example.org"}, ["telegram"]),
+    ({"TABOT_PUBLIC_URL": "  "}, ["console"]),  # staff at a terminal ask no chat for links
+])
+def test_no_localhost_warning_with_a_public_url_or_without_a_chat_platform(
+        env: dict[str, str], adapters: list[str], monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    cli._warn_of_localhost_links(load_settings({}), adapters)
+    assert not caplog.records

@@ -1,13 +1,24 @@
+import hashlib
+import inspect
 import os
+import re
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import asyncpg
+import platformdirs
 import pytest
 from sqlalchemy import text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot import config
 from bot.config import ConfigError, async_database_url, default_database_url, load_settings
 from bot.knowledge.base import SHIPPED_KNOWLEDGE
+from bot.store import postgres_url
+from bot.store.database import Database
+from bot.store.postgres_url import connect_arguments
+from tests import conftest
 from tests.conftest import require_postgres
 
 
@@ -113,3 +124,161 @@ def test_an_unknown_time_zone_names_the_variable_the_value_and_a_good_one(value:
         load_settings({"TABOT_TIMEZONE": value})
     assert str(refused.value) == (f"TABOT_TIMEZONE must be a time zone name like "
                                   f"America/New_York, got {value!r}")
+
+
+# Every variable bot/config.py reads, found in its source so a new one is covered too.
+VARIABLES = sorted(set(re.findall(r'"((?:TABOT_\w+)|PORT|DATABASE_URL)"',
+                                  inspect.getsource(config))))
+
+
+@pytest.mark.parametrize("blank", [" ", "\t", " \n "])
+def test_a_blank_setting_is_the_same_as_an_unset_one(blank: str) -> None:
+    """`TABOT_KB= ` in an env file meant a knowledge folder named " "."""
+    assert len(VARIABLES) >= 19
+    assert load_settings(dict.fromkeys(VARIABLES, blank)) == load_settings({})
+
+
+def test_paths_in_settings_are_trimmed_and_expand_the_home_folder() -> None:
+    settings = load_settings({"TABOT_KB": " ~/kb ", "TABOT_SPOOL_DIR": " ~/spool\n"})
+    assert settings.knowledge_dir == Path.home() / "kb"
+    assert settings.spool_directory == Path.home() / "spool"
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A home folder of the test's own, with tabot started from another folder."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    (tmp_path / "home").mkdir()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path / "home"
+
+
+async def test_a_sqlite_file_under_home_is_there_not_in_a_folder_named_tilde(
+        home: Path, tmp_path: Path) -> None:
+    settings = load_settings({"DATABASE_URL": "sqlite:///~/tabot.db"})
+    assert settings.database_url == f"sqlite+aiosqlite:///{home / 'tabot.db'}"
+    assert settings.spool_directory == home / "tabot.db.spool"
+    db = Database(settings.database_url)
+    try:
+        await db.upgrade()
+    finally:
+        await db.close()
+    assert (home / "tabot.db").is_file() and not (tmp_path / "~").exists()
+
+
+def test_a_database_an_earlier_tabot_kept_in_a_folder_named_tilde_is_not_passed_over(
+        home: Path, tmp_path: Path) -> None:
+    (tmp_path / "~").mkdir()
+    (tmp_path / "~" / "tabot.db").write_bytes(b"questions for staff")
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"DATABASE_URL": "sqlite:///~/tabot.db"})
+    assert str(refused.value) == (
+        f"DATABASE_URL's ~ means {home}, but this database is in a folder named ~ here, "
+        f"{tmp_path / '~' / 'tabot.db'}: move it and whatever beside it starts with tabot.db "
+        f"to {home}, or set DATABASE_URL=sqlite:///{tmp_path / '~' / 'tabot.db'}")
+
+
+HOSTED = "postgres://tabot:s3cret@db.example.org:5432/tabot"
+
+
+@pytest.mark.parametrize(("query", "kept", "arguments"), [
+    ("sslmode=require&channel_binding=prefer", "?ssl=require", {}),
+    ("sslmode=verify-full&connect_timeout=10&application_name=tabot", "?ssl=verify-full",
+     {"timeout": 10.0, "server_settings": {"application_name": "tabot"}}),
+    ("options=-c%20search_path%3Dtabot&fallback_application_name=tabot", "",
+     {"server_settings": {"options": "-c search_path=tabot", "application_name": "tabot"}}),
+    ("sslmode=require&sslnegotiation=direct&gssencmode=disable", "?ssl=require",
+     {"direct_tls": True}),
+    ("target_session_attrs=read-write&ssl=prefer&sslmode=require",
+     "?ssl=prefer&target_session_attrs=read-write", {}),
+])
+def test_libpqs_url_parameters_become_what_asyncpg_takes(
+        query: str, kept: str, arguments: dict) -> None:
+    url = load_settings({"DATABASE_URL": f"{HOSTED}?{query}"}).database_url
+    target, got = connect_arguments(make_url(url))
+    assert target.render_as_string(hide_password=False) == (
+        "postgresql+asyncpg://tabot:s3cret@db.example.org:5432/tabot" + kept)
+    assert got == arguments
+
+
+def test_a_url_asyncpg_takes_as_it_is_is_kept_exactly_as_written() -> None:
+    """Re-rendered, `!` became `%21` and the query was sorted: the digest naming the spool
+    folder of tabot before this one would no longer find it."""
+    url = "postgresql+asyncpg://tabot:p!ss@db/tabot?target_session_attrs=any&ssl=require"
+    assert async_database_url(url) == url
+
+
+def test_every_parameter_passed_on_is_one_asyncpg_connect_takes() -> None:
+    """Against the installed asyncpg, so an upgrade that renames one fails here."""
+    takes = set(inspect.signature(asyncpg.connect).parameters)
+    sqlalchemy_own = {"prepared_statement_cache_size"}
+    passed = (postgres_url.AS_GIVEN | set(postgres_url.RENAMED.values())
+              | set(postgres_url.SECONDS.values()) | {"server_settings", "direct_tls"})
+    assert passed - sqlalchemy_own <= takes
+
+
+@pytest.mark.parametrize(("query", "message"), [
+    ("sslmode=require&channel_binding=require",
+     "DATABASE_URL asks for channel_binding=require, but asyncpg cannot do channel binding; "
+     "remove channel_binding=require (sslmode=require still encrypts the connection)"),
+    ("sslmode=verify-full&sslrootcert=/etc/ssl/db-ca.pem",
+     "DATABASE_URL's sslrootcert is read by asyncpg, tabot's PostgreSQL driver, only from the "
+     "environment: remove it from the URL and set PGSSLROOTCERT=/etc/ssl/db-ca.pem instead"),
+    ("keepalives=1", "DATABASE_URL's keepalives parameter is not a setting asyncpg, tabot's "
+                     "PostgreSQL driver, can take; remove it from the URL"),
+    ("sslpassword=k3y-s3cret", "DATABASE_URL's sslpassword parameter is not a setting"),
+    ("sslmode=required", "DATABASE_URL's sslmode must be one of disable, allow, prefer, "
+                         "require, verify-ca, verify-full, got 'required'"),
+    ("connect_timeout=soon",
+     "DATABASE_URL's connect_timeout must be a number of seconds above 0, got 'soon'"),
+    ("sslmode=require&sslmode=disable", "DATABASE_URL gives sslmode more than once; keep one"),
+])
+def test_a_url_parameter_asyncpg_cannot_take_is_refused_at_start_saying_what_to_do(
+        query: str, message: str) -> None:
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"DATABASE_URL": f"{HOSTED}?{query}"})
+    assert str(refused.value).startswith(message)
+    assert "s3cret" not in str(refused.value)
+
+
+async def test_a_hosted_url_with_libpq_parameters_really_connects_with_them() -> None:
+    require_postgres()
+    server = conftest.postgres_url()
+    assert server is not None
+    libpq = server.replace("postgresql+asyncpg://", "postgresql://") + (
+        "?sslmode=disable&channel_binding=prefer&connect_timeout=5"
+        "&application_name=tabot-test&options=-c%20statement_timeout%3D4321")
+    db = Database(load_settings({"DATABASE_URL": libpq}).database_url)
+    try:
+        async with db.engine.connect() as connection:
+            shown = [(await connection.execute(text(f"SHOW {name}"))).scalar()
+                     for name in ("application_name", "statement_timeout")]
+    finally:
+        await db.close()
+    assert shown == ["tabot-test", "4321ms"]
+
+
+def spools() -> Path:
+    return platformdirs.user_data_path("tabot") / "spool"
+
+
+def test_a_postgres_spool_folder_is_named_without_the_password() -> None:
+    """Rotating the password kept questions spooled under the old one unfiled; and the
+    folder's name, a digest of the URL, let anyone who could list it test password guesses."""
+    before, after = (load_settings({"DATABASE_URL": f"postgres://tabot:{password}@db/tabot"})
+                     for password in ("old-s3cret", "new-s3cret"))
+    assert before.spool_directory == after.spool_directory
+    assert before.spool_directory.parent == spools()
+    for elsewhere in ("postgres://tabot@db/tabot?password=s3cret", "postgres://tabot@db/tabot"):
+        assert load_settings({"DATABASE_URL": elsewhere}).spool_directory == \
+            before.spool_directory  # the password in the query, or in PGPASSWORD
+    other = load_settings({"DATABASE_URL": "postgres://tabot:old-s3cret@db/other"})
+    assert other.spool_directory != before.spool_directory
+
+
+def test_a_postgres_spool_still_reads_the_folder_named_the_former_way() -> None:
+    settings = load_settings({"DATABASE_URL": "postgres://tabot:s3cret@db/tabot"})
+    former = hashlib.sha256(settings.database_url.encode()).hexdigest()[:16]
+    assert settings.former_spool_directories == (spools() / former,)
+    assert load_settings({"TABOT_SPOOL_DIR": "/srv/spool"}).former_spool_directories == ()
+    assert load_settings({"DATABASE_URL": "sqlite:///x.db"}).former_spool_directories == ()

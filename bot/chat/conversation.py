@@ -121,7 +121,7 @@ class Conversation:
         self.db = db
         self.settings = settings
         self.triage = triage or Triage.from_settings(db, settings)
-        self.spool = Spool(settings.spool_directory)
+        self.spool = Spool(settings.spool_directory, settings.former_spool_directories)
         self._told_about_redaction: set[tuple[str, str]] = set()
         self._rate = RateLimiter(settings.rate_limit_per_minute)
         self._recorder = Recorder(db)

@@ -30,9 +30,7 @@ class ConsoleSettings:
 def load_console_settings(env: Mapping[str, str] | None = None,
                           port: int | None = None) -> ConsoleSettings:
     env = os.environ if env is None else env
-    raw = env.get("TABOT_PUBLIC_URL", "").strip().rstrip("/")
-    if not raw:
-        raw = f"http://localhost:{port if port else DEFAULT_PORT}"
+    raw = env.get("TABOT_PUBLIC_URL", "").strip().rstrip("/") or localhost_url(port)
     parts = urlsplit(raw)
     if parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
             or parts.fragment:
@@ -41,3 +39,12 @@ def load_console_settings(env: Mapping[str, str] | None = None,
     timezone = timezone_setting(env.get("TABOT_TIMEZONE", ""))
     bot = env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@")
     return ConsoleSettings(raw, timezone, bot)
+
+
+def localhost_url(port: int | None) -> str:
+    """Where links point without TABOT_PUBLIC_URL: right only for someone at this machine."""
+    return f"http://localhost:{port if port else DEFAULT_PORT}"
+
+
+def links_point_at_localhost(env: Mapping[str, str]) -> bool:
+    return not env.get("TABOT_PUBLIC_URL", "").strip()

@@ -56,9 +56,11 @@ class ModelMissing(RuntimeError):
 
 
 def model_folder() -> Path:
-    configured = os.environ.get("TABOT_SENTENCE_MODEL")
+    """TABOT_SENTENCE_MODEL's folder; blank (as a template's `TABOT_SENTENCE_MODEL= ` leaves
+    it) means the installed wheel, as unset does, not a folder named " "."""
+    configured = os.environ.get("TABOT_SENTENCE_MODEL", "").strip()
     if configured:
-        return Path(configured)
+        return Path(configured).expanduser()
     spec = importlib.util.find_spec(PACKAGE)
     if spec is None or not spec.submodule_search_locations:
         raise ModelMissing(f"the sentence model is not installed: {INSTALL_HINT}")

@@ -27,6 +27,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import ConnectionPoolEntry, PoolResetState
 
+from bot.store.postgres_url import asyncpg_url, connect_arguments
+
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 # SQLite: how long a writer waits for another process's write lock before giving up (ms).
@@ -85,8 +87,10 @@ class Database:
             else:
                 self.engine = create_async_engine(url)
         else:
-            self.engine = create_async_engine(url, pool_size=POOL_SIZE,
-                                              max_overflow=MAX_OVERFLOW)
+            # libpq's connect_timeout, application_name and options, as asyncpg takes them.
+            target, arguments = connect_arguments(asyncpg_url(parsed))
+            self.engine = create_async_engine(target, connect_args=arguments,
+                                              pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
             _ping_when_idle(self.engine, PING_IDLE_SECONDS)
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 

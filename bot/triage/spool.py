@@ -76,8 +76,11 @@ class SpooledQuestion:
 
 
 class Spool:
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, former: tuple[Path, ...] = ()) -> None:
+        """`former`: folders an earlier tabot spooled into for the same database, read with
+        this one (and removed once empty) so what they hold is still filed; never written."""
         self.directory = directory
+        self.former = former
 
     def check_writable(self) -> None:
         """At start, not during the outage the spool is for: a folder that cannot be made or
@@ -102,19 +105,23 @@ class Spool:
 
     def waiting(self) -> Iterator[tuple[Path, SpooledQuestion | None]]:
         """Spooled questions, oldest first; None for a file that cannot be read back."""
-        if not self.directory.is_dir():
-            return
-        for path in sorted(self.directory.glob(f"*{SUFFIX}"), key=_modified):
+        files = [path for folder in (self.directory, *self.former) if folder.is_dir()
+                 for path in folder.glob(f"*{SUFFIX}")]
+        for path in sorted(files, key=_modified):
             try:
                 yield path, SpooledQuestion(**json.loads(path.read_text(encoding="utf-8")))
             except (OSError, ValueError, TypeError):
                 yield path, None
+        for folder in self.former:
+            with contextlib.suppress(OSError):  # absent, or still holding something
+                folder.rmdir()
 
     def hold(self, path: Path, why: str) -> None:
         """Move a question that can never be filed out of the way, for an admin to look at,
         so it does not stop the ones behind it nor log the same line every second."""
         held = self.directory / HELD
-        held.mkdir(mode=0o700, exist_ok=True)
+        # parents: a former folder's question may be held before this folder exists
+        held.mkdir(mode=0o700, parents=True, exist_ok=True)
         with contextlib.suppress(FileNotFoundError):
             path.replace(held / path.name)
         log.error("spooled question %s %s; moved to %s for an admin", path.name, why, held)

@@ -132,6 +132,20 @@ def test_the_model_folder_can_be_set_for_a_copy_elsewhere(
     assert model_folder() == tmp_path
 
 
+@pytest.mark.parametrize("blank", ["", " ", "\t\n"])
+def test_a_blank_model_setting_means_the_installed_model(
+        blank: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TABOT_SENTENCE_MODEL", raising=False)
+    installed = model_folder()
+    monkeypatch.setenv("TABOT_SENTENCE_MODEL", blank)
+    assert model_folder() == installed
+
+
+def test_a_model_folder_under_home_is_expanded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TABOT_SENTENCE_MODEL", " ~/models/minilm ")
+    assert model_folder() == Path.home() / "models" / "minilm"
+
+
 def test_the_cli_reports_a_missing_model_without_a_traceback(
         small_kb_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import shutil
 from dataclasses import asdict, replace
 from pathlib import Path
 
+import platformdirs
 from sqlalchemy import select
 
+from bot.chat.conversation import Conversation
 from bot.chat.messages import DeliveryKind, Message
+from bot.config import Settings
+from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.store.interactions import Record
 from bot.store.tables import Escalation, Interaction, OutboxMessage
@@ -107,3 +112,32 @@ def test_spool_files_are_readable_only_by_the_bot(tmp_path: Path) -> None:
     item = spooled(spool)
     assert (spool.directory / f"{item.key}.json").stat().st_mode & 0o077 == 0
     assert spool.directory.stat().st_mode & 0o077 == 0
+
+
+async def test_a_question_spooled_under_the_former_folder_name_is_still_filed(
+        database: Database, tmp_path: Path) -> None:
+    """The folder used to be named by a digest of the whole URL, password included."""
+    url = "postgresql+asyncpg://tabot:s3cret@db.example.org/tabot"
+    settings = Settings(database_url=url, knowledge_dir=tmp_path)
+    former = platformdirs.user_data_path("tabot") / "spool" / hashlib.sha256(
+        url.encode()).hexdigest()[:16]
+    spooled(Spool(former), "asked before the upgrade")
+    spool = Conversation(KnowledgeBase.load(tmp_path), database, settings).spool
+    assert spool.directory != former and len(spool) == 1
+    spooled(spool, "asked after it")
+    assert await file_spooled(database, spool, (), "soon") == 2
+    assert sorted(e.question for e in await rows(database, Escalation)) == [
+        "asked after it", "asked before the upgrade"]
+    assert not former.exists()  # emptied, it goes, and its name with it
+    assert len(spool) == 0
+
+
+async def test_an_unreadable_question_in_a_former_folder_is_held_and_the_folder_removed(
+        database: Database, tmp_path: Path) -> None:
+    former = Spool(tmp_path / "former")
+    spooled(former)
+    (former.directory / "broken.json").write_text("{not json")
+    spool = Spool(tmp_path / "spool", former=(former.directory,))
+    assert await file_spooled(database, spool, (), "soon") == 1
+    assert [p.name for p in (spool.directory / "held").iterdir()] == ["broken.json"]
+    assert not former.directory.exists()
