@@ -75,7 +75,9 @@ class Adapter(ABC):
 
     @abstractmethod
     async def deliver(self, delivery: Delivery) -> None:
-        """Send one outbox message; raise if it did not go (it is retried later)."""
+        """Send one outbox message; raise if it did not go (it is retried later), or raise
+        `Undeliverable` with a short reason if the platform refused it for good (it is given
+        up, and staff told when an asker misses it)."""
 
     def delivery_user(self) -> str | None:
         """Only deliver this user's messages (one terminal serves one person); None for all."""

@@ -36,7 +36,7 @@ from telegram import (
 )
 from telegram import Message as TelegramMessage
 from telegram.constants import ChatType, ParseMode
-from telegram.error import InvalidToken, NetworkError, TelegramError
+from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -63,16 +63,18 @@ from bot.chat.messages import (
     OfferStaffReply,
     Reply,
     ReviewPost,
+    StaffAlert,
     StaffNotice,
     SuggestReply,
     TextReply,
     ToAsker,
     TopicsReply,
     TriageUpdate,
+    Undeliverable,
 )
 from bot.chat.text import split_text
 from bot.config import ConfigError
-from bot.core import Core, StaffAction, Unavailable
+from bot.core import UNANSWERED, Core, StaffAction, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +255,46 @@ def full_answer(reply: AnswerReply) -> list[str]:
     return split_text(body, LIMIT)
 
 
+def _is_notice(message: TelegramMessage | None) -> bool:
+    """A new-question notice, known by its Answer button: it went out before anyone answered,
+    so a reply to it means to answer, not to correct someone else's answer."""
+    markup = message.reply_markup if message is not None else None
+    buttons = markup.inline_keyboard if markup is not None else ()
+    return any(str(button.callback_data or "").startswith("ta|")
+               for row in buttons for button in row)
+
+
+def refused_for_good(error: Exception, who: str) -> str | None:
+    """Why Telegram will never take a message for `who` ("the asker", "a staff member"), or
+    None if a later try may get it through. Only 403s (blocked, deleted account, removed from
+    the group) and a chat that is gone are certain; a 400 is otherwise a bug to fix, and the
+    network, server errors and flood control pass."""
+    said = str(error).lower()
+    if isinstance(error, Forbidden):
+        if "blocked" in said:
+            return f"{who} has blocked the bot"
+        if "deactivated" in said:
+            return f"the Telegram account of {who} was deleted"
+        if "kicked" in said or "not a member" in said:
+            return "the bot was removed from the Telegram chat"
+        return f"Telegram does not let the bot write to {who}"
+    if isinstance(error, BadRequest) and "chat not found" in said:
+        return "the Telegram chat no longer exists"
+    return None
+
+
+def _failure(failures: list[Exception], who: str) -> Exception:
+    """What a send that failed raises: the first failure a retry may get past, or, when every
+    one was a refusal for good, `Undeliverable` with the first one's reason."""
+    reasons = [refused_for_good(failure, who) for failure in failures]
+    for failure, reason in zip(failures, reasons, strict=True):
+        if reason is None:
+            return failure
+    given_up = Undeliverable(reasons[0])
+    given_up.__cause__ = failures[0]
+    return given_up
+
+
 @dataclass(frozen=True)
 class Admitted:
     """A member or staff member; `program` is None for staff with no member program."""
@@ -387,7 +429,9 @@ class TelegramAdapter(Adapter):
         found = _REFERENCE.search(replied.text or "") if replied else None
         if found is None:
             return False
-        result = await self.core.staff_act(actor, StaffAction.ANSWER, found.group(0), text)
+        seen = UNANSWERED if _is_notice(replied) else None  # elsewhere: a correction, meant
+        result = await self.core.staff_act(actor, StaffAction.ANSWER, found.group(0), text,
+                                           seen=seen)
         await message.reply_text(f"Sent to the asker of {found.group(0)}." if result.done
                                  else result.text)
         return True
@@ -452,7 +496,7 @@ class TelegramAdapter(Adapter):
                 await self._notify_staff(delivery, delivery.text, _keyboard([[
                     ("Claim", _data("tc", None, delivery.reference)),
                     ("Answer", _data("ta", None, delivery.reference))]]))
-            case ReviewPost():
+            case ReviewPost() | StaffAlert():
                 await self._notify_staff(delivery, delivery.text, None)
             case TriageUpdate():
                 pass  # Telegram staff work from their own messages; Slack posts are updated
@@ -481,22 +525,24 @@ class TelegramAdapter(Adapter):
 
         Parts stop at the first failure, so they never arrive out of order; messages that
         stand alone (one per staff member) go on, so one person who blocked the bot does not
-        hold back everyone else. Either way the failure is raised, and the row retried."""
-        failure: Exception | None = None
+        hold back everyone else. Either way the failure is raised and the row retried, unless
+        every failure was a refusal for good (`Undeliverable`): then it is given up."""
+        who = "the asker" if isinstance(delivery, ToAsker) else "a staff member"
+        failures: list[Exception] = []
         for piece, send in sends.items():
             key = f"outbox:{delivery.id}:{piece}"
             if delivery.maybe_sent and await self.core.sent_before(self.name, key):
                 continue
             try:
                 await send()
-            except Exception as exc:  # the platform refused or dropped it: retried later
+            except Exception as exc:  # the platform refused or dropped it
+                failures.append(exc)
                 if in_order:
-                    raise
-                failure = failure or exc
+                    break
                 continue
             await self.core.mark_sent(self.name, key)
-        if failure is not None:
-            raise failure
+        if failures:
+            raise _failure(failures, who)
 
     # --- running ---------------------------------------------------------------------------
 

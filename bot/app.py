@@ -277,7 +277,8 @@ class Runtime:
                 "while the database is down; set TABOT_SPOOL_DIR to a writable folder") from None
         self.core = Core(conversation, self.triage, self.db, self.knowledge)
         self.adapters = [cls.from_env(self.core, self.env) for cls in classes]
-        self.dispatcher = Dispatcher(self.db, [])  # each adapter joins once it has started
+        self.dispatcher = Dispatcher(self.db, [],  # each adapter joins once it has started
+                                     notify=self.triage.platforms)
         self.scheduler.every(self.schedule.deliveries, "spool", self.file_spooled)
         self.scheduler.every(self.schedule.deliveries, "deliveries",
                              self.dispatcher.deliver_pending)
@@ -290,6 +291,7 @@ class Runtime:
                 self.db, self.knowledge, self.triage, self.settings,
                 load_console_settings(self.env, port))))
             self.web = WebServer(build_app(routes, self.readiness), port)
+            self._exit.callback(self.web.close)  # served or not, the port is let go
         _freeze_long_lived_objects()
 
     async def run(self) -> None:

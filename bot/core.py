@@ -32,7 +32,7 @@ from bot.store.errors import STORAGE_ERRORS
 from bot.triage import commands, members
 from bot.triage.commands import StaffAction, StaffResult
 from bot.triage.members import MembershipError
-from bot.triage.workflow import WAITING, EscalationView, Triage, TriageError
+from bot.triage.workflow import WAITING, EscalationView, Triage, TriageError, answer_seen
 
 __all__ = ["About", "Core", "EscalationView", "Home", "Report", "StaffAction", "StaffResult",
            "Unavailable"]  # every type an adapter needs, from this one module
@@ -40,6 +40,9 @@ __all__ = ["About", "Core", "EscalationView", "Home", "Report", "StaffAction", "
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
+# `Core.staff_act(seen=...)` for an answer to a notice sent before anyone answered: if someone
+# has answered since, this answer is refused rather than sent as a correction nobody meant.
+UNANSWERED = answer_seen(None)
 RECENT_EVENTS = 10_000  # event keys remembered in memory, for when the database cannot say
 UNAVAILABLE = ("tabot can't reach its database just now, so it can't do that. Please try again "
                "in a few minutes.")

@@ -2,7 +2,9 @@
 
 Adapters only say how to send one delivery; leasing, retrying and marking delivered happen
 here, so they work the same for every platform. Each process leases under its own name, so
-only the process that sent a message can mark it delivered.
+only the process that sent a message can mark it delivered. A send the platform refuses for
+good (`Undeliverable`) is given up rather than retried, and staff are told if an asker
+misses it.
 """
 
 from __future__ import annotations
@@ -15,10 +17,10 @@ import uuid
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.chat.messages import Delivery
+from bot.chat.messages import Delivery, Undeliverable
 from bot.store.database import Database
 from bot.store.errors import STORAGE_ERRORS
-from bot.triage import outbox
+from bot.triage import outbox, undelivered
 
 log = logging.getLogger(__name__)
 
@@ -34,9 +36,12 @@ class Deliverer(Protocol):
 class Dispatcher:
     """Sends one message at a time per platform, under a lease renewed while the send lasts."""
 
-    def __init__(self, db: Database, deliverers: Sequence[Deliverer]) -> None:
+    def __init__(self, db: Database, deliverers: Sequence[Deliverer],
+                 notify: tuple[str, ...] = ()) -> None:
+        """`notify`: the platforms where staff are told of a message an asker never got."""
         self.db = db
         self.deliverers = list(deliverers)
+        self.notify = notify
         self.owner = f"{socket.gethostname()[:30]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
     async def deliver_pending(self) -> int:
@@ -53,7 +58,10 @@ class Dispatcher:
         renewing = asyncio.create_task(self._renew(delivery.id))
         try:
             await deliverer.deliver(delivery)
-        except Exception as exc:  # any platform failure: keep the message for a retry
+        except Undeliverable as refused:  # for good: trying again cannot help
+            await self._give_up(deliverer, delivery, str(refused))
+            return 0
+        except Exception as exc:  # any other platform failure: keep the message for a retry
             wait = await outbox.failed(self.db, delivery.id, self.owner,
                                        f"{type(exc).__name__}: {exc}")
             log.warning("delivery %s to %s failed (%s); will retry in %.0f s", delivery.id,
@@ -65,6 +73,14 @@ class Dispatcher:
             log.warning("delivery %s to %s was sent after its lease passed to another process",
                         delivery.id, deliverer.name)
         return 1
+
+    async def _give_up(self, deliverer: Deliverer, delivery: Delivery, reason: str) -> None:
+        """Stop trying; the log says which delivery and why, never what it said."""
+        if await undelivered.give_up(self.db, delivery.id, self.owner, reason, self.notify):
+            log.warning("delivery %s to %s given up: %s", delivery.id, deliverer.name, reason)
+        else:
+            log.warning("delivery %s to %s was refused after its lease passed to another "
+                        "process", delivery.id, deliverer.name)
 
     async def _renew(self, message_id: int) -> None:
         """Keep the lease while a slow platform call lasts; stop once it is lost."""

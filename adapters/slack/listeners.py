@@ -64,9 +64,11 @@ from bot.chat.messages import (
     Message,
     Reply,
     ReviewPost,
+    StaffAlert,
     StaffNotice,
     ToAsker,
     TriageUpdate,
+    Undeliverable,
 )
 from bot.chat.text import split_text
 from bot.config import ConfigError
@@ -81,6 +83,20 @@ _BUTTONS = {"tabot_helped": ActionKind.HELPED, "tabot_not_helped": ActionKind.NO
 ONLY_STAFF = "Only the coalition's TA staff can do that."
 MAX_AGE = 300  # seconds a signed request stays valid, as Slack advises
 MAX_CONTEXT = 2**31 - 1  # a reply's context is an interactions row id (a 32-bit column)
+# Errors Slack gives for a message that can never go where it was meant to, with the reason
+# staff are told. Token and scope errors (invalid_auth, account_inactive, which Slack gives
+# for a token of a deleted bot user or workspace, missing_scope) are not here: they are the
+# installation's to fix, and the message goes once they are.
+_REFUSED_FOR_GOOD = {
+    "channel_not_found": "the Slack conversation no longer exists or the bot cannot see it",
+    "is_archived": "the Slack channel was archived",
+    "not_in_channel": "the bot is no longer in the Slack channel",
+    "user_not_found": "the Slack user no longer exists",
+    "user_disabled": "the Slack account was deactivated",
+    "cannot_dm_bot": "the Slack recipient is a bot",
+    "message_not_found": "the Slack post to update was deleted",
+    "restricted_action": "a Slack workspace setting does not let the bot post there",
+}
 _BOLT_READS = (to_options, to_shortcut, to_action, to_view, to_command, to_event, to_message,
                to_step)  # what bolt reads from every payload, for each listener and on errors
 
@@ -223,6 +239,18 @@ def _kind(body: object) -> str:
     event = body.get("event")
     kinds = [body.get("type"), event.get("type") if isinstance(event, dict) else None]
     return "/".join(repr(k)[:40] for k in kinds if k is not None) or "no type"
+
+
+def refused_for_good(error: SlackApiError) -> str | None:
+    """Why Slack will never take the message, or None if a later try may get it through (a
+    server error, a rate limit, a token to fix). The restricted_action family (read-only
+    channel, locked thread, ...) all mean a workspace setting."""
+    code = error.response.get("error") if error.response is not None else None
+    if not isinstance(code, str):
+        return None
+    if code.startswith("restricted_action"):
+        return _REFUSED_FOR_GOOD["restricted_action"]
+    return _REFUSED_FOR_GOOD.get(code)
 
 
 def _context(value: object) -> int | None:
@@ -431,12 +459,22 @@ class SlackAdapter(Adapter):
                     blocks=blocks[start:start + BLOCKS_PER_MESSAGE])
 
     async def deliver(self, delivery: Delivery) -> None:
+        """Send one outbox message; a refusal for good is `Undeliverable`, so it is given up
+        rather than retried forever."""
+        try:
+            await self._deliver(delivery)
+        except SlackApiError as exc:
+            if (reason := refused_for_good(exc)) is None:
+                raise
+            raise Undeliverable(reason) from exc
+
+    async def _deliver(self, delivery: Delivery) -> None:
         match delivery:
             case StaffNotice():
                 await self._post_for_staff(delivery)
             case TriageUpdate():
                 await self._update_posts(delivery.reference)  # an update is safe to repeat
-            case ReviewPost():
+            case ReviewPost() | StaffAlert():
                 if self.config.triage_channel:
                     await self._post_text(self.config.triage_channel, None, delivery)
             case ToAsker():
@@ -444,7 +482,7 @@ class SlackAdapter(Adapter):
                                       delivery)
 
     async def _post_text(self, channel: str, thread: str | None,
-                         delivery: ToAsker | ReviewPost) -> None:
+                         delivery: ToAsker | ReviewPost | StaffAlert) -> None:
         """Post an outbox message in parts, each tagged with its outbox id; the parts that an
         earlier attempt already posted are not posted again."""
         posted = await self._already_posted(channel, thread, delivery)

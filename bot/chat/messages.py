@@ -155,6 +155,7 @@ class DeliveryKind(StrEnum):
     TRIAGE_UPDATE = "staff-update"
     REVIEW = "kb-review"
     FILED = "filed"
+    STAFF_ALERT = "staff-alert"
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,19 @@ class StaffNotice:
 
 
 @dataclass(frozen=True)
+class StaffAlert:
+    """Words staff must read about one question, posted where they triage: an answer that
+    could not reach its asker, say. Unlike a `StaffNotice`, which a platform may show as its
+    own post of the question, the text itself is the point."""
+
+    id: int
+    platform: str
+    reference: str
+    text: str
+    maybe_sent: bool = False
+
+
+@dataclass(frozen=True)
 class TriageUpdate:
     """An escalation changed state: staff posts showing it should be re-rendered."""
 
@@ -221,4 +235,16 @@ class ReviewPost:
     maybe_sent: bool = False
 
 
-Delivery = AnswerRelayed | LateNotice | FiledNotice | StaffNotice | TriageUpdate | ReviewPost
+Delivery = (AnswerRelayed | LateNotice | FiledNotice | StaffNotice | StaffAlert | TriageUpdate
+            | ReviewPost)
+
+
+class Undeliverable(Exception):
+    """The platform refused a delivery for good (the asker blocked the bot, the channel was
+    archived): retrying cannot help, so the outbox gives it up instead of trying forever.
+
+    Adapters raise it only for refusals that are certain; anything that may pass later (the
+    network, a server error, a rate limit, a token to fix) stays a plain exception. The message
+    is a short reason staff read and the log keeps, such as "the asker has blocked the bot":
+    never the message's text, nor anyone's name or id.
+    """

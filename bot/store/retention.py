@@ -13,7 +13,17 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, String, cast, delete, exists, literal, select, update
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    cast,
+    delete,
+    exists,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -46,7 +56,7 @@ class PurgeRaced(Exception):
 class PurgeResult:
     interactions: int
     escalations: int
-    deliveries: int
+    deliveries: int  # delivered or given up, and past their keeping time
     proposals: int = 0
     undelivered: int = 0  # messages about purged questions that never reached anyone
 
@@ -55,8 +65,8 @@ class PurgeResult:
                    if self.undelivered else "")
         return (f"purged {self.interactions} interaction records (kept as monthly counts), "
                 f"the text of {self.escalations} closed escalations, {self.deliveries} "
-                f"delivered messages{dropped}, and {self.proposals} phrasing proposals nobody "
-                "confirmed again")
+                f"messages delivered or given up{dropped}, and {self.proposals} phrasing "
+                "proposals nobody confirmed again")
 
 
 async def purge(db: Database, keep_interactions: dt.timedelta, keep_closed: dt.timedelta,
@@ -74,9 +84,8 @@ async def purge(db: Database, keep_interactions: dt.timedelta, keep_closed: dt.t
             Escalation.question != PURGED).values(question=PURGED, answer=None)
             .execution_options(synchronize_session=False))
         dropped = await _purge_copies(session)
-        sent = await session.execute(delete(OutboxMessage).where(
-            OutboxMessage.delivered_at.is_not(None),
-            OutboxMessage.delivered_at < now - keep_closed))
+        sent = await session.execute(delete(OutboxMessage).where(_done_before(
+            now - keep_closed)))
         await session.execute(delete(SeenEvent).where(
             SeenEvent.created_at < now - SEEN_EVENTS_KEPT, ~_marks_a_waiting_message()))
         proposals = await session.execute(delete(LearnedPhrasing).where(
@@ -106,12 +115,20 @@ async def _purge_copies(session: AsyncSession) -> int:
     return dropped.rowcount or 0
 
 
+def _done_before(cutoff: dt.datetime) -> ColumnElement[bool]:
+    """An outbox message whose trying ended before `cutoff`: delivered, or given up because
+    the platform refused it for good (a given-up message is never tried again)."""
+    return or_(OutboxMessage.delivered_at < cutoff, OutboxMessage.given_up_at < cutoff)
+
+
 def _marks_a_waiting_message() -> ColumnElement[bool]:
-    """A seen event that records a piece of an undelivered outbox message as sent
+    """A seen event that records a piece of a waiting outbox message as sent
     (`outbox:<id>:<piece>`, see `Core.mark_sent`). It is kept while the message waits, however
-    long: without it a retry would send that piece again, to every staff member who had it."""
+    long: without it a retry would send that piece again, to every staff member who had it.
+    A message given up waits no more, so its marks go with the week's others."""
     mark = literal("outbox:") + cast(OutboxMessage.id, String) + literal(":%")
     return exists().where(OutboxMessage.delivered_at.is_(None),
+                          OutboxMessage.given_up_at.is_(None),
                           OutboxMessage.platform == SeenEvent.platform,
                           SeenEvent.key.like(mark))
 

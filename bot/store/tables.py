@@ -78,7 +78,8 @@ class EscalationEvent(Base):
 
 class OutboxMessage(Base):
     """A message that must reach someone: written in the same transaction as its cause, sent
-    by whichever process serves its platform, retried until marked delivered."""
+    by whichever process serves its platform, retried until marked delivered, or given up
+    when the platform refuses it for good (`last_error` then says why)."""
 
     __tablename__ = "outbox"
 
@@ -98,6 +99,7 @@ class OutboxMessage(Base):
     send_started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True),
                                                              index=True)
+    given_up_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 
 

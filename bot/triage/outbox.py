@@ -5,7 +5,9 @@ notice), so it cannot be lost. The process that serves its platform leases one r
 sends it, and marks it delivered; only the lease holder can mark it. A process that dies
 mid-way lets its lease lapse within seconds and the message is sent again, so each message is
 sent at least once; a row whose earlier send may have reached the platform says so
-(`maybe_sent`), so an adapter that can look for its earlier send sends it exactly once.
+(`maybe_sent`), so an adapter that can look for its earlier send sends it exactly once. A
+message the platform refuses for good (`Undeliverable`) is given up by its lease holder and
+never claimed again.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from bot.chat.messages import (
     Message,
     Recipient,
     ReviewPost,
+    StaffAlert,
     StaffNotice,
     TriageUpdate,
 )
@@ -38,6 +41,7 @@ LAST_RETRY = dt.timedelta(minutes=10)
 CANDIDATES = 10  # rows looked at per claim; others may be leasing the oldest at the same time
 _TO_ASKER = {DeliveryKind.ANSWER: AnswerRelayed, DeliveryKind.LATE: LateNotice,
              DeliveryKind.FILED: FiledNotice}
+TO_ASKER = frozenset(_TO_ASKER)  # the kinds whose recipient is an asker
 
 
 def to_asker(session: AsyncSession, kind: DeliveryKind, escalation: Escalation,
@@ -75,13 +79,20 @@ def _delivery(row: OutboxMessage, maybe_sent: bool) -> Delivery:
         return _TO_ASKER[kind](row.id, row.platform, to, reference, row.text, maybe_sent)
     if kind is DeliveryKind.STAFF_NOTICE:
         return StaffNotice(row.id, row.platform, reference, row.text, maybe_sent)
+    if kind is DeliveryKind.STAFF_ALERT:
+        return StaffAlert(row.id, row.platform, reference, row.text, maybe_sent)
     if kind is DeliveryKind.TRIAGE_UPDATE:
         return TriageUpdate(row.id, row.platform, reference, maybe_sent)
     return ReviewPost(row.id, row.platform, row.text, maybe_sent)
 
 
+def pending() -> ColumnElement[bool]:
+    """Still to be sent: neither delivered nor given up."""
+    return and_(OutboxMessage.delivered_at.is_(None), OutboxMessage.given_up_at.is_(None))
+
+
 def _free(now: dt.datetime) -> ColumnElement[bool]:
-    return and_(OutboxMessage.delivered_at.is_(None),
+    return and_(pending(),
                 or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
 
 
@@ -124,8 +135,7 @@ async def _lease(db: Database, message_id: int, owner: str,
 
 
 def _held(message_id: int, owner: str) -> ColumnElement[bool]:
-    return and_(OutboxMessage.id == message_id, OutboxMessage.lease_owner == owner,
-                OutboxMessage.delivered_at.is_(None))
+    return and_(OutboxMessage.id == message_id, OutboxMessage.lease_owner == owner, pending())
 
 
 async def renew(db: Database, message_id: int, owner: str) -> bool:
@@ -144,6 +154,20 @@ async def delivered(db: Database, message_id: int, owner: str) -> bool:
             update(OutboxMessage).where(_held(message_id, owner))
             .values(delivered_at=utcnow(), lease_until=None, last_error=None))
         return result.rowcount == 1
+
+
+async def given_up(session: AsyncSession, message_id: int, owner: str,
+                   reason: str) -> OutboxMessage | None:
+    """Stop trying a message the platform refused for good, inside the caller's transaction
+    (which tells staff, when an asker misses it); only the lease holder can, as with
+    `delivered`. Returns the row if this call gave it up, None if the lease had passed on."""
+    result = await session.execute(
+        update(OutboxMessage).where(_held(message_id, owner))
+        .values(given_up_at=utcnow(), lease_until=None, last_error=reason[:500])
+        .execution_options(synchronize_session=False))
+    if result.rowcount != 1:
+        return None
+    return await session.get(OutboxMessage, message_id, populate_existing=True)
 
 
 async def failed(db: Database, message_id: int, owner: str, error: str) -> dt.timedelta:

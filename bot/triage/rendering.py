@@ -34,7 +34,8 @@ def view_text(view: EscalationView, staff: bool) -> str:
     if view.answer:
         lines.append(f"Answer: {view.answer}")
     lines += [f"  {e.at:%Y-%m-%d %H:%M} {e.kind} by {e.actor}" + (f": {e.detail}" if e.detail
-              and e.kind in {"note", "reassigned"} else "") for e in view.events]
+              and e.kind in {"note", "reassigned", "undelivered"} else "")
+              for e in view.events]
     return "\n".join(lines)
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from slack_sdk.signature import SignatureVerifier
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.base import FILES_NOT_READ, ONLY_TEXT
@@ -29,6 +29,8 @@ from bot.config import ConfigError, Settings
 from bot.insights.review import post_review_if_due
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
+from bot.store.tables import OutboxMessage
+from bot.triage import outbox
 from bot.triage.commands import QUEUE_DOWN
 from bot.triage.escalations import ANSWERED_WITH
 from bot.triage.workflow import Actor
@@ -278,6 +280,73 @@ async def test_an_answer_typed_while_someone_else_answered_is_refused_not_relaye
     relayed = texts([p for p in slack.api.named("chat.postMessage")
                      if p["channel"] == f"D{ASKER}"])
     assert "Ask your bank." in relayed and "Ask the treasurer." not in relayed
+
+
+async def outbox_rows(db: Database) -> list[OutboxMessage]:
+    async with db.session() as session:
+        return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def answered_in_triage(slack: Slack, answer: str) -> OutboxMessage:
+    """An escalation posted in the triage channel, then answered: the answer's outbox row."""
+    await slack.dm(TO_STAFF)
+    await slack.api.wait_for("chat.postMessage")
+    await slack.deliver()
+    await slack.runtime.triage.answer("TA-0001", Actor("slack", STAFF), answer)
+    return next(r for r in await outbox_rows(slack.runtime.db) if r.kind == "answer")
+
+
+def posted_to(slack: Slack, channel: str) -> list[dict]:
+    return [p for p in slack.api.named("chat.postMessage") if p["channel"] == channel]
+
+
+@pytest.mark.parametrize(("error", "reason"), [
+    ("channel_not_found", "the Slack conversation no longer exists or the bot cannot see it"),
+    ("is_archived", "the Slack channel was archived")])
+async def test_an_answer_slack_refuses_for_good_is_given_up_and_staff_are_told(
+        slack: Slack, error: str, reason: str) -> None:
+    answer = "Invented answer: ask the placeholder office."
+    row = await answered_in_triage(slack, answer)
+    slack.api.refused[f"D{ASKER}"] = error
+    await slack.deliver()
+    alert = posted_to(slack, TRIAGE)[-1]
+    assert alert["text"] == (f"TA-0001: the answer could not be delivered to the asker on "
+                             f"slack ({reason}). Reach them another way.")
+    await asyncio.sleep(outbox.FIRST_RETRY.total_seconds() + 0.2)
+    await slack.deliver()
+    assert len([p for p in posted_to(slack, f"D{ASKER}") if answer in p["text"]]) == 1
+    [given_up] = [r for r in await outbox_rows(slack.runtime.db) if r.id == row.id]
+    assert given_up.given_up_at is not None and given_up.delivered_at is None
+    assert given_up.last_error == reason and given_up.attempts == 1
+    history = await slack.runtime.triage.show("TA-0001", Actor("slack", STAFF))
+    assert [e.kind for e in history.events][-1] == "undelivered"
+
+
+async def test_an_answer_that_meets_a_slack_server_error_is_retried_not_given_up(
+        slack: Slack) -> None:
+    answer = "Invented answer: the placeholder form."
+    row = await answered_in_triage(slack, answer)
+    slack.api.failures["chat.postMessage"] = [500]
+    await slack.deliver()
+    [failed] = [r for r in await outbox_rows(slack.runtime.db) if r.id == row.id]
+    assert failed.given_up_at is None and failed.delivered_at is None
+    assert failed.last_error.startswith("SlackApiError")
+    await asyncio.sleep(outbox.FIRST_RETRY.total_seconds() + 0.2)
+    await slack.deliver()
+    [sent] = [r for r in await outbox_rows(slack.runtime.db) if r.id == row.id]
+    assert sent.delivered_at is not None and sent.given_up_at is None
+    assert answer in texts(posted_to(slack, f"D{ASKER}")[-1:])
+    assert not [r for r in await outbox_rows(slack.runtime.db) if r.kind == "staff-alert"]
+
+
+async def test_a_token_problem_is_retried_not_given_up(slack: Slack) -> None:
+    """invalid_auth and account_inactive are the installation's to fix; the answer goes once
+    they are."""
+    row = await answered_in_triage(slack, "Invented answer: the placeholder desk.")
+    slack.api.refused[f"D{ASKER}"] = "account_inactive"
+    await slack.deliver()
+    [failed] = [r for r in await outbox_rows(slack.runtime.db) if r.id == row.id]
+    assert failed.given_up_at is None and "account_inactive" in failed.last_error
 
 
 @pytest.mark.parametrize(("metadata", "read"), [

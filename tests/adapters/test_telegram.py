@@ -24,6 +24,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.store.tables import Interaction, OutboxMessage
 from bot.triage import members, outbox
+from bot.triage.commands import StaffAction
 from bot.triage.escalations import ANSWERED_WITH
 from bot.triage.workflow import Actor, relay_text
 from tests.conftest import REPO, running
@@ -185,6 +186,31 @@ async def test_escalations_reach_staff_and_a_staff_reply_reaches_the_asker(
     assert "Try a small-engine repair shop." in relayed["text"]
 
 
+async def test_a_reply_to_a_notice_answered_meanwhile_is_refused_not_sent_as_a_correction(
+        telegram: Harness) -> None:
+    await register(telegram)
+    telegram.api.text(TO_STAFF, ADVOCATE)
+    await telegram.replies_to(ADVOCATE)
+    await telegram.deliver()
+    [notice] = await telegram.replies_to(STAFF)
+    # Answered in the console (here by the same person, signed in there) while the notice
+    # waited in Telegram.
+    first = await telegram.runtime.core.staff_act(Actor("telegram", str(STAFF)),
+                                                  StaffAction.ANSWER, "TA-0001", "First answer.")
+    assert first.done
+    telegram.api.text("Second answer.", STAFF, reply_to=telegram.api.as_message(notice))
+    _, refused = await telegram.replies_to(STAFF, 2)
+    assert f"was answered by telegram:{STAFF}" in refused["text"]
+    await telegram.deliver()
+    relayed = (await telegram.replies_to(ADVOCATE, 2))[1:]
+    assert [("First answer." in r["text"], "Second answer." in r["text"]) for r in relayed] \
+        == [(True, False)]
+    # Replying to anything else naming the question is a correction, meant as one.
+    telegram.api.text("A correction.", STAFF, reply_to=telegram.api.as_message(refused))
+    _, _, sent = await telegram.replies_to(STAFF, 3)
+    assert "Sent to the asker of TA-0001" in sent["text"]
+
+
 async def test_a_staff_answer_reaches_a_group_whose_question_was_deleted(
         telegram: Harness) -> None:
     await register(telegram)
@@ -251,9 +277,12 @@ async def test_a_long_answer_that_failed_part_way_is_resent_from_the_part_that_f
     assert tried() == [parts[0], *parts[1:2], *parts[1:]]  # the first part is not sent again
 
 
-async def test_a_staff_member_who_blocked_the_bot_does_not_hold_back_the_others(
-        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
-    api = FakeTelegramAPI(blocked={STAFF})  # "100" sorts before "99"
+@contextlib.asynccontextmanager
+async def filed_for_two_staff_one_blocked(shipped_kb: KnowledgeBase, database: Database,
+                                          tmp_path: Path) -> AsyncIterator[Harness]:
+    """Staff 100, who blocked the bot, and 99 (sent to after 100: "100" sorts first); one
+    question filed for them."""
+    api = FakeTelegramAPI(blocked={STAFF})
     await api.start()
     settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
                         staff=frozenset({f"telegram:{STAFF}", "telegram:99"}))
@@ -263,11 +292,91 @@ async def test_a_staff_member_who_blocked_the_bot_does_not_hold_back_the_others(
             await register(h)
             api.text(TO_STAFF, ADVOCATE)
             await h.replies_to(ADVOCATE)
-            await h.deliver()
-            [notice] = await h.replies_to(99)
-            assert "TA-0001" in notice["text"]
+            yield h
     finally:
         await api.stop()
+
+
+async def test_a_staff_member_who_blocked_the_bot_does_not_hold_back_the_others(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    async with filed_for_two_staff_one_blocked(shipped_kb, database, tmp_path) as h:
+        await h.deliver()
+        [notice] = await h.replies_to(99)
+        assert "TA-0001" in notice["text"]
+
+
+async def outbox_rows(db: Database) -> list[OutboxMessage]:
+    async with db.session() as session:
+        return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def answered_after_notice(h: Harness, answer: str) -> OutboxMessage:
+    """An escalation announced to staff, then answered: the answer's outbox row."""
+    h.api.text(TO_STAFF, ADVOCATE)
+    await h.replies_to(ADVOCATE)
+    await h.deliver()  # the notice to staff
+    await h.replies_to(STAFF)
+    await h.runtime.triage.answer("TA-0001", Actor("telegram", str(STAFF)), answer)
+    return (await outbox_rows(h.db))[-1]
+
+
+@pytest.mark.parametrize(("refusal", "reason"), [
+    ("blocked", "the asker has blocked the bot"),
+    ("missing", "the Telegram chat no longer exists")])
+async def test_an_answer_the_asker_can_never_get_is_given_up_and_staff_are_told(
+        telegram: Harness, refusal: str, reason: str) -> None:
+    await register(telegram)
+    answer = "Invented answer: ask the placeholder office."
+    row = await answered_after_notice(telegram, answer)
+    getattr(telegram.api, refusal).add(ADVOCATE)
+    await telegram.deliver()
+    _, alert = await telegram.replies_to(STAFF, 2)
+    assert alert["text"] == (f"TA-0001: the answer could not be delivered to the asker on "
+                             f"telegram ({reason}). Reach them another way.")
+    assert "reply_markup" not in alert
+    await asyncio.sleep(outbox.FIRST_RETRY.total_seconds() + 0.2)
+    await telegram.deliver()
+    tried = [p for p in telegram.api.sent() if p["chat_id"] == ADVOCATE and answer in p["text"]]
+    assert len(tried) == 1  # refused once, never tried again
+    given_up = next(r for r in await outbox_rows(telegram.db) if r.id == row.id)
+    assert given_up.given_up_at is not None and given_up.delivered_at is None
+    assert given_up.last_error == reason and given_up.attempts == 1
+    history = await telegram.runtime.triage.show("TA-0001", Actor("telegram", str(STAFF)))
+    assert [e.detail for e in history.events if e.kind == "undelivered"] == [
+        f"the answer ({reason})"]
+
+
+async def test_an_answer_that_meets_a_server_error_is_retried_not_given_up(
+        telegram: Harness) -> None:
+    await register(telegram)
+    row = await answered_after_notice(telegram, "Invented answer: the placeholder form.")
+    telegram.api.failures["sendMessage"] = [500]
+    await telegram.deliver()
+    [failed] = [r for r in await outbox_rows(telegram.db) if r.id == row.id]
+    assert failed.given_up_at is None and failed.delivered_at is None
+    assert failed.last_error.startswith("NetworkError")
+    await asyncio.sleep(outbox.FIRST_RETRY.total_seconds() + 0.2)
+    await telegram.deliver()
+    [sent] = [r for r in await outbox_rows(telegram.db) if r.id == row.id]
+    assert sent.delivered_at is not None and sent.given_up_at is None
+    assert [r.kind for r in await outbox_rows(telegram.db)].count("staff-alert") == 0
+
+
+async def test_a_staff_notice_is_given_up_only_when_every_failure_is_for_good(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    """One staff member blocked the bot and another's send failed on a server error: the
+    notice is retried for the second, then given up for the first, with no alert about it."""
+    async with filed_for_two_staff_one_blocked(shipped_kb, database, tmp_path) as h:
+        h.api.failures["sendMessage"] = [502]
+        await h.deliver()
+        [notice] = await outbox_rows(h.db)
+        assert notice.given_up_at is None and notice.last_error.startswith("NetworkError")
+        await asyncio.sleep(outbox.FIRST_RETRY.total_seconds() + 0.2)
+        await h.deliver()
+        [notice] = await outbox_rows(h.db)
+        assert notice.given_up_at is not None
+        assert notice.last_error == "a staff member has blocked the bot"
+        assert len([p for p in h.api.sent() if p["chat_id"] == 99]) == 2  # failed, then sent
 
 
 async def test_long_messages_are_split_under_telegrams_limit(telegram: Harness) -> None:

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from bot.chat.messages import Message
 from bot.store import audit
 from bot.store.tables import OutboxMessage
+from bot.triage import outbox, undelivered
 from bot.triage.escalations import Reason
 from tests.conftest import new_escalation
 from tests.console.conftest import OTHER_STAFF, STAFF, Console, csrf_of, form_fields
@@ -97,6 +98,20 @@ async def test_claim_answer_note_close_and_reopen_go_through_triage(console: Con
     assert answer in shown and "ask the grants team" not in shown
     logged = [(a.actor, a.action, a.target) for a in await audit.entries(console.db)]
     assert (STAFF.id, "answered", ref) in logged and (STAFF.id, "claimed", ref) in logged
+
+
+async def test_an_answer_that_never_reached_its_asker_shows_in_the_history_with_why(
+        console: Console) -> None:
+    ref = await ask(console, "how do we budget for a new roof", ["finance"])
+    await console.runtime.triage.answer(ref, STAFF, "Invented answer: the placeholder fund.")
+    answer = await outbox.claim(console.db, "telegram", "p1", "4242")
+    assert await undelivered.give_up(console.db, answer.id, "p1", "the asker has blocked the bot")
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/escalations/{ref}") as page:
+            html = await page.text()
+    assert "<strong>undelivered</strong> by tabot:sweep" in html
+    assert '<div class="detail">the answer (the asker has blocked the bot)</div>' in html
 
 
 async def test_answering_with_an_entry_and_reassigning(console: Console) -> None:

@@ -25,6 +25,10 @@ class FakeSlackAPI:
     port: int = 0
     delay: float = 0.0  # seconds each chat.postMessage takes to answer, once it is posted
     missing_scopes: set[str] = field(default_factory=set)  # methods the app may not call
+    # channel -> the error Slack gives for every post there ("is_archived", ...)
+    refused: dict[str, str] = field(default_factory=dict)
+    # method -> HTTP statuses its next calls get, in turn (200: that call goes through)
+    failures: dict[str, list[int]] = field(default_factory=dict)
     # What each channel shows, oldest first, as conversations.history returns it.
     channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -61,6 +65,8 @@ class FakeSlackAPI:
                     payload[key] = json.loads(payload[key])
         payload = dict(request.query) | payload  # slack_sdk sends some methods' params there
         self.calls.append((method, payload))
+        if (statuses := self.failures.get(method)) and (status := statuses.pop(0)) != 200:
+            return web.json_response({"ok": False, "error": "fatal_error"}, status=status)
         answer = self._answer(method, payload)
         if method == "chat.postMessage" and self.delay:
             await asyncio.sleep(self.delay)  # posted already: a crash now leaves it ambiguous
@@ -87,6 +93,8 @@ class FakeSlackAPI:
     def _answer(self, method: str, payload: dict[str, Any]) -> dict[str, Any]:
         if method in self.missing_scopes:
             return {"ok": False, "error": "missing_scope"}
+        if method == "chat.postMessage" and (error := self.refused.get(payload.get("channel"))):
+            return {"ok": False, "error": error}
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
         if method == "auth.test":

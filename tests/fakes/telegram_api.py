@@ -38,6 +38,7 @@ class FakeTelegramAPI:
     port: int = 0
     delay: float = 0.0  # seconds each sendMessage takes to answer, once it is sent
     blocked: set[int] = field(default_factory=set)  # chats whose user blocked the bot
+    missing: set[int] = field(default_factory=set)  # chats that no longer exist
     deleted: set[int] = field(default_factory=set)  # messages their senders have deleted
 
     @property
@@ -118,6 +119,9 @@ class FakeTelegramAPI:
         if method == "sendMessage" and int(payload.get("chat_id", 0)) in self.blocked:
             return web.json_response({"ok": False, "error_code": 403, "description":
                                       "Forbidden: bot was blocked by the user"}, status=403)
+        if method == "sendMessage" and int(payload.get("chat_id", 0)) in self.missing:
+            return web.json_response({"ok": False, "error_code": 400, "description":
+                                      "Bad Request: chat not found"}, status=400)
         if method == "sendMessage" and self._replies_to_deleted(payload):
             return web.json_response({"ok": False, "error_code": 400, "description":
                                       "Bad Request: message to be replied not found"},
@@ -161,6 +165,8 @@ class FakeTelegramAPI:
                        "date": int(time.time()),
                        "chat": {"id": payload["chat_id"], "type": "private"},
                        "from": BOT, "text": payload.get("text", "")}
+            if isinstance(payload.get("reply_markup"), dict):  # Telegram returns the buttons
+                message["reply_markup"] = payload["reply_markup"]
             payload["_returned"] = message
             return message
         return True

@@ -140,3 +140,21 @@ async def test_0008_adds_learned_phrasings_one_row_per_entry_and_wording_and_goe
     assert await revisions(database) == [head_revision()]
     async with database.engine.connect() as connection:
         assert await connection.run_sync(_phrasings_schema) == (True, [["entry_id", "key"]])
+
+
+def _outbox_columns(connection: Connection) -> set[str]:
+    return {c["name"] for c in inspect(connection).get_columns("outbox")}
+
+
+async def test_0010_adds_the_given_up_time_to_the_outbox_and_goes_back(
+        database: Database) -> None:
+    async with database.engine.connect() as connection:
+        assert "given_up_at" in await connection.run_sync(_outbox_columns)
+    async with database.engine.begin() as connection:
+        await connection.run_sync(_downgrade, "0009")
+    async with database.engine.connect() as connection:
+        assert "given_up_at" not in await connection.run_sync(_outbox_columns)
+    await database.upgrade()
+    assert await revisions(database) == [head_revision()]
+    async with database.engine.connect() as connection:
+        assert "given_up_at" in await connection.run_sync(_outbox_columns)

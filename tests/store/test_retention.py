@@ -192,6 +192,32 @@ async def test_sent_marks_of_a_message_still_waiting_outlive_the_week(
     assert not await platform_state.recorded(database, "telegram", "update:9001")
 
 
+async def test_a_given_up_message_is_purged_like_a_delivered_one_and_its_marks_go(
+        database: Database) -> None:
+    """A message the platform refused for good is never tried again: it is not kept as
+    waiting, and neither are the marks of the pieces it sent."""
+    async with database.session() as session, session.begin():
+        for text in ("TA-0001 (housing, new): q", "TA-0002 (housing, new): q"):
+            outbox.to_staff(session, DeliveryKind.STAFF_NOTICE, "telegram", text)
+    given_up = await outbox.claim(database, "telegram", "p1")
+    waiting = await outbox.claim(database, "telegram", "p1")
+    for row in (given_up, waiting):
+        assert await platform_state.first_time(database, "telegram", f"outbox:{row.id}:111")
+    async with database.session() as session, session.begin():
+        assert await outbox.given_up(session, given_up.id, "p1", "a staff member has blocked "
+                                     "the bot") is not None
+    await outbox.failed(database, waiting.id, "p1", "NetworkError: Bad Gateway")
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=31)
+    result = await purge(database, dt.timedelta(days=90), dt.timedelta(days=30), STAFF.id,
+                         now=later)
+    async with database.session() as session:
+        left = list(await session.scalars(select(OutboxMessage.id)))
+    assert left == [waiting.id] and result.deliveries == 1
+    assert "1 messages delivered or given up" in str(result)
+    assert not await platform_state.recorded(database, "telegram", f"outbox:{given_up.id}:111")
+    assert await platform_state.recorded(database, "telegram", f"outbox:{waiting.id}:111")
+
+
 async def test_a_purged_question_leaves_its_words_in_no_message_or_draft_record(
         database: Database, tmp_path: Path) -> None:
     """Staff notices for a platform nobody runs, an answer never delivered, one delivered

@@ -1,26 +1,41 @@
 import asyncio
 import datetime as dt
+import logging
 
 import pytest
 from sqlalchemy import select
 
 from adapters.testing import QueueAdapter
-from bot.chat.messages import Delivery, DeliveryKind, Message
+from bot.chat.messages import Delivery, DeliveryKind, Message, StaffAlert, Undeliverable
 from bot.core import Core
 from bot.delivery import Dispatcher
 from bot.store.database import Database
-from bot.store.tables import OutboxMessage
-from bot.triage import outbox
+from bot.store.tables import EscalationEvent, OutboxMessage
+from bot.triage import outbox, undelivered
 from bot.triage.escalations import Reason
 from tests.conftest import new_escalation
 
+BLOCKED = "the asker has blocked the bot"
 
-async def put(db: Database, platform: str = "test", user: str = "U1", text: str = "hello") -> None:
+
+async def put(db: Database, platform: str = "test", user: str = "U1", text: str = "hello",
+              kind: DeliveryKind = DeliveryKind.ANSWER) -> None:
     """An answer waiting for an asker, as a staff answer leaves it."""
     message = Message(platform, user, f"dm-{user}", "a question")
     escalation = await new_escalation(db, message, "a question", Reason.NO_MATCH, [])
     async with db.session() as session, session.begin():
-        outbox.to_asker(session, DeliveryKind.ANSWER, escalation, text)
+        outbox.to_asker(session, kind, escalation, text)
+
+
+async def rows(db: Database) -> list[OutboxMessage]:
+    async with db.session() as session:
+        return list(await session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)))
+
+
+async def events(db: Database) -> list[EscalationEvent]:
+    async with db.session() as session:
+        return list(await session.scalars(select(EscalationEvent)
+                                          .where(EscalationEvent.kind != "created")))
 
 
 async def lapse(db: Database, message_id: int) -> None:
@@ -162,3 +177,93 @@ async def test_a_send_slower_than_the_lease_is_not_taken_over_by_another_process
     assert await second.deliver_pending() == 1
     assert await sending == 1
     assert sorted(d.text for d in slow.delivered + other.delivered) == ["one", "two"]
+
+
+async def test_a_given_up_message_is_never_claimed_again(database: Database) -> None:
+    await put(database)
+    delivery = await outbox.claim(database, "test", "A")
+    assert await undelivered.give_up(database, delivery.id, "A", BLOCKED)
+    await lapse(database, delivery.id)
+    assert await outbox.claim(database, "test", "A") is None
+    assert await outbox.claim(database, "test", "B") is None
+    assert not await outbox.renew(database, delivery.id, "A")
+    assert not await outbox.delivered(database, delivery.id, "A")
+    [row] = await rows(database)
+    assert row.given_up_at is not None and row.delivered_at is None
+    assert row.last_error == BLOCKED and row.attempts == 1
+
+
+async def test_only_the_lease_holder_can_give_a_message_up(database: Database) -> None:
+    await put(database)
+    delivery = await outbox.claim(database, "test", "A")
+    await lapse(database, delivery.id)
+    taken_over = await outbox.claim(database, "test", "B")
+    assert not await undelivered.give_up(database, delivery.id, "A", BLOCKED, ("telegram",))
+    [row] = await rows(database)
+    assert row.given_up_at is None and await events(database) == []
+    assert await undelivered.give_up(database, taken_over.id, "B", BLOCKED, ("telegram",))
+    assert [e.kind for e in await events(database)] == ["undelivered"]
+
+
+async def test_an_answer_given_up_is_in_the_history_and_staff_are_told_on_each_platform(
+        database: Database) -> None:
+    await put(database, text="Invented answer: call the placeholder office.")
+    delivery = await outbox.claim(database, "test", "A")
+    assert await undelivered.give_up(database, delivery.id, "A", BLOCKED,
+                                     ("slack", "telegram"))
+    [event] = await events(database)
+    assert (event.kind, event.actor, event.detail) == ("undelivered", "tabot:sweep",
+                                                       f"the answer ({BLOCKED})")
+    alerts = [r for r in await rows(database) if r.kind == DeliveryKind.STAFF_ALERT]
+    assert sorted(r.platform for r in alerts) == ["slack", "telegram"]
+    assert {r.text for r in alerts} == {"TA-0001: the answer could not be delivered to the "
+                                        f"asker on test ({BLOCKED}). Reach them another way."}
+    assert all(r.escalation_id == event.escalation_id and r.user_id is None for r in alerts)
+    alert = await outbox.claim(database, "slack", "A")
+    assert isinstance(alert, StaffAlert) and alert.reference == "TA-0001"
+
+
+async def test_a_late_notice_given_up_says_so(database: Database) -> None:
+    await put(database, kind=DeliveryKind.LATE)
+    delivery = await outbox.claim(database, "test", "A")
+    assert await undelivered.give_up(database, delivery.id, "A", BLOCKED, ("slack",))
+    [alert] = [r for r in await rows(database) if r.kind == DeliveryKind.STAFF_ALERT]
+    assert alert.text.startswith("TA-0001: the notice that the answer is late could not")
+
+
+async def test_a_staff_message_given_up_tells_nobody(database: Database) -> None:
+    message = Message("test", "U1", "dm-U1", "a question")
+    await new_escalation(database, message, "a question", Reason.NO_MATCH, [],
+                         notify=("slack",))
+    notice = await outbox.claim(database, "slack", "A")
+    assert await undelivered.give_up(database, notice.id, "A", "the Slack channel was archived",
+                                     ("slack", "telegram"))
+    assert [r.kind for r in await rows(database)] == [DeliveryKind.STAFF_NOTICE]
+    assert await events(database) == []
+
+
+class RefusingAdapter(QueueAdapter):
+    """A platform that refuses every message for good, as when the asker blocked the bot."""
+
+    tries = 0
+
+    async def deliver(self, delivery: Delivery) -> None:
+        self.tries += 1
+        raise Undeliverable(BLOCKED)
+
+
+async def test_the_dispatcher_gives_up_a_refused_message_and_logs_no_text(
+        core: Core, database: Database, caplog: pytest.LogCaptureFixture) -> None:
+    adapter = RefusingAdapter(core)
+    dispatcher = Dispatcher(database, [adapter], notify=("telegram",))
+    await put(database, "test", "U1", "Invented answer: the placeholder form.")
+    with caplog.at_level(logging.WARNING, logger="bot.delivery"):
+        assert await dispatcher.deliver_pending() == 0
+    [row, alert] = await rows(database)
+    assert row.given_up_at is not None and row.last_error == BLOCKED
+    assert alert.kind == DeliveryKind.STAFF_ALERT and alert.platform == "telegram"
+    await lapse(database, row.id)
+    assert await dispatcher.deliver_pending() == 0
+    assert adapter.tries == 1  # not tried again
+    [logged] = [r.getMessage() for r in caplog.records if r.name == "bot.delivery"]
+    assert logged == f"delivery {row.id} to test given up: {BLOCKED}"

@@ -11,7 +11,7 @@ from bot.chat.messages import Message
 from bot.store.database import Database
 from bot.store.retention import PURGED, purge
 from bot.store.tables import Escalation, OutboxMessage
-from bot.triage import commands
+from bot.triage import commands, outbox, undelivered
 from bot.triage.escalations import Reason
 from bot.triage.rendering import escalation_table, view_text
 from bot.triage.workflow import MAX_ANSWER_CHARS, Actor, Triage, TriageError, parse_reference
@@ -53,6 +53,17 @@ async def test_a_waiting_crisis_leads_the_queue_and_says_it_is_urgent(triage: Tr
     queue = await triage.queue(STAFF)
     assert [v.reference for v in queue] == [older, crisis, newer]  # handled: back in its place
     assert "URGENT" not in escalation_table(queue)
+
+
+async def test_an_answer_that_never_reached_its_asker_is_shown_to_staff_not_the_asker(
+        triage: Triage) -> None:
+    ref = await ask(triage.db)
+    await triage.answer(ref, STAFF, "Invented answer: the placeholder fund.")
+    answer = await outbox.claim(triage.db, "telegram", "p1", ASKER.user_id)
+    assert await undelivered.give_up(triage.db, answer.id, "p1", "the asker has blocked the bot")
+    shown = view_text(await triage.show(ref, STAFF), staff=True)
+    assert "undelivered by tabot:sweep: the answer (the asker has blocked the bot)" in shown
+    assert "undelivered" not in view_text(await triage.show(ref, ASKER), staff=False)
 
 
 async def outbox_rows(db: Database, kind: str | None = None) -> list[OutboxMessage]:

@@ -1,0 +1,54 @@
+"""Messages a platform refused for good: given up, and staff told when an asker misses one.
+
+A staff member who answered believes the asker has the answer. If the asker blocked the bot,
+or their channel is gone, nobody would learn otherwise: so giving up a message meant for an
+asker also records it in the question's history and queues an alert for staff on each of
+their platforms, all in one transaction, so staff are told exactly when the trying stops.
+The alert names the question and the reason, never the message's text: staff have that.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.chat.messages import DeliveryKind
+from bot.store.database import Database
+from bot.store.tables import EscalationEvent, OutboxMessage, reference_for, utcnow
+from bot.triage import outbox
+from bot.triage.workflow import SYSTEM
+
+EVENT = "undelivered"  # the escalation event staff find in the question's history
+_WHAT = {DeliveryKind.ANSWER: "the answer", DeliveryKind.LATE: "the notice that the answer "
+         "is late", DeliveryKind.FILED: "the reference of their question"}
+
+
+async def give_up(db: Database, message_id: int, owner: str, reason: str,
+                  notify: tuple[str, ...] = ()) -> bool:
+    """Give up a message the lease holder `owner` was refused for good; if it was meant for
+    an asker, tell staff on the `notify` platforms. False if the lease had passed on (the
+    new holder will be refused in turn, and give it up itself)."""
+    async with db.session() as session, session.begin():
+        row = await outbox.given_up(session, message_id, owner, reason)
+        if row is None:
+            return False
+        if DeliveryKind(row.kind) in outbox.TO_ASKER and row.escalation_id is not None:
+            tell_staff(session, row, reason, notify)
+    return True
+
+
+def tell_staff(session: AsyncSession, row: OutboxMessage, reason: str,
+               notify: tuple[str, ...]) -> None:
+    """The history event and the alerts for one asker's message given up, inside the
+    caller's transaction. An alert that is itself refused is given up like any staff message,
+    with no alert about it."""
+    what = _WHAT[DeliveryKind(row.kind)]
+    session.add(EscalationEvent(escalation_id=row.escalation_id, kind=EVENT, actor=SYSTEM.id,
+                                detail=f"{what} ({reason})", created_at=utcnow()))
+    text = alert_text(reference_for(row.escalation_id), what, row.platform, reason)
+    for platform in notify:
+        outbox.to_staff(session, DeliveryKind.STAFF_ALERT, platform, text, row.escalation_id)
+
+
+def alert_text(reference: str, what: str, platform: str, reason: str) -> str:
+    return (f"{reference}: {what} could not be delivered to the asker on {platform} "
+            f"({reason}). Reach them another way.")
