@@ -688,7 +688,8 @@ def cmd_review(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
     kb = load_knowledge(settings, quiet=True)
     months = args.months or settings.review_months
-    print(gaps.review_text(gaps.due_for_review(kb, dt.date.today(), months), months))
+    today = dt.datetime.now(settings.timezone).date()  # the coalition's date, as the bot's
+    print(gaps.review_text(gaps.due_for_review(kb, today, months), months))
     return 0
 
 

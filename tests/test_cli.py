@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -473,3 +474,18 @@ def test_no_localhost_warning_with_a_public_url_or_without_a_chat_platform(
         monkeypatch.setenv(name, value)
     cli._warn_of_localhost_links(load_settings({}), adapters)
     assert not caplog.records
+
+
+def test_kb_review_counts_days_in_the_coalitions_time_zone(tmp_path: Path) -> None:
+    """The machine's clock is 14 hours ahead of UTC, the coalition's 12 hours behind: their
+    dates always differ. An entry reviewed exactly a month (30 days) before the coalition's
+    today is not yet due, though it would be by the machine's date."""
+    zone = "Etc/GMT+12"  # UTC-12 (POSIX signs are reversed)
+    today = dt.datetime.now(ZoneInfo(zone)).date()
+    kb = tmp_path / "kb"
+    write_yaml(kb / "board-minutes.yaml", entry(
+        "board-minutes", ["how long do we keep board minutes"],
+        reviewed=str(today - dt.timedelta(days=30))))
+    shown = tabot("kb", "review", "--kb", str(kb), "--months", "1",
+                  env={"TZ": "Pacific/Kiritimati", "TABOT_TIMEZONE": zone}).stdout
+    assert "Every knowledge entry was reviewed in the last 1 months." in shown

@@ -3,6 +3,9 @@
 Questions that went to staff, or were marked "Not quite", are grouped by similarity, largest
 group first, each with a few (redacted) examples. Entries often marked unhelpful, and entries
 never matched, are listed too. The review list names entries not checked for too long.
+Interaction records are purged after TABOT_KEEP_INTERACTIONS_DAYS, so a window reaching back past
+the records kept is cut to them, and says so: an entry matched only before the purge would
+otherwise be listed as never matched.
 """
 
 from __future__ import annotations
@@ -11,17 +14,18 @@ import datetime as dt
 from collections import Counter
 from dataclasses import dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.entries import Entry
 from bot.store.database import Database
 from bot.store.retention import PURGED
-from bot.store.tables import Escalation, Interaction
+from bot.store.tables import Escalation, Interaction, InteractionCount, utcnow
 
 SIMILAR = 0.35  # share of a question's word weight a group must cover for it to join
 UNHELPFUL_SHARE = 0.5
 UNHELPFUL_MIN = 2
+ZONE_SLACK = dt.timedelta(hours=14)  # folded months are the coalition's; no zone is further ahead
 
 
 @dataclass
@@ -35,6 +39,8 @@ class Gaps:
     clusters: list[Cluster]
     unhelpful: list[tuple[str, int, int]]  # entry id, "not quite" count, all feedback count
     never_matched: list[str]
+    since: dt.datetime | None = None  # the window looked at, after any cut to the records kept
+    days_kept: int | None = None  # set when the window was cut: the days of records there are
 
 
 def cluster(questions: list[str], kb: KnowledgeBase, similar: float = SIMILAR) -> list[Cluster]:
@@ -68,7 +74,13 @@ def cluster(questions: list[str], kb: KnowledgeBase, similar: float = SIMILAR) -
     return sorted(groups, key=lambda g: g.count, reverse=True)
 
 
-async def find_gaps(db: Database, kb: KnowledgeBase, since: dt.datetime) -> Gaps:
+async def find_gaps(db: Database, kb: KnowledgeBase, since: dt.datetime, *,
+                    now: dt.datetime | None = None) -> Gaps:
+    now = now or utcnow()
+    kept = await records_kept_since(db)
+    cut = kept is not None and kept > since
+    if cut:
+        since = min(kept, now)
     async with db.session() as session:
         escalated = list(await session.scalars(select(Escalation.question).where(
             Escalation.created_at >= since, Escalation.reason != "crisis",
@@ -85,7 +97,26 @@ async def find_gaps(db: Database, kb: KnowledgeBase, since: dt.datetime) -> Gaps
                         if n >= UNHELPFUL_MIN and n >= UNHELPFUL_SHARE * verdicts[entry]),
                        key=lambda item: -item[1])
     never = sorted(set(kb.entries) - set(answered))
-    return Gaps(cluster(escalated + not_quite, kb), unhelpful, never)
+    return Gaps(cluster(escalated + not_quite, kb), unhelpful, never, since,
+                (now - since).days if cut else None)
+
+
+async def records_kept_since(db: Database) -> dt.datetime | None:
+    """Where the interaction records are whole again after a purge, or None when no purge has
+    folded any. The purge's own cut is not stored, but it folded only records older than the
+    oldest one kept, and none after the last folded month ends (give or take the zone it was
+    folded in): from the earlier of the two, no record was purged."""
+    async with db.session() as session:
+        last_month = await session.scalar(select(func.max(InteractionCount.month)))
+        if last_month is None:
+            return None
+        oldest = await session.scalar(select(func.min(Interaction.created_at)))
+    month = dt.datetime.fromisoformat(f"{last_month}-01").replace(tzinfo=dt.UTC)
+    folded_until = (month + dt.timedelta(days=32)).replace(day=1) + ZONE_SLACK
+    if oldest is None:
+        return folded_until
+    return min(oldest if oldest.tzinfo else oldest.replace(tzinfo=dt.UTC),  # SQLite: naive
+               folded_until)
 
 
 def due_for_review(kb: KnowledgeBase, today: dt.date, months: int) -> list[Entry]:
@@ -104,7 +135,13 @@ def review_text(entries: list[Entry], months: int) -> str:
 
 
 def gaps_text(gaps: Gaps) -> str:
-    lines = ["Questions the knowledge base did not answer, grouped (largest first):"]
+    lines = []
+    if gaps.days_kept is not None and gaps.since is not None:
+        lines += [f"Note: interaction records go back only {gaps.days_kept} days (to "
+                  f"{gaps.since:%Y-%m-%d %H:%M} UTC); older ones were purged under "
+                  "TABOT_KEEP_INTERACTIONS_DAYS, so everything below covers those days only.",
+                  ""]
+    lines.append("Questions the knowledge base did not answer, grouped (largest first):")
     for group in gaps.clusters[:25]:
         lines.append(f"  {group.count:>4}  " + " | ".join(group.examples))
     lines.append("\nEntries often marked 'Not quite' (not quite / all feedback):")

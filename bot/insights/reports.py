@@ -3,7 +3,9 @@
 TA contacts by month, topic, category, member program and platform; answered by the assistant
 or by staff; how long staff took; and how often each entry helped. Interactions older than the
 retention period survive as monthly counts (`interaction_counts`), so a report over a long
-period adds those in for whole months.
+period adds those in for whole months. A month's count cannot be split by day, so a period that
+covers a folded month only in part counts the records still kept and says, in `notes`, which of
+its days are not available.
 """
 
 from __future__ import annotations
@@ -12,17 +14,20 @@ import csv
 import datetime as dt
 import io
 import json
+import math
 import statistics
+import textwrap
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, DateTime, func, select
 
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.confidence import Outcome
 from bot.store.database import Database
 from bot.store.retention import local_month
-from bot.store.tables import Escalation, Interaction, InteractionCount
+from bot.store.tables import Escalation, EscalationEvent, Interaction, InteractionCount
 from bot.triage.workflow import as_utc
 
 QUESTION_OUTCOMES = ("answer", "suggest", "escalate", "crisis")
@@ -55,6 +60,7 @@ class Report:
     staff_answer_hours_median: float | None = None
     staff_answer_hours_p90: float | None = None
     feedback: dict[str, dict[str, float]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the figures cannot include, and why
 
     def as_dict(self) -> dict:
         data = asdict(self)
@@ -77,33 +83,85 @@ async def build_report(db: Database, kb: KnowledgeBase, since: dt.date, until: d
                        zone: dt.tzinfo = dt.UTC) -> Report:
     """Contacts from `since` up to and including `until`, whole days and months in `zone`,
     where the coalition works: its May ends at midnight local time, not UTC."""
-    start, end = (dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
-                  for day in (since, until + dt.timedelta(days=1)))
-    rows = await _rows(db, start, end, zone)
-    report = Report(since, until)
+    start, end = (_midnight(day, zone) for day in (since, until + dt.timedelta(days=1)))
+    rows, notes = await _rows(db, _Span(start, end, zone))
+    report = Report(since, until, notes=notes)
     _count_contacts(report, rows, kb)
     _count_feedback(report, rows)
     await _count_staff_answers(report, db, start, end)
     return report
 
 
-async def _rows(db: Database, start: dt.datetime, end: dt.datetime,
-                zone: dt.tzinfo) -> list[_Row]:
-    """`start` and `end` are UTC: SQLite compares the stored UTC wall times."""
-    first, last = local_month(start, zone), local_month(end - dt.timedelta(seconds=1), zone)
+def _midnight(day: dt.date, zone: dt.tzinfo) -> dt.datetime:
+    """The UTC moment `day` begins in `zone`."""
+    return dt.datetime.combine(day, dt.time(), zone).astimezone(dt.UTC)
+
+
+@dataclass(frozen=True)
+class _Span:
+    """A report's period as UTC moments, `start` included and `end` not, in `zone`'s days."""
+
+    start: dt.datetime
+    end: dt.datetime
+    zone: dt.tzinfo
+
+    def month_bounds(self, month: str) -> tuple[dt.datetime, dt.datetime]:
+        """When the folded month `month` (YYYY-MM, in `zone`) begins and ends."""
+        first = dt.date.fromisoformat(f"{month}-01")
+        following = (first + dt.timedelta(days=32)).replace(day=1)
+        return _midnight(first, self.zone), _midnight(following, self.zone)
+
+    def holds(self, month: str) -> bool:
+        begins, ends = self.month_bounds(month)
+        return self.start <= begins and ends <= self.end
+
+
+async def _rows(db: Database, span: _Span) -> tuple[list[_Row], list[str]]:
+    """The period's records, with folded counts only for months wholly inside it; and a note
+    for each folded month it covers in part, whose purged days cannot be counted.
+
+    `start` and `end` are UTC: SQLite compares the stored UTC wall times."""
+    first = local_month(span.start, span.zone)
+    last = local_month(span.end - dt.timedelta(seconds=1), span.zone)
     async with db.session() as session:
         live = await session.execute(
             select(Interaction.created_at, Interaction.platform, Interaction.program,
                    Interaction.outcome, Interaction.entry_id, Interaction.feedback)
-            .where(Interaction.created_at >= start, Interaction.created_at < end))
-        rows = [_Row(local_month(at, zone), platform, program or "", outcome,
+            .where(Interaction.created_at >= span.start, Interaction.created_at < span.end))
+        rows = [_Row(local_month(at, span.zone), platform, program or "", outcome,
                      entry or "", feedback or "", 1)
                 for at, platform, program, outcome, entry, feedback in live]
-        folded = await session.scalars(select(InteractionCount).where(
-            InteractionCount.month >= first, InteractionCount.month <= last))
-        rows += [_Row(c.month, c.platform, c.program, c.outcome, c.entry_id, c.feedback,
-                      c.count) for c in folded]
-    return rows
+        folded = list(await session.scalars(select(InteractionCount).where(
+            InteractionCount.month >= first, InteractionCount.month <= last)))
+        cut = sorted({c.month for c in folded if not span.holds(c.month)})
+        oldest = await session.scalar(select(func.min(Interaction.created_at))) if cut else None
+    rows += [_Row(c.month, c.platform, c.program, c.outcome, c.entry_id, c.feedback, c.count)
+             for c in folded if span.holds(c.month)]
+    notes = [note for month in cut
+             if (note := _unavailable(span, month, as_utc(oldest) if oldest else None))]
+    return rows, notes
+
+
+def _unavailable(span: _Span, month: str, oldest: dt.datetime | None) -> str | None:
+    """What a period covering the folded `month` only in part cannot count: its days there
+    before the oldest record kept (`oldest`; None when none is), whose records survive only
+    in the whole month's count."""
+    begins, ends = span.month_bounds(month)
+    lost_from = max(span.start, begins)
+    lost_until = min(span.end, ends, oldest or ends)
+    if lost_from >= lost_until:
+        return None
+    first = lost_from.astimezone(span.zone).date()
+    # The purge's own cut is not kept; the oldest record kept bounds it.
+    if oldest is not None and lost_until == oldest:
+        days = f"from {first} until {oldest.astimezone(span.zone):%Y-%m-%d %H:%M %Z}"
+    else:
+        last = (lost_until - dt.timedelta(microseconds=1)).astimezone(span.zone).date()
+        days = f"from {first} to {last}"
+    return (f"Figures {days} are not available: interaction records from then "
+            "were purged (TABOT_KEEP_INTERACTIONS_DAYS) and survive only as counts for the "
+            f"whole of {begins.astimezone(span.zone):%B %Y}, which this period covers only in "
+            "part. The figures here count the records still kept.")
 
 
 def _count_contacts(report: Report, rows: list[_Row], kb: KnowledgeBase) -> None:
@@ -149,7 +207,7 @@ async def _count_staff_answers(report: Report, db: Database, start: dt.datetime,
                                end: dt.datetime) -> None:
     async with db.session() as session:
         rows = list(await session.execute(
-            select(Escalation.created_at, Escalation.answered_at)
+            select(Escalation.created_at, _first_answered())
             .where(Escalation.created_at >= start, Escalation.created_at < end)))
     report.escalations = len(rows)
     hours = sorted((as_utc(answered) - as_utc(created)).total_seconds() / 3600
@@ -157,8 +215,26 @@ async def _count_staff_answers(report: Report, db: Database, start: dt.datetime,
     report.staff_answers = len(hours)
     if hours:
         report.staff_answer_hours_median = round(statistics.median(hours), 2)
-        report.staff_answer_hours_p90 = round(hours[min(len(hours) - 1,
-                                                        int(0.9 * len(hours)))], 2)
+        report.staff_answer_hours_p90 = round(_nearest_rank(hours, 0.9), 2)
+
+
+def _nearest_rank(ordered: list[float], share: float) -> float:
+    """The nearest-rank percentile: the smallest value at least `share` of them do not
+    exceed (rank ceil(share * n), counted from 1), so of ten the 90th is the ninth. The
+    rounding keeps a product such as 0.9 * n from landing a hair above a whole rank."""
+    return ordered[max(0, math.ceil(round(share * len(ordered), 9)) - 1)]
+
+
+def _first_answered() -> ColumnElement[dt.datetime | None]:
+    """When staff first answered: the asker waited until then, however often the answer was
+    corrected after (`answered_at` is the latest answer). The history's "answered" events are
+    never deleted (a purge blanks their text only), so they count as long as the escalation
+    does; an escalation without one (made by hand, say) falls back to `answered_at`."""
+    first = (select(func.min(EscalationEvent.created_at))
+             .where(EscalationEvent.escalation_id == Escalation.id,
+                    EscalationEvent.kind == "answered")
+             .correlate(Escalation).scalar_subquery())
+    return func.coalesce(first, Escalation.answered_at, type_=DateTime(timezone=True))
 
 
 # --- rendering -------------------------------------------------------------------------------
@@ -176,6 +252,7 @@ def as_table(report: Report) -> str:
              f"{report.staff_answers}; hours to a staff answer: median "
              f"{_hours(report.staff_answer_hours_median)}, 90th percentile "
              f"{_hours(report.staff_answer_hours_p90)}"]
+    lines += [f"Note: {note}" for note in report.notes]
     for name, title in SECTIONS:
         lines += ["", title] + [f"  {key:<40} {value:>7}"
                                 for key, value in _labelled(getattr(report, name)).items()]
@@ -193,21 +270,39 @@ def as_csv(report: Report) -> str:
     """One tidy table (section, key, value) that opens cleanly in a spreadsheet."""
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow(["section", "key", "value"])
-    writer.writerow(["summary", "contacts", report.contacts])
-    writer.writerow(["summary", "off-topic messages", report.off_topic])
-    writer.writerow(["summary", "member programs served", report.programs_served])
-    writer.writerow(["summary", "escalations", report.escalations])
-    writer.writerow(["summary", "staff answers", report.staff_answers])
-    writer.writerow(["summary", "staff answer hours median", report.staff_answer_hours_median])
-    writer.writerow(["summary", "staff answer hours p90", report.staff_answer_hours_p90])
+    writer.writerows([_cell(value) for value in row] for row in _csv_rows(report))
+    return out.getvalue()
+
+
+def _csv_rows(report: Report) -> Iterator[tuple[object, ...]]:
+    yield "section", "key", "value"
+    yield "summary", "contacts", report.contacts
+    yield "summary", "off-topic messages", report.off_topic
+    yield "summary", "member programs served", report.programs_served
+    yield "summary", "escalations", report.escalations
+    yield "summary", "staff answers", report.staff_answers
+    yield "summary", "staff answer hours median", report.staff_answer_hours_median
+    yield "summary", "staff answer hours p90", report.staff_answer_hours_p90
+    for number, note in enumerate(report.notes, 1):
+        yield "note", number, note
     for name, _ in SECTIONS:
         for key, value in getattr(report, name).items():
-            writer.writerow([name.removeprefix("by_"), key, value])
+            yield name.removeprefix("by_"), key, value
     for entry, figures in report.feedback.items():
         for key, value in figures.items():
-            writer.writerow([f"feedback {key}", entry, value])
-    return out.getvalue()
+            yield f"feedback {key}", entry, value
+
+
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _cell(value: object) -> object:
+    """A program's or topic's name is typed by people: one such as "=HYPERLINK(...)" would run
+    as a formula in the spreadsheet the CSV is opened in. A leading apostrophe makes it text
+    (OWASP's advice); numbers are left as they are."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def as_json(report: Report) -> str:
@@ -216,6 +311,16 @@ def as_json(report: Report) -> str:
 
 def as_png(report: Report) -> bytes:
     """One page a director can paste into a grant report."""
+    from matplotlib import pyplot as plt
+
+    figure = _figure(report)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=110)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def _figure(report: Report):  # -> matplotlib.figure.Figure, imported only when drawing
     import matplotlib
 
     matplotlib.use("Agg")
@@ -229,20 +334,26 @@ def as_png(report: Report) -> bytes:
     _bars(axes[0][1], _labelled(report.by_outcome), "How questions were handled")
     _bars(axes[1][0], dict(list(report.by_program.items())[:12]), "Member programs (top 12)")
     _bars(axes[1][1], _labelled(dict(list(report.by_topic.items())[:12])), "Topics (top 12)")
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=110)
-    plt.close(figure)
-    return buffer.getvalue()
+    if report.notes:  # a figure pasted into a grant report must carry what it leaves out
+        figure.supxlabel(_plain("\n".join(textwrap.wrap(" ".join(report.notes), 160))),
+                         fontsize=8)
+    return figure
+
+
+def _plain(text: str) -> str:
+    """`text` drawn as written: matplotlib reads a pair of `$` as mathematics, so "Safe $pace
+    $helter" would lose its dollar signs and spaces, and "Fund $^$" would not draw at all."""
+    return text.replace("$", r"\$")
 
 
 def _bars(axis, data: dict[str, int], title: str, vertical: bool = False) -> None:
-    labels, values = list(data), list(data.values())
+    labels, values = [_plain(label) for label in data], list(data.values())
     if vertical:
         axis.bar(labels, values, color="#4a6fa5")
         axis.tick_params(axis="x", labelrotation=45)
     else:
         axis.barh(labels[::-1], values[::-1], color="#4a6fa5")
-    axis.set_title(title, fontsize=11)
+    axis.set_title(_plain(title), fontsize=11)
     axis.spines[["top", "right"]].set_visible(False)
     if not data:
         axis.text(0.5, 0.5, "no data", ha="center", va="center", transform=axis.transAxes)

@@ -22,6 +22,7 @@ from bot.console.figures import PeriodError, parse_period, presets
 from bot.insights import reports
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
+from bot.store.retention import purge
 from bot.store.tables import Interaction
 from tests.conftest import running
 from tests.console.conftest import STAFF, Console
@@ -94,6 +95,26 @@ async def test_the_csv_and_png_downloads_are_tabot_reports(console: Console) -> 
     assert rows[("summary", "contacts")] == "4"
     assert rows[("program", "Riverside Shelter")] == "2"
 
+
+
+async def test_a_period_cutting_a_purged_month_says_which_days_are_not_available(
+        console: Console) -> None:
+    """October 1-14 purged at October 15 (keeping a day); October 10-31 counts the kept
+    records and says October 10 up to the oldest kept record cannot be counted."""
+    async with console.db.session() as session, session.begin():
+        session.add_all(Interaction(platform="slack", user_id="U1", text="(test)",
+                                    outcome="answer", score=0.5,
+                                    created_at=dt.datetime(2026, 10, day, 12, tzinfo=dt.UTC))
+                        for day in range(1, 16))
+    await purge(console.db, dt.timedelta(days=1), dt.timedelta(days=30), "cli:test",
+                now=dt.datetime(2026, 10, 15, 13, tzinfo=dt.UTC))
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/figures?from=2026-10-10&to=2026-10-31") as shown:
+            html = await shown.text()
+    assert re.search(r'id="contacts">1<', html)  # October 15, kept; not the whole month's 15
+    assert re.search(r'role="note">Figures from 2026-10-10 until 2026-10-15 12:00 UTC are not '
+                     r"available: .*TABOT_KEEP_INTERACTIONS_DAYS", html)
 
 
 async def test_the_figures_count_days_in_the_coalitions_time_zone(

@@ -2,18 +2,25 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 import random
 from collections import Counter
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.chat.messages import Message
 from bot.insights import gaps, reports
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.store.retention import purge
 from bot.store.tables import Escalation, Interaction
+from bot.triage import workflow
+from bot.triage.escalations import Reason
+from bot.triage.workflow import Actor, Triage
+from tests.conftest import new_escalation
 
 PLATFORMS = ("slack", "telegram", "console")
 PROGRAMS = (*(f"Program {n}" for n in range(7)), None)
@@ -188,7 +195,9 @@ async def test_time_to_a_staff_answer(database: Database, shipped_kb: KnowledgeB
     report = await reports.build_report(database, shipped_kb, dt.date(2026, 5, 1),
                                         dt.date(2026, 5, 31))
     assert (report.escalations, report.staff_answers) == (11, 10)
-    assert report.staff_answer_hours_median == 5.5 and report.staff_answer_hours_p90 == 30
+    # Nearest rank: the 90th percentile of ten is the ninth smallest (rank ceil(0.9 * 10)),
+    # the value nine in ten answers did not exceed; 30 is the slowest, the 100th.
+    assert report.staff_answer_hours_median == 5.5 and report.staff_answer_hours_p90 == 9
 
 
 async def test_every_format_renders(database: Database, shipped_kb: KnowledgeBase,
@@ -259,3 +268,85 @@ def test_review_lists_stale_entries_oldest_first(shipped_kb: KnowledgeBase) -> N
     assert "(no owner)" in gaps.review_text(due[:1], 12)
 
 
+
+
+async def one_question_a_day_in_january(db: Database) -> None:
+    """January 2026, one question at noon UTC each day; then purged at February 1 keeping ten
+    days, so January 1-21 survive only as January's count and January 22-31 as records."""
+    await asked_at(db, *(dt.datetime(2026, 1, day, 12, tzinfo=dt.UTC) for day in range(1, 32)))
+    await purge(db, dt.timedelta(days=10), dt.timedelta(days=30), "cli:test",
+                now=dt.datetime(2026, 2, 1, tzinfo=dt.UTC))
+
+
+async def test_a_period_that_cuts_a_folded_month_counts_only_the_records_kept(
+        database: Database, shipped_kb: KnowledgeBase) -> None:
+    await one_question_a_day_in_january(database)
+    late = await reports.build_report(database, shipped_kb, dt.date(2026, 1, 20),
+                                      dt.date(2026, 1, 31))
+    assert late.contacts == 10 and late.by_month == {"2026-01": 10}  # January 22-31, kept
+    assert len(late.notes) == 1
+    note = late.notes[0]
+    assert "from 2026-01-20 until 2026-01-22 12:00 UTC are not available" in note
+    assert "TABOT_KEEP_INTERACTIONS_DAYS" in note
+    assert note in reports.as_table(late) and "note,1," in reports.as_csv(late)
+    last_day = await reports.build_report(database, shipped_kb, dt.date(2026, 1, 31),
+                                          dt.date(2026, 1, 31))
+    assert (last_day.contacts, last_day.notes) == (1, [])  # nothing of it was purged
+    whole = await reports.build_report(database, shipped_kb, dt.date(2026, 1, 1),
+                                       dt.date(2026, 1, 31))
+    assert (whole.contacts, whole.notes) == (31, [])
+
+
+async def test_a_corrected_answer_keeps_the_time_to_the_first_answer(
+        database: Database, shipped_kb: KnowledgeBase, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Answered 2 hours after it was asked, corrected at 30 hours: the asker waited 2 hours,
+    and still did after the closed question's text is purged."""
+    staff = Actor("slack", "USTAFF1")
+    triage = Triage(database, frozenset({staff.id}), unclaimed_after=dt.timedelta(hours=4),
+                    answer_due=dt.timedelta(hours=24))
+    message = Message("telegram", "4242", "chat-4242", "how do we budget for a new roof")
+    asked = await new_escalation(database, message, message.text, Reason.NO_MATCH, ["finance"])
+    created = workflow.as_utc(asked.created_at)
+    for hours, text in ((2, "Use restricted funds."), (30, "Correction: unrestricted.")):
+        monkeypatch.setattr(workflow, "utcnow", lambda h=hours: created + dt.timedelta(hours=h))
+        await triage.answer(asked.reference, staff, text)
+    await triage.close(asked.reference, staff)
+    period = (created.date() - dt.timedelta(days=1), created.date() + dt.timedelta(days=1))
+    report = await reports.build_report(database, shipped_kb, *period)
+    assert (report.staff_answers, report.staff_answer_hours_median) == (1, 2.0)
+    await purge(database, dt.timedelta(days=90), dt.timedelta(days=1), "cli:test",
+                now=created + dt.timedelta(days=5))
+    kept = await reports.build_report(database, shipped_kb, *period)
+    assert (kept.staff_answers, kept.staff_answer_hours_median) == (1, 2.0)
+
+
+@pytest.mark.parametrize(("n", "rank"), [(1, 1), (9, 9), (10, 9), (11, 10), (70, 63), (100, 90)])
+def test_the_90th_percentile_is_the_nearest_rank(n: int, rank: int) -> None:
+    """The rank is ceil(0.9 * n), counted from 1: never past the 90th in a hundred."""
+    assert reports._nearest_rank([float(v) for v in range(1, n + 1)], 0.9) == rank
+
+
+def test_names_with_dollar_signs_are_drawn_as_written_in_the_png() -> None:
+    """Matplotlib reads text between two `$` as mathematics: a name must not be garbled, and
+    one that is not valid mathematics must not stop the page being drawn."""
+    names = {"Safe $pace $helter": 3, "Fund $^$ Partners": 2}
+    report = reports.Report(dt.date(2026, 1, 1), dt.date(2026, 1, 31), contacts=5,
+                            by_program=names, by_topic=names)
+    assert reports.as_png(report).startswith(b"\x89PNG")
+    from matplotlib import pyplot as plt
+
+    figure = reports._figure(report)
+    drawn = [label.get_text() for label in figure.axes[2].get_yticklabels()]
+    plt.close(figure)
+    assert drawn == [r"Fund \$^\$ Partners", r"Safe \$pace \$helter"]  # "\$" draws a "$"
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_made_text() -> None:
+    names = {"=HYPERLINK(\"http://x\",\"Riverside\")": 1, "+1 Shelter": 1, "-Program": 1,
+             "@SUM(A1)": 1, "\tTabbed": 1, "\rReturned": 1, "Safe Haven - North": 1}
+    report = reports.Report(dt.date(2026, 1, 1), dt.date(2026, 1, 31), by_program=names,
+                            staff_answer_hours_median=-1.5)
+    rows = list(csv.reader(io.StringIO(reports.as_csv(report))))
+    programs = [key for section, key, _ in rows if section == "program"]
+    assert programs == ["'" + name for name in list(names)[:-1]] + ["Safe Haven - North"]
+    assert ["summary", "staff answer hours median", "-1.5"] in rows  # numbers stay numbers
