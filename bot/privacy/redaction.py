@@ -54,6 +54,7 @@ _STATE_CODES = (
 # "Fargo, ND" or "Dry Creek ND": a town named by its state, whether or not the lists know it.
 _TOWN_STATE = re.compile(rf"\b[A-Z][a-z][\w'’-]*(?:\s+[A-Z][a-z][\w'’-]*){{0,2}}"
                          rf"(?=,?\s+(?:{_STATE_CODES})\b(?!-))")
+_GAP = re.compile(r"\s+")
 _CAPITALISED_RUN = re.compile(r"(?<!\[)\b[A-Z](?:[a-z'’-]*[a-z]|[A-Z'’-]*[A-Z])?"
                               r"(?:\s+[A-Z](?:[a-z'’-]*[a-z]|[A-Z'’-]*[A-Z])?)*\b")
 # Ordinary words that often start a message and may not be in the knowledge base.
@@ -88,6 +89,12 @@ _ACRONYM = re.compile(r"^[A-Z]{2,4}s?$")
 _ONLY_NAMES_FOLLOW = r"named|name is|name's|goes by"
 _NAMING = re.compile(rf"(?i:{_ONLY_NAMES_FOLLOW}|names|called)\.?,?\s+$")
 _CHRISTENING = re.compile(rf"(?i:{_ONLY_NAMES_FOLLOW})\.?,?\s+$")
+# Words that start a question as verbs ("Will the court", "May we"), not as names.
+_FUNCTION = STOPWORDS | COMMON_WORDS
+# Single-word cues ("Judge", "Officer", "Ms"): a title before a name, not a first name.
+_CUE_WORDS = frozenset(cue for cue in _NAME_CUES.split("|") if " " not in cue)
+# A capitalised word right after a redacted name, on the same line: its surname ("[NAME] Doe").
+_AFTER_NAME = re.compile(r"\[NAME\]([ \t]+)([A-Za-z][A-Za-z'’-]*)")
 STRONG_NAME = 2  # Claims.name at or above this: a name the lists know well (see lexicon.py)
 _EMPTY = Lexicon({}, frozenset(), frozenset())
 _DIGIT = re.compile(r"\d")
@@ -173,7 +180,18 @@ class Redactor:
                          self._lowercase_names, self._capitalised):
                 parts[i], found = rule(parts[i])
                 kinds |= found
-        return Redaction("".join(parts), frozenset(kinds))
+        return Redaction(self._surnames_after_names("".join(parts)), frozenset(kinds))
+
+    def _surnames_after_names(self, text: str) -> str:
+        """ "my client Jane Doe" became "[NAME] Doe": a cue, an age or a lower-case rule took
+        the first name, and "Doe" alone is a word. A listed name written like a name right
+        after a redacted one is its surname ("[NAME]'s Case" is not: a possessive ends it)."""
+        def replace(found: re.Match[str]) -> str:
+            word = found.group(2)
+            if not (_capitalised_word(word) and self._may_be_surname(word)):
+                return found.group(0)
+            return _name(word)
+        return _AFTER_NAME.sub(replace, text)
 
     # What a word is --------------------------------------------------------------------------
 
@@ -337,20 +355,25 @@ class Redactor:
 
         def replace(found: re.Match[str]) -> str:
             at_start = _SENTENCE_START.search(text[: found.start()]) is not None
-            labels = self._labels(found.group(0).split(), at_start)
+            words, gaps = found.group(0).split(), _GAP.findall(found.group(0))
+            labels = self._labels(words, at_start, ["\n" not in gap for gap in gaps])
             kinds.update(label for label in labels if label)
-            return _render(found.group(0).split(), labels)
+            return _render(words, labels, gaps)
 
         return _CAPITALISED_RUN.sub(replace, text), kinds
 
-    def _labels(self, words: list[str], at_start: bool) -> list[str | None]:
-        """NAME, PLACE or None for each word of a capitalised run."""
+    def _labels(self, words: list[str], at_start: bool,
+                same_line: list[bool] | None = None) -> list[str | None]:
+        """NAME, PLACE or None for each word of a capitalised run; `same_line[i]`: words i and
+        i + 1 are on one line (a line break may start a new sentence)."""
         labels: list[str | None] = [None] * len(words)
         self._label_places(words, labels)
         for i, word in enumerate(words):
             if labels[i] is None:
                 labels[i] = self._capitalised_label(word, at_start and i == 0)
         self._spread_names(words, labels)
+        self._pair_names(words, labels, at_start,
+                         same_line if same_line is not None else [True] * len(words))
         if len(words) >= 2 and NAME not in labels:  # "Grace Hill": first name + surname
             first, last = self._claims(words[0]), self._claims(words[-1])
             if (first.first and last.surname and labels.count(None) == len(words)
@@ -366,6 +389,58 @@ class Redactor:
                 neighbour = labels[i - 1] if order.step == 1 else labels[i + 1]
                 if labels[i] is None and neighbour == NAME and self._name_beside_name(words[i]):
                     labels[i] = NAME
+
+    def _pair_names(self, words: list[str], labels: list[str | None], at_start: bool,
+                    same_line: list[bool]) -> None:
+        """A first name and the capitalised word after it are one name, though the surname is
+        also a word ("Jane Doe", "Kim Law") and the first name too ("Grace Young", "Lee
+        Case"): a surname kept beside a redacted first name, or a whole name kept because
+        both are words, still says who the client is."""
+        named = [label == NAME for label in labels]  # before pairing: no chains of words
+        for i in range(len(words) - 1):
+            first, last = words[i], words[i + 1]
+            if not same_line[i] or _POSSESSIVE.search(first):
+                continue  # "Megan's Law", "Amy's House": a possessive ends a name
+            if named[i] and labels[i + 1] is None and self._surname_after(first, last):
+                labels[i + 1] = NAME
+            elif (labels[i] is None and not (at_start and i == 0 and _bare(first) in _FUNCTION)
+                  and self._word_name_pair(first, last, named[i + 1])):
+                labels[i] = NAME
+                labels[i + 1] = labels[i + 1] or NAME
+
+    def _surname_after(self, first: str, last: str) -> bool:
+        """ "Jane Doe", "JANE DOE": a known first name, then a listed name in the same case."""
+        return (self._claims(first).first > 0 and first.isupper() == last.isupper()
+                and self._may_be_surname(last))
+
+    def _may_be_surname(self, word: str) -> bool:
+        """A listed name beside a name ("Washington", see `_name_beside_name`), or one that is
+        also a word, listed as a name about as strongly ("Doe", "Law", "Young"; not "School"
+        or "Court", rare surnames but everyday words), no function word and not in the
+        domain lexicon ("Title", "Signal"). Not the knowledge base's terms: they hold every
+        word of a phrase ("case management", "red flag law"). "Project" and "Institute" are
+        in no name list, so "Trevor Project" keeps its second word."""
+        if self._name_beside_name(word):
+            return True
+        claims, bare = self._claims(word), _bare(word)
+        return (claims.name >= max(1, min(claims.english, STRONG_NAME))
+                and bare not in STOPWORDS and bare not in self.lexicon.domain)
+
+    def _word_name_pair(self, first: str, last: str, last_named: bool) -> bool:
+        """ "Grace Young", "Sue Black", "Will Quimby": a first name that is also a word, then
+        a surname, both capitalised. Kept: a verb starting a sentence ("Will the court": the
+        caller checks), all capitals, a title ("Judge Young" is the cue's), a word of the
+        field ("Elder Justice"), a second word more a word than a surname ("Grace Period",
+        "Amber Alert", "Sunshine Law") and a compound the dictionary writes as one ("May Day":
+        "mayday"). A programme named like a person ("Hope House") is redacted: it may be."""
+        bare = _bare(first)
+        if not (_capitalised_word(first) and _capitalised_word(last)) or self._claims(
+                first).first < STRONG_NAME or bare in self.lexicon.domain or bare in _CUE_WORDS:
+            return False
+        if self.lexicon.claims(bare + _bare(last)).english:
+            return False
+        claims = self._claims(last)
+        return last_named or (self._may_be_surname(last) and claims.surname >= claims.english)
 
     def _name_beside_name(self, word: str) -> bool:
         """A listed name; even one the knowledge base uses ("Kiara Washington": the state is
@@ -398,13 +473,19 @@ class Redactor:
         return NAME
 
 
-def _render(words: list[str], labels: list[str | None]) -> str:
-    """Join a run back, each stretch of one label as one placeholder ("[NAME]'s ex")."""
+def _render(words: list[str], labels: list[str | None], gaps: list[str]) -> str:
+    """Join a run back, each stretch of one label as one placeholder ("[NAME]'s ex"), keeping
+    the spaces and line breaks between stretches: a line break still ends a name there."""
     out: list[str] = []
-    for label, group in itertools.groupby(zip(words, labels, strict=True), key=lambda p: p[1]):
-        stretch = [w for w, _ in group]
-        out += stretch if label is None else [_placeholder(label, stretch[-1])]
-    return " ".join(out)
+    for label, group in itertools.groupby(range(len(words)), key=lambda i: labels[i]):
+        stretch = list(group)
+        if stretch[0]:
+            out.append(gaps[stretch[0] - 1])
+        if label is not None:
+            out.append(_placeholder(label, words[stretch[-1]]))
+            continue
+        out += [words[i] + (gaps[i] if i < stretch[-1] else "") for i in stretch]
+    return "".join(out)
 
 
 def _capitalised_word(word: str) -> bool:
