@@ -15,7 +15,7 @@ import logging
 import re
 import unicodedata
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -59,9 +59,11 @@ from bot.privacy.redaction import Redaction, Redactor, without_placeholders
 from bot.store.database import Database
 from bot.store.errors import STORAGE_ERRORS
 from bot.store.interactions import (
+    SHOWN_RELATED,
     Record,
     Recorder,
     asked_by_another,
+    escalate_off_topic,
     record_behind,
     record_interaction,
 )
@@ -148,16 +150,16 @@ class Conversation:
         if message.action is not None:
             if limited := self._limited(message):
                 return limited
-            replies = await self._on_action(message, message.action)
-            self._prompts.after(message, replies)
-            return replies
+            return await self._pressed(message, message.action)
         text = clean(message.text)
-        if problem := self._unreadable(text):
-            return [problem]
+        if not any(ch.isalnum() for ch in text):
+            return [TextReply(copy.NO_WORDS)]
         assessment = self.knowledge.crisis.assess(text)
         if assessment.crisis:
             self._prompts.forget(message)
             return await self._crisis(message, text)  # before any limit: safety comes first
+        if problem := self._too_long(text):
+            return [problem]
         if limited := self._limited(message):
             return limited
         if (replied := await self._reply_to_prompt(message, text)) is not None:
@@ -175,16 +177,39 @@ class Conversation:
             return []
         return [TextReply(copy.RATE_LIMITED.format(limit=self.settings.rate_limit_per_minute))]
 
-    def _unreadable(self, text: str) -> TextReply | None:
+    def _too_long(self, text: str) -> TextReply | None:
         if len(text) > self.settings.max_message_chars:
             return TextReply(copy.TOO_LONG.format(length=len(text),
                                                   limit=self.settings.max_message_chars))
-        if not any(ch.isalnum() for ch in text):
-            return TextReply(copy.NO_WORDS)
         return None
+
+    async def _pressed(self, message: Message, action: Action) -> list[Reply]:
+        """A button: what it leaves open replaces the prompt. The prompt's question goes on
+        with it when the button is the prompt's own; "This helped" keeps the answer's topic
+        for a follow-up, as a typed "yes" does."""
+        held = self._prompts.get(message)
+        own = held is not None and held.context is not None and held.context == action.context
+        replies = await self._on_action(message, action)
+        self._prompts.after(message, replies, question=held.question if own and held else "")
+        if own and held and action.kind is ActionKind.HELPED:
+            self._keep_for_follow_up(message, held, replies)
+        return replies
+
+    def _keep_for_follow_up(self, message: Message, answered: Prompt,
+                            replies: list[Reply]) -> None:
+        """After "it helped", nothing is left to say yes or no to, but a follow-up ("what
+        about teens?") is still matched with the answer, for the rest of its window."""
+        if answered.offered is Offered.ANSWER and replies == [TextReply(copy.HELPED)]:
+            self._prompts.put(message, replace(answered, offered=Offered.FOLLOW, choices=()),
+                              fresh=False)
 
     async def _store(self, record: Record) -> int | None:
         """Store a record that stands alone (see `Recorder`); None if the database is down."""
+        if record.replaces is not None:
+            async def write(connection: AsyncConnection) -> int:
+                return await record_interaction(connection, record)
+
+            return await self._transaction(write)
         try:
             return await self._recorder.record(record)
         except STORAGE_ERRORS as exc:
@@ -205,7 +230,8 @@ class Conversation:
     async def _crisis(self, message: Message, text: str) -> list[Reply]:
         """Hotlines first and at once; staff flagged urgent; no counselling."""
         replies: list[Reply] = [TextReply(copy.CRISIS_FIRST + self.knowledge.crisis.hotlines())]
-        question = self.redact(text).text
+        limit = self.settings.max_message_chars  # a crisis is never refused for its length,
+        question = self.redact(text[:limit]).text[:limit]  # but no more than this is kept
         filing = await self._file(message, question, Reason.CRISIS,
                                   record=Record(message, question, "crisis"))
         if filing.reference is not None:
@@ -223,15 +249,24 @@ class Conversation:
             staff = self.triage.is_staff(message.actor)
             return [TextReply(copy.HELP + ("\n\n" + copy.STAFF_HELP if staff else ""))]
         if command == "topics":
+            self._prompts.forget(message)  # a number now means nothing from before
             return [self.topics()]
         if command == "status":
             return [await self._status(message)]
         if not rest:
             return [TextReply(copy.STAFF_USAGE)]
+        return await self._staff_question(message, rest)
+
+    async def _staff_question(self, message: Message, rest: str) -> list[Reply]:
+        """`/staff QUESTION`: a TA contact of its own, recorded once; it closes the prompt
+        before it, so a "staff" after it cannot send the earlier question as well."""
         redaction = self.redact(rest)
-        filing = await self._file(message, redaction.text, Reason.ASKED_FOR_STAFF)
-        return [*self._redaction_notice(message, redaction),
-                self._escalated(filing, Reason.ASKED_FOR_STAFF)]
+        record = Record(message, redaction.text, Outcome.ESCALATE)
+        filing = await self._file(message, redaction.text, Reason.ASKED_FOR_STAFF, record=record)
+        replies = [*self._redaction_notice(message, redaction),
+                   self._escalated(filing, Reason.ASKED_FOR_STAFF)]
+        self._prompts.after(message, replies)
+        return replies
 
     async def _staff_command(self, message: Message, command: str, rest: str) -> str:
         if command == "queue":
@@ -298,7 +333,7 @@ class Conversation:
             Outcome.OFF_TOPIC: self._off_topic,
         }
         answered = await handlers[match.outcome](message, question, match)
-        self._prompts.after(message, answered, topic)
+        self._prompts.after(message, answered, topic, question)
         return replies + answered
 
     def _in_context(self, message: Message, question: str, match: Match
@@ -312,12 +347,15 @@ class Conversation:
         staff, and so it is never proposed as a phrasing), the match, and the topic the next
         follow-up is matched with."""
         prompt = self._prompts.get(message)
-        if prompt is None or prompt.offered is not Offered.ANSWER or not is_follow_up(question):
+        if (prompt is None or prompt.offered not in {Offered.ANSWER, Offered.FOLLOW}
+                or not is_follow_up(question)):
             return question, match, question
         combined = f"{prompt.topic} {question}"
         together = self.matcher.match(without_placeholders(combined))
         best = together.best
         noted = FOLLOW_UP.format(question=question, topic=prompt.topic)
+        if match.outcome is Outcome.ANSWER and _same_entry(match, together):
+            return question, match, question  # matched on its own: the context added nothing
         if together.outcome is Outcome.ANSWER and best and best.entry.id != prompt.entry_id:
             return noted, together, combined
         if match.outcome is Outcome.ANSWER:
@@ -333,21 +371,20 @@ class Conversation:
         if word is None:
             return None
         prompt = self._prompts.get(message)
-        if prompt is None:
-            if word == "staff":
-                return None  # "/staff" on its own: its usage
-            return [TextReply(copy.NO_CHOICES if word.isdigit() else copy.NOTHING_OPEN)]
+        if prompt is None or prompt.offered is Offered.FOLLOW:
+            return [TextReply(_NOTHING_OPEN.get(word, copy.NO_CHOICES))]
         if (hint := _hint(prompt, word)) is not None:
             return [hint]  # the prompt stays open for a reply that fits it
         replies = await self._follow_prompt(message, prompt, word)
-        self._prompts.after(message, replies)
+        self._prompts.after(message, replies, question=prompt.question)
+        if word == "yes":
+            self._keep_for_follow_up(message, prompt, replies)
         return replies
 
     async def _follow_prompt(self, message: Message, prompt: Prompt, word: str) -> list[Reply]:
         """Do what the reply says, through the same path as the button it stands for."""
         if word == "staff" or (prompt.offered is Offered.STAFF and word == "yes"):
-            return await self._on_action(message, Action(ActionKind.SEND_TO_STAFF,
-                                                          context=prompt.context))
+            return [await self._send_to_staff(message, prompt.context, prompt.question)]
         if word.isdigit():
             chosen = prompt.choices[int(word) - 1]
             return await self._on_action(message, Action(ActionKind.CHOOSE, chosen.entry_id,
@@ -421,6 +458,8 @@ class Conversation:
 
         async def write(connection: AsyncConnection) -> Filing:
             text, why = await behind_button(connection, asked, message, question, reason)
+            if why is Reason.OFF_TOPIC and asked is not None:
+                await escalate_off_topic(connection, asked, message)
             row_id = await record_interaction(connection, record) if record else None
             reference = await create_escalation(connection, message, text, why, tags,
                                                 notify=self.triage.platforms)
@@ -429,6 +468,8 @@ class Conversation:
 
         if (filing := await self._transaction(write)) is not None:
             return filing
+        if record is not None and record.replaces is not None:
+            record = None  # its question's record is stored already: it counts once
         spooled = SpooledQuestion.of(message, question, reason, tags, record, asked)
         try:
             self.spool.put(spooled)
@@ -471,9 +512,15 @@ class Conversation:
 
         behind = await self._transaction(asked) if action.context is not None else None
         question = behind[0] if behind else None
-        outcome, feedback = _RECORDED_AS[action.kind]
+        # A related entry picked after an answer is shown, not a new question: it neither
+        # counts as a contact nor takes the answer's place in the question's record.
+        related = action.kind is ActionKind.CHOOSE and behind is not None \
+            and behind[1] != Outcome.SUGGEST
+        outcome, feedback = (SHOWN_RELATED, None) if related else _RECORDED_AS[action.kind]
+        picked = action.kind is ActionKind.CHOOSE and behind is not None and not related
         record = Record(message, question or "", outcome, entry.id,
-                        1.0 if outcome == Outcome.ANSWER else 0.0, feedback)
+                        1.0 if outcome == Outcome.ANSWER else 0.0, feedback,
+                        action.context if picked else None)
         if behind is not None and (source := _CONFIRMS.get((action.kind, behind[1]))):
             await self._confirm(behind[0], entry, source)
         if action.kind is ActionKind.HELPED:
@@ -489,13 +536,21 @@ class Conversation:
         context = await self._store(record)
         return [self.answer(entry, 1.0, context, full=action.kind is ActionKind.MORE)]
 
-    async def _send_to_staff(self, message: Message, asked: int | None) -> Reply:
+    async def _send_to_staff(self, message: Message, asked: int | None,
+                             question: str = "") -> Reply:
         """A Send-to-staff press, or "staff" typed after a reply. One asker at a time, so a
-        double tap cannot file twice before either filing is seen."""
+        double tap cannot file twice before either filing is seen.
+
+        `question` is the one the typed reply's prompt holds: filed when there is no record to
+        read it back from (the database was down when it was asked), and then recorded, so it
+        still counts once as a TA contact."""
         async with self._filing.get((message.platform, message.user_id)):
             if isinstance(behind := await self._behind(message, asked), Reply):
                 return behind
-            filing = await self._file(message, NO_QUESTION, Reason.NOT_HELPED, asked=asked)
+            record = (Record(message, question, Outcome.ESCALATE)
+                      if asked is None and question else None)
+            filing = await self._file(message, question or NO_QUESTION, Reason.NOT_HELPED,
+                                      record=record, asked=asked)
             return self._escalated(filing, Reason.NOT_HELPED)
 
     async def _behind(self, message: Message, asked: int | None) -> Reply | None:
@@ -545,6 +600,16 @@ class Conversation:
             return await record_confirmed(connection, question, entry, source)
 
         await self._transaction(write)
+
+
+def _same_entry(alone: Match, together: Match) -> bool:
+    """Whether the question and the question with its context lead to the same entry."""
+    return (alone.best is not None and together.best is not None
+            and alone.best.entry.id == together.best.entry.id)
+
+
+# A reply with nothing open to reply to; a number gets NO_CHOICES.
+_NOTHING_OPEN = {"staff": copy.STAFF_USAGE, "yes": copy.NOTHING_OPEN, "no": copy.NOTHING_OPEN}
 
 
 def _hint(prompt: Prompt, word: str) -> TextReply | None:

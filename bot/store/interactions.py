@@ -10,7 +10,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -22,9 +22,18 @@ log = logging.getLogger(__name__)
 _INSERT = insert(Interaction).returning(Interaction.id, sort_by_parameter_order=True)
 
 
+# The outcome of a related entry opened from an answer: the entry was shown, but no new
+# question was asked, so reports count it among the entry's showings, not as a TA contact.
+SHOWN_RELATED = "related"
+
+
 @dataclass(frozen=True)
 class Record:
-    """One interaction to store; `text` must already be redacted."""
+    """One interaction to store; `text` must already be redacted.
+
+    `replaces` is the record of the question this one answers (a suggestion or related entry
+    picked for it): that record is updated instead, since reports count each record as one
+    TA contact and one question must count once."""
 
     message: Message
     text: str
@@ -32,6 +41,7 @@ class Record:
     entry_id: str | None = None
     score: float = 0.0
     feedback: str | None = None
+    replaces: int | None = None
 
     def values(self) -> dict[str, object]:
         message = self.message
@@ -42,8 +52,27 @@ class Record:
 
 
 async def record_interaction(connection: AsyncConnection, record: Record) -> int:
-    """Insert a record inside the caller's transaction and return its id."""
-    return (await connection.execute(_INSERT, record.values())).scalar_one()
+    """Insert a record inside the caller's transaction and return its id; or, for a record
+    that `replaces` one of the same asker's, give that one the new outcome and entry."""
+    if record.replaces is None:
+        return (await connection.execute(_INSERT, record.values())).scalar_one()
+    message = record.message
+    await connection.execute(update(Interaction).where(
+        Interaction.id == record.replaces, Interaction.platform == message.platform,
+        Interaction.user_id == message.user_id).values(outcome=record.outcome,
+                                                       entry_id=record.entry_id))
+    return record.replaces
+
+
+async def escalate_off_topic(connection: AsyncConnection, context: int,
+                             message: Message) -> None:
+    """An off-topic question the asker sent to staff anyway is a TA contact after all: its
+    record becomes an escalation, so reports count it once (off-topic records are not
+    contacts)."""
+    await connection.execute(update(Interaction).where(
+        Interaction.id == context, Interaction.platform == message.platform,
+        Interaction.user_id == message.user_id, Interaction.outcome == "off-topic"
+    ).values(outcome="escalate"))
 
 
 async def record_behind(connection: AsyncConnection, context: int,

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.chat.annotations import ANSWERED_WITH
 from bot.chat.messages import DeliveryKind, Message
 from bot.knowledge.confidence import Outcome
-from bot.store.interactions import record_behind
+from bot.store.interactions import SHOWN_RELATED, record_behind
 from bot.store.tables import Escalation, EscalationEvent, OutboxMessage, reference_for, utcnow
 from bot.triage.workflow import WAITING, Reason, State, notice_text
 
@@ -35,7 +35,7 @@ async def behind_button(connection: AsyncConnection, asked: int | None, message:
     text = text or question
     if outcome == Outcome.OFF_TOPIC:
         return text, Reason.OFF_TOPIC
-    if outcome == Outcome.ANSWER and entry_id:
+    if outcome in (Outcome.ANSWER, SHOWN_RELATED) and entry_id:
         text += ANSWERED_WITH.format(entry=entry_id)
     return text, reason
 

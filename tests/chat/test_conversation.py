@@ -1,16 +1,23 @@
 import asyncio
+import datetime as dt
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
-from bot.chat.annotations import NO_QUESTION
+from bot.chat.annotations import NO_QUESTION, proposable
 from bot.chat.conversation import Conversation
 from bot.chat.copy import (
+    ALREADY_SENT,
     ALREADY_WITH_STAFF,
+    HELPED,
+    NO_CHOICES,
     NOT_YOUR_QUESTION,
+    NOTHING_OPEN,
+    OFF_TOPIC,
     SMALL_TALK,
     SPOOLED,
+    STAFF_USAGE,
     STORAGE_DOWN,
     WELCOME,
 )
@@ -28,6 +35,7 @@ from bot.chat.messages import (
     TopicsReply,
 )
 from bot.config import Settings
+from bot.insights.reports import Report, build_report
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.store.tables import Escalation, Interaction
@@ -420,3 +428,220 @@ async def test_identifiers_typed_with_a_question_do_not_keep_it_from_its_answer(
         "email sky.blue@example.com", "U2"))
     assert isinstance(plain, AnswerReply) and isinstance(detailed, AnswerReply)
     assert detailed.entry_id == plain.entry_id
+
+
+# --- reviewed exchanges: each of these went wrong before ---------------------------------------
+
+CRISIS = "he is going to kill me tonight"
+CHILDREN = "what services do children in shelter need"
+
+
+async def test_a_crisis_message_over_the_length_limit_still_gets_hotlines_and_staff(
+        conversation: Conversation) -> None:
+    text = CRISIS + " and the rest is invented filler" * 200
+    assert len(text) > conversation.settings.max_message_chars
+    replies = await conversation.handle(msg(text))
+    assert "call 911" in replies[0].text and "marked urgent" in replies[1].text
+    [escalation] = await rows(conversation.db, Escalation)
+    assert escalation.reason == "crisis" and escalation.question.startswith(CRISIS)
+    limit = conversation.settings.max_message_chars
+    assert len(escalation.question) <= limit
+    assert all(len(row.text) <= limit for row in await rows(conversation.db, Interaction))
+    [refused] = await conversation.handle(msg("subpoena " * 600))  # no crisis: refused
+    assert "4,000" in refused.text
+
+
+def in_thread(text: str, thread: str) -> Message:
+    return Message("test", "U1", "C-CHANNEL", text, thread_id=thread)
+
+
+async def test_a_reply_in_a_thread_acts_on_that_threads_prompt(
+        conversation: Conversation) -> None:
+    [suggested] = await conversation.handle(in_thread("shelter", "thread-a"))
+    assert isinstance(suggested, SuggestReply)
+    [answer, *_] = await conversation.handle(in_thread("can residents bring their pets",
+                                                       "thread-b"))
+    assert isinstance(answer, AnswerReply)
+    [sent] = await conversation.handle(in_thread("staff", "thread-a"))
+    assert isinstance(sent, EscalatedReply)
+    [escalation] = await rows(conversation.db, Escalation)
+    assert escalation.question == "shelter"
+    assert await conversation.handle(in_thread("yes", "thread-b")) == [TextReply(HELPED)]
+
+
+async def test_a_thread_per_message_still_finds_the_askers_last_prompt(
+        conversation: Conversation) -> None:
+    """A Telegram group names each message as its own thread (the message a reply quotes)."""
+    [suggested] = await conversation.handle(in_thread("shelter", "101"))
+    [chosen, *_] = await conversation.handle(in_thread("1", "102"))
+    assert isinstance(chosen, AnswerReply)
+    assert chosen.entry_id == suggested.choices[0].entry_id
+    assert await conversation.handle(in_thread("yes", "103")) == [TextReply(HELPED)]
+    assert await conversation.handle(in_thread("yes", "103")) == [TextReply(NOTHING_OPEN)]
+
+
+async def test_none_of_the_above_then_yes_files_the_question_asked(
+        conversation: Conversation) -> None:
+    [suggested] = await conversation.handle(msg("funding"))
+    assert isinstance(suggested, SuggestReply)
+    [offer] = await conversation.handle(msg("None of the above"))
+    assert isinstance(offer, OfferStaffReply) and offer.text != OFF_TOPIC
+    [sent] = await conversation.handle(msg("yes"))
+    assert isinstance(sent, EscalatedReply)
+    [escalation] = await rows(conversation.db, Escalation)
+    assert escalation.question == "funding"
+
+
+async def test_no_it_didnt_then_staff_files_the_answered_question(
+        conversation: Conversation) -> None:
+    await conversation.handle(msg("can residents bring their pets"))
+    [offer] = await conversation.handle(msg("no it didn't"))
+    assert isinstance(offer, OfferStaffReply)
+    [sent] = await conversation.handle(msg("Staff pls"))
+    assert isinstance(sent, EscalatedReply)
+    [escalation] = await rows(conversation.db, Escalation)
+    assert escalation.question.startswith("can residents bring their pets (")
+
+
+@pytest.mark.parametrize(("said", "feedback"), [("Yes, thanks", "helped"),
+                                                ("No, thanks", "not-helped")])
+async def test_yes_or_no_with_thanks_records_feedback(conversation: Conversation, said: str,
+                                                      feedback: str) -> None:
+    await conversation.handle(msg("can residents bring their pets"))
+    [reply] = await conversation.handle(msg(said))
+    assert reply != TextReply(SMALL_TALK)
+    assert (await rows(conversation.db, Interaction))[-1].feedback == feedback
+
+
+@pytest.mark.parametrize("said", ["two", "Option 2", "(2)", "2\ufe0f\u20e3", "number 2 please"])
+async def test_common_ways_of_typing_two_pick_the_second_choice(
+        conversation: Conversation, said: str) -> None:
+    [suggested] = await conversation.handle(msg("shelter"))
+    [chosen, *_] = await conversation.handle(msg(said))
+    assert isinstance(chosen, AnswerReply)
+    assert chosen.entry_id == suggested.choices[1].entry_id
+
+
+async def test_a_real_question_after_suggestions_is_not_taken_for_a_reply(
+        conversation: Conversation) -> None:
+    await conversation.handle(msg("shelter"))
+    [answer, *_] = await conversation.handle(msg("none of the above, can residents bring "
+                                                 "their pets"))
+    assert isinstance(answer, AnswerReply) and answer.entry_id == "pets-in-shelter"
+
+
+async def down_conversation(shipped_kb: KnowledgeBase, tmp_path: Path
+                            ) -> tuple[Conversation, Database]:
+    down = Database("postgresql+asyncpg://postgres@127.0.0.1:9/nothing")
+    settings = Settings(database_url=down.url, knowledge_dir=tmp_path,
+                        spool_dir=tmp_path / "spool")
+    return Conversation(shipped_kb, down, settings), down
+
+
+@pytest.mark.parametrize(("turns", "filed"), [
+    (["shelter", "staff"], "shelter"),
+    (["can residents bring their pets", "no", "yes"], "can residents bring their pets")])
+async def test_while_the_database_is_down_staff_gets_the_question_the_prompt_holds(
+        shipped_kb: KnowledgeBase, tmp_path: Path, turns: list[str], filed: str) -> None:
+    conversation, down = await down_conversation(shipped_kb, tmp_path)
+    for said in turns:
+        replies = await conversation.handle(msg(said))
+    assert replies == [TextReply(SPOOLED)]
+    [(_, spooled)] = list(conversation.spool.waiting())
+    assert spooled.question == filed and spooled.outcome == "escalate"
+    await down.close()
+
+
+async def test_a_follow_up_after_yes_is_still_matched_with_the_answer(
+        conversation: Conversation) -> None:
+    [answer] = await conversation.handle(msg(CHILDREN))
+    assert isinstance(answer, AnswerReply) and answer.entry_id == "children-in-shelter"
+    assert await conversation.handle(msg("yes")) == [TextReply(HELPED)]
+    [follow_up, *_] = await conversation.handle(msg("what about teens?"))
+    assert isinstance(follow_up, AnswerReply)
+    assert follow_up.entry_id == "teen-boys-shelter-admission"
+
+
+async def test_the_helped_button_also_keeps_the_follow_up(conversation: Conversation) -> None:
+    [answer] = await conversation.handle(msg(CHILDREN))
+    await conversation.handle(msg(action=Action(ActionKind.HELPED, answer.entry_id,
+                                                answer.context)))
+    [follow_up, *_] = await conversation.handle(msg("what about teens?"))
+    assert isinstance(follow_up, AnswerReply)
+    assert follow_up.entry_id == "teen-boys-shelter-admission"
+
+
+async def test_a_staff_command_closes_the_prompt_before_it(conversation: Conversation) -> None:
+    await conversation.handle(msg("shelter"))
+    [sent] = await conversation.handle(msg(TO_STAFF))
+    assert isinstance(sent, EscalatedReply)
+    [again] = await conversation.handle(msg("staff"))
+    assert again == TextReply(ALREADY_SENT.format(reference=sent.reference))
+    assert [e.question for e in await rows(conversation.db, Escalation)] == [UNMATCHED]
+
+
+async def test_topics_replaces_the_open_prompt(conversation: Conversation) -> None:
+    [answer] = await conversation.handle(msg("can residents bring their pets"))
+    assert answer.related
+    await conversation.handle(msg("topics"))
+    assert await conversation.handle(msg("2")) == [TextReply(NO_CHOICES)]
+    assert await conversation.handle(msg("staff")) == [TextReply(STAFF_USAGE)]
+    assert await rows(conversation.db, Escalation) == []
+
+
+async def test_a_short_question_matched_on_its_own_is_not_labelled_a_follow_up(
+        conversation: Conversation) -> None:
+    await conversation.handle(msg("can residents bring their pets"))
+    [answer] = await conversation.handle(msg("can our shelter have a curfew"))
+    assert isinstance(answer, AnswerReply) and answer.entry_id == "shelter-rules"
+    recorded = (await rows(conversation.db, Interaction))[-1].text
+    assert recorded == "can our shelter have a curfew"
+    assert proposable(recorded) == recorded
+
+
+async def contacts(conversation: Conversation) -> Report:
+    today = dt.date.today()
+    return await build_report(conversation.db, conversation.knowledge,
+                              today - dt.timedelta(days=1), today + dt.timedelta(days=1))
+
+
+@pytest.mark.parametrize("turns", [["shelter", "1"], ["can residents bring their pets", "1"],
+                                   ["shelter", "1", "2"]])
+async def test_picking_a_suggestion_or_related_entry_is_one_contact(
+        conversation: Conversation, turns: list[str]) -> None:
+    for said in turns:
+        await conversation.handle(msg(said))
+    report = await contacts(conversation)
+    assert report.contacts == 1 and report.by_outcome == {"answer": 1}
+
+
+async def test_a_related_entry_opened_after_an_answer_keeps_the_answer_on_record(
+        conversation: Conversation) -> None:
+    [answer] = await conversation.handle(msg("can residents bring their pets"))
+    assert isinstance(answer, AnswerReply) and answer.related
+    [shown] = await conversation.handle(msg("1"))
+    assert isinstance(shown, AnswerReply) and shown.entry_id == answer.related[0].entry_id
+    report = await contacts(conversation)
+    assert report.contacts == 1 and report.by_outcome == {"answer": 1}
+    assert report.feedback[answer.entry_id]["answered"] == 1  # not moved to the related one
+    assert report.feedback[shown.entry_id]["answered"] == 1
+
+
+async def test_a_state_law_pick_is_one_contact(conversation: Conversation) -> None:
+    await conversation.handle(msg("papers from court about records"))
+    replies = await conversation.handle(msg("1"))
+    assert [type(r) for r in replies] == [AnswerReply, EscalatedReply]
+    [staff] = await conversation.handle(msg("staff"))
+    assert "already" in staff.text
+    assert (await contacts(conversation)).contacts == 1
+
+
+async def test_questions_sent_with_staff_or_after_off_topic_count_once(
+        conversation: Conversation) -> None:
+    await conversation.handle(msg(TO_STAFF))
+    await conversation.handle(msg("what is the weather tomorrow"))
+    await conversation.handle(msg("send it to staff"))
+    report = await contacts(conversation)
+    assert len(await rows(conversation.db, Escalation)) == 2
+    assert report.contacts == 2 and report.by_outcome == {"escalate": 2}
+    assert report.off_topic == 0

@@ -62,6 +62,41 @@ def test_only_short_replies_are_read_as_replies(text: str, word: str | None) -> 
     assert reply_word(text) == word
 
 
+@pytest.mark.parametrize(("text", "word"), [
+    ("two", "2"), ("Option 2", "2"), ("number 3", "3"), ("option #2", "2"), ("(2)", "2"),
+    ("2\ufe0f\u20e3", "2"), ("\U0001f51f", "10"), ("ten", "10"), ("2 please", "2"),
+    ("Yes, thanks", "yes"), ("yes thank you", "yes"), ("No, thanks", "no"),
+    ("no thank you so much", "no"), ("2 thank you so much", "2"), ("None of the above", "no"),
+    ("none of them", "no"),
+    ("No it didn't", "no"), ("no it didn’t help, thanks", "no"), ("no it does not", "no"),
+    ("Staff pls", "staff"), ("send to staff", "staff"), ("send it to staff please", "staff"),
+    ("ask staff", "staff"), ("talk to a person", "staff"), ("talk to a human", "staff"),
+    # the boundary: more than a few words beyond those forms is a question of its own
+    ("two shelters share one hotline, what do we do", None),
+    ("option 2 but for rural programs", None), ("2 thanks for the list of grants", None),
+    ("none of the above, can residents bring their pets", None),
+    ("no it didn't mention confidentiality waivers", None),
+    ("staff pls tell me about grants for vans", None), ("ask staff about our audit", None),
+    ("yes thanks but what about teens", None), ("thank you", None), ("please", None)])
+def test_common_forms_of_a_reply_are_read_and_questions_are_not(text: str,
+                                                                 word: str | None) -> None:
+    assert reply_word(text) == word
+
+
+def test_each_thread_has_its_own_prompt_and_a_new_thread_reads_the_latest() -> None:
+    prompts = Prompts()
+    a, b = (Message("test", "U1", "C1", "x", thread_id=t) for t in ("A", "B"))
+    prompts.put(a, Prompt(Offered.CHOICES, 1))
+    prompts.put(b, Prompt(Offered.ANSWER, 2))
+    assert prompts.get(a).context == 1 and prompts.get(b).context == 2
+    new = Message("test", "U1", "C1", "x", thread_id="C")  # as a Telegram group's messages
+    assert prompts.get(new).context == 2
+    assert prompts.get(msg("x", conversation="C1")) is None  # outside any thread
+    prompts.put(a, Prompt(Offered.CHOICES, 1))
+    prompts.forget(b)
+    assert prompts.get(b) is None and prompts.get(a).context == 1  # closed: not A's instead
+
+
 @pytest.mark.parametrize(("text", "follows"), [
     ("what about teens?", True), ("housing", True), ("and if he tracks her phone?", True),
     ("how about in a rural county with one police officer", True),
