@@ -95,8 +95,8 @@ ONLY_STAFF = "Only the coalition's TA staff can do that."
 _REFERENCE = re.compile(r"\bTA-\d{4,}\b")
 _BOT_ID = re.compile(r"[0-9]+")  # a bot token: the bot's number, a colon, the secret
 _SECRET = re.compile(r"[A-Za-z0-9_-]+")
-_ACTIONS = {"c": ActionKind.CHOOSE, "h": ActionKind.HELPED, "n": ActionKind.NOT_HELPED,
-            "s": ActionKind.SEND_TO_STAFF, "m": ActionKind.MORE}
+_ACTIONS = {"c": ActionKind.CHOOSE, "r": ActionKind.RELATED, "h": ActionKind.HELPED,
+            "n": ActionKind.NOT_HELPED, "s": ActionKind.SEND_TO_STAFF, "m": ActionKind.MORE}
 
 
 @dataclass(frozen=True)
@@ -237,9 +237,9 @@ def _short_answer(reply: AnswerReply) -> tuple[str, InlineKeyboardMarkup]:
 
 
 def _related_rows(reply: AnswerReply) -> list[list[tuple[str, str]]]:
-    """Related entries as buttons that choose them, with the answer's context (a chosen
-    suggestion's data: "c|context|entry", within 64 bytes like it)."""
-    return [[("Related: " + c.title, _data("c", reply.context, c.entry_id))]
+    """Related entries as buttons that open them, with the answer's context
+    ("r|context|entry", within 64 bytes like a chosen suggestion's data)."""
+    return [[("Related: " + c.title, _data("r", reply.context, c.entry_id))]
             for c in reply.related[:RELATED_BUTTONS]]
 
 

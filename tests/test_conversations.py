@@ -143,15 +143,17 @@ def numbered(name: str, handles: list[Any]) -> dict[str, Any]:
 
 def seen_reply(reply: Reply) -> Seen:
     """The core's reply, with the `Action` each of its buttons would send."""
-    def choose(choices: tuple[Choice, ...], context: int | None) -> list[Action]:
-        return [Action(ActionKind.CHOOSE, c.entry_id, context) for c in choices]
+    def choose(choices: tuple[Choice, ...], context: int | None,
+               kind: ActionKind = ActionKind.CHOOSE) -> list[Action]:
+        return [Action(kind, c.entry_id, context) for c in choices]
 
     match reply:
         case AnswerReply():
             buttons = {"helped": Action(ActionKind.HELPED, reply.entry_id, reply.context),
                        "not quite": Action(ActionKind.NOT_HELPED, reply.entry_id, reply.context)}
             return Seen("answer", reply.answer, reply.entry_id, _ids(reply.related),
-                        buttons | numbered("related", choose(reply.related, reply.context)))
+                        buttons | numbered("related", choose(reply.related, reply.context,
+                                                             ActionKind.RELATED)))
         case SuggestReply():
             staff = Action(ActionKind.SEND_TO_STAFF, context=reply.context)
             return Seen("suggest", reply.text, None, _ids(reply.choices),
@@ -247,7 +249,7 @@ def seen_telegram(payload: dict) -> Seen:
         return handle[0].rsplit("|", 1)[1]
 
     if helped := kind("h"):
-        related = kind("c")
+        related = kind("r")
         return Seen("answer", text, entry(helped[0]), tuple(entry(c) for c in related),
                     {"helped": helped[0], "not quite": kind("n")[0]}
                     | numbered("related", related))

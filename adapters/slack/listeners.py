@@ -241,6 +241,11 @@ def _kind(body: object) -> str:
     return "/".join(repr(k)[:40] for k in kinds if k is not None) or "no type"
 
 
+def _opens(action_id: str) -> ActionKind:
+    """A suggestion's button picks it; a related entry's opens it beside the answer."""
+    return ActionKind.RELATED if action_id.startswith("tabot_related_") else ActionKind.CHOOSE
+
+
 def refused_for_good(error: SlackApiError) -> str | None:
     """Why Slack will never take the message, or None if a later try may get it through (a
     server error, a rate limit, a token to fix). The restricted_action family (read-only
@@ -381,7 +386,7 @@ class SlackAdapter(Adapter):
             if not await self._once(f"action:{user}:{action.get('action_ts')}"):
                 return
             value = _value(action)
-            kind = _BUTTONS.get(action["action_id"], ActionKind.CHOOSE)
+            kind = _BUTTONS.get(action["action_id"], _opens(action["action_id"]))
             thread = _field(body.get("message"), "thread_ts")
             pressed = Action(kind, _field(value, "entry"), _context(value.get("ctx")))
             await self.dispatch(Message(self.name, user, channel, thread_id=thread,
@@ -460,11 +465,17 @@ class SlackAdapter(Adapter):
 
     async def deliver(self, delivery: Delivery) -> None:
         """Send one outbox message; a refusal for good is `Undeliverable`, so it is given up
-        rather than retried forever."""
+        rather than retried forever. Only where the asker asked, or for a post that was
+        deleted: the triage channel refusing a post (the bot not invited, a mistyped
+        SLACK_TRIAGE_CHANNEL) is the installation's to fix, and the post goes once it is."""
         try:
             await self._deliver(delivery)
         except SlackApiError as exc:
-            if (reason := refused_for_good(exc)) is None:
+            reason = refused_for_good(exc)
+            if reason is None or not isinstance(delivery, ToAsker | TriageUpdate):
+                if reason is not None:
+                    log.warning("the triage channel refused a post (%s): invite the bot to "
+                                "SLACK_TRIAGE_CHANNEL, or correct it; retrying", reason)
                 raise
             raise Undeliverable(reason) from exc
 

@@ -230,8 +230,10 @@ class Conversation:
     async def _crisis(self, message: Message, text: str) -> list[Reply]:
         """Hotlines first and at once; staff flagged urgent; no counselling."""
         replies: list[Reply] = [TextReply(copy.CRISIS_FIRST + self.knowledge.crisis.hotlines())]
-        limit = self.settings.max_message_chars  # a crisis is never refused for its length,
-        question = self.redact(text[:limit]).text[:limit]  # but no more than this is kept
+        # A crisis is never refused for its length, but no more than the limit is kept: cut
+        # after redacting, since a cut through a phone number or name would hide it from the
+        # redactor.
+        question = self.redact(text).text[:self.settings.max_message_chars]
         filing = await self._file(message, question, Reason.CRISIS,
                                   record=Record(message, question, "crisis"))
         if filing.reference is not None:
@@ -387,8 +389,8 @@ class Conversation:
             return [await self._send_to_staff(message, prompt.context, prompt.question)]
         if word.isdigit():
             chosen = prompt.choices[int(word) - 1]
-            return await self._on_action(message, Action(ActionKind.CHOOSE, chosen.entry_id,
-                                                          prompt.context))
+            kind = ActionKind.RELATED if prompt.offered is Offered.ANSWER else ActionKind.CHOOSE
+            return await self._on_action(message, Action(kind, chosen.entry_id, prompt.context))
         if prompt.offered is Offered.ANSWER:
             kind = ActionKind.HELPED if word == "yes" else ActionKind.NOT_HELPED
             return await self._on_action(message, Action(kind, prompt.entry_id, prompt.context))
@@ -512,12 +514,10 @@ class Conversation:
 
         behind = await self._transaction(asked) if action.context is not None else None
         question = behind[0] if behind else None
-        # A related entry picked after an answer is shown, not a new question: it neither
-        # counts as a contact nor takes the answer's place in the question's record.
-        related = action.kind is ActionKind.CHOOSE and behind is not None \
-            and behind[1] != Outcome.SUGGEST
-        outcome, feedback = (SHOWN_RELATED, None) if related else _RECORDED_AS[action.kind]
-        picked = action.kind is ActionKind.CHOOSE and behind is not None and not related
+        # A pick among suggestions answers the question its record holds; a related entry
+        # opened after an answer is shown beside it (`_RECORDED_AS`), not a new question.
+        outcome, feedback = _RECORDED_AS[action.kind]
+        picked = action.kind is ActionKind.CHOOSE and behind is not None
         record = Record(message, question or "", outcome, entry.id,
                         1.0 if outcome == Outcome.ANSWER else 0.0, feedback,
                         action.context if picked else None)
@@ -530,7 +530,7 @@ class Conversation:
             await self._store(record)
             waiting = await self._behind(message, action.context)
             return [waiting if isinstance(waiting, Reply) else OfferStaffReply(action.context)]
-        if action.kind is ActionKind.CHOOSE and entry.escalate and question:
+        if action.kind in _OPENS and entry.escalate and question:
             async with self._filing.get((message.platform, message.user_id)):
                 return await self._state_law_pick(message, question, entry, record)
         context = await self._store(record)
@@ -634,10 +634,14 @@ def _hint(prompt: Prompt, word: str) -> TextReply | None:
 # picking a related entry after an answer does not (the question was about the answer).
 _CONFIRMS: dict[tuple[ActionKind, str], Confirmation] = {
     (ActionKind.CHOOSE, Outcome.SUGGEST): Confirmation.PICKED,
+    # a second pick among the same suggestions: the first changed the record to its answer
+    (ActionKind.CHOOSE, Outcome.ANSWER): Confirmation.PICKED,
     (ActionKind.HELPED, Outcome.ANSWER): Confirmation.HELPED,
 }
+_OPENS = (ActionKind.CHOOSE, ActionKind.RELATED)  # buttons that open an entry
 _RECORDED_AS: dict[ActionKind, tuple[str, str | None]] = {
     ActionKind.CHOOSE: (Outcome.ANSWER, None),
+    ActionKind.RELATED: (SHOWN_RELATED, None),
     ActionKind.HELPED: ("feedback", "helped"),
     ActionKind.NOT_HELPED: ("feedback", "not-helped"),
     ActionKind.MORE: ("feedback", "more"),

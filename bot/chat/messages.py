@@ -35,6 +35,7 @@ class Actor:
 
 class ActionKind(StrEnum):
     CHOOSE = "choose"  # the asker picked one of the suggested entries
+    RELATED = "related"  # the asker opened one of an answer's related entries
     HELPED = "helped"  # "This helped"
     NOT_HELPED = "not-helped"  # "Not quite": offers to send the question to staff
     SEND_TO_STAFF = "send-to-staff"  # confirms the offer made after "Not quite"

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.entries import Entry
 from bot.store.database import Database
+from bot.store.interactions import SHOWN
 from bot.store.retention import PURGED
 from bot.store.tables import Escalation, Interaction, InteractionCount, utcnow
 
@@ -89,7 +90,7 @@ async def find_gaps(db: Database, kb: KnowledgeBase, since: dt.datetime, *,
             select(Interaction.outcome, Interaction.entry_id, Interaction.feedback,
                    Interaction.text).where(Interaction.created_at >= since)))
     not_quite = [text for _, _, feedback, text in records if feedback == "not-helped" and text]
-    answered = Counter(entry for outcome, entry, _, _ in records if outcome == "answer" and entry)
+    answered = Counter(entry for outcome, entry, _, _ in records if outcome in SHOWN and entry)
     verdicts = Counter(entry for _, entry, feedback, _ in records if feedback and entry)
     unhappy = Counter(entry for _, entry, feedback, _ in records
                       if feedback == "not-helped" and entry)

@@ -26,7 +26,7 @@ from sqlalchemy import ColumnElement, DateTime, func, select
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.confidence import Outcome
 from bot.store.database import Database
-from bot.store.interactions import SHOWN_RELATED
+from bot.store.interactions import SHOWN
 from bot.store.retention import local_month
 from bot.store.tables import Escalation, EscalationEvent, Interaction, InteractionCount
 from bot.triage.workflow import as_utc
@@ -191,7 +191,7 @@ def _count_feedback(report: Report, rows: list[_Row]) -> None:
     answered: Counter[str] = Counter()
     verdicts: dict[str, Counter[str]] = {}
     for row in rows:
-        if row.outcome in ("answer", SHOWN_RELATED) and row.entry_id:
+        if row.outcome in SHOWN and row.entry_id:
             answered[row.entry_id] += row.count
         if row.feedback and row.entry_id:
             verdicts.setdefault(row.entry_id, Counter())[row.feedback] += row.count

@@ -25,6 +25,7 @@ _INSERT = insert(Interaction).returning(Interaction.id, sort_by_parameter_order=
 # The outcome of a related entry opened from an answer: the entry was shown, but no new
 # question was asked, so reports count it among the entry's showings, not as a TA contact.
 SHOWN_RELATED = "related"
+SHOWN = ("answer", SHOWN_RELATED)  # the outcomes under which an entry was shown to an asker
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,8 @@ class Recorder:
         self._flushing: asyncio.Task[None] | None = None
 
     async def record(self, record: Record) -> int:
+        if record.replaces is not None:  # batched inserts only: an update goes on its own
+            raise ValueError("a Record that replaces another is stored with record_interaction")
         done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
         self._pending.append((record, done))
         if self._flushing is None or self._flushing.done():

@@ -28,11 +28,11 @@ def test_the_console_numbers_related_entries_in_the_cores_order() -> None:
     assert "\n  2. Related entry 1" in text
 
 
-def test_telegram_related_buttons_choose_with_the_answers_context_within_64_bytes() -> None:
+def test_telegram_related_buttons_open_with_the_answers_context_within_64_bytes() -> None:
     [(_, keyboard)] = telegram_render(answer())
     data = [b.callback_data for row in keyboard.inline_keyboard for b in row]
-    related = [d for d in data if d.startswith("c|")]
-    assert related == [f"c|{MAX_CONTEXT}|{c.entry_id}" for c in RELATED[:RELATED_BUTTONS]]
+    related = [d for d in data if d.startswith("r|")]
+    assert related == [f"r|{MAX_CONTEXT}|{c.entry_id}" for c in RELATED[:RELATED_BUTTONS]]
     assert all(len(d.encode()) <= CALLBACK_BYTES for d in data)
 
 
@@ -59,6 +59,6 @@ def test_an_answer_without_related_entries_offers_none() -> None:
     assert not any(e["action_id"].startswith("tabot_related_")
                    for b in rendered if b["type"] == "actions" for e in b["elements"])
     [(_, keyboard)] = telegram_render(answer(related=()))
-    assert not any(b.callback_data.startswith("c|") for row in keyboard.inline_keyboard
+    assert not any(b.callback_data.startswith("r|") for row in keyboard.inline_keyboard
                    for b in row)
     assert "Related" not in console.render(answer(related=()))

@@ -339,6 +339,22 @@ async def test_an_answer_that_meets_a_slack_server_error_is_retried_not_given_up
     assert not [r for r in await outbox_rows(slack.runtime.db) if r.kind == "staff-alert"]
 
 
+async def test_a_triage_channel_the_bot_is_not_in_keeps_its_notices_for_a_retry(
+        slack: Slack) -> None:
+    """Not the asker's refusal but the installation's: once the bot is invited, the notice
+    goes."""
+    slack.api.refused[TRIAGE] = "not_in_channel"
+    await slack.dm(TO_STAFF)
+    await slack.api.wait_for("chat.postMessage")
+    await slack.deliver()
+    [notice] = [r for r in await outbox_rows(slack.runtime.db) if r.kind == "staff-notice"]
+    assert notice.given_up_at is None and "not_in_channel" in notice.last_error
+    del slack.api.refused[TRIAGE]
+    await asyncio.sleep(outbox.FIRST_RETRY.total_seconds() + 0.2)
+    await slack.deliver()
+    assert "TA-0001" in posted_to(slack, TRIAGE)[-1]["text"]
+
+
 async def test_a_token_problem_is_retried_not_given_up(slack: Slack) -> None:
     """invalid_auth and account_inactive are the installation's to fix; the answer goes once
     they are."""

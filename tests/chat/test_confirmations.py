@@ -43,6 +43,6 @@ async def test_a_related_entry_chosen_after_an_answer_proposes_nothing(
     [answer] = await conversation.handle(msg("can a shelter have a curfew for residents"))
     assert isinstance(answer, AnswerReply) and answer.related
     related = answer.related[0].entry_id
-    await conversation.handle(msg(action=Action(ActionKind.CHOOSE, related,
+    await conversation.handle(msg(action=Action(ActionKind.RELATED, related,
                                                 context=answer.context)))
     assert related not in await pending(conversation)

@@ -38,7 +38,7 @@ from bot.config import Settings
 from bot.insights.reports import Report, build_report
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
-from bot.store.tables import Escalation, Interaction
+from bot.store.tables import Escalation, Interaction, LearnedPhrasing
 from bot.triage import outbox
 from bot.triage.escalations import ANSWERED_WITH
 from tests.conftest import write_text
@@ -451,6 +451,17 @@ async def test_a_crisis_message_over_the_length_limit_still_gets_hotlines_and_st
     assert "4,000" in refused.text
 
 
+async def test_a_long_crisis_message_is_cut_after_redaction_not_through_a_phone_number(
+        conversation: Conversation) -> None:
+    limit = conversation.settings.max_message_chars
+    lead = CRISIS + " call me back at "
+    text = lead + "x" * (limit - len(lead) - 6) + " 555-201-3344 " + "more invented filler " * 50
+    assert text.index("555-201-3344") < limit < text.index("555-201-3344") + 12
+    await conversation.handle(msg(text))
+    [escalation] = await rows(conversation.db, Escalation)
+    assert "555" not in escalation.question and "201-3" not in escalation.question
+
+
 def in_thread(text: str, thread: str) -> Message:
     return Message("test", "U1", "C-CHANNEL", text, thread_id=thread)
 
@@ -625,6 +636,23 @@ async def test_a_related_entry_opened_after_an_answer_keeps_the_answer_on_record
     assert report.contacts == 1 and report.by_outcome == {"answer": 1}
     assert report.feedback[answer.entry_id]["answered"] == 1  # not moved to the related one
     assert report.feedback[shown.entry_id]["answered"] == 1
+
+
+async def test_a_second_pick_among_the_same_suggestions_is_a_pick_not_a_related_entry(
+        conversation: Conversation) -> None:
+    [suggested] = await conversation.handle(msg("shelter"))
+    assert isinstance(suggested, SuggestReply) and len(suggested.choices) >= 2
+    first, second = (c.entry_id for c in suggested.choices[:2])
+    for action in (Action(ActionKind.CHOOSE, first, suggested.context),
+                   Action(ActionKind.NOT_HELPED, first, suggested.context),
+                   Action(ActionKind.CHOOSE, second, suggested.context)):
+        await conversation.handle(msg(action=action))
+    report = await contacts(conversation)
+    assert report.contacts == 1 and report.by_outcome == {"answer": 1}
+    question = next(r for r in await rows(conversation.db, Interaction) if r.text == "shelter")
+    assert question.outcome == "answer" and question.entry_id == second
+    learned = {r.entry_id for r in await rows(conversation.db, LearnedPhrasing)}
+    assert second in learned
 
 
 async def test_a_state_law_pick_is_one_contact(conversation: Conversation) -> None:

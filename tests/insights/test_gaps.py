@@ -8,18 +8,28 @@ import datetime as dt
 from bot.insights import gaps
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
+from bot.store.interactions import SHOWN_RELATED
 from bot.store.retention import purge
 from bot.store.tables import Interaction
 
 NOW = dt.datetime(2026, 3, 1, 12, tzinfo=dt.UTC)
 
 
-async def answered(db: Database, entry_id: str, *days_ago: int) -> None:
+async def answered(db: Database, entry_id: str, *days_ago: int,
+                   outcome: str = "answer") -> None:
     async with db.session() as session, session.begin():
         session.add_all(Interaction(platform="slack", user_id="U1", text="(generated)",
-                                    outcome="answer", entry_id=entry_id, score=0.9,
+                                    outcome=outcome, entry_id=entry_id, score=0.9,
                                     created_at=NOW - dt.timedelta(days=days))
                         for days in days_ago)
+
+
+async def test_an_entry_opened_only_as_a_related_entry_was_matched(
+        database: Database, shipped_kb: KnowledgeBase) -> None:
+    entry_id = sorted(shipped_kb.entries)[0]
+    await answered(database, entry_id, 1, outcome=SHOWN_RELATED)
+    found = await gaps.find_gaps(database, shipped_kb, NOW - dt.timedelta(days=5), now=NOW)
+    assert entry_id not in found.never_matched
 
 
 async def test_a_window_longer_than_the_records_kept_is_limited_and_says_so(
