@@ -37,6 +37,7 @@ from bot.store.tables import (
     LearnedPhrasing,
     OutboxMessage,
     SeenEvent,
+    outbox_pending,
     utcnow,
 )
 
@@ -127,8 +128,7 @@ def _marks_a_waiting_message() -> ColumnElement[bool]:
     long: without it a retry would send that piece again, to every staff member who had it.
     A message given up waits no more, so its marks go with the week's others."""
     mark = literal("outbox:") + cast(OutboxMessage.id, String) + literal(":%")
-    return exists().where(OutboxMessage.delivered_at.is_(None),
-                          OutboxMessage.given_up_at.is_(None),
+    return exists().where(outbox_pending(),
                           OutboxMessage.platform == SeenEvent.platform,
                           SeenEvent.key.like(mark))
 

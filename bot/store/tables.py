@@ -10,6 +10,7 @@ import datetime as dt
 from typing import ClassVar
 
 from sqlalchemy import (
+    ColumnElement,
     DateTime,
     Float,
     ForeignKey,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -101,6 +103,12 @@ class OutboxMessage(Base):
                                                              index=True)
     given_up_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+def outbox_pending() -> ColumnElement[bool]:
+    """An outbox message still to be sent: neither delivered nor given up. One definition
+    for the sender (`bot.triage.outbox`) and the purge (`bot.store.retention`)."""
+    return and_(OutboxMessage.delivered_at.is_(None), OutboxMessage.given_up_at.is_(None))
 
 
 class SeenEvent(Base):

@@ -31,7 +31,13 @@ from bot.chat.messages import (
     TriageUpdate,
 )
 from bot.store.database import Database
-from bot.store.tables import Escalation, OutboxMessage, reference_for, utcnow
+from bot.store.tables import (
+    Escalation,
+    OutboxMessage,
+    outbox_pending,
+    reference_for,
+    utcnow,
+)
 
 # Short, and renewed while a send is under way: after a crash the one message the dead process
 # held is free again within seconds, and a slow platform call never outlives its lease.
@@ -86,13 +92,8 @@ def _delivery(row: OutboxMessage, maybe_sent: bool) -> Delivery:
     return ReviewPost(row.id, row.platform, row.text, maybe_sent)
 
 
-def pending() -> ColumnElement[bool]:
-    """Still to be sent: neither delivered nor given up."""
-    return and_(OutboxMessage.delivered_at.is_(None), OutboxMessage.given_up_at.is_(None))
-
-
 def _free(now: dt.datetime) -> ColumnElement[bool]:
-    return and_(pending(),
+    return and_(outbox_pending(),
                 or_(OutboxMessage.lease_until.is_(None), OutboxMessage.lease_until < now))
 
 
@@ -135,7 +136,8 @@ async def _lease(db: Database, message_id: int, owner: str,
 
 
 def _held(message_id: int, owner: str) -> ColumnElement[bool]:
-    return and_(OutboxMessage.id == message_id, OutboxMessage.lease_owner == owner, pending())
+    return and_(OutboxMessage.id == message_id, OutboxMessage.lease_owner == owner,
+                outbox_pending())
 
 
 async def renew(db: Database, message_id: int, owner: str) -> bool:
