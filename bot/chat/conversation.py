@@ -63,7 +63,6 @@ from bot.store.interactions import (
     Record,
     Recorder,
     asked_by_another,
-    escalate_off_topic,
     record_behind,
     record_interaction,
 )
@@ -460,8 +459,6 @@ class Conversation:
 
         async def write(connection: AsyncConnection) -> Filing:
             text, why = await behind_button(connection, asked, message, question, reason)
-            if why is Reason.OFF_TOPIC and asked is not None:
-                await escalate_off_topic(connection, asked, message)
             row_id = await record_interaction(connection, record) if record else None
             reference = await create_escalation(connection, message, text, why, tags,
                                                 notify=self.triage.platforms)

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.chat.annotations import ANSWERED_WITH
 from bot.chat.messages import DeliveryKind, Message
 from bot.knowledge.confidence import Outcome
-from bot.store.interactions import SHOWN_RELATED, record_behind
+from bot.store.interactions import SHOWN_RELATED, escalate_off_topic, record_behind
 from bot.store.tables import Escalation, EscalationEvent, OutboxMessage, reference_for, utcnow
 from bot.triage.workflow import WAITING, Reason, State, notice_text
 
@@ -26,20 +26,20 @@ async def behind_button(connection: AsyncConnection, asked: int | None, message:
                         question: str, reason: Reason) -> tuple[str, Reason]:
     """The question and reason to file for a Send-to-staff press: the question is read back
     from the record the button points at; one the asker was told is off-topic is filed as
-    such, so staff see it was sent despite that reply; and after an answer that did not help,
-    staff are told which answer it was."""
+    such, so staff see it was sent despite that reply, and its record becomes a TA contact
+    (whether filed at once or from the spool); and after an answer that did not help, staff
+    are told which answer it was."""
     behind = await record_behind(connection, asked, message) if asked is not None else None
     if behind is None:
         return question, reason
     text, outcome, entry_id = behind
     text = text or question
     if outcome == Outcome.OFF_TOPIC:
+        await escalate_off_topic(connection, asked, message)
         return text, Reason.OFF_TOPIC
     if outcome in (Outcome.ANSWER, SHOWN_RELATED) and entry_id:
         text += ANSWERED_WITH.format(entry=entry_id)
     return text, reason
-
-
 
 
 async def waiting_with(connection: AsyncConnection, message: Message, question: str

@@ -16,7 +16,7 @@ from bot.chat.messages import DeliveryKind, Message
 from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
-from bot.store.interactions import Record
+from bot.store.interactions import Record, record_interaction
 from bot.store.tables import Escalation, Interaction, OutboxMessage
 from bot.triage.escalations import Reason
 from bot.triage.spool import Spool, SpooledQuestion, file_spooled
@@ -141,3 +141,19 @@ async def test_an_unreadable_question_in_a_former_folder_is_held_and_the_folder_
     assert await file_spooled(database, spool, (), "soon") == 1
     assert [p.name for p in (spool.directory / "held").iterdir()] == ["broken.json"]
     assert not former.directory.exists()
+
+
+async def test_an_off_topic_question_spooled_for_staff_becomes_a_ta_contact_when_filed(
+        database: Database, tmp_path: Path) -> None:
+    """The asker was told it was off-topic, then pressed Send to staff while the database was
+    down: filed later, it must count once as a TA contact, as it does when filed at once."""
+    async with database.engine.begin() as connection:
+        asked = await record_interaction(connection, Record(ASKER, "what is the weather",
+                                                                "off-topic"))
+    spool = Spool(tmp_path / "spool")
+    spool.put(SpooledQuestion.of(ASKER, "", Reason.NOT_HELPED, [], asked=asked))
+    assert await file_spooled(database, spool, (), "soon") == 1
+    [record] = await rows(database, Interaction)
+    [escalation] = await rows(database, Escalation)
+    assert (record.outcome, escalation.reason) == ("escalate", "off-topic")
+    assert escalation.question == "what is the weather"
