@@ -74,7 +74,7 @@ from bot.chat.messages import (
 )
 from bot.chat.text import split_text
 from bot.config import ConfigError
-from bot.core import UNANSWERED, Core, StaffAction, Unavailable
+from bot.core import UNANSWERED, WAITING, Core, StaffAction, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +93,7 @@ NOT_A_MEMBER = ("Hello! This assistant is for staff and volunteers of the coalit
                 "coalition's TA staff can give you one.")
 ONLY_STAFF = "Only the coalition's TA staff can do that."
 _REFERENCE = re.compile(r"\bTA-\d{4,}\b")
+_SEEN = re.compile(r"[0-9a-f]{16}")  # an `answer_seen` token, as a notice's Answer button keeps it
 _BOT_ID = re.compile(r"[0-9]+")  # a bot token: the bot's number, a colon, the secret
 _SECRET = re.compile(r"[A-Za-z0-9_-]+")
 _ACTIONS = {"c": ActionKind.CHOOSE, "r": ActionKind.RELATED, "h": ActionKind.HELPED,
@@ -255,13 +256,26 @@ def full_answer(reply: AnswerReply) -> list[str]:
     return split_text(body, LIMIT)
 
 
-def _is_notice(message: TelegramMessage | None) -> bool:
-    """A new-question notice, known by its Answer button: it went out before anyone answered,
-    so a reply to it means to answer, not to correct someone else's answer."""
+def _answer_value(reference: str, seen: str) -> str:
+    """The Answer button's value: the reference, and the answer the question had when the
+    notice went out, unless it had none ("ta||TA-0042|<token>", 28 bytes for a four-digit
+    reference; a reopened question keeps its earlier answer, which a reply is meant to replace)."""
+    return reference if seen == UNANSWERED else f"{reference}|{seen}"
+
+
+def _notice_seen(message: TelegramMessage | None) -> str | None:
+    """For a reply to a notice (known by its Answer button), the answer it was sent over, so
+    a reply after someone else has answered is refused rather than sent as a correction nobody
+    meant; None for any other message, where a reply is a deliberate correction. A button with
+    no token (a new question, or a notice from before tokens) was sent before any answer."""
     markup = message.reply_markup if message is not None else None
-    buttons = markup.inline_keyboard if markup is not None else ()
-    return any(str(button.callback_data or "").startswith("ta|")
-               for row in buttons for button in row)
+    for row in markup.inline_keyboard if markup is not None else ():
+        for button in row:
+            kind, _, value = _parse(str(button.callback_data or ""))
+            if kind == "ta":
+                seen = value.partition("|")[2]
+                return seen if _SEEN.fullmatch(seen) else UNANSWERED
+    return None
 
 
 def refused_for_good(error: Exception, who: str) -> str | None:
@@ -429,7 +443,7 @@ class TelegramAdapter(Adapter):
         found = _REFERENCE.search(replied.text or "") if replied else None
         if found is None:
             return False
-        seen = UNANSWERED if _is_notice(replied) else None  # elsewhere: a correction, meant
+        seen = _notice_seen(replied)
         result = await self.core.staff_act(actor, StaffAction.ANSWER, found.group(0), text,
                                            seen=seen)
         await message.reply_text(f"Sent to the asker of {found.group(0)}." if result.done
@@ -468,7 +482,8 @@ class TelegramAdapter(Adapter):
                                 Action(_ACTIONS[kind], value or None, context_id))
 
     async def _staff_button(self, message: TelegramMessage, actor: Actor, kind: str,
-                            reference: str) -> None:
+                            value: str) -> None:
+        reference = value.partition("|")[0]  # an Answer button also carries an answer token
         if not self.core.is_staff(actor):
             await message.reply_text(ONLY_STAFF)
         elif kind == "ta":
@@ -493,9 +508,10 @@ class TelegramAdapter(Adapter):
     async def deliver(self, delivery: Delivery) -> None:
         match delivery:
             case StaffNotice():
+                seen = await self._seen_now(delivery.reference)
                 await self._notify_staff(delivery, delivery.text, _keyboard([[
                     ("Claim", _data("tc", None, delivery.reference)),
-                    ("Answer", _data("ta", None, delivery.reference))]]))
+                    ("Answer", _data("ta", None, _answer_value(delivery.reference, seen)))]]))
             case ReviewPost() | StaffAlert():
                 await self._notify_staff(delivery, delivery.text, None)
             case TriageUpdate():
@@ -506,6 +522,18 @@ class TelegramAdapter(Adapter):
                     self.application.bot.send_message, chat_id=int(to.conversation_id),
                     text=piece, parse_mode=ParseMode.HTML, reply_parameters=_in_reply_to(to))
                     for n, piece in enumerate(split_text(html.escape(delivery.text), LIMIT))})
+
+    async def _seen_now(self, reference: str) -> str:
+        """The answer a notice goes out over, for a reply to it to be checked against: a
+        waiting question's answer (none if new, the earlier one if reopened). A question
+        answered or closed before the notice goes out, or one that cannot be looked up now
+        (the notice must not wait for that), counts as unanswered, so a reply is refused if it
+        has an answer by then."""
+        with contextlib.suppress(Unavailable):
+            view = await self.core.escalation(reference)
+            if view is not None and view.state in WAITING:
+                return view.answer_seen
+        return UNANSWERED
 
     async def _notify_staff(self, delivery: Delivery, text: str,
                             keyboard: InlineKeyboardMarkup | None) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import html
 import os
 import sys
@@ -22,7 +23,7 @@ from bot.chat.text import split_text
 from bot.config import ConfigError, Settings
 from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
-from bot.store.tables import Interaction, OutboxMessage
+from bot.store.tables import Interaction, OutboxMessage, utcnow
 from bot.triage import members, outbox
 from bot.triage.commands import StaffAction
 from bot.triage.escalations import ANSWERED_WITH
@@ -209,6 +210,55 @@ async def test_a_reply_to_a_notice_answered_meanwhile_is_refused_not_sent_as_a_c
     telegram.api.text("A correction.", STAFF, reply_to=telegram.api.as_message(refused))
     _, _, sent = await telegram.replies_to(STAFF, 3)
     assert "Sent to the asker of TA-0001" in sent["text"]
+
+
+async def reopened_and_reannounced(h: Harness) -> dict:
+    """TA-0001 answered ("First answer."), reopened, and announced to staff again by the
+    sweep: the re-announced notice."""
+    await register(h)
+    h.api.text(TO_STAFF, ADVOCATE)
+    await h.replies_to(ADVOCATE)
+    await h.deliver()
+    await h.replies_to(STAFF)
+    staff = Actor("telegram", str(STAFF))
+    await h.runtime.triage.answer("TA-0001", staff, "First answer.")
+    await h.runtime.triage.reopen("TA-0001", staff)
+    announced, _ = await h.runtime.triage.sweep(now=utcnow() + dt.timedelta(hours=5))
+    assert announced == ["TA-0001"]
+    await h.deliver()
+    _, notice = await h.replies_to(STAFF, 2)
+    assert notice["text"].startswith("TA-0001") and "still unclaimed" in notice["text"]
+    return notice
+
+
+async def test_a_reply_to_the_notice_of_a_reopened_question_answers_it(
+        telegram: Harness) -> None:
+    notice = await reopened_and_reannounced(telegram)
+    telegram.api.press(telegram.button(notice, "ta"), STAFF, telegram.api.as_message(notice))
+    _, _, how = await telegram.replies_to(STAFF, 3)
+    assert "Reply to the message about TA-0001 with your answer" in how["text"]
+    telegram.api.text("Second answer.", STAFF, reply_to=telegram.api.as_message(notice))
+    *_, sent = await telegram.replies_to(STAFF, 4)
+    assert "Sent to the asker of TA-0001" in sent["text"]
+    await telegram.deliver()
+    *_, relayed = await telegram.replies_to(ADVOCATE, 3)
+    assert "Second answer." in relayed["text"]
+
+
+async def test_a_reply_to_the_notice_of_a_reopened_question_answered_meanwhile_is_refused(
+        telegram: Harness) -> None:
+    notice = await reopened_and_reannounced(telegram)
+    # Answered again in the console after the re-announced notice went out.
+    again = await telegram.runtime.core.staff_act(Actor("telegram", str(STAFF)),
+                                                  StaffAction.ANSWER, "TA-0001", "Newer answer.")
+    assert again.done
+    telegram.api.text("Reply answer.", STAFF, reply_to=telegram.api.as_message(notice))
+    *_, refused = await telegram.replies_to(STAFF, 3)
+    assert f"TA-0001 was answered by telegram:{STAFF} after you opened it" in refused["text"]
+    await telegram.deliver()
+    relayed = (await telegram.replies_to(ADVOCATE, 3))[1:]
+    assert [("Newer answer." in r["text"], "Reply answer." in r["text"]) for r in relayed] \
+        == [(False, False), (True, False)]  # "First answer.", then "Newer answer."
 
 
 async def test_a_staff_answer_reaches_a_group_whose_question_was_deleted(
