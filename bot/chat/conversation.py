@@ -63,6 +63,7 @@ from bot.store.interactions import (
     Record,
     Recorder,
     asked_by_another,
+    keep_verdict,
     record_behind,
     record_interaction,
 )
@@ -518,20 +519,39 @@ class Conversation:
         record = Record(message, question or "", outcome, entry.id,
                         1.0 if outcome == Outcome.ANSWER else 0.0, feedback,
                         action.context if picked else None)
+        if action.kind in _VERDICTS:
+            return await self._verdict(message, action, entry, record, behind)
         if behind is not None and (source := _CONFIRMS.get((action.kind, behind[1]))):
             await self._confirm(behind[0], entry, source)
-        if action.kind is ActionKind.HELPED:
-            await self._store(record)
-            return [TextReply(copy.HELPED)]
-        if action.kind is ActionKind.NOT_HELPED:
-            await self._store(record)
-            waiting = await self._behind(message, action.context)
-            return [waiting if isinstance(waiting, Reply) else OfferStaffReply(action.context)]
         if action.kind in _OPENS and entry.escalate and question:
             async with self._filing.get((message.platform, message.user_id)):
                 return await self._state_law_pick(message, question, entry, record)
         context = await self._store(record)
         return [self.answer(entry, 1.0, context, full=action.kind is ActionKind.MORE)]
+
+    async def _verdict(self, message: Message, action: Action, entry: Entry, record: Record,
+                       behind: tuple[str, str, str | None] | None) -> list[Reply]:
+        """"This helped" or "Not quite". On the asker's own answer the verdict is kept on its
+        record and confirms the question once, however often it is pressed; without one (the
+        database was down when it was answered, or another person's answer in a group) it is
+        stored on its own."""
+        first = True
+        if behind is not None and action.context is not None:
+            context, verdict = action.context, record.feedback or ""
+
+            async def keep(connection: AsyncConnection) -> bool:
+                return await keep_verdict(connection, context, message, verdict)
+
+            first = bool(await self._transaction(keep))
+        else:
+            await self._store(record)
+        if first and behind is not None and (
+                source := _CONFIRMS.get((action.kind, behind[1]))):
+            await self._confirm(behind[0], entry, source)
+        if action.kind is ActionKind.HELPED:
+            return [TextReply(copy.HELPED)]
+        waiting = await self._behind(message, action.context)
+        return [waiting if isinstance(waiting, Reply) else OfferStaffReply(action.context)]
 
     async def _send_to_staff(self, message: Message, asked: int | None,
                              question: str = "") -> Reply:
@@ -636,6 +656,7 @@ _CONFIRMS: dict[tuple[ActionKind, str], Confirmation] = {
     (ActionKind.HELPED, Outcome.ANSWER): Confirmation.HELPED,
 }
 _OPENS = (ActionKind.CHOOSE, ActionKind.RELATED)  # buttons that open an entry
+_VERDICTS = (ActionKind.HELPED, ActionKind.NOT_HELPED)  # kept on the answer's own record
 _RECORDED_AS: dict[ActionKind, tuple[str, str | None]] = {
     ActionKind.CHOOSE: (Outcome.ANSWER, None),
     ActionKind.RELATED: (SHOWN_RELATED, None),

@@ -76,6 +76,23 @@ async def escalate_off_topic(connection: AsyncConnection, context: int,
     ).values(outcome="escalate"))
 
 
+async def keep_verdict(connection: AsyncConnection, context: int, message: Message,
+                       verdict: str) -> bool:
+    """Keep "This helped" or "Not quite" on the asker's record of the answer itself, so a
+    second press (a double tap, or a change of mind) replaces the verdict instead of counting
+    again. True only for the record's first verdict: the one that may confirm the question
+    for the learning loop. Guarded in the UPDATE itself, so two presses at once cannot both
+    be first."""
+    mine = (Interaction.id == context, Interaction.platform == message.platform,
+            Interaction.user_id == message.user_id)
+    first = await connection.execute(update(Interaction).where(
+        *mine, Interaction.feedback.is_(None)).values(feedback=verdict))
+    if first.rowcount:
+        return True
+    await connection.execute(update(Interaction).where(*mine).values(feedback=verdict))
+    return False
+
+
 async def record_behind(connection: AsyncConnection, context: int,
                         message: Message) -> tuple[str, str, str | None] | None:
     """The redacted question, outcome and entry a button's context points at, if that

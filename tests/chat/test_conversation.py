@@ -200,8 +200,9 @@ async def test_feedback_is_recorded_and_not_quite_offers_staff(conversation: Con
     [sent] = await conversation.handle(msg(action=Action(ActionKind.SEND_TO_STAFF,
                                                       context=offer.context)))
     assert isinstance(sent, EscalatedReply)
-    feedback = [r.feedback for r in await rows(conversation.db, Interaction)]
-    assert feedback == [None, "helped", "not-helped"]
+    # the answer's own record holds the latest verdict
+    records = [(r.outcome, r.feedback) for r in await rows(conversation.db, Interaction)]
+    assert records == [("answer", "not-helped")]
     [escalation] = await rows(conversation.db, Escalation)
     assert escalation.reason == "not-helped"
     assert escalation.question == ("can our shelter have a curfew for residents"
@@ -673,3 +674,27 @@ async def test_questions_sent_with_staff_or_after_off_topic_count_once(
     assert len(await rows(conversation.db, Escalation)) == 2
     assert report.contacts == 2 and report.by_outcome == {"escalate": 2}
     assert report.off_topic == 0
+
+
+async def test_this_helped_pressed_twice_counts_once_in_figures_and_learning(
+        conversation: Conversation) -> None:
+    """A double tap (or a button and a typed "yes") is one verdict on one answer: the
+    feedback rate funders see cannot pass 100 %, nor a wording climb the learning inbox."""
+    [answer, *_] = await conversation.handle(msg("r we allowed to set a curfew 4 residents"))
+    assert isinstance(answer, AnswerReply) and answer.context is not None
+    helped = Action(ActionKind.HELPED, answer.entry_id, answer.context)
+    for _ in range(2):
+        await conversation.handle(msg(action=helped))
+    figures = (await contacts(conversation)).feedback[answer.entry_id]
+    assert (figures["answered"], figures["helped"]) == (1, 1)
+    [learned] = await rows(conversation.db, LearnedPhrasing)
+    assert (learned.helped, learned.confirmations) == (1, 1)
+
+
+async def test_a_changed_verdict_replaces_the_first(conversation: Conversation) -> None:
+    [answer, *_] = await conversation.handle(msg("r we allowed to set a curfew 4 residents"))
+    assert isinstance(answer, AnswerReply)
+    for kind in (ActionKind.HELPED, ActionKind.NOT_HELPED):
+        await conversation.handle(msg(action=Action(kind, answer.entry_id, answer.context)))
+    figures = (await contacts(conversation)).feedback[answer.entry_id]
+    assert (figures["helped"], figures["not_helped"]) == (0, 1)
