@@ -22,7 +22,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.console.charts import bar_chart
-from bot.console.pages import Refused, page, services, signed_in
+from bot.console.pages import Refused, local_today, page, services, signed_in
 from bot.console.services import Services
 from bot.insights import gaps, reports
 
@@ -117,10 +117,6 @@ def sections(report: reports.Report) -> list[Section]:
     return found
 
 
-def _today(request: Request) -> dt.date:
-    return dt.datetime.now(services(request).settings.timezone).date()
-
-
 async def _build(svc: Services, period: Period) -> reports.Report:
     """The period's days are the coalition's (TABOT_TIMEZONE), as in `tabot report`."""
     return await reports.build_report(svc.db, svc.knowledge, period.since, period.until,
@@ -130,7 +126,7 @@ async def _build(svc: Services, period: Period) -> reports.Report:
 async def _report(request: Request) -> tuple[Period, reports.Report]:
     """For the downloads: a bad period is a refusal page (there is no form to show it on)."""
     try:
-        period = parse_period(request.query_params, _today(request))
+        period = parse_period(request.query_params, local_today(request))
     except PeriodError as exc:
         raise Refused(400, "Not a period", str(exc)) from None
     svc = services(request)
@@ -140,7 +136,7 @@ async def _report(request: Request) -> tuple[Period, reports.Report]:
 async def figures_page(request: Request) -> Response:
     staff = await signed_in(request)
     svc = services(request)
-    today = _today(request)
+    today = local_today(request)
     context: dict[str, object] = {
         "presets": presets(today), "from_value": request.query_params.get("from", "")[:40],
         "to_value": request.query_params.get("to", "")[:40], "error": "", "report": None,

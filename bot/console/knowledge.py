@@ -11,7 +11,6 @@ carries the entry's version, so a save over someone else's newer save is refused
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +30,16 @@ from bot.console.entry_store import (
     write_entry_file,
 )
 from bot.console.entry_yaml import render_entry, replaced
-from bot.console.pages import Refused, Staff, checked_form, page, see_other, services, signed_in
+from bot.console.pages import (
+    Refused,
+    Staff,
+    checked_form,
+    local_today,
+    page,
+    see_other,
+    services,
+    signed_in,
+)
 from bot.insights.gaps import due_for_review
 from bot.knowledge.entries import Entry
 from bot.store import audit
@@ -57,7 +65,7 @@ async def listing(request: Request) -> Response:
     query = request.query_params
     words = query.get("q", "").casefold().split()[:10]
     category, tag, due = query.get("category", ""), query.get("tag", ""), query.get("due", "")
-    review = {e.id for e in due_for_review(svc.knowledge, dt.date.today(),
+    review = {e.id for e in due_for_review(svc.knowledge, local_today(request),
                                            svc.settings.review_months)}
     entries = [e for e in sorted(svc.knowledge.entries.values(), key=lambda e: e.title.casefold())
                if (not words or _matches(e, words)) and (not category or e.category == category)

@@ -50,6 +50,12 @@ def services(request: Request) -> Services:
     return request.app.state.services
 
 
+def local_today(request: Request) -> dt.date:
+    """The coalition's date (TABOT_TIMEZONE), not the server's: near midnight they differ, and
+    staff read "today" and "due for review" as their own day."""
+    return dt.datetime.now(services(request).settings.timezone).date()
+
+
 async def signed_in(request: Request) -> Staff:
     """The staff member behind this request's session cookie, or a 401 refusal."""
     svc = services(request)

@@ -3,6 +3,7 @@ reworded or dismissed from the console."""
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 
 import yaml
@@ -11,7 +12,8 @@ from sqlalchemy import select
 from bot.chat.messages import Message
 from bot.knowledge.learning import Confirmation, record_confirmed
 from bot.store import audit
-from bot.store.tables import LearnedPhrasing
+from bot.store.retention import purge
+from bot.store.tables import Interaction, LearnedPhrasing
 from tests.conftest import new_interaction
 from tests.console.conftest import STAFF, Console, csrf_of
 
@@ -173,3 +175,21 @@ async def test_the_gaps_show_unanswered_questions_and_unmatched_entries(
     never = re.search(r"Entries never matched</h2>\s*<p>(.*?)</p>", html, re.S).group(1)
     assert "dv-definition" in never and "shelter-curfew" not in never
     assert STAFF.id in html
+
+
+async def test_the_gaps_say_how_many_days_of_records_are_left_after_a_purge(
+        console: Console) -> None:
+    """With records purged, "last 90 days" would call a purged match "never matched"."""
+    now = dt.datetime.now(dt.UTC)
+    async with console.db.session() as session, session.begin():
+        session.add_all(Interaction(platform="slack", user_id="U9", text="(generated)",
+                                    outcome="answer", entry_id=CURFEW, score=0.9,
+                                    created_at=now - dt.timedelta(days=days))
+                        for days in (60, 2))
+    await purge(console.db, dt.timedelta(days=10), dt.timedelta(days=30), "cli:test", now=now)
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/learning") as page:
+            html = await page.text()
+    assert "last 90 days" not in html
+    assert re.search(r"records go back only \d+ days", html)
