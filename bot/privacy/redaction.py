@@ -14,7 +14,9 @@ Two layers:
   or the domain lexicon uses (VAWA, subpoena, Narcan), or a typo of one, is never a name. Cues
   ("my client", "her son", "Ms.", "named", "lives in") still catch names and places in no list,
   and a capitalised word that no list knows is taken for an invented name, erring towards
-  redacting.
+  redacting. After a title ("Judge", "Det.", "Mrs") a capitalised word is a name even when it
+  is also a word ("Judge Young"); in lower case, a first name that is no English word and a
+  listed surname after it are one name, even when the surname is a word ("keisha young").
 """
 
 from __future__ import annotations
@@ -44,6 +46,26 @@ _PLACE_CUES = (
     r"down in|over in|back to|drove to|went to|headed to|fled to|fled from"
 )
 _WORD = r"[A-Za-z][A-Za-z'’-]*[A-Za-z]|[A-Za-z]"
+# Titles before a person's name: "Judge Young", "Det. Brown", "Mrs Green". Not "Justice" or
+# "Agent": "Justice Project" and "Agent Orange" are no people.
+_TITLE_WORDS = (
+    "judge|magistrate|commissioner|officer|detective|sergeant|lieutenant|captain|corporal|"
+    "deputy|sheriff|trooper|chief|attorney|doctor|professor|miss|reverend|pastor"
+)
+_TITLE_SHORT = "ofc|det|sgt|lt|capt|cpl|dep|atty|dr|prof|rev|mr|mrs|ms|mx"
+# Only an abbreviation takes a full stop ("Det. Brown", "Mr.Black" typed on a phone): after
+# "the judge." a capital starts a new sentence ("Young moms ...").
+_TITLE = rf"(?:(?i:{_TITLE_WORDS})[ \t]+|(?i:{_TITLE_SHORT})(?:\.[ \t]*|[ \t]+))"
+# Abbreviated titles are no names themselves: "Det." was taken for an unknown name.
+_TITLE_ABBREVIATIONS = frozenset(_TITLE_SHORT.split("|"))
+# After a title, these name an office or an event, not a person: "Attorney General",
+# "Deputy Sheriff", "Sheriff Sale" (a foreclosure auction; "Sale" is a listed surname).
+_OFFICES = frozenset(_TITLE_WORDS.split("|")) | _TITLE_ABBREVIATIONS | {"general", "sale"}
+# One title or a chain of them ("Deputy Sheriff", "Attorney General"), then a word, same line.
+_TITLED = re.compile(rf"\b({_TITLE}(?:{_TITLE}|(?i:general)[ \t]+)*)([A-Z][A-Za-z'’-]*)")
+# Lower-case words that are very common first names but, typed in lower case, mostly mean
+# something else: "christian church".
+_LOWERCASE_ADJECTIVES = frozenset({"christian"})
 _CUED = re.compile(rf"\b((?i:{_NAME_CUES})\.?,?\s+(?:(?i:is|was)\s+)?)"
                    rf"((?:{_WORD})(?:\s+(?:{_WORD}))?)")
 _PLACE_CUED = re.compile(rf"\b((?i:{_PLACE_CUES})\s+)((?:{_WORD})(?:\s+(?:{_WORD})){{0,3}})")
@@ -152,7 +174,7 @@ class Redactor:
         """`terms` are words staff declared (synonyms.yaml: "TJ", "SANE"): never a name."""
         self.lexicon = lexicon.load() if lists else _EMPTY
         self.vocabulary = frozenset(w.casefold() for w in vocabulary)
-        self.known = (STOPWORDS | COMMON_WORDS | self.lexicon.domain
+        self.known = (STOPWORDS | COMMON_WORDS | _TITLE_ABBREVIATIONS | self.lexicon.domain
                       | {t.casefold() for t in terms})
         self._correct = correct
         self._cache: dict[str, Claims] = {}
@@ -176,7 +198,7 @@ class Redactor:
                 kinds.add(placeholder)
         parts = _PLACEHOLDER_SPLIT.split(text)  # placeholders sit at odd positions
         for i in range(0, len(parts), 2):
-            for rule in (self._cued_names, self._places, self._aged_names,
+            for rule in (self._titled_names, self._cued_names, self._places, self._aged_names,
                          self._lowercase_names, self._capitalised):
                 parts[i], found = rule(parts[i])
                 kinds |= found
@@ -243,22 +265,56 @@ class Redactor:
 
     # Rules -----------------------------------------------------------------------------------
 
+    def _titled_names(self, text: str) -> tuple[str, set[str]]:
+        """ "Judge Young", "Det. Brown", "officer Black": a capitalised word after a title is
+        a name, though it is also a word the cue rule keeps ("Young"). The title stays, so
+        the question still says who acted: "Judge [NAME] denied it"."""
+        def replace(found: re.Match[str]) -> str:
+            title, word = found.group(1), found.group(2)
+            if not self._name_after_title(word, title.isupper()):
+                return found.group(0)
+            return title + _name(word)
+        return _changes(_TITLED, replace, text, NAME)
+
+    def _name_after_title(self, word: str, capitals: bool) -> bool:
+        """Written as a name (in capitals only after a title in capitals: "JUDGE YOUNG"; a
+        lower-case word after a title is left to the cue rule), and no function word, domain
+        word or office ("Attorney General"), nor an English word no list claims as strongly
+        as a name ("Officer Safety", "Magistrate Court"). An unknown word is an invented
+        surname."""
+        if not (word.isupper() if capitals else _capitalised_word(word)):
+            return False
+        bare = _bare(word)
+        if bare in self.known or bare in _OFFICES:
+            return False
+        claims = self._claims(word)
+        return claims.name >= min(claims.english, STRONG_NAME)
+
     def _cued_names(self, text: str) -> tuple[str, set[str]]:
         """ "my client Rosa Delgado", "her son pim": up to two words after a cue."""
         def replace(found: re.Match[str]) -> str:
             words = found.group(2).split()
-            naming = _NAMING.search(found.group(1)) is not None
-            christening = _CHRISTENING.search(found.group(1)) is not None
-            kept = 0
-            while kept < len(words) and (
-                    self._cued_name(words[kept], naming)
-                    or (christening and kept == 0 and _capitalised_word(words[0]))):
-                kept += 1
+            kept = self._cued_words(found.group(1), words)
             if kept == 0:
                 return found.group(0)
             tail = " ".join(words[kept:])
             return found.group(1) + _name(words[kept - 1]) + (" " + tail if tail else "")
         return _changes(_CUED, replace, text, NAME)
+
+    def _cued_words(self, cue: str, words: list[str]) -> int:
+        """How many of the words after a cue are a name: "my client keisha young" is a
+        lower-case first name and surname, though "young" alone is a word."""
+        if len(words) == 2 and all(w.islower() for w in words) and (
+                self._lowercase_first_name(words[0]) and self._lowercase_surname(words[1])):
+            return 2
+        naming = _NAMING.search(cue) is not None
+        christening = _CHRISTENING.search(cue) is not None
+        kept = 0
+        while kept < len(words) and (
+                self._cued_name(words[kept], naming)
+                or (christening and kept == 0 and _capitalised_word(words[0]))):
+            kept += 1
+        return kept
 
     def _cued_name(self, word: str, naming: bool) -> bool:
         if self._claimed(word):
@@ -338,11 +394,32 @@ class Redactor:
         return text, {NAME} if marked else set()
 
     def _lowercase_pair(self, first: str, second: str) -> bool:
+        if self._lowercase_first_name(first) and self._lowercase_surname(second):
+            return True  # "keisha young"
         if any(self._plain(w) or self._wordlike(w) for w in (first, second)):
             return False
         if not any(self._claims(w).name for w in (first, second)):
             return not (self._misspelt(first) and self._misspelt(second))  # "neds hlep"
         return True
+
+    def _lowercase_first_name(self, word: str) -> bool:
+        """A first name even in lower case: well listed and no English word ("keisha",
+        "jose"), or among the most common and only a rare one ("jane"). Not one that is also
+        a common word ("will", "hope", "grace", "mark", "june"): in lower case it is the word.
+        A typo of a knowledge-base word is allowed: the surname after it decides."""
+        claims = self._claims(word)
+        rare_word = 1 if claims.first > STRONG_NAME else 0
+        return (claims.first >= STRONG_NAME and claims.english <= rare_word
+                and not self._claimed(word) and not self._wordlike(word)
+                and _bare(word) not in _LOWERCASE_ADJECTIVES)
+
+    def _lowercase_surname(self, word: str) -> bool:
+        """A listed surname at least as much a surname as a word ("young", "black", "king";
+        not "said" or "back"), even one the knowledge base uses or one ending like a verb
+        ("king", "reed"), but no function word, domain word or staff term ("keisha will",
+        "jose may", "jose grant")."""
+        claims = self._claims(word)
+        return claims.surname >= max(1, claims.english) and _bare(word) not in self.known
 
     def _listed_lowercase(self, word: str) -> bool:
         claims = self._claims(word)

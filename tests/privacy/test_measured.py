@@ -12,8 +12,6 @@ from __future__ import annotations
 import json
 from collections import Counter
 
-import pytest
-
 from bot.knowledge import evaluation
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.matcher import Matcher
@@ -33,11 +31,6 @@ KINDS_PLANTED = {"[A-NUMBER]": 20, "[RECEIPT NUMBER]": 20, "[I-94 NUMBER]": 10,
                  "[CARD NUMBER]": 10, "[ACCOUNT NUMBER]": 20, "[IP ADDRESS]": 10,
                  "[COORDINATES]": 10, "[ADDRESS]": 40, "[SCHOOL]": 20, "[PLACE]": 40,
                  "[NAME]": 100, "[PHONE]": 40}
-
-
-@pytest.fixture(scope="module")
-def redactor(shipped_kb: KnowledgeBase) -> Redactor:
-    return Redactor.knowing(shipped_kb.index.normalizer)
 
 
 def test_the_sets_are_big_enough() -> None:

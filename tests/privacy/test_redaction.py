@@ -9,11 +9,6 @@ from bot.privacy import lexicon
 from bot.privacy.redaction import REDACTED_TOKEN, Redactor, redact, without_placeholders
 
 
-@pytest.fixture(scope="module")
-def redactor(shipped_kb: KnowledgeBase) -> Redactor:
-    return Redactor.knowing(shipped_kb.index.normalizer)
-
-
 def assert_redacted(redactor: Redactor, text: str, placeholder: str, planted: str) -> None:
     result = redactor.redact(text)
     assert planted.casefold() not in result.text.casefold(), result.text
@@ -185,7 +180,6 @@ def test_the_matcher_sees_names_and_places_as_unknown_words_and_drops_the_rest()
     assert without_placeholders("can [NAME] in [PLACE] get a PO with [A-NUMBER]?") == (
         f"can {t}0 {t}1 in {t}2 get a PO with ?")
     assert without_placeholders("[PHONE] / [EMAIL] what is a U visa") == "/ what is a U visa"
-
 
 
 def test_the_lists_are_data_not_guesses() -> None:

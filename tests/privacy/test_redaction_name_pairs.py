@@ -11,24 +11,10 @@ common surname, paired at random; "Jane Doe" is the placeholder name itself).
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
-from bot.knowledge.base import KnowledgeBase
 from bot.privacy.redaction import Redactor
-
-
-@pytest.fixture(scope="module")
-def redactor(shipped_kb: KnowledgeBase) -> Redactor:
-    return Redactor.knowing(shipped_kb.index.normalizer)
-
-
-def surviving(redactor: Redactor, text: str, planted: str) -> list[str]:
-    """The planted name's words still in the redacted text, as whole words."""
-    out = redactor.redact(text).text.casefold()
-    return [w for w in planted.casefold().split() if re.search(rf"\b{re.escape(w)}\b", out)]
-
+from tests.privacy.conftest import surviving
 
 # (message, planted name): the review's cases, then the same gap typed other ways.
 NAMES_THAT_ARE_WORDS = [
