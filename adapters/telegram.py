@@ -92,6 +92,8 @@ NOT_A_MEMBER = ("Hello! This assistant is for staff and volunteers of the coalit
                 "/start followed by your invite code. Your program's director or the "
                 "coalition's TA staff can give you one.")
 ONLY_STAFF = "Only the coalition's TA staff can do that."
+SEVERAL_NAMED = ("Not sent: that message names several questions ({references}). Reply to one "
+                 "question's own notice, or send /answer {first} followed by your answer.")
 _REFERENCE = re.compile(r"\bTA-\d{4,}\b")
 _SEEN = re.compile(r"[0-9a-f]{16}")  # an `answer_seen` token, as a notice's Answer button keeps it
 _BOT_ID = re.compile(r"[0-9]+")  # a bot token: the bot's number, a colon, the secret
@@ -438,15 +440,20 @@ class TelegramAdapter(Adapter):
                    if entity.type == "mention")
 
     async def _staff_reply(self, message: TelegramMessage, actor: Actor, text: str) -> bool:
-        """A staff member's reply to a triage message is the answer to that escalation."""
+        """A staff member's reply to a triage message is the answer to that escalation. A
+        message naming several (the queue list) says nothing about which one is meant, and
+        guessing could answer a crisis question with an answer meant for another."""
         replied = message.reply_to_message
-        found = _REFERENCE.search(replied.text or "") if replied else None
-        if found is None:
+        named = list(dict.fromkeys(_REFERENCE.findall(replied.text or ""))) if replied else []
+        if not named:
             return False
+        if len(named) > 1:
+            shown = ", ".join(named[:3]) + (", …" if len(named) > 3 else "")
+            await message.reply_text(SEVERAL_NAMED.format(references=shown, first=named[0]))
+            return True
         seen = _notice_seen(replied)
-        result = await self.core.staff_act(actor, StaffAction.ANSWER, found.group(0), text,
-                                           seen=seen)
-        await message.reply_text(f"Sent to the asker of {found.group(0)}." if result.done
+        result = await self.core.staff_act(actor, StaffAction.ANSWER, named[0], text, seen=seen)
+        await message.reply_text(f"Sent to the asker of {named[0]}." if result.done
                                  else result.text)
         return True
 

@@ -640,3 +640,19 @@ async def test_topics_are_browsed_by_category_with_buttons(telegram: Harness) ->
     telegram.api.press("t||standard", ADVOCATE, telegram.api.as_message(menu))
     _, listing = await telegram.replies_to(ADVOCATE, 2)
     assert "c||shelter-rules" in telegram.keyboard(listing)
+
+
+async def test_a_reply_to_the_queue_list_answers_no_question(telegram: Harness) -> None:
+    """The list names every waiting question: a reply to it must not answer the first one."""
+    await register(telegram)
+    for _ in range(2):
+        telegram.api.text(TO_STAFF, ADVOCATE)
+    await telegram.replies_to(ADVOCATE, 2)
+    telegram.api.text("queue", STAFF)
+    [listing] = await telegram.replies_to(STAFF)
+    assert "TA-0001" in listing["text"] and "TA-0002" in listing["text"]
+    telegram.api.text("Meant for TA-0002.", STAFF, reply_to=telegram.api.as_message(listing))
+    _, refused = await telegram.replies_to(STAFF, 2)
+    assert refused["text"].startswith("Not sent") and "/answer TA-" in refused["text"]
+    waiting = await telegram.runtime.core.escalation("TA-0001")
+    assert waiting is not None and waiting.state == "open"
