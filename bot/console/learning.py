@@ -6,6 +6,7 @@ never matched)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 
 from starlette.requests import Request
@@ -24,7 +25,7 @@ from bot.console.pages import (
 )
 from bot.console.phrasings import lint_messages, personal_details, personal_details_refusal
 from bot.insights.gaps import find_gaps
-from bot.knowledge.editing import EditError, add_phrasings
+from bot.knowledge.editing import EditError, add_phrasings, editing_lock
 from bot.knowledge.entries import Entry
 from bot.knowledge.learning import (
     MAX_PHRASING_CHARS,
@@ -129,12 +130,14 @@ async def _approve_edited(request: Request, proposal_id: int, text: str, actor: 
         raise LearningError(personal_details_refusal(found))
     await _refuse_lint_errors(request, entry, wording)
     if fold(wording) not in {fold(q) for q in entry.questions}:
-        try:
-            add_phrasings(entry.path, {entry.id: [wording]})
-        except EditError as exc:
-            raise LearningError(str(exc)) from None
-        await asyncio.to_thread(svc.knowledge.reload)
-    await dismiss(svc.db, [proposal_id], actor)
+        async with editing_lock(svc.knowledge.directory):  # as every other writer of the files
+            try:
+                add_phrasings(entry.path, {entry.id: [wording]})
+            except EditError as exc:
+                raise LearningError(str(exc)) from None
+            await asyncio.to_thread(svc.knowledge.reload)
+    with contextlib.suppress(LearningError):  # decided elsewhere meanwhile: closed either way
+        await dismiss(svc.db, [proposal_id], actor)
     async with svc.db.session() as session, session.begin():
         audit.record(session, actor, "phrasing edited", entry.id, f"#{proposal_id}")
     await asyncio.to_thread(commit, svc.knowledge.directory, [entry.path], actor,

@@ -15,6 +15,7 @@ are kept (`bot.store.retention`).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
@@ -210,7 +211,9 @@ async def approve(db: Database, knowledge: KnowledgeBase, ids: Sequence[int],
         except BaseException:
             _restore(originals)
             raise
-        knowledge.reload()
+        # In a thread: the console and the chat adapters share this event loop, and a reload
+        # takes seconds (recalibrating) that no asker should wait through.
+        await asyncio.to_thread(knowledge.reload)
     return Approved(added, tuple(files))
 
 
