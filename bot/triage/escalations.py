@@ -75,7 +75,9 @@ async def create_escalation(connection: AsyncConnection, message: Message, quest
         "conversation_id": message.conversation_id, "thread_id": message.thread_id,
         "program": message.program, "tags": tag_text, "reason": str(reason),
         "state": str(State.OPEN), "created_at": asked_at, "updated_at": now,
-        "source_key": source_key})).scalar_one()
+        # the notice queued below announces it now, whenever it was asked: a question filed
+        # from the spool after a long outage is not "still unclaimed" a minute later
+        "announced_at": now if notify else None, "source_key": source_key})).scalar_one()
     await connection.execute(_EVENT, {"escalation_id": escalation_id, "kind": "created",
                                       "actor": message.actor.id, "detail": str(reason),
                                       "created_at": asked_at})

@@ -20,6 +20,7 @@ from bot.store.interactions import Record, record_interaction
 from bot.store.tables import Escalation, Interaction, OutboxMessage
 from bot.triage.escalations import Reason
 from bot.triage.spool import Spool, SpooledQuestion, file_spooled
+from bot.triage.workflow import Triage
 
 ASKER = Message("slack", "U1", "D1", "a question", thread_id="1.5", program="Northside")
 
@@ -157,3 +158,20 @@ async def test_an_off_topic_question_spooled_for_staff_becomes_a_ta_contact_when
     [escalation] = await rows(database, Escalation)
     assert (record.outcome, escalation.reason) == ("escalate", "off-topic")
     assert escalation.question == "what is the weather"
+
+
+async def test_a_question_filed_after_a_long_outage_is_not_re_announced_at_once(
+        database: Database, tmp_path: Path) -> None:
+    """Filing queues a "new" notice; the next sweep (a minute later) must not add a "still
+    unclaimed after 5 h" one because the question was asked before the outage."""
+    spool = Spool(tmp_path / "spool")
+    asked = dt.datetime.now(dt.UTC) - dt.timedelta(hours=5)
+    spool.put(replace(SpooledQuestion.of(ASKER, "a question", Reason.NO_MATCH, []),
+                      at=asked.isoformat()))
+    assert await file_spooled(database, spool, ("slack",), "soon") == 1
+    triage = Triage(database, frozenset(), ("slack",), unclaimed_after=dt.timedelta(hours=4))
+    announced, _ = await triage.sweep(dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
+    assert announced == []
+    notices = [m for m in await rows(database, OutboxMessage)
+               if m.kind == DeliveryKind.STAFF_NOTICE]
+    assert len(notices) == 1
