@@ -376,8 +376,11 @@ class Runtime:
         self.stop()
 
     async def _wind_down(self) -> None:
+        """Stop taking events (the port closed, every adapter stopped), then finish what was
+        taken and send what the outbox holds."""
         if self.web is not None:
             self.web.stop_accepting()
+            await self.web.stopped()
         for adapter in reversed(self._started):
             await adapter.stop()
         if not await self.core.drain(DRAIN_SECONDS):

@@ -188,6 +188,10 @@ class Core:
             await platform_state.remember_post(self._db, reference, platform, channel,
                                                message_id)
 
+    async def forget_triage_post(self, reference: str, platform: str, channel: str) -> None:
+        async with self._guard("triage post"):
+            await platform_state.forget_post(self._db, reference, platform, channel)
+
     async def triage_posts(self, reference: str, platform: str) -> list[tuple[str, str]]:
         async with self._guard("triage post lookup"):
             return await platform_state.posts(self._db, reference, platform)

@@ -58,10 +58,14 @@ class WebServer:
                                 access_log=False, timeout_graceful_shutdown=10)
         self.server = _Server(config)
         self.socket = listen(host, port, config.backlog)
+        self._served = asyncio.Event()
 
     async def serve(self) -> None:
         """Serve until `stop_accepting()`; uvicorn closes the socket on its way out."""
-        await self.server.serve(sockets=[self.socket])
+        try:
+            await self.server.serve(sockets=[self.socket])
+        finally:
+            self._served.set()
 
     async def started(self) -> None:
         while not self.server.started:
@@ -75,6 +79,11 @@ class WebServer:
     def stop_accepting(self) -> None:
         """Close the listening socket; requests under way are finished, then `serve()` ends."""
         self.server.should_exit = True
+
+    async def stopped(self) -> None:
+        """Wait until `serve()` has ended. uvicorn looks at `should_exit` only every 0.1 s, and
+        takes requests until it does: one taken after the runtime drained would lose its reply."""
+        await self._served.wait()
 
     def close(self) -> None:
         """Let go of the port of a server that never served (start-up failed after it)."""

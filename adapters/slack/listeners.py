@@ -37,6 +37,12 @@ from slack_bolt.request.payload_utils import (
 )
 from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+    AsyncServerErrorRetryHandler,
+)
 from slack_sdk.web.async_client import AsyncWebClient
 from starlette.requests import Request
 from starlette.responses import Response
@@ -72,7 +78,7 @@ from bot.chat.messages import (
 )
 from bot.chat.text import split_text
 from bot.config import ConfigError
-from bot.core import Core, StaffAction, Unavailable
+from bot.core import Core, EscalationView, StaffAction, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +89,7 @@ _BUTTONS = {"tabot_helped": ActionKind.HELPED, "tabot_not_helped": ActionKind.NO
 ONLY_STAFF = "Only the coalition's TA staff can do that."
 MAX_AGE = 300  # seconds a signed request stays valid, as Slack advises
 MAX_CONTEXT = 2**31 - 1  # a reply's context is an interactions row id (a 32-bit column)
+RETRIES = 2  # tries again after a rate limit (waiting its Retry-After) or a Slack server error
 # Errors Slack gives for a message that can never go where it was meant to, with the reason
 # staff are told. Token and scope errors (invalid_auth, account_inactive, which Slack gives
 # for a token of a deleted bot user or workspace, missing_scope) are not here: they are the
@@ -125,7 +132,25 @@ class SlackConfig:
                    signing_secret=env["SLACK_SIGNING_SECRET"].strip(),
                    app_token=app_token,
                    triage_channel=env.get("SLACK_TRIAGE_CHANNEL", "").strip() or None,
-                   api_url=env.get("SLACK_API_URL", "").strip() or "https://slack.com/api/")
+                   api_url=_base_url(env.get("SLACK_API_URL", "")))
+
+
+def _base_url(value: str) -> str:
+    """SLACK_API_URL ending in a slash. slack_sdk joins each method's name on with `urljoin`,
+    which drops a path's last part without one (".../api" + "chat.update" is ".../chat.update");
+    only its releases since late 2024 add the slash themselves, and pyproject allows older."""
+    url = value.strip() or "https://slack.com/api/"
+    return url if url.endswith("/") else url + "/"
+
+
+def retry_handlers() -> list[AsyncRetryHandler]:
+    """What the Web API client tries again before a call fails. slack_sdk's default is a
+    dropped connection only; a rate limit or a Slack server error then lost a reply posted
+    straight to the asker (its event is already recorded as handled, so Slack's own retry of
+    the event is dropped too)."""
+    return [AsyncConnectionErrorRetryHandler(),
+            AsyncRateLimitErrorRetryHandler(max_retry_count=RETRIES),
+            AsyncServerErrorRetryHandler(max_retry_count=RETRIES)]
 
 
 class _OneLine(logging.Filter):
@@ -246,16 +271,30 @@ def _opens(action_id: str) -> ActionKind:
     return ActionKind.RELATED if action_id.startswith("tabot_related_") else ActionKind.CHOOSE
 
 
+def error_code(error: SlackApiError) -> str:
+    """Slack's error code ("ratelimited", "channel_not_found"): what a log line may say of a
+    failed call, which never quotes the message."""
+    code = error.response.get("error") if error.response is not None else None
+    return code if isinstance(code, str) else "no error code"
+
+
 def refused_for_good(error: SlackApiError) -> str | None:
     """Why Slack will never take the message, or None if a later try may get it through (a
     server error, a rate limit, a token to fix). The restricted_action family (read-only
     channel, locked thread, ...) all mean a workspace setting."""
-    code = error.response.get("error") if error.response is not None else None
-    if not isinstance(code, str):
-        return None
+    code = error_code(error)
     if code.startswith("restricted_action"):
         return _REFUSED_FOR_GOOD["restricted_action"]
     return _REFUSED_FOR_GOOD.get(code)
+
+
+def _given_back(refusal: str, typed: str) -> str:
+    """A refusal of an answer typed in the form, with the answer: the form closed when it was
+    sent (Slack needs its acknowledgement within 3 s, before the answer is saved), so the
+    words would otherwise be lost."""
+    if not typed.strip():
+        return refusal
+    return f"{refusal}\n\nYour answer, to send again if it still applies:\n\n{typed}"
 
 
 def _context(value: object) -> int | None:
@@ -269,12 +308,23 @@ class SlackAdapter(Adapter):
     def __init__(self, core: Core, config: SlackConfig) -> None:
         super().__init__(core)
         self.config = config
-        self.client = AsyncWebClient(token=config.bot_token, base_url=config.api_url)
+        self.client = AsyncWebClient(token=config.bot_token, base_url=config.api_url,
+                                     retry_handlers=retry_handlers())
         self.app = AsyncApp(client=self.client, signing_secret=config.signing_secret,
                             raise_error_for_unhandled_request=True)
         self._refusals = Refusals(self.name)
         self._socket: Any = None
         self._register()
+        self._warn_if_no_triage_channel()
+
+    def _warn_if_no_triage_channel(self) -> None:
+        """A triage channel is optional (staff also see the queue in the App Home and the
+        console), but Slack staff without one are never told of a new question in Slack, and
+        that went unsaid."""
+        if not self.config.triage_channel and self.core.staff_on(self.name):
+            log.warning("SLACK_TRIAGE_CHANNEL is not set: Slack staff in TABOT_STAFF get no "
+                        "post of new questions, only the App Home and the console; set it to "
+                        "the triage channel's id")
 
     @classmethod
     def configured(cls, env: Mapping[str, str]) -> bool:
@@ -436,7 +486,7 @@ class SlackAdapter(Adapter):
         result = await self.core.staff_act(Actor(self.name, user), action, reference, text,
                                            seen)
         if not result.done:
-            await self._tell(user, channel, result.text)
+            await self._tell(user, channel, _given_back(result.text, text))
             return
         await self._update_posts(reference)
 
@@ -456,12 +506,23 @@ class SlackAdapter(Adapter):
     # --- sending ---------------------------------------------------------------------------
 
     async def send(self, to: Message, replies: list[Reply]) -> None:
-        for reply in replies:
-            text, blocks = render(reply)
-            for start in range(0, len(blocks), BLOCKS_PER_MESSAGE):
-                await self.client.chat_postMessage(
-                    channel=to.conversation_id, thread_ts=to.thread_id, text=escape(text)[:3000],
-                    blocks=blocks[start:start + BLOCKS_PER_MESSAGE])
+        """Post the replies where the message came from. The client has tried again through
+        rate limits and server errors (`retry_handlers`); a post Slack still refuses is lost,
+        since the event is recorded as handled, so it is logged with Slack's error code (never
+        the text) for someone to reach the asker."""
+        try:
+            for reply in replies:
+                await self._post_reply(to, reply)
+        except SlackApiError as exc:
+            log.warning("slack: a reply could not be posted (%s); the asker did not get it",
+                        error_code(exc))
+
+    async def _post_reply(self, to: Message, reply: Reply) -> None:
+        text, blocks = render(reply)
+        for start in range(0, len(blocks), BLOCKS_PER_MESSAGE):
+            await self.client.chat_postMessage(
+                channel=to.conversation_id, thread_ts=to.thread_id, text=escape(text)[:3000],
+                blocks=blocks[start:start + BLOCKS_PER_MESSAGE])
 
     async def deliver(self, delivery: Delivery) -> None:
         """Send one outbox message; a refusal for good is `Undeliverable`, so it is given up
@@ -527,24 +588,50 @@ class SlackAdapter(Adapter):
         return parts_posted(page.get("messages", []), delivery.id)
 
     async def _post_for_staff(self, delivery: StaffNotice) -> None:
+        """The question's post in the triage channel: a re-announcement brings the existing
+        one up to date, or posts it afresh if someone deleted it."""
         channel, reference = self.config.triage_channel, delivery.reference
         if not channel or not reference:
             return
-        if await self.core.triage_posts(reference, self.name):
-            await self._update_posts(reference)  # a re-announcement: bump the existing post
+        if await self._still_posted(reference):
             return
+        posted = await self._post_question(channel, reference, delivery)
+        if posted is not None:
+            await self.core.remember_triage_post(reference, self.name, *posted)
+
+    async def _still_posted(self, reference: str) -> bool:
+        """Update the question's posts; False if it has none left, a post Slack says was
+        deleted being forgotten. Such a notice was once retried forever (every 10 minutes,
+        with a log line blaming the invitation) and staff never saw the question again."""
+        posts = await self.core.triage_posts(reference, self.name)
+        view = await self.core.escalation(reference) if posts else None
+        left = len(posts)
+        for channel, ts in posts if view is not None else []:
+            try:
+                await self._update_post(reference, view, channel, ts)
+            except SlackApiError as exc:
+                if error_code(exc) != "message_not_found":
+                    raise
+                log.warning("slack: the triage post of %s was deleted; posting it again",
+                            reference)
+                await self.core.forget_triage_post(reference, self.name, channel)
+                left -= 1
+        return left > 0
+
+    async def _post_question(self, channel: str, reference: str,
+                             delivery: StaffNotice) -> tuple[str, str] | None:
+        """(channel, ts) of the question's new post, or of the one an earlier attempt made;
+        None if there is no such question."""
         if earlier := (await self._already_posted(channel, None, delivery)).get(0):
-            await self.core.remember_triage_post(reference, self.name, channel, earlier)
-            return
+            return channel, earlier
         view = await self.core.escalation(reference)
         if view is None:
-            return
+            return None
         posted = await self.client.chat_postMessage(channel=channel,
                                                     text=f"New question {reference}",
                                                     blocks=triage_blocks(view),
                                                     metadata=outbox_tag(delivery.id, 0))
-        await self.core.remember_triage_post(reference, self.name, posted["channel"],
-                                             posted["ts"])
+        return posted["channel"], posted["ts"]
 
     async def _update_posts(self, reference: str) -> None:
         posts = await self.core.triage_posts(reference, self.name)
@@ -552,8 +639,12 @@ class SlackAdapter(Adapter):
         if view is None:
             return
         for channel, ts in posts:
-            await self.client.chat_update(channel=channel, ts=ts, text=f"{reference}: "
-                                          f"{view.state}", blocks=triage_blocks(view))
+            await self._update_post(reference, view, channel, ts)
+
+    async def _update_post(self, reference: str, view: EscalationView, channel: str,
+                           ts: str) -> None:
+        await self.client.chat_update(channel=channel, ts=ts, text=f"{reference}: "
+                                      f"{view.state}", blocks=triage_blocks(view))
 
     # --- running ---------------------------------------------------------------------------
 
@@ -593,12 +684,17 @@ class SlackAdapter(Adapter):
         log.warning("Slack adapter connected in Socket Mode")
 
     async def stop(self) -> None:
-        if self._socket is not None:
-            await self._socket.disconnect_async()
+        """In Socket Mode, close the connection for good. Only disconnecting it let the SDK
+        reconnect within seconds, and the envelopes it then acknowledged lost their replies
+        when the process closed."""
+        await self._close_socket()
         await super().stop()
 
-    async def close(self) -> None:
-        if self._socket is not None:
+    async def _close_socket(self) -> None:
+        if self._socket is not None and not self._socket.client.closed:
             await self._socket.close_async()
+
+    async def close(self) -> None:
+        await self._close_socket()
         if self.client.session is not None:
             await self.client.session.close()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
@@ -97,6 +97,14 @@ async def remember_post(db: Database, reference: str, platform: str, channel: st
     async with db.session() as session, session.begin():
         session.add(TriagePost(escalation_id=parse_reference(reference), platform=platform,
                                channel=channel, message_id=message_id))
+
+
+async def forget_post(db: Database, reference: str, platform: str, channel: str) -> None:
+    """Forget a post someone deleted, so that its replacement can be remembered."""
+    async with db.session() as session, session.begin():
+        await session.execute(delete(TriagePost).where(
+            TriagePost.escalation_id == parse_reference(reference),
+            TriagePost.platform == platform, TriagePost.channel == channel))
 
 
 async def posts(db: Database, reference: str, platform: str) -> list[tuple[str, str]]:

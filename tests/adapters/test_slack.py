@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime
+import functools
 import json
+import logging
 import os
 import socket
 import time
@@ -21,7 +23,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from adapters.base import FILES_NOT_READ, ONLY_TEXT
 from adapters.slack.blocks import escape, render
-from adapters.slack.listeners import SOCKET_LOG, SlackConfig, _modal_metadata
+from adapters.slack.listeners import RETRIES, SOCKET_LOG, SlackConfig, _modal_metadata
 from bot.app import Runtime
 from bot.chat.copy import SPOOLED
 from bot.chat.messages import AnswerReply, Source
@@ -146,6 +148,32 @@ async def test_a_direct_message_is_answered_with_blocks_and_buttons(slack: Slack
     assert "tabot_helped" in texts([post]) and "tabot_not_helped" in texts([post])
 
 
+@pytest.mark.parametrize("status", [429, 500, 503])
+async def test_a_reply_slack_rate_limits_or_fails_once_still_reaches_the_asker(
+        slack: Slack, status: int) -> None:
+    """The event is recorded as handled before the reply is posted, so Slack's own retry of it
+    is dropped: the client must try the post again itself."""
+    slack.api.failures["chat.postMessage"] = [status]
+    assert await slack.dm(SUBPOENA) == 200
+    [answer, *_] = await slack.api.wait_for_posted(f"D{ASKER}")
+    assert "subpoena" in answer["text"].lower()
+    assert len(slack.api.named("chat.postMessage")) >= 2  # the refused try, then the reply
+
+
+async def test_a_reply_slack_keeps_refusing_is_logged_with_its_code_never_its_text(
+        slack: Slack, caplog: pytest.LogCaptureFixture) -> None:
+    slack.api.failures["chat.postMessage"] = [429] * (RETRIES + 1)
+    await slack.dm(SUBPOENA)
+    await slack.api.wait_for("chat.postMessage", RETRIES + 1)
+    for _ in range(100):
+        if "could not be posted" in caplog.text:
+            break
+        await asyncio.sleep(0.05)
+    [line] = [r.getMessage() for r in caplog.records if "could not be posted" in r.getMessage()]
+    assert "ratelimited" in line
+    assert "subpoena" not in caplog.text.lower()
+
+
 async def test_a_file_sent_in_a_dm_is_not_read_and_its_text_is_answered(slack: Slack) -> None:
     file = {"id": "F1", "name": "scan.png", "mimetype": "image/png"}
     await slack.event({"type": "message", "subtype": "file_share", "channel_type": "im",
@@ -261,25 +289,29 @@ async def test_staff_claim_and_answer_relay_to_the_asker_and_update_the_post(
     assert "answered" in texts([final]) and f"by slack:{STAFF}" in texts([final])
 
 
-async def test_an_answer_typed_while_someone_else_answered_is_refused_not_relayed(
+async def test_an_answer_typed_while_someone_else_answered_is_refused_and_given_back(
         slack: Slack) -> None:
+    """The form closes when it is sent, before the answer is saved: refused, the typed answer
+    comes back with the refusal instead of being lost."""
     await slack.dm(TO_STAFF)
     await slack.api.wait_for("chat.postMessage")
     await slack.deliver()
     await slack.press("triage_answer", {"ref": "TA-0001"}, STAFF, channel=TRIAGE)
     [modal] = await slack.api.wait_for("views.open")
     await slack.runtime.triage.answer("TA-0001", Actor("slack", STAFF), "Ask your bank.")
+    typed = "Ask the treasurer & <the board>."
     await slack.interact({"type": "view_submission", "user": {"id": STAFF},
                           "team": {"id": "T1"}, "api_app_id": "A1",
                           "view": {**modal["view"], "id": "V2", "state": {"values": {
                               "answer": {"text": {"type": "plain_text_input",
-                                                  "value": "Ask the treasurer."}}}}}})
+                                                  "value": typed}}}}}})
     [told] = await slack.api.wait_for("chat.postEphemeral")
-    assert "after you opened it" in told["text"]
+    assert told["user"] == STAFF and "after you opened it" in told["text"]
+    assert escape(typed) in told["text"]
     await slack.deliver()
     relayed = texts([p for p in slack.api.named("chat.postMessage")
                      if p["channel"] == f"D{ASKER}"])
-    assert "Ask your bank." in relayed and "Ask the treasurer." not in relayed
+    assert "Ask your bank." in relayed and "Ask the treasurer" not in relayed
 
 
 async def outbox_rows(db: Database) -> list[OutboxMessage]:
@@ -326,7 +358,7 @@ async def test_an_answer_that_meets_a_slack_server_error_is_retried_not_given_up
         slack: Slack) -> None:
     answer = "Invented answer: the placeholder form."
     row = await answered_in_triage(slack, answer)
-    slack.api.failures["chat.postMessage"] = [500]
+    slack.api.failures["chat.postMessage"] = [500] * (RETRIES + 1)  # past the client's retries
     await slack.deliver()
     [failed] = [r for r in await outbox_rows(slack.runtime.db) if r.id == row.id]
     assert failed.given_up_at is None and failed.delivered_at is None
@@ -353,6 +385,29 @@ async def test_a_triage_channel_the_bot_is_not_in_keeps_its_notices_for_a_retry(
     await asyncio.sleep(outbox.FIRST_RETRY.total_seconds() + 0.2)
     await slack.deliver()
     assert "TA-0001" in posted_to(slack, TRIAGE)[-1]["text"]
+
+
+async def test_a_reannounced_question_whose_triage_post_was_deleted_is_posted_afresh(
+        slack: Slack) -> None:
+    """Updating a deleted post fails with message_not_found: the notice used to be retried
+    every 10 minutes for ever, and staff never saw the question again."""
+    await slack.dm(TO_STAFF)
+    await slack.api.wait_for("chat.postMessage")
+    await slack.deliver()
+    [first] = await slack.api.wait_for_posted(TRIAGE)
+    slack.api.deleted.add(first["ts"])  # someone deleted the post
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=5)
+    announced, _ = await slack.runtime.triage.sweep(later)
+    assert announced == ["TA-0001"]
+    await slack.deliver()
+    assert [m["text"] for m in slack.api.channels[TRIAGE]] == ["New question TA-0001"] * 2
+    notices = [r for r in await outbox_rows(slack.runtime.db) if r.kind == "staff-notice"]
+    assert len(notices) == 2
+    assert all(r.delivered_at is not None and r.last_error is None for r in notices)
+    fresh = slack.api.channels[TRIAGE][-1]["ts"]
+    await slack.press("triage_claim", {"ref": "TA-0001"}, STAFF, channel=TRIAGE)
+    updates = await slack.api.wait_for("chat.update", 2)  # the failed one, then this one
+    assert updates[-1]["ts"] == fresh
 
 
 async def test_a_token_problem_is_retried_not_given_up(slack: Slack) -> None:
@@ -428,6 +483,38 @@ def test_a_bot_token_given_as_the_app_token_is_refused_at_start() -> None:
                               "SLACK_APP_TOKEN": "xoxb-2"})
 
 
+def test_an_api_url_without_its_trailing_slash_keeps_its_path() -> None:
+    """slack_sdk joins a method's name onto the URL: without the slash, ".../api" and
+    "chat.postMessage" made ".../chat.postMessage", and every call missed."""
+    env = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s"}
+    for url in ("https://proxy.example.org/slack/api", "https://proxy.example.org/slack/api/"):
+        config = SlackConfig.from_env(env | {"SLACK_API_URL": url})
+        assert config.api_url == "https://proxy.example.org/slack/api/"
+    assert SlackConfig.from_env(env).api_url == "https://slack.com/api/"
+
+
+@pytest.mark.parametrize(("staff", "channel", "warned"), [
+    ({f"slack:{STAFF}"}, None, True), ({f"slack:{STAFF}"}, TRIAGE, False),
+    ({"cli:maria"}, None, False)])
+async def test_slack_staff_without_a_triage_channel_are_warned_of_at_start(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path,
+        caplog: pytest.LogCaptureFixture, staff: set[str], channel: str | None,
+        warned: bool) -> None:
+    """Optional (staff also see the queue in the App Home and the console), but every new
+    question is otherwise never shown to Slack staff in Slack, and that went unsaid."""
+    env = {"SLACK_BOT_TOKEN": "xoxb-test", "SLACK_SIGNING_SECRET": SECRET}
+    if channel:
+        env["SLACK_TRIAGE_CHANNEL"] = channel
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
+                        staff=frozenset(staff))
+    with caplog.at_level(logging.WARNING):
+        async with Runtime(settings, ["slack"], env=env, handle_signals=False,
+                           knowledge=shipped_kb):
+            pass
+    lines = [r.getMessage() for r in caplog.records if "SLACK_TRIAGE_CHANNEL" in r.getMessage()]
+    assert len(lines) == (1 if warned else 0)
+
+
 def test_a_socket_mode_failure_is_logged_in_one_line(
         caplog: pytest.LogCaptureFixture) -> None:
     try:
@@ -495,6 +582,29 @@ async def test_socket_mode_receives_events_and_acks_them(
                                   "user": ASKER, "text": SUBPOENA, "ts": "5.5"}}})
         [post, *_] = await api.wait_for("chat.postMessage", timeout=20)
         assert post["channel"] == "DS" and "env-1" in api.socket_acks
+    await api.stop()
+
+
+async def test_socket_mode_once_stopped_does_not_reconnect_to_take_more_events(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Between stop and exit the runtime finishes its work in flight. Only disconnected, the
+    SDK reconnected at its next check of the connection, and the envelopes it then
+    acknowledged lost their replies when the process closed. The checks are made 0.2 s apart
+    here (10 s by default) so a reconnection would show at once."""
+    from slack_bolt.adapter.socket_mode import async_handler
+
+    monkeypatch.setattr(async_handler, "AsyncSocketModeHandler", functools.partial(
+        async_handler.AsyncSocketModeHandler, ping_interval=0.2))
+    api = FakeSlackAPI()
+    await api.start()
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path)
+    env = slack_env(api, SLACK_APP_TOKEN="xapp-test")
+    async with running(settings, ["slack"], env, shipped_kb) as runtime:
+        opened = len(api.named("apps.connections.open"))
+        await runtime.adapters[0].stop()
+        await asyncio.sleep(1.0)
+        assert len(api.named("apps.connections.open")) == opened
     await api.stop()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -27,8 +28,12 @@ class FakeSlackAPI:
     missing_scopes: set[str] = field(default_factory=set)  # methods the app may not call
     # channel -> the error Slack gives for every post there ("is_archived", ...)
     refused: dict[str, str] = field(default_factory=dict)
-    # method -> HTTP statuses its next calls get, in turn (200: that call goes through)
+    # method -> HTTP statuses its next calls get, in turn (200: that call goes through); a 429
+    # says "ratelimited" with a Retry-After of `retry_after` seconds, as Slack does
     failures: dict[str, list[int]] = field(default_factory=dict)
+    retry_after: int = 0
+    # ts of messages someone deleted: chat.update of one answers message_not_found
+    deleted: set[str] = field(default_factory=set)
     # What each channel shows, oldest first, as conversations.history returns it.
     channels: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
 
@@ -66,11 +71,17 @@ class FakeSlackAPI:
         payload = dict(request.query) | payload  # slack_sdk sends some methods' params there
         self.calls.append((method, payload))
         if (statuses := self.failures.get(method)) and (status := statuses.pop(0)) != 200:
-            return web.json_response({"ok": False, "error": "fatal_error"}, status=status)
+            return self._failure(status)
         answer = self._answer(method, payload)
         if method == "chat.postMessage" and self.delay:
             await asyncio.sleep(self.delay)  # posted already: a crash now leaves it ambiguous
         return web.json_response(answer)
+
+    def _failure(self, status: int) -> web.Response:
+        if status == 429:
+            return web.json_response({"ok": False, "error": "ratelimited"}, status=429,
+                                     headers={"Retry-After": str(self.retry_after)})
+        return web.json_response({"ok": False, "error": "fatal_error"}, status=status)
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         """Socket Mode: say hello, push queued envelopes, collect their acks."""
@@ -95,6 +106,8 @@ class FakeSlackAPI:
             return {"ok": False, "error": "missing_scope"}
         if method == "chat.postMessage" and (error := self.refused.get(payload.get("channel"))):
             return {"ok": False, "error": error}
+        if method == "chat.update" and payload.get("ts") in self.deleted:
+            return {"ok": False, "error": "message_not_found"}
         if method == "apps.connections.open":
             return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link"}
         if method == "auth.test":
@@ -133,9 +146,22 @@ class FakeSlackAPI:
         return [payload for name, payload in self.calls if name == method]
 
     async def wait_for(self, method: str, count: int = 1, timeout: float = 10) -> list[dict]:
+        """The calls of `method`, once there are `count`, whether they succeeded or not."""
+        return await self._until(lambda: self.named(method), count, timeout,
+                                 f"{method} call(s)")
+
+    async def wait_for_posted(self, channel: str, count: int = 1,
+                              timeout: float = 10) -> list[dict]:
+        """The messages `channel` shows, oldest first, once there are `count`: only the posts
+        this fake took, not the ones it failed."""
+        return await self._until(lambda: self.channels.get(channel, []), count, timeout,
+                                 f"message(s) posted in {channel}")
+
+    async def _until(self, found: Callable[[], list[dict]], count: int, timeout: float,
+                     what: str) -> list[dict]:
         deadline = asyncio.get_running_loop().time() + timeout
         while asyncio.get_running_loop().time() < deadline:
-            if len(found := self.named(method)) >= count:
-                return found
+            if len(now := found()) >= count:
+                return now
             await asyncio.sleep(0.02)
-        raise AssertionError(f"expected {count} {method} call(s), got {self.calls}")
+        raise AssertionError(f"expected {count} {what}, got {self.calls}")
