@@ -72,6 +72,11 @@ def parse_yaml(result: FileResult) -> tuple[Any, yaml.Node | None]:
     node = None
     try:
         node = loader.get_single_node()
+        if repeated := _repeated_keys(node):
+            for line, key, first in repeated:
+                result.error(line, f"{key!r} appears twice in one entry (first on line "
+                             f"{first}); YAML keeps only the last, so merge them into one")
+            return None, None
         return (loader.construct_document(node) if node else None), node
     except (ValueError, TypeError, OverflowError) as exc:  # YAML read, a value could not be
         line, value = _unbuildable(node)  # made: a date like 2026-02-30 is one
@@ -90,6 +95,27 @@ def parse_yaml(result: FileResult) -> tuple[Any, yaml.Node | None]:
         return None, None
     finally:
         loader.dispose()
+
+
+def _repeated_keys(node: yaml.Node | None) -> list[tuple[int, str, int]]:
+    """(line, key, line of its first use) for each key given twice in one mapping. PyYAML
+    keeps the last silently: a second `questions:` block added at an entry's end would drop
+    every phrasing above it."""
+    repeated, stack = [], [node] if node is not None else []
+    while stack:
+        current = stack.pop()
+        if isinstance(current, yaml.MappingNode):
+            seen: dict[str, int] = {}
+            for key, value in current.value:
+                if isinstance(key, yaml.ScalarNode):
+                    line = key.start_mark.line + 1
+                    if key.value in seen:
+                        repeated.append((line, key.value, seen[key.value]))
+                    seen.setdefault(key.value, line)
+                stack.append(value)
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend(current.value)
+    return sorted(repeated)
 
 
 def _unbuildable(node: yaml.Node | None) -> tuple[int, str]:

@@ -55,6 +55,24 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     assert problem.line >= 3 and "YAML syntax error" in problem.message
 
 
+def test_a_key_given_twice_in_an_entry_is_an_error_not_a_silent_loss(tmp_path: Path) -> None:
+    """Staff adding phrasings in a second `questions:` block at the end would lose the first
+    block without a word: YAML keeps only the last."""
+    path = write_text(tmp_path / "e.yaml", """\
+        id: twice
+        category: standard
+        title: Twice
+        questions: [first wording, second wording]
+        answer: A.
+        reviewed: 2026-02-01
+        questions: [third wording]
+        """)
+    result = load_entry_file(path)
+    assert not result.entries
+    assert messages(result) == ["7: 'questions' appears twice in one entry (first on line 4); "
+                                "YAML keeps only the last, so merge them into one"]
+
+
 def test_a_date_no_calendar_has_is_reported_with_its_line(tmp_path: Path) -> None:
     """YAML reads 2026-02-30 as a date and fails making it; that must be a problem in the
     file, not an exception that stops every other file from loading."""
