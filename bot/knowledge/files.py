@@ -61,7 +61,12 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 def parse_yaml(result: FileResult) -> tuple[Any, yaml.Node | None]:
     """Parse one file, keeping the node tree so errors can point at lines."""
-    raw = result.path.read_bytes()
+    try:
+        raw = result.path.read_bytes()
+    except OSError as exc:  # a folder named x.yaml, a broken link: this file only, not the rest
+        result.error(1, f"could not be read ({exc.strerror or type(exc).__name__}); fix or "
+                     "remove it")
+        return None, None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

@@ -165,3 +165,16 @@ def test_an_id_too_long_for_a_chat_button_is_explained(tmp_path: Path) -> None:
     assert [p.message for p in result.problems] == [
         "'id' is 41 characters long; shorten it to 40 or fewer (buttons in chat carry the id, "
         "and they have little room)"]
+
+
+def test_an_unreadable_entry_file_is_reported_and_the_rest_still_load(tmp_path: Path) -> None:
+    """A folder named like an entry file (or a broken link) used to stop the whole load."""
+    write_yaml(tmp_path / "good.yaml", entry("good-entry", ["a question"]))
+    (tmp_path / "folder.yaml").mkdir()
+    (tmp_path / "gone.yaml").symlink_to(tmp_path / "nowhere.yaml")
+    results = {path.name: load_entry_file(path) for path in entry_files(tmp_path)}
+    assert [e.id for e in results["good.yaml"].entries] == ["good-entry"]
+    for name in ("folder.yaml", "gone.yaml"):
+        assert not results[name].entries
+        [message] = messages(results[name])
+        assert message.startswith("1: could not be read (") and "fix or remove it" in message
