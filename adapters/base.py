@@ -10,6 +10,7 @@ runtime drives its lifecycle: `start()` to begin taking events, `run()` for any 
 from __future__ import annotations
 
 import asyncio
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from typing import ClassVar, Self
@@ -29,6 +30,10 @@ FILES_NOT_READ = "I can't open files or pictures, so I've read only the text of 
 class Adapter(ABC):
     name: ClassVar[str] = "base"
     staff_notices: ClassVar[bool] = True  # does staff triage happen here (notices pushed)?
+    # What a person's id looks like here, for TABOT_STAFF ("telegram:42"): one that cannot be
+    # an id would never be staff, and notices for them would go nowhere without a word.
+    user_id_form: ClassVar[re.Pattern[str]] = re.compile(r"\S+")
+    user_id_hint: ClassVar[str] = "the platform's user id"
 
     def __init__(self, core: Core) -> None:
         self.core = core

@@ -21,7 +21,7 @@ import logging
 import re
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Self
+from typing import Self, TypeVar
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
@@ -36,8 +36,16 @@ from telegram import (
 )
 from telegram import Message as TelegramMessage
 from telegram.constants import ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, InvalidToken, NetworkError, TelegramError
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    InvalidToken,
+    NetworkError,
+    TelegramError,
+)
 from telegram.ext import (
+    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -77,6 +85,7 @@ from bot.config import ConfigError
 from bot.core import UNANSWERED, WAITING, Core, StaffAction, Unavailable
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 LIMIT = 4096
 CALLBACK_BYTES = 64  # Telegram's limit on a button's callback data
@@ -92,12 +101,19 @@ NOT_A_MEMBER = ("Hello! This assistant is for staff and volunteers of the coalit
                 "/start followed by your invite code. Your program's director or the "
                 "coalition's TA staff can give you one.")
 ONLY_STAFF = "Only the coalition's TA staff can do that."
+UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
+# The core's staff commands (/answer TA-0042 TEXT, /queue, ...), which /help lists for staff.
+STAFF_COMMANDS = ["queue", *StaffAction]
+SEND_TRIES = 3  # a direct reply (crisis hotlines among them) is tried this often on errors
+SEND_BACKOFF = 0.5  # seconds before a reply's second try, doubled before its third
+FLOOD_RETRIES = 2  # a 429 (flood control) is waited out and retried this often, by PTB
 SEVERAL_NAMED = ("Not sent: that message names several questions ({references}). Reply to one "
                  "question's own notice, or send /answer {first} followed by your answer.")
 _REFERENCE = re.compile(r"\bTA-\d{4,}\b")
 _SEEN = re.compile(r"[0-9a-f]{16}")  # an `answer_seen` token, as a notice's Answer button keeps it
 _BOT_ID = re.compile(r"[0-9]+")  # a bot token: the bot's number, a colon, the secret
 _SECRET = re.compile(r"[A-Za-z0-9_-]+")
+_WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
 _ACTIONS = {"c": ActionKind.CHOOSE, "r": ActionKind.RELATED, "h": ActionKind.HELPED,
             "n": ActionKind.NOT_HELPED, "s": ActionKind.SEND_TO_STAFF, "m": ActionKind.MORE}
 
@@ -121,9 +137,8 @@ class TelegramConfig:
                               f"it again from BotFather: /mybots > API Token)")
         webhook = env.get("TELEGRAM_WEBHOOK_URL", "").strip() or None
         secret = env.get("TELEGRAM_WEBHOOK_SECRET", "").strip() or None
-        if webhook and not secret:
-            raise ConfigError("TELEGRAM_WEBHOOK_SECRET must be set with TELEGRAM_WEBHOOK_URL, "
-                              "so only Telegram can post updates (1-256 of A-Z a-z 0-9 _ -)")
+        if webhook and (problem := _webhook_problem(webhook, secret)):
+            raise ConfigError(problem)
         return cls(token=token,
                    api_url=env.get("TELEGRAM_API_URL", "").strip()
                    or "https://api.telegram.org/bot",
@@ -133,6 +148,21 @@ class TelegramConfig:
     def webhook_path(self) -> str:
         """The route on tabot's web server: the path of the public webhook URL."""
         return urlsplit(self.webhook_url or "").path or "/telegram"
+
+
+def _webhook_problem(url: str, secret: str | None) -> str | None:
+    """What Telegram's setWebhook would refuse, said at start rather than as a 400 from
+    setWebhook after the bot has connected; None if nothing. The secret is never repeated."""
+    if not secret:
+        return ("TELEGRAM_WEBHOOK_SECRET must be set with TELEGRAM_WEBHOOK_URL, so only "
+                "Telegram can post updates (1-256 of A-Z a-z 0-9 _ -)")
+    if not _WEBHOOK_SECRET.fullmatch(secret):
+        return ("TELEGRAM_WEBHOOK_SECRET must be 1-256 of A-Z a-z 0-9 _ - (Telegram refuses "
+                "anything else); this one is longer or has another character")
+    if not url.lower().startswith("https://"):
+        return ("TELEGRAM_WEBHOOK_URL must start with https:// (Telegram posts updates only "
+                "over HTTPS), as in https://YOUR-HOST/telegram")
+    return None
 
 
 def _token_problem(token: str) -> str | None:
@@ -284,7 +314,8 @@ def refused_for_good(error: Exception, who: str) -> str | None:
     """Why Telegram will never take a message for `who` ("the asker", "a staff member"), or
     None if a later try may get it through. Only 403s (blocked, deleted account, removed from
     the group) and a chat that is gone are certain; a 400 is otherwise a bug to fix, and the
-    network, server errors and flood control pass."""
+    network, server errors and flood control pass. A group upgraded to a supergroup has a
+    new id, and the bot cannot tell which question there the answer quotes."""
     said = str(error).lower()
     if isinstance(error, Forbidden):
         if "blocked" in said:
@@ -296,6 +327,8 @@ def refused_for_good(error: Exception, who: str) -> str | None:
         return f"Telegram does not let the bot write to {who}"
     if isinstance(error, BadRequest) and "chat not found" in said:
         return "the Telegram chat no longer exists"
+    if isinstance(error, ChatMigrated):  # every later send to the old id is refused too
+        return "the Telegram group was upgraded to a supergroup"
     return None
 
 
@@ -311,6 +344,28 @@ def _failure(failures: list[Exception], who: str) -> Exception:
     return given_up
 
 
+async def _with_backoff(call: Callable[[], Awaitable[T]], what: str, tries: int | None = None,
+                        delay: float = 1.0) -> T:
+    """`call()`, tried again after a network error or a Telegram server error (5xx), waiting
+    twice as long each time (up to a minute): `tries` times in all, or until it goes when
+    None. Startup must outlast a short outage rather than die with a traceback; a reply to
+    someone waiting (a crisis hotline) must survive a blip. A 400 (`BadRequest`, a kind of
+    `NetworkError` in PTB) is a mistake that would fail again, so it is raised at once."""
+    attempt = 1
+    while True:
+        try:
+            return await call()
+        except BadRequest:
+            raise
+        except NetworkError as exc:
+            if tries is not None and attempt >= tries:
+                raise
+            log.warning("Telegram: %s failed (%s); retrying in %.1f s", what,
+                        type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay, attempt = min(delay * 2, 60), attempt + 1
+
+
 @dataclass(frozen=True)
 class Admitted:
     """A member or staff member; `program` is None for staff with no member program."""
@@ -318,15 +373,26 @@ class Admitted:
     program: str | None
 
 
+def _flood_control() -> AIORateLimiter:
+    """PTB's limiter, used only to wait out a 429 (`RetryAfter`) and try again, so a reply
+    is not lost to flood control; no throttling of its own (rates of 0 turn it off), since
+    a reply held back by a guessed limit reaches someone in crisis later for nothing."""
+    return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=FLOOD_RETRIES)
+
+
 class TelegramAdapter(Adapter):
     name = "telegram"
+    user_id_form = re.compile(r"[0-9]+")
+    user_id_hint = ("the person's numeric Telegram user id (e.g. telegram:123456789), not their "
+                    "@username: they can get it from a bot such as @userinfobot")
 
     def __init__(self, core: Core, config: TelegramConfig) -> None:
         super().__init__(core)
         self.config = config
         self.application: Application = (
             ApplicationBuilder().token(config.token).base_url(config.api_url)
-            .base_file_url(config.api_url.replace("/bot", "/file/bot")).build())
+            .base_file_url(config.api_url.replace("/bot", "/file/bot"))
+            .rate_limiter(_flood_control()).build())
         self._refusals = Refusals(self.name)
         self._register()
 
@@ -344,10 +410,12 @@ class TelegramAdapter(Adapter):
         app = self.application
         app.add_handler(TypeHandler(Update, self._once), group=-1)
         app.add_handler(CommandHandler("start", self._on_start))
-        app.add_handler(CommandHandler(["help", "topics", "status", "staff", "console"],
-                                       self._on_command))  # console: the core says who may
+        app.add_handler(CommandHandler(["help", "topics", "status", "staff", "console",
+                                        *STAFF_COMMANDS],
+                                       self._on_command))  # console, staff: the core says who may
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._on_text))
+        app.add_handler(MessageHandler(filters.COMMAND, self._on_unknown_command))
         app.add_handler(MessageHandler(~filters.TEXT & ~filters.StatusUpdate.ALL,
                                        self._on_non_text))
         app.add_error_handler(self._on_error)
@@ -411,10 +479,24 @@ class TelegramAdapter(Adapter):
         async with self._working(message):
             if not (admitted := await self._admit(message, self._actor(update))):
                 return
-            command = message.text.split()[0].lstrip("/").split("@")[0]
+            command = message.text.split()[0].lstrip("/").split("@")[0].casefold()
             rest = " ".join(context.args or [])
-            await self._ask(update, admitted, f"/{command} {rest}".strip() if command == "staff"
-                            else command)
+            await self._ask(update, admitted, f"/{command} {rest}".strip()
+                            if command in {"staff", *STAFF_COMMANDS} else command)
+
+    async def _on_unknown_command(self, update: Update,
+                                  context: ContextTypes.DEFAULT_TYPE) -> None:
+        """A command the bot does not have gets a pointer to /help rather than silence. In a
+        group only one addressed to this bot (/cmd@thisbot): a bare /cmd may be another
+        bot's."""
+        message = update.effective_message
+        command = (message.text or "").split()[0]
+        if (message.chat.type != ChatType.PRIVATE
+                and not command.endswith(f"@{context.bot.username}")):
+            return
+        async with self._working(message):
+            if await self._admit(message, self._actor(update)):
+                await message.reply_text(UNKNOWN_COMMAND)
 
     async def _on_text(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, actor = update.effective_message, self._actor(update)
@@ -430,10 +512,14 @@ class TelegramAdapter(Adapter):
                 return
             await self._ask(update, admitted, text)
 
+    def _from_me(self, message: TelegramMessage | None) -> bool:
+        """Whether `message` is one the bot sent."""
+        sender = message.from_user if message is not None else None
+        return sender is not None and sender.id == self.application.bot.id
+
     def _addressed_to_me(self, message: TelegramMessage) -> bool:
         bot = self.application.bot
-        replied = message.reply_to_message
-        if replied is not None and replied.from_user and replied.from_user.id == bot.id:
+        if self._from_me(message.reply_to_message):
             return True
         return any(value == f"@{bot.username}"
                    for entity, value in message.parse_entities(["mention"]).items()
@@ -442,9 +528,15 @@ class TelegramAdapter(Adapter):
     async def _staff_reply(self, message: TelegramMessage, actor: Actor, text: str) -> bool:
         """A staff member's reply to a triage message is the answer to that escalation. A
         message naming several (the queue list) says nothing about which one is meant, and
-        guessing could answer a crisis question with an answer meant for another."""
+        guessing could answer a crisis question with an answer meant for another.
+
+        Only in the staff member's private chat with the bot, where notices, refusals and
+        "Sent to the asker" go: in a group, the bot's message naming a question is the
+        asker's acknowledgement, and a reply to it is talk, not an answer to send."""
         replied = message.reply_to_message
-        named = list(dict.fromkeys(_REFERENCE.findall(replied.text or ""))) if replied else []
+        if message.chat.type != ChatType.PRIVATE or not self._from_me(replied):
+            return False
+        named = list(dict.fromkeys(_REFERENCE.findall(replied.text or "")))
         if not named:
             return False
         if len(named) > 1:
@@ -504,13 +596,23 @@ class TelegramAdapter(Adapter):
     # --- sending ---------------------------------------------------------------------------
 
     async def send(self, to: Message, replies: list[Reply]) -> None:
+        """The replies to a message, each part tried again on a network or server error (a
+        429 is waited out by the rate limiter): the update is already marked seen, so a reply
+        lost here, crisis hotlines included, is never sent. Parts stop at the first that
+        fails for good, so none arrive out of order."""
         bot = self.application.bot
         for reply in replies:
             for text, keyboard in render(reply):
-                await bot.send_message(
-                    chat_id=int(to.conversation_id), text=text, parse_mode=ParseMode.HTML,
-                    reply_markup=keyboard, disable_web_page_preview=True,
-                    reply_parameters=_in_reply_to(to))
+                send = functools.partial(
+                    bot.send_message, chat_id=int(to.conversation_id), text=text,
+                    parse_mode=ParseMode.HTML, reply_markup=keyboard,
+                    disable_web_page_preview=True, reply_parameters=_in_reply_to(to))
+                try:
+                    await _with_backoff(send, "a reply", tries=SEND_TRIES, delay=SEND_BACKOFF)
+                except TelegramError as exc:  # never the text: it may be a survivor's words
+                    log.error("Telegram: the asker did not get a reply (%s); it is not resent",
+                              type(exc).__name__)
+                    return
 
     async def deliver(self, delivery: Delivery) -> None:
         match delivery:
@@ -609,31 +711,27 @@ class TelegramAdapter(Adapter):
 
     async def start(self) -> None:
         """Connect, retrying a lost connection with backoff; a rejected token is an error."""
+        bot = self.application.bot
         await self._initialize()
-        await self.application.bot.set_my_commands([BotCommand(n, d) for n, d in COMMANDS])
+        await _with_backoff(functools.partial(
+            bot.set_my_commands, [BotCommand(n, d) for n, d in COMMANDS]), "setMyCommands")
         await self.application.start()
         if self.config.webhook_url:
-            await self.application.bot.set_webhook(url=self.config.webhook_url,
-                                                   secret_token=self.config.webhook_secret)
-        else:
-            await self.application.updater.start_polling(timeout=30,
-                                                         error_callback=self._polling_error)
+            await _with_backoff(functools.partial(
+                bot.set_webhook, url=self.config.webhook_url,
+                secret_token=self.config.webhook_secret), "setWebhook")
+        else:  # bootstrap_retries=-1: PTB retries its deleteWebhook until it goes
+            await self.application.updater.start_polling(
+                timeout=30, bootstrap_retries=-1, error_callback=self._polling_error)
         log.warning("Telegram adapter running (%s)",
                     "webhook" if self.config.webhook_url else "long polling")
 
     async def _initialize(self) -> None:
-        delay = 1.0
-        while True:
-            try:
-                await self.application.initialize()
-                return
-            except InvalidToken:
-                raise ConfigError("Telegram rejected TELEGRAM_BOT_TOKEN; copy it again from "
-                                  "BotFather (/mybots → API Token)") from None
-            except NetworkError as exc:
-                log.warning("Telegram not reachable (%s); retrying in %.0f s", exc, delay)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 60)
+        try:
+            await _with_backoff(self.application.initialize, "connecting (getMe)")
+        except InvalidToken:
+            raise ConfigError("Telegram rejected TELEGRAM_BOT_TOKEN; copy it again from "
+                              "BotFather (/mybots → API Token)") from None
 
     @staticmethod
     def _polling_error(error: TelegramError) -> None:

@@ -21,6 +21,7 @@ import importlib
 import logging
 import os
 import pkgutil
+import re
 import signal
 import sys
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping, Sequence
@@ -60,6 +61,8 @@ class PlatformAdapter(Protocol):
 
     name: str
     staff_notices: bool
+    user_id_form: re.Pattern[str]
+    user_id_hint: str
 
     @classmethod
     def configured(cls, env: Mapping[str, str]) -> bool: ...
@@ -133,6 +136,13 @@ def check_staff(staff: frozenset[str]) -> None:
     if unknown:
         raise ConfigError(f"TABOT_STAFF entries must start with a platform tabot knows "
                           f"({', '.join(sorted(known))}); fix {', '.join(map(repr, unknown))}")
+    adapters = {adapter.name: adapter for _, adapter in _adapters()}
+    for item in sorted(staff):
+        platform, user_id = item.split(":", 1)
+        adapter = adapters.get(platform)
+        if adapter is not None and not adapter.user_id_form.fullmatch(user_id):
+            raise ConfigError(f"TABOT_STAFF entry {item!r}: after '{platform}:' put "
+                              f"{adapter.user_id_hint}")
 
 
 def notice_platforms(settings: Settings) -> tuple[str, ...]:

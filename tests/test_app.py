@@ -105,6 +105,14 @@ def test_staff_must_be_on_a_platform_some_adapter_or_the_terminal_serves() -> No
         f"({', '.join(sorted(known_platforms()))}); fix 'Slack:U2', 'slak:U1'")
 
 
+@pytest.mark.parametrize("entry", ["telegram:@maria_ta", "telegram: 42", "slack: U1"])
+def test_a_staff_id_that_cannot_be_one_on_its_platform_is_refused(entry: str) -> None:
+    """A username typed for Telegram's numeric id, or a stray space, is nobody: that person's
+    notices would be marked delivered and reach no one."""
+    with pytest.raises(ConfigError, match=f"TABOT_STAFF entry '{entry}'"):
+        check_staff(frozenset({entry, "cli:ana"}))
+
+
 async def test_the_runtime_refuses_staff_on_an_unknown_platform_before_it_opens_anything(
         settings: Settings, tmp_path: Path) -> None:
     runtime = Runtime(replace(settings, staff=frozenset({"slak:U1"})), ["console"], env={},

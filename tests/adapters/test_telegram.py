@@ -656,3 +656,153 @@ async def test_a_reply_to_the_queue_list_answers_no_question(telegram: Harness) 
     assert refused["text"].startswith("Not sent") and "/answer TA-" in refused["text"]
     waiting = await telegram.runtime.core.escalation("TA-0001")
     assert waiting is not None and waiting.state == "open"
+
+
+async def test_staff_slash_commands_act_and_an_unknown_command_is_answered(
+        telegram: Harness) -> None:
+    """/help lists /queue, /answer and the rest for staff: typed with a slash they act, and a
+    command the bot does not have gets a pointer to /help instead of silence."""
+    await register(telegram)
+    telegram.api.text(TO_STAFF, ADVOCATE)
+    [told] = await telegram.replies_to(ADVOCATE)
+    assert "TA-0001" in told["text"]
+    telegram.api.text("/queue", STAFF)
+    [listing] = await telegram.replies_to(STAFF)
+    assert "TA-0001" in listing["text"]
+    telegram.api.text("/answer TA-0001 Ask your bookkeeper first.", STAFF)
+    await telegram.replies_to(STAFF, 2)
+    await telegram.deliver()
+    relayed = [p for p in await telegram.replies_to(ADVOCATE, 2)
+               if "Ask your bookkeeper first." in p["text"]]
+    assert len(relayed) == 1
+    telegram.api.text("/foo", ADVOCATE)
+    unknown = (await telegram.replies_to(ADVOCATE, 3))[-1]
+    assert "/help" in unknown["text"]
+
+
+async def test_an_unknown_command_for_another_bot_in_a_group_gets_no_reply(
+        telegram: Harness) -> None:
+    await register(telegram)
+    group = -558
+    telegram.api.text("/foo@some_other_bot", ADVOCATE, chat=group, chat_type="group")
+    telegram.api.text(f"/foo@{BOT['username']}", ADVOCATE, chat=group, chat_type="group")
+    [unknown] = await telegram.replies_to(group)
+    await asyncio.sleep(0.5)
+    assert "/help" in unknown["text"]
+    assert len([p for p in telegram.api.sent() if p["chat_id"] == group]) == 1
+
+
+CRISIS = "he is going to kill me tonight"
+HOTLINE = "1-800-799-7233"
+
+
+async def test_a_crisis_reply_survives_a_server_error_and_flood_control(
+        telegram: Harness) -> None:
+    """The update is marked seen before the reply goes: a reply lost to a 502 or a 429 would
+    never be sent, and this one carries the hotlines."""
+    await register(telegram)
+    telegram.api.failures["sendMessage"] = [502, 429]
+    telegram.api.text(CRISIS, ADVOCATE)
+    replies = await telegram.replies_to(ADVOCATE, 3)
+    assert telegram.api.failures["sendMessage"] == []
+    # Tried three times: a 502, a 429 waited out, then through (no failures were left).
+    assert replies[0]["text"] == replies[1]["text"] == replies[2]["text"]
+    assert HOTLINE in replies[2]["text"]
+
+
+async def test_a_reply_that_cannot_be_sent_is_logged_in_one_line_without_its_text(
+        telegram: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    await register(telegram)
+    telegram.api.failures["sendMessage"] = [502, 502, 502]
+    telegram.api.text(SUBPOENA, ADVOCATE)
+    await telegram.replies_to(ADVOCATE, 3)
+    for _ in range(100):
+        lost = [r.getMessage() for r in caplog.records if "did not get a reply" in r.getMessage()]
+        if lost:
+            break
+        await asyncio.sleep(0.05)
+    assert lost == ["Telegram: the asker did not get a reply (NetworkError); it is not resent"]
+    assert not any("subpoena" in r.getMessage().lower() for r in caplog.records)
+
+
+async def test_a_staff_reply_in_a_group_to_an_askers_acknowledgement_is_not_an_answer(
+        telegram: Harness) -> None:
+    """In a group the bot's message naming TA-0001 is the asker's acknowledgement; a staff
+    member replying to it is talking, not answering the question."""
+    await register(telegram)
+    group = -559
+    telegram.api.text(f"@{BOT['username']} {TO_STAFF}", ADVOCATE, chat=group,
+                      chat_type="group")
+    [told] = await telegram.replies_to(group)
+    assert "TA-0001" in told["text"]
+    telegram.api.text("Thanks, we will look at this.", STAFF, chat=group, chat_type="group",
+                      reply_to=telegram.api.as_message(told))
+    _, reply = await telegram.replies_to(group, 2)
+    assert "Sent to the asker" not in reply["text"]
+    waiting = await telegram.runtime.core.escalation("TA-0001")
+    assert waiting is not None and waiting.state == "open"
+
+
+async def test_network_errors_at_startup_are_retried_not_fatal(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    api = FakeTelegramAPI(failures={"setMyCommands": [502], "deleteWebhook": [502]})
+    await api.start()
+    try:
+        async with telegram_runtime(shipped_kb, database, api, tmp_path) as harness:
+            assert len(api.sent("setMyCommands")) == 2 and len(api.sent("deleteWebhook")) == 2
+            api.text(SUBPOENA, STAFF)
+            [answer, *_] = await harness.replies_to(STAFF)
+            assert "subpoena" in answer["text"].lower()
+    finally:
+        await api.stop()
+
+
+async def test_a_network_error_setting_the_webhook_is_retried(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    api = FakeTelegramAPI(failures={"setWebhook": [502]})
+    await api.start()
+    env = telegram_env(api, TELEGRAM_WEBHOOK_URL="https://tabot.example.org/telegram",
+                       TELEGRAM_WEBHOOK_SECRET="s3cret-token")
+    try:
+        async with running(telegram_settings(database, tmp_path, port=0), ["telegram"], env,
+                           shipped_kb):
+            assert len(api.sent("setWebhook")) == 2
+    finally:
+        await api.stop()
+
+
+@pytest.mark.parametrize(("env", "problem"), [
+    ({"TELEGRAM_WEBHOOK_SECRET": "has spaces in it"}, "TELEGRAM_WEBHOOK_SECRET must be 1-256"),
+    ({"TELEGRAM_WEBHOOK_SECRET": "x" * 257}, "TELEGRAM_WEBHOOK_SECRET must be 1-256"),
+    ({"TELEGRAM_WEBHOOK_SECRET": "ok", "TELEGRAM_WEBHOOK_URL": "http://h/telegram"},
+     "TELEGRAM_WEBHOOK_URL must start with https://"),
+])
+def test_a_webhook_telegram_would_refuse_is_a_clear_error_at_start(
+        env: dict[str, str], problem: str) -> None:
+    full = {"TELEGRAM_BOT_TOKEN": "1:x", "TELEGRAM_WEBHOOK_URL": "https://h/telegram", **env}
+    with pytest.raises(ConfigError, match=problem) as refused:
+        TelegramConfig.from_env(full)
+    assert "has spaces in it" not in str(refused.value)
+    assert TelegramConfig.from_env(full | {"TELEGRAM_WEBHOOK_URL": "https://h/telegram",
+                                           "TELEGRAM_WEBHOOK_SECRET": "A-z_9" * 51 + "x"})
+
+
+async def test_an_answer_to_a_group_upgraded_to_a_supergroup_is_given_up_and_staff_told(
+        telegram: Harness) -> None:
+    await register(telegram)
+    group = -560
+    telegram.api.text(f"@{BOT['username']} {TO_STAFF}", ADVOCATE, chat=group,
+                      chat_type="group")
+    await telegram.replies_to(group)
+    await telegram.deliver()  # the notice to staff
+    await telegram.replies_to(STAFF)
+    await telegram.runtime.triage.answer("TA-0001", Actor("telegram", str(STAFF)),
+                                         "Invented answer: the placeholder form.")
+    telegram.api.migrated[group] = -1001234567890
+    await telegram.deliver()
+    _, alert = await telegram.replies_to(STAFF, 2)
+    reason = "the Telegram group was upgraded to a supergroup"
+    assert alert["text"] == (f"TA-0001: the answer could not be delivered to the asker on "
+                             f"telegram ({reason}). Reach them another way.")
+    answer = (await outbox_rows(telegram.db))[-2]
+    assert answer.given_up_at is not None and answer.last_error == reason

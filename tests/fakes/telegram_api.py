@@ -40,6 +40,8 @@ class FakeTelegramAPI:
     blocked: set[int] = field(default_factory=set)  # chats whose user blocked the bot
     missing: set[int] = field(default_factory=set)  # chats that no longer exist
     deleted: set[int] = field(default_factory=set)  # messages their senders have deleted
+    migrated: dict[int, int] = field(default_factory=dict)  # group -> its supergroup's id
+    retry_after: int = 1  # seconds a 429 in `failures` tells the bot to wait
 
     @property
     def base_url(self) -> str:
@@ -122,17 +124,31 @@ class FakeTelegramAPI:
         if method == "sendMessage" and int(payload.get("chat_id", 0)) in self.missing:
             return web.json_response({"ok": False, "error_code": 400, "description":
                                       "Bad Request: chat not found"}, status=400)
+        if method == "sendMessage" and (new := self.migrated.get(int(payload["chat_id"]))):
+            return web.json_response({"ok": False, "error_code": 400, "description":
+                                      "Bad Request: group chat was upgraded to a supergroup "
+                                      "chat", "parameters": {"migrate_to_chat_id": new}},
+                                     status=400)
         if method == "sendMessage" and self._replies_to_deleted(payload):
             return web.json_response({"ok": False, "error_code": 400, "description":
                                       "Bad Request: message to be replied not found"},
                                      status=400)
         if (statuses := self.failures.get(method)) and (status := statuses.pop(0)) != 200:
-            return web.json_response({"ok": False, "error_code": status,
-                                      "description": "Bad Gateway"}, status=status)
+            return self._failure(status)
         result = await self._result(method, payload)
         if method == "sendMessage" and self.delay:
             await asyncio.sleep(self.delay)  # sent already: a crash now leaves it ambiguous
         return web.json_response({"ok": True, "result": result})
+
+    def _failure(self, status: int) -> web.Response:
+        """A failing call as Telegram answers it: a 429 says how long to wait."""
+        if status == 429:
+            return web.json_response({"ok": False, "error_code": 429, "description":
+                                      f"Too Many Requests: retry after {self.retry_after}",
+                                      "parameters": {"retry_after": self.retry_after}},
+                                     status=429)
+        return web.json_response({"ok": False, "error_code": status,
+                                  "description": "Bad Gateway"}, status=status)
 
     def _replies_to_deleted(self, payload: dict[str, Any]) -> bool:
         """Telegram refuses a reply to a deleted message unless told to send it anyway."""
