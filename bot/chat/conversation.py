@@ -246,7 +246,7 @@ class Conversation:
         if command == "console":
             return [await self._console_link(message)]
         if command in STAFF_COMMANDS:
-            return [TextReply(await self._staff_command(message, command, rest))]
+            return [await self._staff_command_reply(message, command, rest)]
         if command in {"help", "start", "menu"}:
             staff = self.triage.is_staff(message.actor)
             return [TextReply(copy.HELP + ("\n\n" + copy.STAFF_HELP if staff else ""))]
@@ -269,6 +269,15 @@ class Conversation:
                    self._escalated(filing, Reason.ASKED_FOR_STAFF)]
         self._prompts.after(message, replies)
         return replies
+
+    async def _staff_command_reply(self, message: Message, command: str, rest: str
+                                   ) -> TextReply:
+        """Staff commands only where nobody else reads the reply (a conversation with no
+        thread, as for console links): `/show` prints internal notes and `/queue` every
+        program's waiting questions, which must never land in a program's group or channel."""
+        if message.thread_id is not None and self.triage.is_staff(message.actor):
+            return TextReply(copy.STAFF_ONLY_PRIVATE)
+        return TextReply(await self._staff_command(message, command, rest))
 
     async def _staff_command(self, message: Message, command: str, rest: str) -> str:
         if command == "queue":

@@ -104,6 +104,9 @@ CONSOLE_ONLY_STAFF = ("The web console is for the coalition's TA staff. If you a
 CONSOLE_ONLY_PRIVATE = ("I only send sign-in links in a direct message, never where others can "
                         "read them. Send /console to me directly (in Slack: /ta console, or "
                         "the button on my Home tab).")
+STAFF_ONLY_PRIVATE = ("Staff commands work only in a direct message with me, never where others "
+                      "can read a question's details or notes. Send it to me directly (in "
+                      "Slack: a direct message, not a thread, or /ta).")
 CONSOLE_NOT_SET_UP = ("I can't make a sign-in link: TABOT_PUBLIC_URL is not set correctly. Ask "
                       "the coalition's admin to check it (the log says what is wrong).")
 CONSOLE_DOWN = ("I can't make a sign-in link just now: the database is not reachable. Please "

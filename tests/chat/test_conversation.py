@@ -17,6 +17,7 @@ from bot.chat.copy import (
     OFF_TOPIC,
     SMALL_TALK,
     SPOOLED,
+    STAFF_ONLY_PRIVATE,
     STAFF_USAGE,
     STORAGE_DOWN,
     WELCOME,
@@ -698,3 +699,21 @@ async def test_a_changed_verdict_replaces_the_first(conversation: Conversation) 
         await conversation.handle(msg(action=Action(kind, answer.entry_id, answer.context)))
     figures = (await contacts(conversation)).feedback[answer.entry_id]
     assert (figures["helped"], figures["not_helped"]) == (0, 1)
+
+
+async def test_staff_commands_in_a_group_or_channel_show_nothing(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    """`/show` prints internal notes and `/queue` every waiting question: in a program's group
+    (a conversation with a thread) that would reach people who must not read them."""
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
+                        staff=frozenset({"test:STAFF"}))
+    conversation = Conversation(shipped_kb, database, settings)
+    [escalated] = await conversation.handle(msg(TO_STAFF, user="ASKER"))
+    ref = escalated.reference
+    await conversation.handle(msg(f"/note {ref} internal only", user="STAFF"))
+    for command in (f"/show {ref}", "/queue", f"/claim {ref}"):
+        in_group = Message("test", "STAFF", "group-1", command, thread_id="t-1")
+        [refused] = await conversation.handle(in_group)
+        assert refused.text == STAFF_ONLY_PRIVATE
+    [shown] = await conversation.handle(msg(f"/show {ref}", user="STAFF"))
+    assert "internal only" in shown.text
