@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import datetime as dt
 import functools
 import hmac
 import html
@@ -42,10 +43,10 @@ from telegram.error import (
     Forbidden,
     InvalidToken,
     NetworkError,
+    RetryAfter,
     TelegramError,
 )
 from telegram.ext import (
-    AIORateLimiter,
     Application,
     ApplicationBuilder,
     ApplicationHandlerStop,
@@ -82,7 +83,7 @@ from bot.chat.messages import (
 )
 from bot.chat.text import split_text
 from bot.config import ConfigError
-from bot.core import UNANSWERED, WAITING, Core, StaffAction, Unavailable
+from bot.core import STAFF_COMMANDS, UNANSWERED, WAITING, Core, StaffAction, Unavailable
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -102,11 +103,9 @@ NOT_A_MEMBER = ("Hello! This assistant is for staff and volunteers of the coalit
                 "coalition's TA staff can give you one.")
 ONLY_STAFF = "Only the coalition's TA staff can do that."
 UNKNOWN_COMMAND = "I don't know that command. Send /help to see what I can do."
-# The core's staff commands (/answer TA-0042 TEXT, /queue, ...), which /help lists for staff.
-STAFF_COMMANDS = ["queue", *StaffAction]
 SEND_TRIES = 3  # a direct reply (crisis hotlines among them) is tried this often on errors
 SEND_BACKOFF = 0.5  # seconds before a reply's second try, doubled before its third
-FLOOD_RETRIES = 2  # a 429 (flood control) is waited out and retried this often, by PTB
+FLOOD_WAIT_MAX = 30.0  # seconds: a 429 asking a reply to wait longer gives up rather than hang
 SEVERAL_NAMED = ("Not sent: that message names several questions ({references}). Reply to one "
                  "question's own notice, or send /answer {first} followed by your answer.")
 _REFERENCE = re.compile(r"\bTA-\d{4,}\b")
@@ -295,18 +294,20 @@ def _answer_value(reference: str, seen: str) -> str:
     return reference if seen == UNANSWERED else f"{reference}|{seen}"
 
 
-def _notice_seen(message: TelegramMessage | None) -> str | None:
-    """For a reply to a notice (known by its Answer button), the answer it was sent over, so
-    a reply after someone else has answered is refused rather than sent as a correction nobody
-    meant; None for any other message, where a reply is a deliberate correction. A button with
-    no token (a new question, or a notice from before tokens) was sent before any answer."""
+def _notice(message: TelegramMessage | None) -> tuple[str, str] | None:
+    """For a notice (known by its Answer button), its question's reference and the answer it
+    was sent over, so a reply after someone else has answered is refused rather than sent as
+    a correction nobody meant; None for any other message, where a reply is a deliberate
+    correction. The reference comes from the button: the notice's text quotes the asker, who
+    may name another question. A button with no token (a new question, or a notice from
+    before tokens) was sent before any answer."""
     markup = message.reply_markup if message is not None else None
     for row in markup.inline_keyboard if markup is not None else ():
         for button in row:
             kind, _, value = _parse(str(button.callback_data or ""))
             if kind == "ta":
-                seen = value.partition("|")[2]
-                return seen if _SEEN.fullmatch(seen) else UNANSWERED
+                reference, _, seen = value.partition("|")
+                return reference, seen if _SEEN.fullmatch(seen) else UNANSWERED
     return None
 
 
@@ -347,23 +348,32 @@ def _failure(failures: list[Exception], who: str) -> Exception:
 async def _with_backoff(call: Callable[[], Awaitable[T]], what: str, tries: int | None = None,
                         delay: float = 1.0) -> T:
     """`call()`, tried again after a network error or a Telegram server error (5xx), waiting
-    twice as long each time (up to a minute): `tries` times in all, or until it goes when
-    None. Startup must outlast a short outage rather than die with a traceback; a reply to
-    someone waiting (a crisis hotline) must survive a blip. A 400 (`BadRequest`, a kind of
-    `NetworkError` in PTB) is a mistake that would fail again, so it is raised at once."""
+    twice as long each time (up to a minute), or after flood control (a 429), waiting what it
+    asks (a counted call gives up if that is over FLOOD_WAIT_MAX): `tries` times in all, or
+    until it goes when None. Startup must outlast a short outage rather than die with a
+    traceback; a reply to someone waiting (a crisis hotline) must survive a blip. A 400
+    (`BadRequest`, a kind of `NetworkError` in PTB) would fail again: it is raised at once."""
     attempt = 1
     while True:
         try:
             return await call()
         except BadRequest:
             raise
-        except NetworkError as exc:
-            if tries is not None and attempt >= tries:
+        except (NetworkError, RetryAfter) as exc:
+            wait = _flood_wait(exc) if isinstance(exc, RetryAfter) else delay
+            if tries is not None and (attempt >= tries or wait > FLOOD_WAIT_MAX):
                 raise
             log.warning("Telegram: %s failed (%s); retrying in %.1f s", what,
-                        type(exc).__name__, delay)
-            await asyncio.sleep(delay)
+                        type(exc).__name__, wait)
+            await asyncio.sleep(wait)
             delay, attempt = min(delay * 2, 60), attempt + 1
+
+
+def _flood_wait(error: RetryAfter) -> float:
+    """Seconds flood control (a 429) asks this one call to wait: only this call waits, not
+    every chat's replies, as a shared limiter would make them."""
+    wait = error.retry_after
+    return wait.total_seconds() if isinstance(wait, dt.timedelta) else float(wait)
 
 
 @dataclass(frozen=True)
@@ -371,13 +381,6 @@ class Admitted:
     """A member or staff member; `program` is None for staff with no member program."""
 
     program: str | None
-
-
-def _flood_control() -> AIORateLimiter:
-    """PTB's limiter, used only to wait out a 429 (`RetryAfter`) and try again, so a reply
-    is not lost to flood control; no throttling of its own (rates of 0 turn it off), since
-    a reply held back by a guessed limit reaches someone in crisis later for nothing."""
-    return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=FLOOD_RETRIES)
 
 
 class TelegramAdapter(Adapter):
@@ -391,8 +394,7 @@ class TelegramAdapter(Adapter):
         self.config = config
         self.application: Application = (
             ApplicationBuilder().token(config.token).base_url(config.api_url)
-            .base_file_url(config.api_url.replace("/bot", "/file/bot"))
-            .rate_limiter(_flood_control()).build())
+            .base_file_url(config.api_url.replace("/bot", "/file/bot")).build())
         self._refusals = Refusals(self.name)
         self._register()
 
@@ -411,7 +413,7 @@ class TelegramAdapter(Adapter):
         app.add_handler(TypeHandler(Update, self._once), group=-1)
         app.add_handler(CommandHandler("start", self._on_start))
         app.add_handler(CommandHandler(["help", "topics", "status", "staff", "console",
-                                        *STAFF_COMMANDS],
+                                        *sorted(STAFF_COMMANDS)],
                                        self._on_command))  # console, staff: the core says who may
         app.add_handler(CallbackQueryHandler(self._on_button))
         app.add_handler(MessageHandler(filters.TEXT & ~filters.COMMAND, self._on_text))
@@ -536,14 +538,16 @@ class TelegramAdapter(Adapter):
         replied = message.reply_to_message
         if message.chat.type != ChatType.PRIVATE or not self._from_me(replied):
             return False
-        named = list(dict.fromkeys(_REFERENCE.findall(replied.text or "")))
+        notice = _notice(replied)
+        named = ([notice[0]] if notice
+                 else list(dict.fromkeys(_REFERENCE.findall(replied.text or ""))))
         if not named:
             return False
         if len(named) > 1:
             shown = ", ".join(named[:3]) + (", …" if len(named) > 3 else "")
             await message.reply_text(SEVERAL_NAMED.format(references=shown, first=named[0]))
             return True
-        seen = _notice_seen(replied)
+        seen = notice[1] if notice else None
         result = await self.core.staff_act(actor, StaffAction.ANSWER, named[0], text, seen=seen)
         await message.reply_text(f"Sent to the asker of {named[0]}." if result.done
                                  else result.text)
@@ -597,7 +601,7 @@ class TelegramAdapter(Adapter):
 
     async def send(self, to: Message, replies: list[Reply]) -> None:
         """The replies to a message, each part tried again on a network or server error (a
-        429 is waited out by the rate limiter): the update is already marked seen, so a reply
+        429 is waited out for that reply alone): the update is already marked seen, so a reply
         lost here, crisis hotlines included, is never sent. Parts stop at the first that
         fails for good, so none arrive out of order."""
         bot = self.application.bot

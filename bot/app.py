@@ -131,12 +131,12 @@ def check_staff(staff: frozenset[str]) -> None:
     acts as it, so that person would silently never be staff."""
     if all(item.startswith(f"{TERMINAL}:") for item in staff):
         return  # no need to import every adapter to know the terminal
-    known = known_platforms()
+    adapters = {adapter.name: adapter for _, adapter in _adapters()}
+    known = {TERMINAL, *adapters}
     unknown = sorted(item for item in staff if item.split(":", 1)[0] not in known)
     if unknown:
         raise ConfigError(f"TABOT_STAFF entries must start with a platform tabot knows "
                           f"({', '.join(sorted(known))}); fix {', '.join(map(repr, unknown))}")
-    adapters = {adapter.name: adapter for _, adapter in _adapters()}
     for item in sorted(staff):
         platform, user_id = item.split(":", 1)
         adapter = adapters.get(platform)

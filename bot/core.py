@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from bot.chat.conversation import Conversation
+from bot.chat.conversation import STAFF_COMMANDS, Conversation
 from bot.chat.messages import Actor, Message, Reply
 from bot.insights.reports import Report, build_report
 from bot.knowledge.base import KnowledgeBase
@@ -34,8 +34,9 @@ from bot.triage.commands import StaffAction, StaffResult
 from bot.triage.members import MembershipError
 from bot.triage.workflow import WAITING, EscalationView, Triage, TriageError, answer_seen
 
-__all__ = ["About", "Core", "EscalationView", "Home", "Report", "StaffAction", "StaffResult",
-           "Unavailable"]  # every type an adapter needs, from this one module
+# Every type and constant an adapter needs, from this one module.
+__all__ = ["STAFF_COMMANDS", "UNANSWERED", "WAITING", "About", "Core", "EscalationView", "Home",
+           "Report", "StaffAction", "StaffResult", "Unavailable"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
