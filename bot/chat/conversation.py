@@ -541,20 +541,21 @@ class Conversation:
     async def _verdict(self, message: Message, action: Action, entry: Entry, record: Record,
                        behind: tuple[str, str, str | None] | None) -> list[Reply]:
         """"This helped" or "Not quite". On the asker's own answer the verdict is kept on its
-        record and confirms the question once, however often it is pressed; without one (the
-        database was down when it was answered, or another person's answer in a group) it is
-        stored on its own."""
-        first = True
+        record, so pressing again changes it rather than counting twice, and "helped"
+        confirms the question only when it changes the verdict; without such a record (the
+        database was down when it was answered, another person's answer in a group, or an
+        answer since replaced by another pick) it is stored on its own."""
+        changed: bool | None = None
         if behind is not None and action.context is not None:
             context, verdict = action.context, record.feedback or ""
 
-            async def keep(connection: AsyncConnection) -> bool:
-                return await keep_verdict(connection, context, message, verdict)
+            async def keep(connection: AsyncConnection) -> bool | None:
+                return await keep_verdict(connection, context, message, entry.id, verdict)
 
-            first = bool(await self._transaction(keep))
-        else:
+            changed = await self._transaction(keep)
+        if changed is None:
             await self._store(record)
-        if first and behind is not None and (
+        if changed is not False and behind is not None and behind[2] == entry.id and (
                 source := _CONFIRMS.get((action.kind, behind[1]))):
             await self._confirm(behind[0], entry, source)
         if action.kind is ActionKind.HELPED:

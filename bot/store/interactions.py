@@ -10,7 +10,7 @@ import asyncio
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -61,7 +61,8 @@ async def record_interaction(connection: AsyncConnection, record: Record) -> int
     await connection.execute(update(Interaction).where(
         Interaction.id == record.replaces, Interaction.platform == message.platform,
         Interaction.user_id == message.user_id).values(outcome=record.outcome,
-                                                       entry_id=record.entry_id))
+                                                       entry_id=record.entry_id,
+                                                       feedback=None))  # about the old entry
     return record.replaces
 
 
@@ -77,20 +78,23 @@ async def escalate_off_topic(connection: AsyncConnection, context: int,
 
 
 async def keep_verdict(connection: AsyncConnection, context: int, message: Message,
-                       verdict: str) -> bool:
+                       entry_id: str, verdict: str) -> bool | None:
     """Keep "This helped" or "Not quite" on the asker's record of the answer itself, so a
     second press (a double tap, or a change of mind) replaces the verdict instead of counting
-    again. True only for the record's first verdict: the one that may confirm the question
-    for the learning loop. Guarded in the UPDATE itself, so two presses at once cannot both
-    be first."""
+    again. True when the verdict changed (only then may "helped" confirm the question for the
+    learning loop), False when it was already this one, None when the record now holds
+    another entry (a later pick among the same suggestions): the verdict is then about an
+    answer no record holds, and is stored on its own. Decided in the UPDATE itself, so two
+    presses at once cannot both change it."""
     mine = (Interaction.id == context, Interaction.platform == message.platform,
-            Interaction.user_id == message.user_id)
-    first = await connection.execute(update(Interaction).where(
-        *mine, Interaction.feedback.is_(None)).values(feedback=verdict))
-    if first.rowcount:
+            Interaction.user_id == message.user_id, Interaction.entry_id == entry_id)
+    changed = await connection.execute(update(Interaction).where(
+        *mine, or_(Interaction.feedback.is_(None), Interaction.feedback != verdict)
+    ).values(feedback=verdict))
+    if changed.rowcount:
         return True
-    await connection.execute(update(Interaction).where(*mine).values(feedback=verdict))
-    return False
+    same = await connection.scalar(select(Interaction.id).where(*mine))
+    return False if same is not None else None
 
 
 async def record_behind(connection: AsyncConnection, context: int,

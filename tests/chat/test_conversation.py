@@ -717,3 +717,20 @@ async def test_staff_commands_in_a_group_or_channel_show_nothing(
         assert refused.text == STAFF_ONLY_PRIVATE
     [shown] = await conversation.handle(msg(f"/show {ref}", user="STAFF"))
     assert "internal only" in shown.text
+
+
+async def test_a_verdict_stays_with_the_answer_it_was_given_on_after_a_second_pick(
+        conversation: Conversation) -> None:
+    """Two picks among the same suggestions share one record: "Not quite" on the first must
+    not be counted against the second, and "This helped" pressed under the first answer
+    afterwards counts for the first."""
+    [offered] = await conversation.handle(msg("shelter"))
+    assert isinstance(offered, SuggestReply) and len(offered.choices) >= 2
+    first, second = (c.entry_id for c in offered.choices[:2])
+    context = offered.context
+    for kind, entry_id in ((ActionKind.CHOOSE, first), (ActionKind.NOT_HELPED, first),
+                           (ActionKind.CHOOSE, second), (ActionKind.HELPED, first)):
+        await conversation.handle(msg(action=Action(kind, entry_id, context)))
+    figures = (await contacts(conversation)).feedback
+    assert (figures[second]["helped"], figures[second]["not_helped"]) == (0, 0)
+    assert (figures[first]["helped"], figures[first]["not_helped"]) == (1, 0)
