@@ -59,8 +59,10 @@ def entry_files(directory: Path, include_drafts: bool = False) -> list[Path]:
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-def parse_yaml(result: FileResult) -> tuple[Any, yaml.Node | None]:
-    """Parse one file, keeping the node tree so errors can point at lines."""
+def parse_yaml(result: FileResult, repeats_fail: bool = True) -> tuple[Any, yaml.Node | None]:
+    """Parse one file, keeping the node tree so errors can point at lines. A key given twice
+    fails the file when `repeats_fail` (settings files); entry files check it per entry, so
+    one entry's slip does not take a list file's other entries with it."""
     try:
         raw = result.path.read_bytes()
     except OSError as exc:  # a folder named x.yaml, a broken link: this file only, not the rest
@@ -77,10 +79,7 @@ def parse_yaml(result: FileResult) -> tuple[Any, yaml.Node | None]:
     node = None
     try:
         node = loader.get_single_node()
-        if repeated := _repeated_keys(node):
-            for line, key, first in repeated:
-                result.error(line, f"{key!r} appears twice in one entry (first on line "
-                             f"{first}); YAML keeps only the last, so merge them into one")
+        if repeats_fail and _reported_repeats(result, node, "the file"):
             return None, None
         return (loader.construct_document(node) if node else None), node
     except (ValueError, TypeError, OverflowError) as exc:  # YAML read, a value could not be
@@ -100,6 +99,15 @@ def parse_yaml(result: FileResult) -> tuple[Any, yaml.Node | None]:
         return None, None
     finally:
         loader.dispose()
+
+
+def _reported_repeats(result: FileResult, node: yaml.Node | None, where: str) -> bool:
+    """Whether some key is given twice under `node`, each recorded as an error."""
+    repeated = _repeated_keys(node)
+    for line, key, first in repeated:
+        result.error(line, f"{key!r} appears twice in {where} (first on line {first}); YAML "
+                     "keeps only the last, so merge them into one")
+    return bool(repeated)
 
 
 def _repeated_keys(node: yaml.Node | None) -> list[tuple[int, str, int]]:
@@ -178,7 +186,7 @@ def _started_earlier(exc: yaml.MarkedYAMLError, line: int) -> str:
 
 def load_entry_file(path: Path) -> FileResult:
     result = FileResult(path)
-    data, node = parse_yaml(result)
+    data, node = parse_yaml(result, repeats_fail=False)
     if node is None:
         if result.ok:  # most often a save cut short: a reload keeps what the file held
             result.error(1, "file is empty; to remove its entries, delete the file")
@@ -201,6 +209,8 @@ def _validate(result: FileResult, item: Any, node: yaml.Node) -> Entry | None:
     line = node.start_mark.line + 1
     if not isinstance(item, dict):
         result.error(line, "expected an entry (a mapping with id, title, questions, ...)")
+        return None
+    if _reported_repeats(result, node, "this entry"):
         return None
     try:
         model = EntryModel.model_validate(item)

@@ -69,8 +69,30 @@ def test_a_key_given_twice_in_an_entry_is_an_error_not_a_silent_loss(tmp_path: P
         """)
     result = load_entry_file(path)
     assert not result.entries
-    assert messages(result) == ["7: 'questions' appears twice in one entry (first on line 4); "
+    assert messages(result) == ["7: 'questions' appears twice in this entry (first on line 4); "
                                 "YAML keeps only the last, so merge them into one"]
+
+
+def test_a_key_given_twice_drops_only_its_own_entry_from_a_list_file(tmp_path: Path) -> None:
+    path = write_text(tmp_path / "list.yaml", """\
+        - id: kept
+          category: standard
+          title: Kept
+          questions: [a question]
+          answer: A.
+          sources: [{title: Test source, url: "https://example.org"}]
+          reviewed: 2026-02-01
+        - id: twice
+          category: standard
+          title: Twice
+          reviewed: 2026-02-01
+          questions: [b question]
+          answer: B.
+          reviewed: 2026-02-02
+        """)
+    result = load_entry_file(path)
+    assert [e.id for e in result.entries] == ["kept"]
+    assert [p.line for p in result.problems] == [14]
 
 
 def test_a_date_no_calendar_has_is_reported_with_its_line(tmp_path: Path) -> None:
