@@ -526,9 +526,10 @@ class SlackAdapter(Adapter):
 
     async def deliver(self, delivery: Delivery) -> None:
         """Send one outbox message; a refusal for good is `Undeliverable`, so it is given up
-        rather than retried forever. Only where the asker asked, or for a post that was
-        deleted: the triage channel refusing a post (the bot not invited, a mistyped
-        SLACK_TRIAGE_CHANNEL) is the installation's to fix, and the post goes once it is."""
+        rather than retried forever. Only where the asker asked, or for an update (a post
+        that was deleted is forgotten, not refused: `_update_posts`): the triage channel
+        refusing a post (the bot not invited, a mistyped SLACK_TRIAGE_CHANNEL) is the
+        installation's to fix, and the post goes once it is."""
         try:
             await self._deliver(delivery)
         except SlackApiError as exc:
@@ -589,34 +590,15 @@ class SlackAdapter(Adapter):
 
     async def _post_for_staff(self, delivery: StaffNotice) -> None:
         """The question's post in the triage channel: a re-announcement brings the existing
-        one up to date, or posts it afresh if someone deleted it."""
+        one up to date, or posts it afresh if someone deleted it (`_update_posts`)."""
         channel, reference = self.config.triage_channel, delivery.reference
         if not channel or not reference:
             return
-        if await self._still_posted(reference):
+        if await self._update_posts(reference):
             return
         posted = await self._post_question(channel, reference, delivery)
         if posted is not None:
             await self.core.remember_triage_post(reference, self.name, *posted)
-
-    async def _still_posted(self, reference: str) -> bool:
-        """Update the question's posts; False if it has none left, a post Slack says was
-        deleted being forgotten. Such a notice was once retried forever (every 10 minutes,
-        with a log line blaming the invitation) and staff never saw the question again."""
-        posts = await self.core.triage_posts(reference, self.name)
-        view = await self.core.escalation(reference) if posts else None
-        left = len(posts)
-        for channel, ts in posts if view is not None else []:
-            try:
-                await self._update_post(reference, view, channel, ts)
-            except SlackApiError as exc:
-                if error_code(exc) != "message_not_found":
-                    raise
-                log.warning("slack: the triage post of %s was deleted; posting it again",
-                            reference)
-                await self.core.forget_triage_post(reference, self.name, channel)
-                left -= 1
-        return left > 0
 
     async def _post_question(self, channel: str, reference: str,
                              delivery: StaffNotice) -> tuple[str, str] | None:
@@ -633,13 +615,27 @@ class SlackAdapter(Adapter):
                                                     metadata=outbox_tag(delivery.id, 0))
         return posted["channel"], posted["ts"]
 
-    async def _update_posts(self, reference: str) -> None:
+    async def _update_posts(self, reference: str) -> int:
+        """Bring the question's posts up to date; how many it has left. A post Slack says was
+        deleted is forgotten, and the next re-announcement posts the question afresh. It was
+        once kept: each staff action then failed after it was done, each update was given up,
+        and a re-announcement was retried forever without staff seeing the question again."""
         posts = await self.core.triage_posts(reference, self.name)
         view = await self.core.escalation(reference) if posts else None
         if view is None:
-            return
+            return len(posts)
+        left = len(posts)
         for channel, ts in posts:
-            await self._update_post(reference, view, channel, ts)
+            try:
+                await self._update_post(reference, view, channel, ts)
+            except SlackApiError as exc:
+                if error_code(exc) != "message_not_found":
+                    raise
+                log.warning("slack: a triage post of %s was deleted; forgotten, to be posted "
+                            "afresh when the question is next announced", reference)
+                await self.core.forget_triage_post(reference, self.name, channel)
+                left -= 1
+        return left
 
     async def _update_post(self, reference: str, view: EscalationView, channel: str,
                            ts: str) -> None:

@@ -410,6 +410,60 @@ async def test_a_reannounced_question_whose_triage_post_was_deleted_is_posted_af
     assert updates[-1]["ts"] == fresh
 
 
+async def posted_then_deleted(slack: Slack) -> str:
+    """TA-0001 posted in the triage channel, then deleted there by someone: its post's ts."""
+    await slack.dm(TO_STAFF)
+    await slack.api.wait_for("chat.postMessage")
+    await slack.deliver()
+    [first] = await slack.api.wait_for_posted(TRIAGE)
+    slack.api.deleted.add(first["ts"])
+    return first["ts"]
+
+
+async def test_a_staff_action_on_a_question_whose_triage_post_was_deleted_forgets_the_post(
+        slack: Slack, caplog: pytest.LogCaptureFixture) -> None:
+    """The claim is done before its post is updated: message_not_found used to fail the
+    button's request after the claim, give up the update the claim queued, and leave the
+    deleted post remembered for every later action to fail on."""
+    await posted_then_deleted(slack)
+    with caplog.at_level(logging.WARNING):
+        await slack.press("triage_claim", {"ref": "TA-0001"}, STAFF, channel=TRIAGE)
+        await slack.api.wait_for("chat.update")
+        assert await slack.runtime.core.drain(5)
+        await slack.deliver()  # the update the claim queued
+    assert (await slack.runtime.core.escalation("TA-0001")).state == "claimed"
+    assert await slack.runtime.core.triage_posts("TA-0001", "slack") == []
+    [update] = [r for r in await outbox_rows(slack.runtime.db) if r.kind == "staff-update"]
+    assert update.delivered_at is not None and update.given_up_at is None
+    assert not slack.api.named("chat.postEphemeral")
+    assert "SlackApiError" not in caplog.text and "failed" not in caplog.text
+    [line] = [r.getMessage() for r in caplog.records if "deleted" in r.getMessage()]
+    assert "TA-0001" in line and UNMATCHED not in caplog.text
+
+
+async def test_an_update_of_a_deleted_triage_post_forgets_it_so_it_is_posted_afresh(
+        slack: Slack) -> None:
+    """A question closed and reopened elsewhere: its updates are delivered, not given up, and
+    its re-announcement is posted afresh, the new post being the one kept up to date."""
+    await posted_then_deleted(slack)
+    await slack.runtime.triage.close("TA-0001", Actor("slack", STAFF))
+    await slack.deliver()
+    assert await slack.runtime.core.triage_posts("TA-0001", "slack") == []
+    await slack.runtime.triage.reopen("TA-0001", Actor("slack", STAFF))
+    await slack.deliver()
+    updates = [r for r in await outbox_rows(slack.runtime.db) if r.kind == "staff-update"]
+    assert len(updates) == 2
+    assert all(r.delivered_at is not None and r.given_up_at is None for r in updates)
+    later = datetime.datetime.now(datetime.UTC) + datetime.timedelta(hours=5)
+    assert (await slack.runtime.triage.sweep(later))[0] == ["TA-0001"]
+    await slack.deliver()
+    assert [m["text"] for m in slack.api.channels[TRIAGE]] == ["New question TA-0001"] * 2
+    fresh = slack.api.channels[TRIAGE][-1]["ts"]
+    await slack.press("triage_claim", {"ref": "TA-0001"}, STAFF, channel=TRIAGE)
+    updates = await slack.api.wait_for("chat.update", 2)  # the failed one, then this one
+    assert updates[-1]["ts"] == fresh
+
+
 async def test_a_token_problem_is_retried_not_given_up(slack: Slack) -> None:
     """invalid_auth and account_inactive are the installation's to fix; the answer goes once
     they are."""
