@@ -15,8 +15,10 @@ Two layers:
   ("my client", "her son", "Ms.", "named", "lives in") still catch names and places in no list,
   and a capitalised word that no list knows is taken for an invented name, erring towards
   redacting. After a title ("Judge", "Det.", "Mrs") a capitalised word is a name even when it
-  is also a word ("Judge Young"); in lower case, a first name that is no English word and a
-  listed surname after it are one name, even when the surname is a word ("keisha young").
+  is also as common a name as a word ("Judge Young", not "Judge Said no"); in lower case, a
+  first name that is no English word and a listed surname after it are one name, even when the
+  surname is a word ("keisha white"), unless the knowledge base uses that word ("keisha house
+  was searched", "jose bond hearing"): then only the first name is redacted.
 """
 
 from __future__ import annotations
@@ -279,16 +281,18 @@ class Redactor:
     def _name_after_title(self, word: str, capitals: bool) -> bool:
         """Written as a name (in capitals only after a title in capitals: "JUDGE YOUNG"; a
         lower-case word after a title is left to the cue rule), and no function word, domain
-        word or office ("Attorney General"), nor an English word no list claims as strongly
-        as a name ("Officer Safety", "Magistrate Court"). An unknown word is an invented
-        surname."""
+        word or office ("Attorney General"), nor an English word the name lists claim less
+        strongly than English does ("Officer Safety", "Magistrate Court", "Judge Said no",
+        "Sergeant Major", "Trooper Post"): a word among the most common English words is a
+        name only when it is also among the most common names ("Young", "Black"). An unknown
+        word is an invented surname."""
         if not (word.isupper() if capitals else _capitalised_word(word)):
             return False
         bare = _bare(word)
         if bare in self.known or bare in _OFFICES:
             return False
         claims = self._claims(word)
-        return claims.name >= min(claims.english, STRONG_NAME)
+        return claims.name >= claims.english
 
     def _cued_names(self, text: str) -> tuple[str, set[str]]:
         """ "my client Rosa Delgado", "her son pim": up to two words after a cue."""
@@ -302,8 +306,8 @@ class Redactor:
         return _changes(_CUED, replace, text, NAME)
 
     def _cued_words(self, cue: str, words: list[str]) -> int:
-        """How many of the words after a cue are a name: "my client keisha young" is a
-        lower-case first name and surname, though "young" alone is a word."""
+        """How many of the words after a cue are a name: "my client keisha white" is a
+        lower-case first name and surname, though "white" alone is a word."""
         if len(words) == 2 and all(w.islower() for w in words) and (
                 self._lowercase_first_name(words[0]) and self._lowercase_surname(words[1])):
             return 2
@@ -380,22 +384,27 @@ class Redactor:
         that is no English word), typed in lower case."""
         words = list(_LOWER_WORD.finditer(text))
         marked: list[tuple[int, int]] = []
+        before_a_word_surname: set[int] = set()
         for first, second in itertools.pairwise(words):
             adjacent = not text[first.end():second.start()].strip()
             if adjacent and self._lowercase_pair(first.group(0), second.group(0)):
                 joined = marked and marked[-1][1] >= first.start()
                 start = marked.pop()[0] if joined else first.start()
                 marked.append((start, second.end()))
+            elif adjacent and self._lowercase_first_name(first.group(0)) and (
+                    self._word_surname(second.group(0))):
+                before_a_word_surname.add(first.start())  # "jane young": "jane" alone
         covered = {w.start() for w in words for s, e in marked if s <= w.start() < e}
         marked += [(w.start(), w.end()) for w in words
-                   if w.start() not in covered and self._listed_lowercase(w.group(0))]
+                   if w.start() not in covered and (w.start() in before_a_word_surname
+                                                    or self._listed_lowercase(w.group(0)))]
         for start, end in sorted(marked, reverse=True):
             text = text[:start] + _name(text[start:end].split()[-1]) + text[end:]
         return text, {NAME} if marked else set()
 
     def _lowercase_pair(self, first: str, second: str) -> bool:
         if self._lowercase_first_name(first) and self._lowercase_surname(second):
-            return True  # "keisha young"
+            return True  # "keisha white"
         if any(self._plain(w) or self._wordlike(w) for w in (first, second)):
             return False
         if not any(self._claims(w).name for w in (first, second)):
@@ -414,10 +423,20 @@ class Redactor:
                 and _bare(word) not in _LOWERCASE_ADJECTIVES)
 
     def _lowercase_surname(self, word: str) -> bool:
-        """A listed surname at least as much a surname as a word ("young", "black", "king";
-        not "said" or "back"), even one the knowledge base uses or one ending like a verb
-        ("king", "reed"), but no function word, domain word or staff term ("keisha will",
-        "jose may", "jose grant")."""
+        """A listed surname at least as much a surname as a word ("white", "hall", "rice";
+        not "said" or "back"), even one ending like a verb ("reed"), but no function word,
+        domain word, staff term or word the knowledge base uses ("keisha will", "jose may",
+        "jose bond hearing", "aisha day care", "keisha cash bail", "keisha house was
+        searched"). In lower case the lists can't tell "young" or "black" from "bond" or
+        "house" (each as common a surname as a word), so a word the advocates' questions are
+        about stays a word and the first name alone is redacted: "[NAME] young"."""
+        return self._word_surname(word) and not self._claimed(word)
+
+    def _word_surname(self, word: str) -> bool:
+        """A listed surname at least as much a surname as a word, and no function word, domain
+        word or staff term. Even when the knowledge base uses it ("young", "bond"), it is
+        evidence that a lower-case first name before it ("jane", "carlos": a rare word, a
+        typo's neighbour) is a name: "[NAME] young needs a new PO"."""
         claims = self._claims(word)
         return claims.surname >= max(1, claims.english) and _bare(word) not in self.known
 
