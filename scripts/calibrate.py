@@ -20,7 +20,7 @@ import numpy as np
 
 from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.calibration import Example, _example, examples_for, fit, weights_for
-from bot.knowledge.confidence import FEATURES
+from bot.knowledge.confidence import FEATURES, LogisticModel
 from bot.knowledge.evaluation import read_questions
 from bot.knowledge.matcher import Index
 
@@ -39,23 +39,29 @@ def labeled(index: Index, path: Path) -> list[Example]:
     return examples
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--kb", type=Path, action="append", required=True)
-    parser.add_argument("--questions", type=Path, action="append", default=[])
-    args = parser.parse_args()
-    indexes = [KnowledgeBase.load(directory).index for directory in args.kb]
+def fit_shipped_model(kb_dirs: list[Path], question_files: list[Path]
+                      ) -> tuple[LogisticModel, list[Example]]:
+    """The shipped model as it is fitted from scratch, and the examples it was fitted on."""
+    indexes = [KnowledgeBase.load(directory).index for directory in kb_dirs]
     examples: list[Example] = []
     weights = np.array([])
     for index in indexes:
         own = examples_for(index, sample=10**9)
         examples += own
         weights = np.concatenate([weights, weights_for(own)])
-    for path in args.questions:
+    for path in question_files:
         questions = labeled(indexes[0], path)
         examples += questions
         weights = np.concatenate([weights, np.full(len(questions), QUESTION_WEIGHT)])
-    model = fit(examples, weights, prior=None, strength=1.0, rounds=25)
+    return fit(examples, weights, prior=None, strength=1.0, rounds=25), examples
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--kb", type=Path, action="append", required=True)
+    parser.add_argument("--questions", type=Path, action="append", default=[])
+    args = parser.parse_args()
+    model, examples = fit_shipped_model(args.kb, args.questions)
     print(f"# {len(examples)} examples, {sum(e.right for e in examples)} right; "
           f"features {FEATURES}")
     print("DEFAULT_MODEL = LogisticModel(")
