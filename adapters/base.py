@@ -17,7 +17,7 @@ from typing import ClassVar, Self
 
 from starlette.routing import BaseRoute
 
-from bot.chat.messages import Delivery, Message, Reply
+from bot.chat.messages import Delivery, Message, NotSent, Reply
 from bot.core import Core
 
 # For a message with no text (a photo, a voice message, a file): nothing of it is downloaded,
@@ -68,15 +68,21 @@ class Adapter(ABC):
         """Let go of connections, after the work in flight is done."""
 
     async def dispatch(self, message: Message) -> list[Reply]:
-        """Hand a message to the core and send the replies, counted as work in flight."""
+        """Hand a message to the core and send the replies, counted as work in flight; what
+        the platform does not take now is kept to be sent later (`NotSent`)."""
         async with self.core.working():
             replies = await self.core.handle(message)
-            await self.send(message, replies)
+            try:
+                await self.send(message, replies)
+            except NotSent as unsent:
+                await self.core.keep_unsent(message, replies, unsent)
         return replies
 
     @abstractmethod
     async def send(self, to: Message, replies: list[Reply]) -> None:
-        """Render replies on the platform, in the conversation (and thread) `to` came from."""
+        """Render replies on the platform, in the conversation (and thread) `to` came from.
+        Raise `NotSent` if the platform would not take them for now (after any retries of
+        the adapter's own); they are then sent later as `UnsentReplies`."""
 
     @abstractmethod
     async def deliver(self, delivery: Delivery) -> None:

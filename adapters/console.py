@@ -28,6 +28,8 @@ from bot.chat.messages import (
     SuggestReply,
     TextReply,
     TopicsReply,
+    TriageUpdate,
+    UnsentReplies,
 )
 from bot.core import Core
 
@@ -119,7 +121,13 @@ class ConsoleAdapter(Adapter):
             self._write(render(reply) + "\n")
 
     async def deliver(self, delivery: Delivery) -> None:
-        self._write(f"\n{_wrap(delivery.text)}\n")
+        match delivery:
+            case UnsentReplies():  # a terminal takes every reply, so this is seldom needed
+                self._write("\n" + "\n".join(render(reply) for reply in delivery.replies) + "\n")
+            case TriageUpdate():
+                return
+            case _:
+                self._write(f"\n{_wrap(delivery.text)}\n")
         if self.stdin.isatty():
             self.stdout.write("you> ")
             self.stdout.flush()

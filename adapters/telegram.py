@@ -69,6 +69,7 @@ from bot.chat.messages import (
     Delivery,
     EscalatedReply,
     Message,
+    NotSent,
     OfferStaffReply,
     Reply,
     ReviewPost,
@@ -80,6 +81,7 @@ from bot.chat.messages import (
     TopicsReply,
     TriageUpdate,
     Undeliverable,
+    UnsentReplies,
 )
 from bot.chat.text import split_text
 from bot.config import ConfigError
@@ -601,22 +603,25 @@ class TelegramAdapter(Adapter):
 
     async def send(self, to: Message, replies: list[Reply]) -> None:
         """The replies to a message, each part tried again on a network or server error (a
-        429 is waited out for that reply alone): the update is already marked seen, so a reply
-        lost here, crisis hotlines included, is never sent. Parts stop at the first that
-        fails for good, so none arrive out of order."""
-        bot = self.application.bot
-        for reply in replies:
-            for text, keyboard in render(reply):
-                send = functools.partial(
-                    bot.send_message, chat_id=int(to.conversation_id), text=text,
-                    parse_mode=ParseMode.HTML, reply_markup=keyboard,
-                    disable_web_page_preview=True, reply_parameters=_in_reply_to(to))
-                try:
-                    await _with_backoff(send, "a reply", tries=SEND_TRIES, delay=SEND_BACKOFF)
-                except TelegramError as exc:  # never the text: it may be a survivor's words
-                    log.error("Telegram: the asker did not get a reply (%s); it is not resent",
-                              type(exc).__name__)
-                    return
+        429 is waited out for that reply alone). Replies stop at the first that fails, so
+        none arrive out of order; the rest are `NotSent`, kept and sent later, unless
+        Telegram refused them for good (the asker blocked the bot)."""
+        for sent, reply in enumerate(replies):
+            try:
+                for part in self._reply_parts(to, reply):
+                    await _with_backoff(part, "a reply", tries=SEND_TRIES, delay=SEND_BACKOFF)
+            except TelegramError as exc:  # never the text: it may be a survivor's words
+                if (reason := refused_for_good(exc, "the asker")) is None:
+                    raise NotSent(sent, type(exc).__name__) from exc
+                log.warning("Telegram: the asker did not get a reply: %s", reason)
+                return
+
+    def _reply_parts(self, to: Message, reply: Reply) -> list[Callable[[], Awaitable[object]]]:
+        """One send per message a reply takes on Telegram (a long category takes several)."""
+        return [functools.partial(
+            self.application.bot.send_message, chat_id=int(to.conversation_id), text=text,
+            parse_mode=ParseMode.HTML, reply_markup=keyboard, disable_web_page_preview=True,
+            reply_parameters=_in_reply_to(to)) for text, keyboard in render(reply)]
 
     async def deliver(self, delivery: Delivery) -> None:
         match delivery:
@@ -629,6 +634,12 @@ class TelegramAdapter(Adapter):
                 await self._notify_staff(delivery, delivery.text, None)
             case TriageUpdate():
                 pass  # Telegram staff work from their own messages; Slack posts are updated
+            case UnsentReplies():
+                to = Message(self.name, delivery.to.user_id, delivery.to.conversation_id,
+                             thread_id=delivery.to.thread_id)
+                await self._once_each(delivery, {
+                    f"{n}.{m}": part for n, reply in enumerate(delivery.replies)
+                    for m, part in enumerate(self._reply_parts(to, reply))})
             case ToAsker():
                 to = delivery.to
                 await self._once_each(delivery, {str(n): functools.partial(
@@ -668,7 +679,7 @@ class TelegramAdapter(Adapter):
         stand alone (one per staff member) go on, so one person who blocked the bot does not
         hold back everyone else. Either way the failure is raised and the row retried, unless
         every failure was a refusal for good (`Undeliverable`): then it is given up."""
-        who = "the asker" if isinstance(delivery, ToAsker) else "a staff member"
+        who = "the asker" if isinstance(delivery, ToAsker | UnsentReplies) else "a staff member"
         failures: list[Exception] = []
         for piece, send in sends.items():
             key = f"outbox:{delivery.id}:{piece}"

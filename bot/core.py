@@ -23,13 +23,13 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.chat.conversation import STAFF_COMMANDS, Conversation
-from bot.chat.messages import Actor, Message, Reply
+from bot.chat.messages import Actor, Message, NotSent, Reply
 from bot.insights.reports import Report, build_report
 from bot.knowledge.base import KnowledgeBase
 from bot.store import platform_state
 from bot.store.database import Database
 from bot.store.errors import STORAGE_ERRORS
-from bot.triage import commands, members
+from bot.triage import commands, members, outbox
 from bot.triage.commands import StaffAction, StaffResult
 from bot.triage.members import MembershipError
 from bot.triage.workflow import WAITING, EscalationView, Triage, TriageError, answer_seen
@@ -120,6 +120,22 @@ class Core:
         """An asker's message or button press; see `Conversation.handle`."""
         async with self.working():
             return await self._conversation.handle(message)
+
+    async def keep_unsent(self, to: Message, replies: list[Reply], unsent: NotSent) -> None:
+        """Replies the platform did not take (`NotSent`): those not sent go to the outbox, to
+        follow when it takes them again. If the database is down too they are lost, and the
+        log says so (never what they said)."""
+        left = replies[unsent.sent:]
+        if not left:
+            return
+        try:
+            await outbox.keep_replies(self._db, to, left)
+        except STORAGE_ERRORS as exc:
+            log.error("%s: %d replies not sent (%s) and not kept: database unavailable (%s)",
+                      to.platform, len(left), unsent, type(exc).__name__)
+            return
+        log.warning("%s: %d replies not sent now (%s); kept, to be sent when %s takes them",
+                    to.platform, len(left), unsent, to.platform)
 
     def about(self) -> About:
         return About(len(self._knowledge.entries), self._knowledge.directory, self._db.location)

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bot.chat.copy import SPOOLED
-from bot.chat.messages import Actor, Message, TextReply
+from bot.chat.messages import Actor, Message, NotSent, TextReply
 from bot.config import Settings
 from bot.core import Core, StaffAction, Unavailable
 from bot.knowledge.base import KnowledgeBase
@@ -55,3 +55,13 @@ async def test_work_in_flight_is_counted_until_it_ends(core: Core) -> None:
     async with core.working():
         assert not await core.drain(0.1)
     assert await core.drain(0.1)
+
+
+async def test_replies_not_sent_while_the_database_is_down_too_are_logged_without_their_text(
+        down: Core, caplog: pytest.LogCaptureFixture) -> None:
+    to = Message("test", "U1", "c", "an invented question")
+    replies = [TextReply("Invented first reply."), TextReply("Invented second reply.")]
+    await down.keep_unsent(to, replies, NotSent(1, "ConnectError"))
+    [line] = [r.getMessage() for r in caplog.records if "not kept" in r.getMessage()]
+    assert line.startswith("test: 1 replies not sent (ConnectError) and not kept")
+    assert "Invented" not in caplog.text and not any(r.exc_info for r in caplog.records)

@@ -68,6 +68,7 @@ from bot.chat.messages import (
     Actor,
     Delivery,
     Message,
+    NotSent,
     Reply,
     ReviewPost,
     StaffAlert,
@@ -75,6 +76,7 @@ from bot.chat.messages import (
     ToAsker,
     TriageUpdate,
     Undeliverable,
+    UnsentReplies,
 )
 from bot.chat.text import split_text
 from bot.config import ConfigError
@@ -88,6 +90,9 @@ _BUTTONS = {"tabot_helped": ActionKind.HELPED, "tabot_not_helped": ActionKind.NO
             "tabot_staff": ActionKind.SEND_TO_STAFF}
 ONLY_STAFF = "Only the coalition's TA staff can do that."
 MAX_AGE = 300  # seconds a signed request stays valid, as Slack advises
+# What the Web API client raises when Slack cannot be reached at all (its retry handlers have
+# tried again already): the network, or no answer in time.
+SLACK_UNREACHABLE = (aiohttp.ClientError, TimeoutError)
 MAX_CONTEXT = 2**31 - 1  # a reply's context is an interactions row id (a 32-bit column)
 RETRIES = 2  # tries again after a rate limit (waiting its Retry-After) or a Slack server error
 # Errors Slack gives for a message that can never go where it was meant to, with the reason
@@ -421,7 +426,7 @@ class SlackAdapter(Adapter):
         """The id of the person's DM with the bot (D…). A reply typed after `/ta` arrives
         there, and must find the prompt `/ta` left. Opening it needs the im:write scope; an
         app installed before that scope was asked for answers under the user id, as before."""
-        with contextlib.suppress(SlackApiError, aiohttp.ClientError, TimeoutError):
+        with contextlib.suppress(SlackApiError, *SLACK_UNREACHABLE):
             opened = await self.client.conversations_open(users=user)
             if channel := _field(opened.get("channel"), "id"):
                 return channel
@@ -507,15 +512,20 @@ class SlackAdapter(Adapter):
 
     async def send(self, to: Message, replies: list[Reply]) -> None:
         """Post the replies where the message came from. The client has tried again through
-        rate limits and server errors (`retry_handlers`); a post Slack still refuses is lost,
-        since the event is recorded as handled, so it is logged with Slack's error code (never
-        the text) for someone to reach the asker."""
-        try:
-            for reply in replies:
+        rate limits and server errors (`retry_handlers`); replies Slack still does not take are
+        `NotSent`, kept and posted later, unless it refused them for good (the channel was
+        archived), which is logged with Slack's error code, never the text."""
+        for sent, reply in enumerate(replies):
+            try:
                 await self._post_reply(to, reply)
-        except SlackApiError as exc:
-            log.warning("slack: a reply could not be posted (%s); the asker did not get it",
-                        error_code(exc))
+            except SlackApiError as exc:
+                if refused_for_good(exc) is None:
+                    raise NotSent(sent, error_code(exc)) from exc
+                log.warning("slack: a reply could not be posted (%s); the asker did not get it",
+                            error_code(exc))
+                return
+            except SLACK_UNREACHABLE as exc:
+                raise NotSent(sent, type(exc).__name__) from exc
 
     async def _post_reply(self, to: Message, reply: Reply) -> None:
         text, blocks = render(reply)
@@ -534,7 +544,8 @@ class SlackAdapter(Adapter):
             await self._deliver(delivery)
         except SlackApiError as exc:
             reason = refused_for_good(exc)
-            if reason is None or not isinstance(delivery, ToAsker | TriageUpdate):
+            if reason is None or not isinstance(delivery, ToAsker | TriageUpdate
+                                                    | UnsentReplies):
                 if reason is not None:
                     log.warning("the triage channel refused a post (%s): invite the bot to "
                                 "SLACK_TRIAGE_CHANNEL, or correct it; retrying", reason)
@@ -553,6 +564,20 @@ class SlackAdapter(Adapter):
             case ToAsker():
                 await self._post_text(delivery.to.conversation_id, delivery.to.thread_id,
                                       delivery)
+            case UnsentReplies():
+                await self._post_kept(delivery)
+
+    async def _post_kept(self, delivery: UnsentReplies) -> None:
+        """Kept replies, in order, each once: one posted by an earlier attempt is remembered
+        (`Core.mark_sent`), since its blocks carry no outbox tag to find it by."""
+        to = Message(self.name, delivery.to.user_id, delivery.to.conversation_id,
+                     thread_id=delivery.to.thread_id)
+        for n, reply in enumerate(delivery.replies):
+            key = f"outbox:{delivery.id}:{n}"
+            if delivery.maybe_sent and await self.core.sent_before(self.name, key):
+                continue
+            await self._post_reply(to, reply)
+            await self.core.mark_sent(self.name, key)
 
     async def _post_text(self, channel: str, thread: str | None,
                          delivery: ToAsker | ReviewPost | StaffAlert) -> None:

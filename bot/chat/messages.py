@@ -157,6 +157,7 @@ class DeliveryKind(StrEnum):
     REVIEW = "kb-review"
     FILED = "filed"
     STAFF_ALERT = "staff-alert"
+    REPLIES = "replies"
 
 
 @dataclass(frozen=True)
@@ -236,8 +237,32 @@ class ReviewPost:
     maybe_sent: bool = False
 
 
+@dataclass(frozen=True)
+class UnsentReplies:
+    """The core's replies to an asker's message that the platform did not take at the time
+    (Slack or Telegram down past the adapter's own retries): kept and sent when it is back,
+    with their buttons, since a crisis line or an answer must not be lost to a blip.
+    `replies` are the ones still to go, in order."""
+
+    id: int
+    platform: str
+    to: Recipient
+    replies: tuple[Reply, ...]
+    maybe_sent: bool = False
+
+
 Delivery = (AnswerRelayed | LateNotice | FiledNotice | StaffNotice | StaffAlert | TriageUpdate
-            | ReviewPost)
+            | ReviewPost | UnsentReplies)
+
+
+class NotSent(Exception):
+    """`Adapter.send` could not get replies onto the platform for now; the first `sent` of
+    them went. The rest are kept in the outbox and sent later (`UnsentReplies`). A refusal for
+    good (the asker blocked the bot) is not raised: retrying could not help."""
+
+    def __init__(self, sent: int, reason: str) -> None:
+        super().__init__(reason)
+        self.sent = sent
 
 
 class Undeliverable(Exception):

@@ -13,7 +13,12 @@ never claimed again.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import logging
+import typing
+from collections.abc import Sequence
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
@@ -25,10 +30,12 @@ from bot.chat.messages import (
     LateNotice,
     Message,
     Recipient,
+    Reply,
     ReviewPost,
     StaffAlert,
     StaffNotice,
     TriageUpdate,
+    UnsentReplies,
 )
 from bot.store.database import Database
 from bot.store.tables import (
@@ -39,6 +46,8 @@ from bot.store.tables import (
     utcnow,
 )
 
+log = logging.getLogger(__name__)
+
 # Short, and renewed while a send is under way: after a crash the one message the dead process
 # held is free again within seconds, and a slow platform call never outlives its lease.
 LEASE = dt.timedelta(seconds=3)
@@ -48,6 +57,9 @@ CANDIDATES = 10  # rows looked at per claim; others may be leasing the oldest at
 _TO_ASKER = {DeliveryKind.ANSWER: AnswerRelayed, DeliveryKind.LATE: LateNotice,
              DeliveryKind.FILED: FiledNotice}
 TO_ASKER = frozenset(_TO_ASKER)  # the kinds whose recipient is an asker
+# Each kind of reply by its class name, which is what a stored one is tagged with.
+_REPLY_KINDS: dict[str, TypeAdapter] = {kind.__name__: TypeAdapter(kind)
+                                        for kind in typing.get_args(Reply)}
 
 
 def to_asker(session: AsyncSession, kind: DeliveryKind, escalation: Escalation,
@@ -69,6 +81,36 @@ async def queue_for_asker(connection: AsyncConnection, kind: DeliveryKind, messa
         "text": text, "escalation_id": escalation_id, "attempts": 0, "created_at": utcnow()})
 
 
+async def keep_replies(db: Database, to: Message, replies: Sequence[Reply]) -> None:
+    """Keep replies the platform did not take, to be sent to `to`'s asker once it does.
+    Replies carry only what the bot says (the knowledge base, references, redacted records),
+    never the asker's own words, so nothing unredacted is stored."""
+    async with db.session() as session, session.begin():
+        session.add(OutboxMessage(kind=DeliveryKind.REPLIES, platform=to.platform,
+                                  user_id=to.user_id, conversation_id=to.conversation_id,
+                                  thread_id=to.thread_id, text=dump_replies(replies),
+                                  escalation_id=None, attempts=0, created_at=utcnow()))
+
+
+def dump_replies(replies: Sequence[Reply]) -> str:
+    return json.dumps([{"kind": type(reply).__name__,
+                        "reply": _REPLY_KINDS[type(reply).__name__].dump_python(reply,
+                                                                                mode="json")}
+                       for reply in replies])
+
+
+def load_replies(text: str) -> tuple[Reply, ...]:
+    """The replies `dump_replies` stored; none if they cannot be read (written by a version
+    whose replies had other fields): the row is then passed over, not retried for ever."""
+    try:
+        return tuple(_REPLY_KINDS[item["kind"]].validate_python(item["reply"])
+                     for item in json.loads(text))
+    except (ValueError, TypeError, KeyError, ValidationError) as exc:
+        log.warning("stored replies could not be read (%s); they are not sent",
+                    type(exc).__name__)
+        return ()
+
+
 def to_staff(session: AsyncSession, kind: DeliveryKind, platform: str, text: str = "",
              escalation_id: int | None = None) -> None:
     """Queue a message for staff on `platform`; its adapter knows where staff triage."""
@@ -80,9 +122,11 @@ def to_staff(session: AsyncSession, kind: DeliveryKind, platform: str, text: str
 def _delivery(row: OutboxMessage, maybe_sent: bool) -> Delivery:
     reference = reference_for(row.escalation_id) if row.escalation_id else ""
     kind = DeliveryKind(row.kind)
+    to = Recipient(row.user_id or "", row.conversation_id or "", row.thread_id)
     if kind in _TO_ASKER:
-        to = Recipient(row.user_id or "", row.conversation_id or "", row.thread_id)
         return _TO_ASKER[kind](row.id, row.platform, to, reference, row.text, maybe_sent)
+    if kind is DeliveryKind.REPLIES:
+        return UnsentReplies(row.id, row.platform, to, load_replies(row.text), maybe_sent)
     if kind is DeliveryKind.STAFF_NOTICE:
         return StaffNotice(row.id, row.platform, reference, row.text, maybe_sent)
     if kind is DeliveryKind.STAFF_ALERT:

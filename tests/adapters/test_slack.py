@@ -160,18 +160,43 @@ async def test_a_reply_slack_rate_limits_or_fails_once_still_reaches_the_asker(
     assert len(slack.api.named("chat.postMessage")) >= 2  # the refused try, then the reply
 
 
-async def test_a_reply_slack_keeps_refusing_is_logged_with_its_code_never_its_text(
+async def until_logged(caplog: pytest.LogCaptureFixture, words: str) -> str:
+    for _ in range(200):
+        if lines := [r.getMessage() for r in caplog.records if words in r.getMessage()]:
+            return lines[0]
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"nothing logged with {words!r}")
+
+
+async def test_a_reply_slack_keeps_refusing_is_kept_and_posted_with_its_buttons_later(
         slack: Slack, caplog: pytest.LogCaptureFixture) -> None:
+    """Past the client's own retries the reply is not lost: it waits in the outbox, is posted
+    once Slack takes it (buttons and all), and only once; the log has Slack's code, not the
+    words."""
     slack.api.failures["chat.postMessage"] = [429] * (RETRIES + 1)
     await slack.dm(SUBPOENA)
-    await slack.api.wait_for("chat.postMessage", RETRIES + 1)
-    for _ in range(100):
-        if "could not be posted" in caplog.text:
-            break
-        await asyncio.sleep(0.05)
-    [line] = [r.getMessage() for r in caplog.records if "could not be posted" in r.getMessage()]
-    assert "ratelimited" in line
-    assert "subpoena" not in caplog.text.lower()
+    line = await until_logged(caplog, "not sent now")
+    assert "ratelimited" in line and "subpoena" not in caplog.text.lower()
+    [kept] = [r for r in await outbox_rows(slack.runtime.db) if r.kind == "replies"]
+    assert kept.conversation_id == f"D{ASKER}" and kept.user_id == ASKER
+    replies = outbox.load_replies(kept.text)
+    await slack.deliver()  # the runtime's own dispatcher may have been first
+    await slack.api.wait_for_posted(f"D{ASKER}", len(replies))
+    answer = posted_to(slack, f"D{ASKER}")[-len(replies)]  # the posts Slack took, with blocks
+    assert "Responding to a subpoena" in texts([answer]) and "tabot_helped" in texts([answer])
+    await slack.deliver()
+    assert len(slack.api.channels[f"D{ASKER}"]) == len(replies)
+    [sent] = [r for r in await outbox_rows(slack.runtime.db) if r.id == kept.id]
+    assert sent.delivered_at is not None
+
+
+async def test_a_reply_to_an_archived_channel_is_not_kept_for_ever(
+        slack: Slack, caplog: pytest.LogCaptureFixture) -> None:
+    slack.api.refused[f"D{ASKER}"] = "is_archived"
+    await slack.dm(SUBPOENA)
+    line = await until_logged(caplog, "could not be posted")
+    assert "is_archived" in line and "subpoena" not in caplog.text.lower()
+    assert not [r for r in await outbox_rows(slack.runtime.db) if r.kind == "replies"]
 
 
 async def test_a_file_sent_in_a_dm_is_not_read_and_its_text_is_answered(slack: Slack) -> None:

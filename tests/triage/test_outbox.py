@@ -6,7 +6,24 @@ import pytest
 from sqlalchemy import select
 
 from adapters.testing import QueueAdapter
-from bot.chat.messages import Delivery, DeliveryKind, Message, StaffAlert, Undeliverable
+from bot.chat.messages import (
+    AnswerReply,
+    CategoryReply,
+    Choice,
+    Delivery,
+    DeliveryKind,
+    EscalatedReply,
+    Message,
+    OfferStaffReply,
+    Recipient,
+    Source,
+    StaffAlert,
+    SuggestReply,
+    TextReply,
+    TopicsReply,
+    Undeliverable,
+    UnsentReplies,
+)
 from bot.core import Core
 from bot.delivery import Dispatcher
 from bot.store.database import Database
@@ -267,3 +284,47 @@ async def test_the_dispatcher_gives_up_a_refused_message_and_logs_no_text(
     assert adapter.tries == 1  # not tried again
     [logged] = [r.getMessage() for r in caplog.records if r.name == "bot.delivery"]
     assert logged == f"delivery {row.id} to test given up: {BLOCKED}"
+
+
+EVERY_KIND_OF_REPLY = [
+    TextReply("Invented text."),
+    AnswerReply("entry-a", "Entry A", "Invented answer.", (Source("A statute", "https://x.test"),
+                                                           Source("A guide")), 0.91,
+                related=(Choice("entry-b", "Entry B"),), disclaimer="Check locally.",
+                context=7, full=True),
+    SuggestReply((Choice("entry-a", "Entry A"), Choice("entry-b", "Entry B")), context=3),
+    EscalatedReply("TA-0009", "two working days", "Sent to staff."),
+    OfferStaffReply(context=4),
+    TopicsReply({"housing": (Choice("entry-a", "Entry A"),), "legal": ()}),
+    CategoryReply("housing", (Choice("entry-a", "Entry A"),)),
+]
+
+
+async def test_kept_replies_come_back_exactly_as_they_were_every_kind(
+        database: Database) -> None:
+    to = Message("test", "U1", "dm-U1", thread_id="1.5")
+    await outbox.keep_replies(database, to, EVERY_KIND_OF_REPLY)
+    delivery = await outbox.claim(database, "test", "me")
+    assert isinstance(delivery, UnsentReplies)
+    assert delivery.replies == tuple(EVERY_KIND_OF_REPLY)
+    assert delivery.to == Recipient("U1", "dm-U1", "1.5")
+
+
+async def test_kept_replies_that_cannot_be_read_are_passed_over_not_retried_for_ever(
+        core: Core, database: Database, caplog: pytest.LogCaptureFixture) -> None:
+    await outbox.keep_replies(database, Message("test", "U1", "dm-U1"), [TextReply("x")])
+    async with database.session() as session, session.begin():
+        (await session.scalars(select(OutboxMessage))).one().text = '[{"kind": "Gone"}]'
+    adapter = QueueAdapter(core)
+    assert await Dispatcher(database, [adapter]).deliver_pending() == 1
+    assert adapter.delivered == [UnsentReplies(1, "test", Recipient("U1", "dm-U1"), ())]
+    assert "could not be read (KeyError)" in caplog.text
+
+
+async def test_kept_replies_given_up_tell_no_staff(database: Database) -> None:
+    """No staff member is waiting on the bot's own reply; the asker can ask again."""
+    await outbox.keep_replies(database, Message("test", "U1", "dm-U1"), [TextReply("x")])
+    delivery = await outbox.claim(database, "test", "me")
+    assert await undelivered.give_up(database, delivery.id, "me", BLOCKED, ("telegram",))
+    [row] = await rows(database)
+    assert row.given_up_at is not None and not await events(database)
