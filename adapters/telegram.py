@@ -317,8 +317,8 @@ def refused_for_good(error: Exception, who: str) -> str | None:
     """Why Telegram will never take a message for `who` ("the asker", "a staff member"), or
     None if a later try may get it through. Only 403s (blocked, deleted account, removed from
     the group) and a chat that is gone are certain; a 400 is otherwise a bug to fix, and the
-    network, server errors and flood control pass. A group upgraded to a supergroup has a
-    new id, and the bot cannot tell which question there the answer quotes."""
+    network, server errors and flood control pass, as does a group upgraded to a supergroup
+    (its new id is followed)."""
     said = str(error).lower()
     if isinstance(error, Forbidden):
         if "blocked" in said:
@@ -330,9 +330,7 @@ def refused_for_good(error: Exception, who: str) -> str | None:
         return f"Telegram does not let the bot write to {who}"
     if isinstance(error, BadRequest) and "chat not found" in said:
         return "the Telegram chat no longer exists"
-    if isinstance(error, ChatMigrated):  # every later send to the old id is refused too
-        return "the Telegram group was upgraded to a supergroup"
-    return None
+    return None  # ChatMigrated included: what waits follows the group (`_follow_migration`)
 
 
 def _failure(failures: list[Exception], who: str) -> Exception:
@@ -612,6 +610,7 @@ class TelegramAdapter(Adapter):
                     await _with_backoff(part, "a reply", tries=SEND_TRIES, delay=SEND_BACKOFF)
             except TelegramError as exc:  # never the text: it may be a survivor's words
                 if (reason := refused_for_good(exc, "the asker")) is None:
+                    await self._follow_migration(exc, to.conversation_id)
                     raise NotSent(sent, type(exc).__name__) from exc
                 log.warning("Telegram: the asker did not get a reply: %s", reason)
                 return
@@ -624,6 +623,22 @@ class TelegramAdapter(Adapter):
             reply_parameters=_in_reply_to(to)) for text, keyboard in render(reply)]
 
     async def deliver(self, delivery: Delivery) -> None:
+        """Send one outbox message; a group upgraded to a supergroup meanwhile is followed,
+        and the message retried there."""
+        try:
+            await self._deliver(delivery)
+        except ChatMigrated as moved:
+            if isinstance(delivery, ToAsker | UnsentReplies):
+                await self._follow_migration(moved, delivery.to.conversation_id)
+            raise
+
+    async def _follow_migration(self, error: TelegramError, chat: str) -> None:
+        """Telegram gives a group upgraded to a supergroup a new id and refuses the old one:
+        the core moves what waits for it (this message included, retried shortly)."""
+        if isinstance(error, ChatMigrated):
+            await self.core.chat_moved(self.name, chat, str(error.new_chat_id))
+
+    async def _deliver(self, delivery: Delivery) -> None:
         match delivery:
             case StaffNotice():
                 seen = await self._seen_now(delivery.reference)

@@ -199,6 +199,15 @@ class Core:
         await _unless_down(platform_state.first_time(self._db, platform, key), False,
                            "a sent piece was not remembered")
 
+    async def chat_moved(self, platform: str, old: str, new: str) -> None:
+        """A chat the platform says now has another id (a Telegram group upgraded to a
+        supergroup): what waits for it, and later answers to questions asked there, follow."""
+        moved = await _unless_down(platform_state.chat_moved(self._db, platform, old, new),
+                                   None, "a chat's new id was not recorded")
+        if moved is not None:
+            log.warning("%s: a chat moved to a new id; %d waiting messages follow it",
+                        platform, moved)
+
     async def remember_triage_post(self, reference: str, platform: str, channel: str,
                                    message_id: str) -> None:
         async with self._guard("triage post"):

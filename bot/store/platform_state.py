@@ -5,12 +5,19 @@ from __future__ import annotations
 import asyncio
 import weakref
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.dml import Insert
 
 from bot.store.database import Database
-from bot.store.tables import SeenEvent, TriagePost, utcnow
+from bot.store.tables import (
+    Escalation,
+    OutboxMessage,
+    SeenEvent,
+    TriagePost,
+    outbox_pending,
+    utcnow,
+)
 from bot.triage.workflow import parse_reference
 
 Seen = tuple[str, str]  # (platform, key)
@@ -115,3 +122,18 @@ async def posts(db: Database, reference: str, platform: str) -> list[tuple[str, 
             .where(TriagePost.escalation_id == parse_reference(reference),
                    TriagePost.platform == platform))
         return [(channel, message_id) for channel, message_id in rows]
+
+
+async def chat_moved(db: Database, platform: str, old: str, new: str) -> int:
+    """A chat now answers to another id (a Telegram group upgraded to a supergroup): its
+    questions' later answers, and the messages waiting for it, go to the new one. Message ids
+    are renumbered there, so what quoted an old message quotes nothing. How many waiting
+    messages were moved."""
+    async with db.session() as session, session.begin():
+        await session.execute(update(Escalation).where(
+            Escalation.platform == platform, Escalation.conversation_id == old
+        ).values(conversation_id=new, thread_id=None))
+        moved = await session.execute(update(OutboxMessage).where(
+            OutboxMessage.platform == platform, OutboxMessage.conversation_id == old,
+            outbox_pending()).values(conversation_id=new, thread_id=None))
+    return moved.rowcount

@@ -813,22 +813,29 @@ def test_a_webhook_telegram_would_refuse_is_a_clear_error_at_start(
                                            "TELEGRAM_WEBHOOK_SECRET": "A-z_9" * 51 + "x"})
 
 
-async def test_an_answer_to_a_group_upgraded_to_a_supergroup_is_given_up_and_staff_told(
+async def test_an_answer_to_a_group_upgraded_to_a_supergroup_follows_it_there(
         telegram: Harness) -> None:
+    """Telegram gives the upgraded group a new id and refuses the old one: the answer, and
+    any later one to a question asked there, goes to the new id, quoting nothing (message ids
+    are renumbered there), instead of being given up."""
     await register(telegram)
-    group = -560
+    group, supergroup = -560, -1001234567890
     telegram.api.text(f"@{BOT['username']} {TO_STAFF}", ADVOCATE, chat=group,
                       chat_type="group")
     await telegram.replies_to(group)
     await telegram.deliver()  # the notice to staff
     await telegram.replies_to(STAFF)
-    await telegram.runtime.triage.answer("TA-0001", Actor("telegram", str(STAFF)),
-                                         "Invented answer: the placeholder form.")
-    telegram.api.migrated[group] = -1001234567890
+    staff = Actor("telegram", str(STAFF))
+    await telegram.runtime.triage.answer("TA-0001", staff, "Invented answer: the placeholder.")
+    telegram.api.migrated[group] = supergroup
     await telegram.deliver()
-    _, alert = await telegram.replies_to(STAFF, 2)
-    reason = "the Telegram group was upgraded to a supergroup"
-    assert alert["text"] == (f"TA-0001: the answer could not be delivered to the asker on "
-                             f"telegram ({reason}). Reach them another way.")
-    answer = (await outbox_rows(telegram.db))[-2]
-    assert answer.given_up_at is not None and answer.last_error == reason
+    await asyncio.sleep(outbox.FIRST_RETRY.total_seconds() + 0.2)
+    await telegram.deliver()
+    [answer] = await telegram.replies_to(supergroup)
+    assert "the placeholder" in answer["text"] and "reply_parameters" not in answer
+    assert not [r for r in await outbox_rows(telegram.db) if r.kind == "staff-alert"]
+    await telegram.runtime.triage.reopen("TA-0001", staff)
+    await telegram.runtime.triage.answer("TA-0001", staff, "Invented correction: form two.")
+    await telegram.deliver()
+    [_, corrected] = await telegram.replies_to(supergroup, 2)
+    assert "form two" in corrected["text"]
