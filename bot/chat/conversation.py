@@ -60,6 +60,7 @@ from bot.store.database import Database
 from bot.store.errors import STORAGE_ERRORS
 from bot.store.interactions import (
     SHOWN_RELATED,
+    Kept,
     Record,
     Recorder,
     asked_by_another,
@@ -542,20 +543,20 @@ class Conversation:
                        behind: tuple[str, str, str | None] | None) -> list[Reply]:
         """"This helped" or "Not quite". On the asker's own answer the verdict is kept on its
         record, so pressing again changes it rather than counting twice, and "helped"
-        confirms the question only when it changes the verdict; without such a record (the
+        confirms the question only as the first verdict; without such a record (the
         database was down when it was answered, another person's answer in a group, or an
         answer since replaced by another pick) it is stored on its own."""
-        changed: bool | None = None
+        kept: Kept | None = None
         if behind is not None and action.context is not None:
             context, verdict = action.context, record.feedback or ""
 
-            async def keep(connection: AsyncConnection) -> bool | None:
+            async def keep(connection: AsyncConnection) -> Kept | None:
                 return await keep_verdict(connection, context, message, entry.id, verdict)
 
-            changed = await self._transaction(keep)
-        if changed is None:
+            kept = await self._transaction(keep)
+        if kept is None:
             await self._store(record)
-        if changed is not False and behind is not None and behind[2] == entry.id and (
+        if kept in (Kept.FIRST, None) and behind is not None and behind[2] == entry.id and (
                 source := _CONFIRMS.get((action.kind, behind[1]))):
             await self._confirm(behind[0], entry, source)
         if action.kind is ActionKind.HELPED:

@@ -9,8 +9,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from enum import Enum
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -77,24 +78,33 @@ async def escalate_off_topic(connection: AsyncConnection, context: int,
     ).values(outcome="escalate"))
 
 
+class Kept(Enum):
+    FIRST = "the asker's first verdict on this answer"
+    CHANGED = "a change of mind"
+    SAME = "the verdict it already had"
+
+
 async def keep_verdict(connection: AsyncConnection, context: int, message: Message,
-                       entry_id: str, verdict: str) -> bool | None:
+                       entry_id: str, verdict: str) -> Kept | None:
     """Keep "This helped" or "Not quite" on the asker's record of the answer itself, so a
     second press (a double tap, or a change of mind) replaces the verdict instead of counting
-    again. True when the verdict changed (only then may "helped" confirm the question for the
-    learning loop), False when it was already this one, None when the record now holds
-    another entry (a later pick among the same suggestions): the verdict is then about an
-    answer no record holds, and is stored on its own. Decided in the UPDATE itself, so two
-    presses at once cannot both change it."""
+    again. Only the first verdict may confirm the question for the learning loop, so helped,
+    not quite, helped again confirms once. None when the record now holds another entry (a
+    later pick among the same suggestions): the verdict is then about an answer no record
+    holds, and is stored on its own. Decided in the UPDATEs themselves, so two presses at
+    once cannot both be first."""
     mine = (Interaction.id == context, Interaction.platform == message.platform,
             Interaction.user_id == message.user_id, Interaction.entry_id == entry_id)
+    first = await connection.execute(update(Interaction).where(
+        *mine, Interaction.feedback.is_(None)).values(feedback=verdict))
+    if first.rowcount:
+        return Kept.FIRST
     changed = await connection.execute(update(Interaction).where(
-        *mine, or_(Interaction.feedback.is_(None), Interaction.feedback != verdict)
-    ).values(feedback=verdict))
+        *mine, Interaction.feedback != verdict).values(feedback=verdict))
     if changed.rowcount:
-        return True
+        return Kept.CHANGED
     same = await connection.scalar(select(Interaction.id).where(*mine))
-    return False if same is not None else None
+    return Kept.SAME if same is not None else None
 
 
 async def record_behind(connection: AsyncConnection, context: int,

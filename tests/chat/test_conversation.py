@@ -701,6 +701,20 @@ async def test_a_changed_verdict_replaces_the_first(conversation: Conversation) 
     assert (figures["helped"], figures["not_helped"]) == (0, 1)
 
 
+async def test_helped_then_not_quite_then_helped_confirms_the_question_once(
+        conversation: Conversation) -> None:
+    """A change of mind and back is still one asker's one confirmation: the learning inbox
+    must not count it twice."""
+    [answer, *_] = await conversation.handle(msg("r we allowed to set a curfew 4 residents"))
+    assert isinstance(answer, AnswerReply)
+    for kind in (ActionKind.HELPED, ActionKind.NOT_HELPED, ActionKind.HELPED):
+        await conversation.handle(msg(action=Action(kind, answer.entry_id, answer.context)))
+    figures = (await contacts(conversation)).feedback[answer.entry_id]
+    assert (figures["helped"], figures["not_helped"]) == (1, 0)
+    [learned] = await rows(conversation.db, LearnedPhrasing)
+    assert (learned.helped, learned.confirmations) == (1, 1)
+
+
 async def test_staff_commands_in_a_group_or_channel_show_nothing(
         shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
     """`/show` prints internal notes and `/queue` every waiting question: in a program's group
