@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import TypeVar
 
 from bot.chat.conversation import STAFF_COMMANDS, Conversation
-from bot.chat.messages import Actor, Message, NotSent, Reply
+from bot.chat.copy import SENT_LATE
+from bot.chat.messages import Actor, Message, NotSent, Reply, TextReply
 from bot.insights.reports import Report, build_report
 from bot.knowledge.base import KnowledgeBase
 from bot.store import platform_state
@@ -123,13 +124,15 @@ class Core:
 
     async def keep_unsent(self, to: Message, replies: list[Reply], unsent: NotSent) -> None:
         """Replies the platform did not take (`NotSent`): those not sent go to the outbox, to
-        follow when it takes them again. If the database is down too they are lost, and the
-        log says so (never what they said)."""
-        left = replies[unsent.sent:]
+        follow when it takes them again, after a word that they come late. Text that must not
+        wait there (`TextReply.keep_if_unsent`) is dropped. If the database is down too they
+        are lost, and the log says so (never what they said)."""
+        left = [r for r in replies[unsent.sent:]
+                if not isinstance(r, TextReply) or r.keep_if_unsent]
         if not left:
             return
         try:
-            await outbox.keep_replies(self._db, to, left)
+            await outbox.keep_replies(self._db, to, [TextReply(SENT_LATE), *left])
         except STORAGE_ERRORS as exc:
             log.error("%s: %d replies not sent (%s) and not kept: database unavailable (%s)",
                       to.platform, len(left), unsent, type(exc).__name__)

@@ -17,12 +17,13 @@ import uuid
 from collections.abc import Sequence
 from typing import Protocol
 
-from bot.chat.messages import Delivery, Undeliverable
+from bot.chat.messages import Delivery, Undeliverable, UnsentReplies
 from bot.store.database import Database
 from bot.store.errors import STORAGE_ERRORS
 from bot.triage import outbox, undelivered
 
 log = logging.getLogger(__name__)
+STALE_REPLIES = "kept replies too old to send, or unreadable"
 
 
 class Deliverer(Protocol):
@@ -55,6 +56,9 @@ class Dispatcher:
         return sent
 
     async def _send(self, deliverer: Deliverer, delivery: Delivery) -> int:
+        if isinstance(delivery, UnsentReplies) and not delivery.replies:
+            await self._give_up(deliverer, delivery, STALE_REPLIES)
+            return 0
         renewing = asyncio.create_task(self._renew(delivery.id))
         try:
             await deliverer.deliver(delivery)

@@ -8,7 +8,7 @@ MiniLM's place for one run of `scripts/eval_table.py`, with the shipped confiden
 
 It needs PyTorch and sentence-transformers, which tabot does not install; use a separate
 environment holding both and tabot (`pip install torch==2.13.0 sentence-transformers -e .`).
-Every text's vector is kept in a file in the temporary folder, so a second run encodes nothing.
+Every text's vector is kept in a file in tabot's cache folder, so a second run encodes nothing.
 
     python scripts/try_encoder.py MODEL_DIR [--refit] [--banking77 DIR]
 """
@@ -26,6 +26,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import platformdirs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
@@ -45,7 +46,7 @@ class MemoisedEncoder:
         self.model = SentenceTransformer(str(folder), device="cpu")
         self.version = "st-" + hashlib.sha256(str(folder.resolve()).encode()).hexdigest()[:12]
         self.dimensions = self.model.get_embedding_dimension()
-        self._file = Path(tempfile.gettempdir()) / f"tabot-try-encoder-{self.version}.pkl"
+        self._file = Path(platformdirs.user_cache_dir("tabot")) / f"try-encoder-{self.version}.pkl"
         self._memo: dict[str, np.ndarray] = (
             pickle.loads(self._file.read_bytes()) if self._file.exists() else {})
         atexit.register(self.save)
@@ -60,6 +61,7 @@ class MemoisedEncoder:
         return np.stack([self._memo[t] for t in texts])
 
     def save(self) -> None:
+        self._file.parent.mkdir(parents=True, exist_ok=True)
         self._file.write_bytes(pickle.dumps(self._memo))
 
 
@@ -80,6 +82,7 @@ def main() -> None:
         # Default arguments hold the shipped model itself, so it is changed in place.
         for field in dataclasses.fields(model):
             object.__setattr__(DEFAULT_MODEL, field.name, getattr(model, field.name))
+        calibration.CACHE._memory.clear()  # the refit's own load calibrated with the old prior
     sys.argv = [sys.argv[0], "--banking77", str(args.banking77)]
     eval_table.main()
 

@@ -93,6 +93,9 @@ MAX_AGE = 300  # seconds a signed request stays valid, as Slack advises
 # What the Web API client raises when Slack cannot be reached at all (its retry handlers have
 # tried again already): the network, or no answer in time.
 SLACK_UNREACHABLE = (aiohttp.ClientError, TimeoutError)
+# Slack's codes for a post it could not take as made: sent again later, it would be refused again.
+MALFORMED = frozenset({"invalid_blocks", "invalid_blocks_format", "msg_too_long",
+                       "invalid_arguments", "no_text", "too_many_attachments"})
 MAX_CONTEXT = 2**31 - 1  # a reply's context is an interactions row id (a 32-bit column)
 RETRIES = 2  # tries again after a rate limit (waiting its Retry-After) or a Slack server error
 # Errors Slack gives for a message that can never go where it was meant to, with the reason
@@ -519,7 +522,7 @@ class SlackAdapter(Adapter):
             try:
                 await self._post_reply(to, reply)
             except SlackApiError as exc:
-                if refused_for_good(exc) is None:
+                if refused_for_good(exc) is None and error_code(exc) not in MALFORMED:
                     raise NotSent(sent, error_code(exc)) from exc
                 log.warning("slack: a reply could not be posted (%s); the asker did not get it",
                             error_code(exc))

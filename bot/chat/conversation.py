@@ -278,7 +278,8 @@ class Conversation:
         program's waiting questions, which must never land in a program's group or channel."""
         if message.thread_id is not None and self.triage.is_staff(message.actor):
             return TextReply(copy.STAFF_ONLY_PRIVATE)
-        return TextReply(await self._staff_command(message, command, rest))
+        return TextReply(await self._staff_command(message, command, rest),
+                         keep_if_unsent=False)
 
     async def _staff_command(self, message: Message, command: str, rest: str) -> str:
         if command == "queue":
@@ -311,7 +312,7 @@ class Conversation:
         except STORAGE_ERRORS as exc:
             log.warning("no console link: database unavailable (%s)", type(exc).__name__)
             return TextReply(copy.CONSOLE_DOWN)
-        return TextReply(link_message(url))
+        return TextReply(link_message(url), keep_if_unsent=False)
 
     async def _status(self, message: Message) -> TextReply:
         try:
@@ -319,7 +320,7 @@ class Conversation:
         except STORAGE_ERRORS:
             log.warning("status lookup failed: database unavailable")
             return TextReply(copy.LOOKUP_DOWN)
-        return TextReply(own_questions_text(mine))
+        return TextReply(own_questions_text(mine), keep_if_unsent=False)
 
     def topics(self) -> TopicsReply:
         return TopicsReply({

@@ -67,6 +67,8 @@ REFERENCE_USAGE = "Type /{command} followed by a reference, e.g. /{command} TA-0
 ENTRY_GONE = "That entry is no longer in the knowledge base. Please ask again."
 CATEGORY_GONE = "That category is no longer in the knowledge base; type 'topics' to see them."
 HELPED = "Thanks, glad it helped."
+SENT_LATE = ("Sorry this comes late: it could not be sent when you asked. If you have asked "
+             "something since, this is the reply to the earlier message.")
 ESCALATED = {
     "no-match": "I don't have a good answer to that in the knowledge base, so I've sent your "
                 "question to the coalition's TA staff.",

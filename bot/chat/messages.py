@@ -88,9 +88,15 @@ class Choice:
 
 @dataclass(frozen=True)
 class TextReply:
-    """Plain text from the bot: help, notices, clear explanations of bad input."""
+    """Plain text from the bot: help, notices, clear explanations of bad input.
+
+    `keep_if_unsent` False marks text never to be stored to send later when the platform is
+    down (`UnsentReplies`): a one-time sign-in link, or records a person looked up (their
+    questions, a staff command's queue or notes), which the purge would not reach there and
+    which would be stale by then."""
 
     text: str
+    keep_if_unsent: bool = True
 
 
 @dataclass(frozen=True)

@@ -53,6 +53,9 @@ log = logging.getLogger(__name__)
 LEASE = dt.timedelta(seconds=3)
 FIRST_RETRY = dt.timedelta(seconds=2)
 LAST_RETRY = dt.timedelta(minutes=10)
+# Kept replies older than this are given up rather than sent: a day late, an answer to a
+# question asked in chat is more confusing than helpful, and the asker has likely asked again.
+REPLIES_KEPT_FOR = dt.timedelta(days=1)
 CANDIDATES = 10  # rows looked at per claim; others may be leasing the oldest at the same time
 _TO_ASKER = {DeliveryKind.ANSWER: AnswerRelayed, DeliveryKind.LATE: LateNotice,
              DeliveryKind.FILED: FiledNotice}
@@ -101,7 +104,7 @@ def dump_replies(replies: Sequence[Reply]) -> str:
 
 def load_replies(text: str) -> tuple[Reply, ...]:
     """The replies `dump_replies` stored; none if they cannot be read (written by a version
-    whose replies had other fields): the row is then passed over, not retried for ever."""
+    whose replies had other fields): the row is then given up, not retried for ever."""
     try:
         return tuple(_REPLY_KINDS[item["kind"]].validate_python(item["reply"])
                      for item in json.loads(text))
@@ -126,7 +129,9 @@ def _delivery(row: OutboxMessage, maybe_sent: bool) -> Delivery:
     if kind in _TO_ASKER:
         return _TO_ASKER[kind](row.id, row.platform, to, reference, row.text, maybe_sent)
     if kind is DeliveryKind.REPLIES:
-        return UnsentReplies(row.id, row.platform, to, load_replies(row.text), maybe_sent)
+        fresh = _aware(row.created_at) > utcnow() - REPLIES_KEPT_FOR
+        return UnsentReplies(row.id, row.platform, to,
+                             load_replies(row.text) if fresh else (), maybe_sent)
     if kind is DeliveryKind.STAFF_NOTICE:
         return StaffNotice(row.id, row.platform, reference, row.text, maybe_sent)
     if kind is DeliveryKind.STAFF_ALERT:
@@ -134,6 +139,11 @@ def _delivery(row: OutboxMessage, maybe_sent: bool) -> Delivery:
     if kind is DeliveryKind.TRIAGE_UPDATE:
         return TriageUpdate(row.id, row.platform, reference, maybe_sent)
     return ReviewPost(row.id, row.platform, row.text, maybe_sent)
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands back the UTC times it was given without their zone."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def _free(now: dt.datetime) -> ColumnElement[bool]:

@@ -25,8 +25,8 @@ from adapters.base import FILES_NOT_READ, ONLY_TEXT
 from adapters.slack.blocks import escape, render
 from adapters.slack.listeners import RETRIES, SOCKET_LOG, SlackConfig, _modal_metadata
 from bot.app import Runtime
-from bot.chat.copy import SPOOLED
-from bot.chat.messages import AnswerReply, Source
+from bot.chat.copy import SENT_LATE, SPOOLED
+from bot.chat.messages import AnswerReply, Source, TextReply
 from bot.config import ConfigError, Settings
 from bot.insights.review import post_review_if_due
 from bot.knowledge.base import KnowledgeBase
@@ -179,15 +179,46 @@ async def test_a_reply_slack_keeps_refusing_is_kept_and_posted_with_its_buttons_
     assert "ratelimited" in line and "subpoena" not in caplog.text.lower()
     [kept] = [r for r in await outbox_rows(slack.runtime.db) if r.kind == "replies"]
     assert kept.conversation_id == f"D{ASKER}" and kept.user_id == ASKER
-    replies = outbox.load_replies(kept.text)
+    late, *replies = outbox.load_replies(kept.text)
+    assert late == TextReply(SENT_LATE)
     await slack.deliver()  # the runtime's own dispatcher may have been first
-    await slack.api.wait_for_posted(f"D{ASKER}", len(replies))
+    await slack.api.wait_for_posted(f"D{ASKER}", 1 + len(replies))
     answer = posted_to(slack, f"D{ASKER}")[-len(replies)]  # the posts Slack took, with blocks
     assert "Responding to a subpoena" in texts([answer]) and "tabot_helped" in texts([answer])
     await slack.deliver()
-    assert len(slack.api.channels[f"D{ASKER}"]) == len(replies)
+    assert len(slack.api.channels[f"D{ASKER}"]) == 1 + len(replies)
     [sent] = [r for r in await outbox_rows(slack.runtime.db) if r.id == kept.id]
     assert sent.delivered_at is not None
+
+
+async def test_only_the_replies_slack_did_not_take_are_kept_and_none_posted_twice(
+        slack: Slack, caplog: pytest.LogCaptureFixture) -> None:
+    """The answer went; the crisis-free second reply did not. Only it waits, and a retry of
+    the kept row that fails part-way posts nothing twice."""
+    slack.api.failures["chat.postMessage"] = [200] + [500] * (RETRIES + 1)
+    await slack.dm(SUBPOENA)
+    await until_logged(caplog, "not sent now")
+    [kept] = [r for r in await outbox_rows(slack.runtime.db) if r.kind == "replies"]
+    _, *left = outbox.load_replies(kept.text)
+    shown_then = len(slack.api.channels[f"D{ASKER}"])
+    assert shown_then == 1 and left and "Responding to a subpoena" not in str(left)
+    slack.api.failures["chat.postMessage"] = [200] + [500] * (RETRIES + 1)  # late notice only
+    await slack.deliver()
+    await asyncio.sleep(outbox.FIRST_RETRY.total_seconds() + 0.2)
+    await slack.deliver()
+    await slack.api.wait_for_posted(f"D{ASKER}", shown_then + 1 + len(left))
+    await slack.deliver()
+    shown = [m["text"] for m in slack.api.channels[f"D{ASKER}"]]
+    assert len(shown) == shown_then + 1 + len(left) and shown.count(SENT_LATE) == 1
+
+
+@pytest.mark.parametrize("error", ["invalid_blocks", "msg_too_long"])
+async def test_a_reply_slack_calls_malformed_is_not_kept_to_be_refused_again(
+        slack: Slack, error: str, caplog: pytest.LogCaptureFixture) -> None:
+    slack.api.refused[f"D{ASKER}"] = error
+    await slack.dm(SUBPOENA)
+    assert error in await until_logged(caplog, "could not be posted")
+    assert not [r for r in await outbox_rows(slack.runtime.db) if r.kind == "replies"]
 
 
 async def test_a_reply_to_an_archived_channel_is_not_kept_for_ever(

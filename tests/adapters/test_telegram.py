@@ -732,13 +732,24 @@ async def test_a_crisis_reply_telegram_will_not_take_is_kept_and_sent_later_once
     assert not any("kill" in r.getMessage().lower() for r in caplog.records)
     [kept] = [r for r in await outbox_rows(telegram.db) if r.kind == "replies"]
     await telegram.deliver()  # the runtime's own dispatcher may have been first
-    replies = await telegram.replies_to(ADVOCATE, 5)  # three failed tries, then both replies
-    assert HOTLINE in replies[3]["text"]
+    replies = await telegram.replies_to(ADVOCATE, 6)  # three failed tries, then three
+    assert "comes late" in replies[3]["text"] and HOTLINE in replies[4]["text"]
     await telegram.deliver()
     await asyncio.sleep(0.2)
-    assert len([p for p in telegram.api.sent() if p["chat_id"] == ADVOCATE]) == 5
+    assert len([p for p in telegram.api.sent() if p["chat_id"] == ADVOCATE]) == 6
     [sent] = [r for r in await outbox_rows(telegram.db) if r.id == kept.id]
     assert sent.delivered_at is not None
+
+
+async def test_a_reply_telegram_calls_malformed_is_not_kept_to_be_refused_again(
+        telegram: Harness, caplog: pytest.LogCaptureFixture) -> None:
+    await register(telegram)
+    telegram.api.failures["sendMessage"] = [400]
+    telegram.api.text(SUBPOENA, ADVOCATE)
+    assert await logged(caplog, "malformed") == [
+        "Telegram refused a reply as malformed (BadRequest); it is not kept, since it would "
+        "be refused again"]
+    assert not [r for r in await outbox_rows(telegram.db) if r.kind == "replies"]
 
 
 async def test_a_reply_to_an_asker_who_blocked_the_bot_is_not_kept(

@@ -1,11 +1,13 @@
 import asyncio
 import datetime as dt
 import logging
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from adapters.testing import QueueAdapter
+from bot.chat.copy import SENT_LATE
 from bot.chat.messages import (
     AnswerReply,
     CategoryReply,
@@ -14,6 +16,7 @@ from bot.chat.messages import (
     DeliveryKind,
     EscalatedReply,
     Message,
+    NotSent,
     OfferStaffReply,
     Recipient,
     Source,
@@ -24,13 +27,15 @@ from bot.chat.messages import (
     Undeliverable,
     UnsentReplies,
 )
+from bot.config import Settings
 from bot.core import Core
-from bot.delivery import Dispatcher
+from bot.delivery import STALE_REPLIES, Dispatcher
+from bot.knowledge.base import KnowledgeBase
 from bot.store.database import Database
 from bot.store.tables import EscalationEvent, OutboxMessage
 from bot.triage import outbox, undelivered
 from bot.triage.escalations import Reason
-from tests.conftest import new_escalation
+from tests.conftest import make_core, new_escalation
 
 BLOCKED = "the asker has blocked the bot"
 
@@ -316,9 +321,53 @@ async def test_kept_replies_that_cannot_be_read_are_passed_over_not_retried_for_
     async with database.session() as session, session.begin():
         (await session.scalars(select(OutboxMessage))).one().text = '[{"kind": "Gone"}]'
     adapter = QueueAdapter(core)
-    assert await Dispatcher(database, [adapter]).deliver_pending() == 1
-    assert adapter.delivered == [UnsentReplies(1, "test", Recipient("U1", "dm-U1"), ())]
+    assert await Dispatcher(database, [adapter]).deliver_pending() == 0
+    assert adapter.delivered == []
+    [row] = await rows(database)
+    assert row.given_up_at is not None and row.last_error == STALE_REPLIES
     assert "could not be read (KeyError)" in caplog.text
+
+
+async def test_kept_replies_a_day_old_are_given_up_not_sent(core: Core,
+                                                            database: Database) -> None:
+    await outbox.keep_replies(database, Message("test", "U1", "dm-U1"), [TextReply("x")])
+    async with database.session() as session, session.begin():
+        row = (await session.scalars(select(OutboxMessage))).one()
+        row.created_at = row.created_at - outbox.REPLIES_KEPT_FOR - dt.timedelta(minutes=1)
+    adapter = QueueAdapter(core)
+    assert await Dispatcher(database, [adapter]).deliver_pending() == 0
+    assert adapter.delivered == []
+    [row] = await rows(database)
+    assert row.given_up_at is not None and row.last_error == STALE_REPLIES
+
+
+class PlatformDown(QueueAdapter):
+    """A platform that takes no reply: every send is `NotSent`."""
+
+    async def send(self, to: Message, replies: list) -> None:
+        raise NotSent(0, "ConnectError")
+
+
+async def test_replies_kept_while_the_platform_is_down_say_they_come_late(
+        core: Core, database: Database) -> None:
+    adapter = PlatformDown(core)
+    replies = await adapter.dispatch(Message("test", "U1", "dm-U1", "can our shelter have a "
+                                             "curfew for residents"))
+    [row] = await rows(database)
+    assert outbox.load_replies(row.text) == (TextReply(SENT_LATE), *replies)
+
+
+@pytest.mark.parametrize("command", ["/status", "/queue"])
+async def test_looked_up_records_are_never_kept_to_send_later(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path, command: str) -> None:
+    """A person's questions, or the queue, would sit where the purge does not reach them (a
+    console sign-in link is marked the same way, in `Conversation._console_link`)."""
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
+                        staff=frozenset({"test:STAFF"}))
+    adapter = PlatformDown(make_core(shipped_kb, database, settings))
+    [reply] = await adapter.dispatch(Message("test", "STAFF", "dm-STAFF", command))
+    assert isinstance(reply, TextReply) and not reply.keep_if_unsent
+    assert await rows(database) == []
 
 
 async def test_kept_replies_given_up_tell_no_staff(database: Database) -> None:
