@@ -610,9 +610,10 @@ class TelegramAdapter(Adapter):
                     await _with_backoff(part, "a reply", tries=SEND_TRIES, delay=SEND_BACKOFF)
             except TelegramError as exc:  # never the text: it may be a survivor's words
                 if isinstance(exc, BadRequest) and refused_for_good(exc, "") is None:
-                    log.error("Telegram refused a reply as malformed (%s); it is not kept, "
-                              "since it would be refused again", type(exc).__name__)
-                    return
+                    log.error("Telegram refused a reply (%s); it is not kept, since it would "
+                              "be refused again, and the replies after it go on",
+                              type(exc).__name__)
+                    continue
                 if (reason := refused_for_good(exc, "the asker")) is None:
                     await self._follow_migration(exc, to.conversation_id)
                     raise NotSent(sent, type(exc).__name__) from exc

@@ -130,6 +130,8 @@ class Core:
         left = [r for r in replies[unsent.sent:]
                 if not isinstance(r, TextReply) or r.keep_if_unsent]
         if not left:
+            log.warning("%s: %d replies not sent (%s) and not kept: they held a link or "
+                        "records", to.platform, len(replies) - unsent.sent, unsent)
             return
         try:
             await outbox.keep_replies(self._db, to, [TextReply(SENT_LATE), *left])

@@ -522,7 +522,11 @@ class SlackAdapter(Adapter):
             try:
                 await self._post_reply(to, reply)
             except SlackApiError as exc:
-                if refused_for_good(exc) is None and error_code(exc) not in MALFORMED:
+                if error_code(exc) in MALFORMED:  # this one only: the hotlines after it go on
+                    log.error("slack: a reply could not be posted (%s) and is not kept",
+                              error_code(exc))
+                    continue
+                if refused_for_good(exc) is None:
                     raise NotSent(sent, error_code(exc)) from exc
                 log.warning("slack: a reply could not be posted (%s); the asker did not get it",
                             error_code(exc))

@@ -135,5 +135,5 @@ async def chat_moved(db: Database, platform: str, old: str, new: str) -> int:
         ).values(conversation_id=new, thread_id=None))
         moved = await session.execute(update(OutboxMessage).where(
             OutboxMessage.platform == platform, OutboxMessage.conversation_id == old,
-            outbox_pending()).values(conversation_id=new, thread_id=None))
+            outbox_pending()).values(conversation_id=new, thread_id=None, lease_until=None))
     return moved.rowcount

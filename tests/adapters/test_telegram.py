@@ -741,14 +741,16 @@ async def test_a_crisis_reply_telegram_will_not_take_is_kept_and_sent_later_once
     assert sent.delivered_at is not None
 
 
-async def test_a_reply_telegram_calls_malformed_is_not_kept_to_be_refused_again(
+async def test_a_reply_telegram_refuses_as_malformed_is_not_kept_and_the_next_still_goes(
         telegram: Harness, caplog: pytest.LogCaptureFixture) -> None:
     await register(telegram)
     telegram.api.failures["sendMessage"] = [400]
-    telegram.api.text(SUBPOENA, ADVOCATE)
-    assert await logged(caplog, "malformed") == [
-        "Telegram refused a reply as malformed (BadRequest); it is not kept, since it would "
-        "be refused again"]
+    telegram.api.text(CRISIS, ADVOCATE)
+    assert await logged(caplog, "would be refused again") == [
+        "Telegram refused a reply (BadRequest); it is not kept, since it would be refused "
+        "again, and the replies after it go on"]
+    _, told = await telegram.replies_to(ADVOCATE, 2)
+    assert "TA-0001" in told["text"]
     assert not [r for r in await outbox_rows(telegram.db) if r.kind == "replies"]
 
 
