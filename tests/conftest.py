@@ -236,3 +236,13 @@ async def start_tabot_run(env: dict[str, str], *args: str) -> asyncio.subprocess
         line = await asyncio.wait_for(process.stderr.readline(), 120)
         assert line, "tabot run exited before listening"
     return process
+
+
+async def logged(caplog: pytest.LogCaptureFixture, words: str) -> list[str]:
+    """The log lines holding `words`, once there is one (work after an acknowledged event
+    logs a moment later); none after about ten seconds."""
+    for _ in range(200):
+        if found := [r.getMessage() for r in caplog.records if words in r.getMessage()]:
+            return found
+        await asyncio.sleep(0.05)
+    return []

@@ -36,7 +36,13 @@ from bot.triage import outbox
 from bot.triage.commands import QUEUE_DOWN
 from bot.triage.escalations import ANSWERED_WITH
 from bot.triage.workflow import Actor
-from tests.conftest import fresh_postgres_database, postgres_url, running, start_tabot_run
+from tests.conftest import (
+    fresh_postgres_database,
+    logged,
+    postgres_url,
+    running,
+    start_tabot_run,
+)
 from tests.fakes.slack_api import FakeSlackAPI
 
 SECRET = "test-signing-secret"
@@ -160,14 +166,6 @@ async def test_a_reply_slack_rate_limits_or_fails_once_still_reaches_the_asker(
     assert len(slack.api.named("chat.postMessage")) >= 2  # the refused try, then the reply
 
 
-async def until_logged(caplog: pytest.LogCaptureFixture, words: str) -> str:
-    for _ in range(200):
-        if lines := [r.getMessage() for r in caplog.records if words in r.getMessage()]:
-            return lines[0]
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"nothing logged with {words!r}")
-
-
 async def test_a_reply_slack_keeps_refusing_is_kept_and_posted_with_its_buttons_later(
         slack: Slack, caplog: pytest.LogCaptureFixture) -> None:
     """Past the client's own retries the reply is not lost: it waits in the outbox, is posted
@@ -175,7 +173,7 @@ async def test_a_reply_slack_keeps_refusing_is_kept_and_posted_with_its_buttons_
     words."""
     slack.api.failures["chat.postMessage"] = [429] * (RETRIES + 1)
     await slack.dm(SUBPOENA)
-    line = await until_logged(caplog, "not sent now")
+    line, *_ = await logged(caplog, "not sent now")
     assert "ratelimited" in line and "subpoena" not in caplog.text.lower()
     [kept] = [r for r in await outbox_rows(slack.runtime.db) if r.kind == "replies"]
     assert kept.conversation_id == f"D{ASKER}" and kept.user_id == ASKER
@@ -197,7 +195,7 @@ async def test_only_the_replies_slack_did_not_take_are_kept_and_none_posted_twic
     the kept row that fails part-way posts nothing twice."""
     slack.api.failures["chat.postMessage"] = [200] + [500] * (RETRIES + 1)
     await slack.dm(SUBPOENA)
-    await until_logged(caplog, "not sent now")
+    assert await logged(caplog, "not sent now")
     [kept] = [r for r in await outbox_rows(slack.runtime.db) if r.kind == "replies"]
     _, *left = outbox.load_replies(kept.text)
     shown_then = len(slack.api.channels[f"D{ASKER}"])
@@ -217,7 +215,8 @@ async def test_a_reply_slack_calls_malformed_is_not_kept_to_be_refused_again(
         slack: Slack, error: str, caplog: pytest.LogCaptureFixture) -> None:
     slack.api.refused[f"D{ASKER}"] = error
     await slack.dm(SUBPOENA)
-    assert error in await until_logged(caplog, "could not be posted")
+    line, *_ = await logged(caplog, "could not be posted")
+    assert error in line
     assert not [r for r in await outbox_rows(slack.runtime.db) if r.kind == "replies"]
 
 
@@ -225,7 +224,7 @@ async def test_a_reply_to_an_archived_channel_is_not_kept_for_ever(
         slack: Slack, caplog: pytest.LogCaptureFixture) -> None:
     slack.api.refused[f"D{ASKER}"] = "is_archived"
     await slack.dm(SUBPOENA)
-    line = await until_logged(caplog, "could not be posted")
+    line, *_ = await logged(caplog, "could not be posted")
     assert "is_archived" in line and "subpoena" not in caplog.text.lower()
     assert not [r for r in await outbox_rows(slack.runtime.db) if r.kind == "replies"]
 

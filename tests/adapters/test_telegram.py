@@ -28,7 +28,7 @@ from bot.triage import members, outbox
 from bot.triage.commands import StaffAction
 from bot.triage.escalations import ANSWERED_WITH
 from bot.triage.workflow import Actor, relay_text
-from tests.conftest import REPO, running
+from tests.conftest import REPO, logged, running
 from tests.fakes.slack_api import FakeSlackAPI
 from tests.fakes.telegram_api import BOT, FakeTelegramAPI
 
@@ -708,14 +708,6 @@ async def test_a_crisis_reply_survives_a_server_error_and_flood_control(
     # Tried three times: a 502, a 429 waited out, then through (no failures were left).
     assert replies[0]["text"] == replies[1]["text"] == replies[2]["text"]
     assert HOTLINE in replies[2]["text"]
-
-
-async def logged(caplog: pytest.LogCaptureFixture, words: str) -> list[str]:
-    for _ in range(200):
-        if found := [r.getMessage() for r in caplog.records if words in r.getMessage()]:
-            return found
-        await asyncio.sleep(0.05)
-    return []
 
 
 async def test_a_crisis_reply_telegram_will_not_take_is_kept_and_sent_later_once(
