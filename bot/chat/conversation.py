@@ -99,14 +99,28 @@ def clean(text: str) -> str:
     return " ".join(_CONTROL.sub(" ", text).split())
 
 
+def clean_lines(text: str) -> str:
+    """`clean`, line by line: a staff answer's paragraphs and lists reach the asker as
+    written."""
+    lines = [clean(line) for line in text.replace("\r\n", "\n").split("\n")]
+    return "\n".join(lines).strip()
+
+
 def parse_command(text: str) -> tuple[str | None, str]:
     """`/cmd rest`, `/cmd@botname rest`, or a bare command word on its own."""
     if text.startswith("/"):
-        head, _, rest = text[1:].partition(" ")
+        head, rest = _first_word(text[1:])
         name = head.split("@", 1)[0].casefold()
-        return (name if name in _COMMANDS | STAFF_COMMANDS else None), rest.strip()
+        return (name if name in _COMMANDS | STAFF_COMMANDS else None), rest
     word = text.casefold().strip(" ?!.")
     return (word if word in _COMMANDS | {"queue"} else None), ""
+
+
+def _first_word(text: str) -> tuple[str, str]:
+    """The first word and the rest, split at any space or line break, the rest's own line
+    breaks kept."""
+    words = text.split(maxsplit=1)
+    return (words[0] if words else ""), (words[1] if len(words) > 1 else "")
 
 
 class Conversation:
@@ -149,9 +163,9 @@ class Conversation:
         """The one way in for an asker's message or button press; never raises for bad input
         or a database that is down, but says so in a reply."""
         if message.action is not None:
-            if limited := self._limited(message):
-                return limited
-            return await self._pressed(message, message.action)
+            return self._limited(message) or await self._pressed(message, message.action)
+        if (acted := await self._staff_typed(message)) is not None:
+            return acted
         text = clean(message.text)
         if not any(ch.isalnum() for ch in text):
             return [TextReply(copy.NO_WORDS)]
@@ -172,6 +186,18 @@ class Conversation:
         if assessment.topic:
             replies.append(TextReply(copy.CRISIS_ADDED + self.knowledge.crisis.hotlines()))
         return replies
+
+    async def _staff_typed(self, message: Message) -> list[Reply] | None:
+        """A staff command typed by staff is an instruction, not a question: an answer that
+        says "if he has a gun, call 911" must reach the asker, not be filed as a crisis, and
+        its paragraphs and length are the answer's (checked by triage), not a question's."""
+        if not self.triage.is_staff(message.actor):
+            return None
+        command, rest = parse_command(clean_lines(message.text))
+        if command not in STAFF_COMMANDS:
+            return None
+        return self._limited(message) or [await self._staff_command_reply(message, command,
+                                                                           rest)]
 
     def _limited(self, message: Message) -> list[Reply]:
         if self._rate.allow(message.actor):
@@ -276,17 +302,18 @@ class Conversation:
         """Staff commands only where nobody else reads the reply (a conversation with no
         thread, as for console links): `/show` prints internal notes and `/queue` every
         program's waiting questions, which must never land in a program's group or channel."""
-        if message.thread_id is not None and self.triage.is_staff(message.actor):
-            return TextReply(copy.STAFF_ONLY_PRIVATE)
+        if message.thread_id is not None:
+            staff = self.triage.is_staff(message.actor)
+            return TextReply(copy.STAFF_ONLY_PRIVATE if staff else copy.OWN_ONLY_PRIVATE)
         return TextReply(await self._staff_command(message, command, rest),
                          keep_if_unsent=False)
 
     async def _staff_command(self, message: Message, command: str, rest: str) -> str:
         if command == "queue":
             return await commands.queue(self.triage, message.actor)
-        reference, _, text = rest.partition(" ")
-        if not reference:
+        if not rest:
             return copy.REFERENCE_USAGE.format(command=command)
+        reference, text = _first_word(rest)
         result = await commands.act(self.triage, message.actor, StaffAction(command), reference,
                                     text)
         return result.text
@@ -315,6 +342,10 @@ class Conversation:
         return TextReply(link_message(url), keep_if_unsent=False)
 
     async def _status(self, message: Message) -> TextReply:
+        """Only in a direct conversation: the list holds questions asked privately, crisis
+        messages among them, which a program's group or channel must not read."""
+        if message.thread_id is not None:
+            return TextReply(copy.OWN_ONLY_PRIVATE)
         try:
             mine = await self.triage.asked_by(message.actor)
         except STORAGE_ERRORS:

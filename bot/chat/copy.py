@@ -109,6 +109,9 @@ CONSOLE_ONLY_PRIVATE = ("I only send sign-in links in a direct message, never wh
 STAFF_ONLY_PRIVATE = ("Staff commands work only in a direct message with me, never where others "
                       "can read a question's details or notes. Send it to me directly (in "
                       "Slack: a direct message, not a thread, or /ta).")
+OWN_ONLY_PRIVATE = ("I only list or show your questions in a direct message with me, never "
+                    "where others can read them. Send it to me directly (in Slack: a direct "
+                    "message, not a thread, or /ta).")
 CONSOLE_NOT_SET_UP = ("I can't make a sign-in link: TABOT_PUBLIC_URL is not set correctly. Ask "
                       "the coalition's admin to check it (the log says what is wrong).")
 CONSOLE_DOWN = ("I can't make a sign-in link just now: the database is not reachable. Please "

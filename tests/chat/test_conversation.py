@@ -15,6 +15,7 @@ from bot.chat.copy import (
     NOT_YOUR_QUESTION,
     NOTHING_OPEN,
     OFF_TOPIC,
+    OWN_ONLY_PRIVATE,
     SMALL_TALK,
     SPOOLED,
     STAFF_ONLY_PRIVATE,
@@ -731,6 +732,39 @@ async def test_staff_commands_in_a_group_or_channel_show_nothing(
         assert refused.text == STAFF_ONLY_PRIVATE
     [shown] = await conversation.handle(msg(f"/show {ref}", user="STAFF"))
     assert "internal only" in shown.text
+
+
+async def test_a_staff_answer_that_mentions_a_gun_reaches_the_asker_as_written(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    """A staff answer is read as an instruction, not as a crisis message: filed as one, it
+    never reached the asker, and a false urgent question headed the queue. Its paragraphs and
+    a length over a question's limit are the answer's own."""
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
+                        staff=frozenset({"test:STAFF"}), max_message_chars=200)
+    conversation = Conversation(shipped_kb, database, settings)
+    [escalated] = await conversation.handle(msg(TO_STAFF, user="ASKER"))
+    answer = ("If she tells you he has a gun, call 911 first.\n\nThen plan for safety: "
+              + "where she can go, who she can call. " * 6).strip()
+    [sent] = await conversation.handle(msg(f"/answer {escalated.reference}\n{answer}",
+                                           user="STAFF"))
+    assert "answered by test:STAFF" in sent.text
+    [escalation] = await rows(conversation.db, Escalation)
+    assert (escalation.state, escalation.answer) == ("answered", answer)
+    delivery = await outbox.claim(conversation.db, "test", "tabot", "ASKER")
+    assert type(delivery) is AnswerRelayed and delivery.text.endswith("\n\n" + answer)
+
+
+async def test_status_and_an_own_question_are_not_shown_in_a_group(
+        conversation: Conversation) -> None:
+    """The list holds questions asked privately, crisis messages among them; a program's
+    group or channel must not read them because the asker typed /status there."""
+    [escalated] = await conversation.handle(msg(TO_STAFF, user="ASKER"))
+    for command in ("/status", f"/show {escalated.reference}"):
+        in_group = Message("test", "ASKER", "group-1", command, thread_id="t-1")
+        [refused] = await conversation.handle(in_group)
+        assert refused.text == OWN_ONLY_PRIVATE
+    [mine] = await conversation.handle(msg("/status", user="ASKER"))
+    assert escalated.reference in mine.text
 
 
 async def test_a_verdict_stays_with_the_answer_it_was_given_on_after_a_second_pick(
