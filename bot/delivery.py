@@ -59,24 +59,38 @@ class Dispatcher:
         if isinstance(delivery, UnsentReplies) and not delivery.replies:
             await self._give_up(deliverer, delivery, STALE_REPLIES)
             return 0
-        renewing = asyncio.create_task(self._renew(delivery.id))
         try:
-            await deliverer.deliver(delivery)
+            await self._leased(deliverer, delivery)
         except Undeliverable as refused:  # for good: trying again cannot help
             await self._give_up(deliverer, delivery, str(refused))
             return 0
         except Exception as exc:  # any other platform failure: keep the message for a retry
-            wait = await outbox.failed(self.db, delivery.id, self.owner,
-                                       f"{type(exc).__name__}: {exc}")
-            log.warning("delivery %s to %s failed (%s); will retry in %.0f s", delivery.id,
-                        deliverer.name, type(exc).__name__, wait.total_seconds())
+            await self._failed(deliverer, delivery, exc)
             return 0
-        finally:
-            renewing.cancel()
         if not await outbox.delivered(self.db, delivery.id, self.owner):
             log.warning("delivery %s to %s was sent after its lease passed to another process",
                         delivery.id, deliverer.name)
         return 1
+
+    async def _leased(self, deliverer: Deliverer, delivery: Delivery) -> None:
+        """Deliver while renewing the lease; the renewal has stopped when this returns, so a
+        late renewal cannot cut short the wait `outbox.failed` sets."""
+        renewing = asyncio.create_task(self._renew(delivery.id))
+        try:
+            await deliverer.deliver(delivery)
+        finally:
+            renewing.cancel()
+            await asyncio.wait([renewing])
+
+    async def _failed(self, deliverer: Deliverer, delivery: Delivery, exc: Exception) -> None:
+        """Kept for a retry; staff are told once if an asker has waited too long for it."""
+        error = type(exc).__name__  # the class only: a platform's message may quote the text
+        wait = await outbox.failed(self.db, delivery.id, self.owner, f"{error}: {exc}")
+        log.warning("delivery %s to %s failed (%s); will retry in %.0f s", delivery.id,
+                    deliverer.name, error, wait.total_seconds())
+        if await undelivered.still_failing(self.db, delivery.id, error, self.notify):
+            log.warning("delivery %s to %s has failed for over %s; staff told", delivery.id,
+                        deliverer.name, undelivered.DELAY_ALERT)
 
     async def _give_up(self, deliverer: Deliverer, delivery: Delivery, reason: str) -> None:
         """Stop trying; the log says which delivery and why, never what it said."""

@@ -9,6 +9,9 @@ The alert names the question and the reason, never the message's text: staff hav
 
 from __future__ import annotations
 
+import datetime as dt
+
+from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.chat.messages import DeliveryKind
@@ -18,6 +21,10 @@ from bot.triage import outbox
 from bot.triage.workflow import SYSTEM
 
 EVENT = "undelivered"  # the escalation event staff find in the question's history
+DELAYED = "delayed"  # the event for a message to an asker still failing after `DELAY_ALERT`
+# How long a message to an asker may keep failing, for a reason that is not a refusal for good
+# (a group where the bot may no longer post, a platform down), before staff are told once.
+DELAY_ALERT = dt.timedelta(hours=1)
 _WHAT = {DeliveryKind.ANSWER: "the answer", DeliveryKind.LATE: "the notice that the answer "
          "is late", DeliveryKind.FILED: "the reference of their question"}
 
@@ -34,6 +41,44 @@ async def give_up(db: Database, message_id: int, owner: str, reason: str,
         if DeliveryKind(row.kind) in outbox.TO_ASKER and row.escalation_id is not None:
             tell_staff(session, row, reason, notify)
     return True
+
+
+async def still_failing(db: Database, message_id: int, error: str,
+                        notify: tuple[str, ...] = ()) -> bool:
+    """A message to an asker failing for longer than `DELAY_ALERT` is still retried (the
+    failure may pass), but staff are told once, in the question's history and on their
+    platforms, so an answer nobody can deliver is not trusted for days. True if told now."""
+    async with db.session() as session, session.begin():
+        row = await session.get(OutboxMessage, message_id)
+        if row is None or not _long_failing(row) or await _told(session, row):
+            return False
+        what = _WHAT[DeliveryKind(row.kind)]
+        session.add(EscalationEvent(escalation_id=row.escalation_id, kind=DELAYED,
+                                    actor=SYSTEM.id, detail=f"{what} ({error})",
+                                    created_at=utcnow()))
+        text = delayed_text(reference_for(row.escalation_id), what, row.platform, error)
+        for platform in notify:
+            outbox.to_staff(session, DeliveryKind.STAFF_ALERT, platform, text, row.escalation_id)
+    return True
+
+
+def _long_failing(row: OutboxMessage) -> bool:
+    created = row.created_at.replace(tzinfo=row.created_at.tzinfo or dt.UTC)
+    return (DeliveryKind(row.kind) in outbox.TO_ASKER and row.escalation_id is not None
+            and row.delivered_at is None and row.given_up_at is None
+            and utcnow() - created >= DELAY_ALERT)
+
+
+async def _told(session: AsyncSession, row: OutboxMessage) -> bool:
+    """Told already about this message: an event since it was queued."""
+    return bool(await session.scalar(select(exists().where(
+        EscalationEvent.escalation_id == row.escalation_id, EscalationEvent.kind == DELAYED,
+        EscalationEvent.created_at >= row.created_at))))
+
+
+def delayed_text(reference: str, what: str, platform: str, error: str) -> str:
+    return (f"{reference}: {what} has not reached the asker on {platform} for over an hour "
+            f"({error}). tabot keeps trying; if it matters soon, reach them another way.")
 
 
 def tell_staff(session: AsyncSession, row: OutboxMessage, reason: str,

@@ -150,6 +150,37 @@ async def test_a_platform_that_is_down_gets_the_message_later(core: Core,
     assert await dispatcher.deliver_pending() == 0
 
 
+async def age(db: Database, message_id: int, by: dt.timedelta) -> None:
+    async with db.session() as session, session.begin():
+        row = await session.get(OutboxMessage, message_id)
+        row.created_at = dt.datetime.now(dt.UTC) - by
+
+
+async def test_staff_are_told_once_when_an_answer_keeps_failing_for_over_an_hour(
+        core: Core, database: Database) -> None:
+    """A failure that is not a refusal for good (a group where the bot may no longer post)
+    is retried for ever; staff who answered must learn the asker has not got it."""
+    adapter = FlakyAdapter(core)
+    adapter.failures = 3
+    dispatcher = Dispatcher(database, [adapter], notify=("telegram",))
+    await put(database, "test", "U1", "Invented answer text.")
+    assert await dispatcher.deliver_pending() == 0
+    [answer] = await rows(database)
+    assert await events(database) == []  # an hour has not passed
+    await age(database, answer.id, undelivered.DELAY_ALERT + dt.timedelta(minutes=1))
+    for _ in range(2):
+        await lapse(database, answer.id)
+        assert await dispatcher.deliver_pending() == 0
+    [_, alert] = await rows(database)
+    assert (alert.kind, alert.platform) == (DeliveryKind.STAFF_ALERT, "telegram")
+    assert alert.text.startswith("TA-0001: the answer has not reached the asker on test")
+    assert "ConnectionError" in alert.text and "Invented" not in alert.text
+    [event] = await events(database)
+    assert event.kind == undelivered.DELAYED
+    await lapse(database, answer.id)
+    assert await dispatcher.deliver_pending() == 1  # still tried, and delivered in the end
+
+
 async def test_each_failure_waits_longer_before_the_next_try(core: Core,
                                                               database: Database) -> None:
     adapter = FlakyAdapter(core)
