@@ -88,7 +88,10 @@ class Filing:
     spooled: bool = False
     context: int | None = None
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f]")
+# Control and invisible formatting characters, and lone surrogates (bytes that were not UTF-8,
+# or half an emoji escaped in JSON), which no database or terminal can encode.
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2060-\u206f\ud800-\udfff]")
 _COMMANDS = {"help", "start", "menu", "topics", "status", "staff", "console"}
 STAFF_COMMANDS = {"queue", *StaffAction}
 

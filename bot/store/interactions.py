@@ -158,14 +158,12 @@ class Recorder:
             batch, self._pending = self._pending, []
             try:
                 await self._insert(batch)
-            except DBAPIError as exc:
-                if len(batch) == 1 or exc.connection_invalidated:
-                    _fail(batch, exc)
+            except Exception as exc:
+                if len(batch) == 1 or not _one_record_may_be_at_fault(exc):
+                    _fail(batch, exc)  # the database is down: every waiter hears why
                 else:
                     for one in batch:
                         await self._insert_alone(one)
-            except Exception as exc:  # the database is down: every waiter hears why
-                _fail(batch, exc)
 
     async def _insert(self, batch: list[tuple[Record, asyncio.Future[int]]]) -> None:
         async with self.db.engine.begin() as connection:
@@ -180,6 +178,14 @@ class Recorder:
             await self._insert([one])
         except Exception as exc:
             _fail([one], exc)
+
+
+def _one_record_may_be_at_fault(exc: Exception) -> bool:
+    """A refused row or a value that cannot be encoded fails the batch it is in: tried one at
+    a time, the other askers' records are kept. A lost connection fails them all alike."""
+    if isinstance(exc, DBAPIError):
+        return not exc.connection_invalidated
+    return isinstance(exc, ValueError)
 
 
 def _fail(batch: list[tuple[Record, asyncio.Future[int]]], exc: BaseException) -> None:

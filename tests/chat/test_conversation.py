@@ -131,6 +131,16 @@ async def test_a_20000_character_message_is_refused_with_the_limit(
     assert "20,006 characters" in reply.text and "4,000" in reply.text
 
 
+async def test_bytes_that_were_not_utf8_are_dropped_and_the_question_answered(
+        conversation: Conversation) -> None:
+    """A terminal passes undecodable bytes on as lone surrogates, and Slack's JSON can carry
+    half an emoji: neither can be stored, so they must not reach the record."""
+    [answer, *_] = await conversation.handle(msg("can our shelter have a \udcff\udcfe curfew"))
+    assert isinstance(answer, AnswerReply)
+    [stored] = await rows(conversation.db, Interaction)
+    assert "\udcff" not in stored.text and "curfew" in stored.text
+
+
 async def test_control_characters_inside_a_question_are_ignored(conversation: Conversation) -> None:
     replies = await conversation.handle(msg("what do we do if we get a\x00 subpoena\x1b[31m for a "
                                          "survivor's records\u200b"))

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 from sqlalchemy import event, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from bot.chat.messages import Message
 from bot.store.database import Database
@@ -42,6 +42,17 @@ async def test_a_record_that_cannot_be_stored_fails_alone(database: Database) ->
     results = await asyncio.gather(recorder.record(record(1)), recorder.record(broken),
                                    recorder.record(record(2)), return_exceptions=True)
     assert isinstance(results[1], IntegrityError)
+    assert all(isinstance(r, int) for r in (results[0], results[2]))
+
+
+async def test_a_record_no_database_can_encode_fails_alone(database: Database) -> None:
+    """A lone surrogate (bytes that were not UTF-8) fails inside the driver, not the
+    database; the askers whose records shared its batch must not lose theirs."""
+    recorder = Recorder(database)
+    results = await asyncio.gather(recorder.record(record(1)),
+                                   recorder.record(record(9, "bad \udcff byte")),
+                                   recorder.record(record(2)), return_exceptions=True)
+    assert isinstance(results[1], UnicodeEncodeError | DBAPIError)  # SQLite's, asyncpg's
     assert all(isinstance(r, int) for r in (results[0], results[2]))
 
 
