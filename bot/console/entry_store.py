@@ -42,6 +42,10 @@ class Problems:
     def __bool__(self) -> bool:
         return bool(self.by_field)
 
+    def messages(self) -> list[str]:
+        """Every message, for a change that has no form to show them beside (a retire)."""
+        return [message for found in self.by_field.values() for message in found]
+
 
 class UnreadableEntry(Exception):
     """An entry's file no longer reads back: broken or changed by hand since the bot loaded

@@ -14,6 +14,7 @@ import asyncio
 from pathlib import Path
 from typing import Any
 
+import yaml
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -40,8 +41,10 @@ from bot.console.pages import (
     services,
     signed_in,
 )
+from bot.console.services import Services
 from bot.insights.gaps import due_for_review
 from bot.knowledge.entries import Entry
+from bot.knowledge.problems import Severity
 from bot.store import audit
 
 DONE = {"saved": "Saved. The bot answers with the new text now.",
@@ -127,7 +130,16 @@ async def new_form(request: Request) -> Response:
 
 
 def changed_fields(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
-    return [k for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k)]
+    """The fields a save changed, for the audit log and the commit message. Answers are
+    compared as the form gives them, stripped: read from a `|` block an answer ends in a
+    newline the form drops, and every save would say it changed the answer."""
+    was, now = _as_typed(before), _as_typed(after)
+    return [k for k in dict.fromkeys([*was, *now]) if was.get(k) != now.get(k)]
+
+
+def _as_typed(data: dict[str, Any]) -> dict[str, Any]:
+    answer = data.get("answer")
+    return {**data, "answer": answer.strip()} if isinstance(answer, str) else data
 
 
 async def save(request: Request) -> Response:
@@ -181,14 +193,45 @@ async def retire(request: Request) -> Response:
     async with svc.editing():
         entry = _entry(request)  # a second press of Retire finds it gone: 404, not a traceback
         data = _raw(request, entry)
-        rest = replaced(entry.path, entry.id, None)
+        rest = _without_entry(entry.path, entry.id)
+        problems: Problems = await asyncio.to_thread(check_change, svc.knowledge, entry.path,
+                                                     rest, entry.id)
+        if problems:
+            raise Refused(409, "Not retired", "Retiring it would bring errors, so nothing was "
+                          f"changed: {'; '.join(problems.messages())}")
         kept = retired_path(svc.knowledge, entry.id)
         write_entry_file(kept, render_entry(data))
-        write_entry_file(entry.path, rest if rest.strip() else None)
+        write_entry_file(entry.path, rest)
         await asyncio.to_thread(svc.knowledge.reload)
         await _record(request, staff, "entry retired", entry.id, "", [entry.path, kept],
                       f"Retire {entry.id} in the console")
+        if svc.knowledge.get(entry.id) is not None:
+            raise Refused(409, "Retired, but still served", _still_served(svc, entry))
     return see_other("/console/knowledge?done=retired")
+
+
+def _without_entry(path: Path, entry_id: str) -> str | None:
+    """The file's text without the entry, or None (delete the file) when nothing but
+    comments and blank lines would be left: the loader refuses a file with no entries as
+    "empty" and keeps serving its last good version, retired entry and all."""
+    rest = replaced(path, entry_id, None)
+    try:
+        return rest if yaml.compose(rest, Loader=yaml.SafeLoader) is not None else None
+    except yaml.YAMLError:
+        return rest  # an alias to the removed entry, say: the check says what is wrong
+
+
+def _still_served(svc: Services, entry: Entry) -> str:
+    """Why a retired entry is still answered with: its file did not load after the change
+    (another entry in it is broken, say), so the bot kept the file's last good version."""
+    where = entry.path.relative_to(svc.knowledge.directory).as_posix()
+    found = [f"line {p.line}: {p.message}" for p in svc.knowledge.problems
+             if p.path == entry.path and p.severity is Severity.ERROR]
+    because = f" ({'; '.join(found)})" if found else ""
+    return (f"{entry.id!r} was taken out of {where} and kept in drafts/retired/, but the bot "
+            f"still answers with it: {where} does not load{because}, so the bot keeps its "
+            "last good version. Fix the file (`tabot kb lint` shows what is wrong); the next "
+            "save in the console, or SIGHUP, reloads it.")
 
 
 async def _apply(request: Request, staff: Staff, form: EntryForm, path: Path, text: str,

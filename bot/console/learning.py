@@ -67,21 +67,22 @@ async def decide(request: Request) -> Response:
         raise Refused(404, "No such action", f"{action!r} is not a decision.")
     try:
         proposal_id = parse_ids([text_field(form, "id", 20)])[0]
-        async with svc.edits:
-            if action == "approve":
-                await _approve(request, proposal_id, staff.actor.id)
-            elif action == "dismiss":
+        if action == "approve":
+            await _approve(request, proposal_id, staff.actor.id)
+        elif action == "dismiss":
+            async with svc.edits:
                 await dismiss(svc.db, [proposal_id], staff.actor.id)
-            else:
-                await _approve_edited(request, proposal_id, text_field(form, "text", 1000),
-                                      staff.actor.id)
+        else:
+            await _approve_edited(request, proposal_id, text_field(form, "text", 1000),
+                                  staff.actor.id)
     except LearningError as exc:
         raise Refused(409, "Not done", str(exc)) from None
     return see_other(f"/console/learning?done={DECIDED[action]}")
 
 
 async def _pending(request: Request, proposal_id: int) -> tuple[Entry, Proposal]:
-    """The pending proposal and its entry, as they are now (the caller holds `edits`)."""
+    """The pending proposal and its entry, as they are now (the caller holds `edits`, so
+    no other save of this process changes them meanwhile)."""
     svc = services(request)
     for group in await proposals(svc.db, svc.knowledge):
         for proposal in group.proposals:
@@ -107,20 +108,28 @@ async def _refuse_lint_errors(request: Request, entry: Entry, wording: str) -> N
 
 async def _approve(request: Request, proposal_id: int, actor: str) -> None:
     """`tabot kb learn approve`, once the phrasing passes the console's check; then a commit
-    of the entry's file where there is git."""
+    of the entry's file where there is git.
+
+    The check runs holding the directory's lock, so no other process writes the files while
+    it reads them. `approve` takes that lock itself (it cannot be held twice), so it is let go
+    in between: another process can still write in that moment, which only a check inside
+    `approve` would close."""
     svc = services(request)
-    entry, proposal = await _pending(request, proposal_id)
-    await _refuse_lint_errors(request, entry, proposal.text)
-    await approve(svc.db, svc.knowledge, [proposal_id], actor)
-    await asyncio.to_thread(commit, svc.knowledge.directory, [entry.path], actor,
-                            f"Approve a learned phrasing of {entry.id}")
+    async with svc.edits:
+        async with editing_lock(svc.knowledge.directory):
+            entry, proposal = await _pending(request, proposal_id)
+            await _refuse_lint_errors(request, entry, proposal.text)
+        await approve(svc.db, svc.knowledge, [proposal_id], actor)
+        await asyncio.to_thread(commit, svc.knowledge.directory, [entry.path], actor,
+                                f"Approve a learned phrasing of {entry.id}")
 
 
 async def _approve_edited(request: Request, proposal_id: int, text: str, actor: str) -> None:
     """Staff reworded a proposal: add their wording (checked for personal details and like any
-    edit) and close the proposal, so the original wording is not proposed again."""
+    edit) and close the proposal, so the original wording is not proposed again. The check
+    and the write hold the directory's lock together, as every other edit does: a phrasing
+    another process adds in between could otherwise make the checked wording an error."""
     svc = services(request)
-    entry, _ = await _pending(request, proposal_id)
     wording = phrasing_text(text)
     if not wording or len(wording) > MAX_PHRASING_CHARS:
         raise LearningError(f"A phrasing has words and at most {MAX_PHRASING_CHARS} "
@@ -128,20 +137,21 @@ async def _approve_edited(request: Request, proposal_id: int, text: str, actor: 
     found = personal_details(svc.knowledge, wording)
     if found:
         raise LearningError(personal_details_refusal(found))
-    await _refuse_lint_errors(request, entry, wording)
-    if fold(wording) not in {fold(q) for q in entry.questions}:
-        async with editing_lock(svc.knowledge.directory):  # as every other writer of the files
+    async with svc.editing():
+        entry, _ = await _pending(request, proposal_id)
+        await _refuse_lint_errors(request, entry, wording)
+        if fold(wording) not in {fold(q) for q in entry.questions}:
             try:
                 add_phrasings(entry.path, {entry.id: [wording]})
             except EditError as exc:
                 raise LearningError(str(exc)) from None
             await asyncio.to_thread(svc.knowledge.reload)
-    with contextlib.suppress(LearningError):  # decided elsewhere meanwhile: closed either way
-        await dismiss(svc.db, [proposal_id], actor)
-    async with svc.db.session() as session, session.begin():
-        audit.record(session, actor, "phrasing edited", entry.id, f"#{proposal_id}")
-    await asyncio.to_thread(commit, svc.knowledge.directory, [entry.path], actor,
-                            f"Add a reworded learned phrasing to {entry.id}")
+        with contextlib.suppress(LearningError):  # decided elsewhere meanwhile: closed anyway
+            await dismiss(svc.db, [proposal_id], actor)
+        async with svc.db.session() as session, session.begin():
+            audit.record(session, actor, "phrasing edited", entry.id, f"#{proposal_id}")
+        await asyncio.to_thread(commit, svc.knowledge.directory, [entry.path], actor,
+                                f"Add a reworded learned phrasing to {entry.id}")
 
 
 ROUTES = [

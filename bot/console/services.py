@@ -34,7 +34,8 @@ class Services:
     async def editing(self) -> AsyncIterator[None]:
         """Writing entry files: one save at a time in this process, and none while another
         process (`tabot kb learn approve`, a second console) writes the same directory.
-        Approving a proposal takes the directory's lock itself, so it holds `edits` alone."""
+        Approving a proposal takes the directory's lock itself, so the console holds `edits`
+        around it and the directory's lock only around its own check."""
         async with self.edits, editing_lock(self.knowledge.directory):
             yield
 

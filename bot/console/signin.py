@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+from typing import NoReturn
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -38,12 +39,18 @@ def client(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
-def limit_attempts(request: Request) -> None:
-    """Sign-in attempts from one address are rate-limited, whatever their outcome."""
+def refuse(request: Request, title: str, message: str) -> NoReturn:
+    """Refuse a sign-in attempt: a 403, or a 429 once an address has had too many refused.
+
+    Only refused attempts count, and a valid link is never refused for the limit. Behind a
+    proxy every visitor may share one address, and a few bogus links would otherwise lock
+    every staff member out. The limit is not what stops guessing (a link's token is 256
+    random bits); it answers a flood of junk with 429s and says so once in the log."""
     if not services(request).limiter.allow(f"signin:{client(request)}"):
         log.warning("console: too many sign-in attempts from %s", client(request))
-        raise Refused(429, "Too many attempts", "Too many sign-in attempts from this address. "
-                      "Wait a minute, then ask for a new link.")
+        raise Refused(429, "Too many attempts", "Too many refused sign-in attempts from this "
+                      "address. Wait a minute; a link that has not been used still works.")
+    raise Refused(403, title, message)
 
 
 async def how_to(request: Request) -> Response:
@@ -51,12 +58,11 @@ async def how_to(request: Request) -> Response:
 
 
 async def open_link(request: Request) -> Response:
-    limit_attempts(request)
     svc = services(request)
     token = request.path_params["token"]
     if not await link_usable(svc.db, token, svc.staff):
         log.warning("console: unusable sign-in link opened from %s", client(request))
-        raise Refused(403, "This link cannot be used", BAD_LINK)
+        refuse(request, "This link cannot be used", BAD_LINK)
     nonce = secrets.token_urlsafe(16)
     response = page(request, "signin.html", {"token": token, "nonce": nonce})
     signer = await svc.signer()
@@ -67,21 +73,20 @@ async def open_link(request: Request) -> Response:
 
 
 async def use_link(request: Request) -> Response:
-    limit_attempts(request)
     svc = services(request)
     form = await request.form(max_files=0, max_fields=5)
     token, nonce = text_field(form, "token", 200), text_field(form, "nonce", 200)
     signer = await svc.signer()
     if not nonce or signer.unsign(request.cookies.get(PRESIGN_COOKIE)) != nonce:
         log.warning("console: sign-in form from %s without its browser cookie", client(request))
-        raise Refused(403, "Open the link again",
-                      "This sign-in form did not come from the page the link opened. Open "
-                      "the link you were sent again, in this browser, and press Sign in.")
+        refuse(request, "Open the link again",
+               "This sign-in form did not come from the page the link opened. Open the link "
+               "you were sent again, in this browser, and press Sign in.")
     redeemed = await redeem_link(svc.db, token, svc.staff)
     if redeemed is None:
         log.warning("console: refused a spent, expired or unknown link from %s",
                     client(request))
-        raise Refused(403, "This link cannot be used", BAD_LINK)
+        refuse(request, "This link cannot be used", BAD_LINK)
     session_token, actor = redeemed
     log.warning("console: %s signed in from %s", actor.id, client(request))
     response = see_other(f"{PREFIX}/queue")

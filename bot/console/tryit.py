@@ -14,6 +14,7 @@ from starlette.routing import Route
 from bot.console.entry_store import UnreadableEntry, commit
 from bot.console.pages import (
     Refused,
+    Staff,
     checked_form,
     page,
     see_other,
@@ -32,9 +33,23 @@ CANDIDATES = 5
 
 
 async def try_page(request: Request) -> Response:
+    """The empty form, or the notice after *Add as phrasing*. A question is never read from
+    the address: there it would be kept in browser history and proxy logs."""
     staff = await signed_in(request)
+    return _tried(request, staff, "")
+
+
+async def try_question(request: Request) -> Response:
+    """The question comes in a POST body and the result is this response, not a redirect,
+    so the wording stays out of every URL."""
+    staff = await signed_in(request)
+    form = await checked_form(request, staff)
+    limit = services(request).settings.max_message_chars
+    return _tried(request, staff, text_field(form, "q").strip()[:limit])
+
+
+def _tried(request: Request, staff: Staff, question: str) -> Response:
     svc = services(request)
-    question = request.query_params.get("q", "").strip()[:svc.settings.max_message_chars]
     match = Matcher(svc.knowledge.index, svc.settings.thresholds).match(question) \
         if question else None
     return page(request, "try.html", {
@@ -89,5 +104,6 @@ async def add_phrasing(request: Request) -> Response:
 
 ROUTES = [
     Route("/try", try_page, methods=["GET"]),
+    Route("/try", try_question, methods=["POST"]),
     Route("/try/phrasing", add_phrasing, methods=["POST"]),
 ]

@@ -313,6 +313,7 @@ async def test_approve_a_proposed_phrasing_and_try_it(
         browser.find_element(By.ID, "try").click()
         wait(browser).until(replaced(page_before))  # the answer's page, not this one
         wait(browser).until(seen.presence_of_element_located((By.ID, "result")))
+        assert "residents" not in browser.current_url  # posted: not in history or logs
         check_page(browser, artefacts, "try")
 
     await asyncio.to_thread(approve)

@@ -8,11 +8,14 @@ import difflib
 import re
 import subprocess
 import sys
+from pathlib import Path
 
+import pytest
 import yaml
 
 from bot.knowledge.matcher import Matcher, Outcome
 from bot.store import audit
+from tests.conftest import entry
 from tests.console.conftest import OTHER_STAFF, STAFF, Console, csrf_of, form_fields
 from tests.knowledge.test_learning import HOLD_LOCK
 
@@ -280,3 +283,103 @@ async def test_a_save_waits_while_another_process_writes_the_knowledge_directory
         await holder.wait()
         async with await asyncio.wait_for(saving, 30) as saved:
             assert saved.status == 200 and "Saved." in await saved.text()
+
+
+AQUARIUM = "aquarium-pilot"
+
+
+def pilot_file(console: Console, header: str, footer: str) -> Path:
+    """A category file as staff write them by hand: a list of one entry, with comments."""
+    item = entry(AQUARIUM, ["can residents keep an aquarium in their room",
+                            "fish tanks for shelter residents"], tags=["pets"])
+    path = console.kb_dir / "pilots.yaml"
+    path.write_text(header + yaml.safe_dump([item], sort_keys=False) + footer,
+                    encoding="utf-8")
+    console.knowledge.reload()
+    assert console.runtime.knowledge.get(AQUARIUM) is not None
+    return path
+
+
+@pytest.mark.parametrize(("header", "footer"), [("# Pilot programmes\n", ""),
+                                                ("", "# more pilots to come\n")])
+async def test_retiring_the_only_entry_of_a_commented_list_file_stops_the_bot_answering(
+        console: Console, header: str, footer: str) -> None:
+    """Only comments left: written back, the loader refused the file as empty and kept
+    serving its last good version, retired entry and all, while the page said Retired."""
+    path = pilot_file(console, header, footer)
+    async with console.client() as client:
+        await console.sign_in(client)
+        form = await entry_form(client, console, AQUARIUM)
+        async with client.post(f"{console.base}/knowledge/{AQUARIUM}/retire",
+                               data={"csrf": form["csrf"]}) as retired:
+            assert retired.status == 200 and "Retired." in await retired.text()
+    assert console.runtime.knowledge.get(AQUARIUM) is None
+    assert answered(console, "can residents keep an aquarium in their room") is None
+    assert not path.exists()
+    assert not console.runtime.knowledge.problems  # `tabot kb lint` finds nothing wrong
+    assert (console.kb_dir / "drafts" / "retired" / f"{AQUARIUM}.yaml").exists()
+
+
+async def test_retiring_the_last_entry_is_refused_by_the_check_and_changes_nothing(
+        console: Console) -> None:
+    """A retire is checked like every other change: with no entry left every question would
+    go to staff (a lint error), and the loader would have kept serving the entry anyway."""
+    async with console.client() as client:
+        await console.sign_in(client)
+        form = await entry_form(client, console, CURFEW)
+        for entry_id in ("subpoena-response", "interpreter-use", "dv-definition"):
+            async with client.post(f"{console.base}/knowledge/{entry_id}/retire",
+                                   data={"csrf": form["csrf"]}) as retired:
+                assert "Retired." in await retired.text()
+        before = (console.kb_dir / f"{CURFEW}.yaml").read_bytes()
+        async with client.post(f"{console.base}/knowledge/{CURFEW}/retire",
+                               data={"csrf": form["csrf"]}) as refused:
+            html = await refused.text()
+            assert refused.status == 409 and "Not retired" in html
+            assert "no entry files" in html
+    assert (console.kb_dir / f"{CURFEW}.yaml").read_bytes() == before
+    assert not (console.kb_dir / "drafts" / "retired" / f"{CURFEW}.yaml").exists()
+    assert console.runtime.knowledge.get(CURFEW) is not None
+
+
+async def test_a_retire_the_bot_could_not_load_says_the_entry_is_still_served(
+        console: Console) -> None:
+    """Another entry in the file broken by hand: the file no longer loads, so the bot keeps
+    its last good version. The page says so, and where to look, instead of "Retired"."""
+    path = pilot_file(console, "", "")
+    broken = entry("fish-food", ["who buys the fish food"], tags=["pets"])
+    del broken["title"]
+    path.write_text(path.read_text(encoding="utf-8")
+                    + yaml.safe_dump([broken], sort_keys=False), encoding="utf-8")
+    console.knowledge.reload()
+    async with console.client() as client:
+        await console.sign_in(client)
+        form = await entry_form(client, console, AQUARIUM)
+        async with client.post(f"{console.base}/knowledge/{AQUARIUM}/retire",
+                               data={"csrf": form["csrf"]}) as retire:
+            html = await retire.text()
+            assert retire.status == 409 and "Retired." not in html
+    assert "still answers with it" in html and "pilots.yaml does not load" in html
+    assert "missing required field" in html  # what is wrong with the file, and where
+    assert console.runtime.knowledge.get(AQUARIUM) is not None
+
+
+async def test_a_save_is_logged_with_only_the_fields_staff_changed(
+        console: Console) -> None:
+    """An answer written as a `|` block ends in a newline the form drops: a save of the title
+    alone was logged (and committed) as a change of the answer too."""
+    path = console.kb_dir / f"{CURFEW}.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace(
+        "answer: Practical guidance about shelter curfew.",
+        "answer: |\n  Practical guidance about shelter curfew.\n\n  - Explain it at intake."),
+        encoding="utf-8")
+    console.knowledge.reload()
+    async with console.client() as client:
+        await console.sign_in(client)
+        form = await entry_form(client, console, CURFEW)
+        form["title"] = "Curfews in shelter"
+        async with client.post(f"{console.base}/knowledge/{CURFEW}", data=form) as saved:
+            assert saved.status == 200 and "Saved." in await saved.text()
+    logged = [(a.action, a.target, a.detail) for a in await audit.entries(console.db)]
+    assert ("entry edited", CURFEW, "changed: title") in logged
+    assert "- Explain it at intake." in path.read_text(encoding="utf-8")  # kept as written

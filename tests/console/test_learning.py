@@ -3,9 +3,14 @@ reworded or dismissed from the console."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
+import sys
+from urllib.parse import unquote_plus
 
+import aiohttp
+import pytest
 import yaml
 from sqlalchemy import select
 
@@ -16,6 +21,7 @@ from bot.store.retention import purge
 from bot.store.tables import Interaction, LearnedPhrasing
 from tests.conftest import new_interaction
 from tests.console.conftest import STAFF, Console, csrf_of
+from tests.knowledge.test_learning import HOLD_LOCK
 
 CURFEW = "shelter-curfew"
 # Invented details, of the kinds the redactor finds: a name and a phone number.
@@ -36,26 +42,51 @@ async def propose(console: Console, text: str, entry_id: str = CURFEW) -> int:
                                     .where(LearnedPhrasing.text == text))
 
 
+async def tried(client: aiohttp.ClientSession, console: Console, question: str) -> str:
+    """Try it, as the page's form sends it: the question in a POST with the CSRF token."""
+    async with client.get(f"{console.base}/try") as page:
+        token = csrf_of(await page.text())
+    async with client.post(f"{console.base}/try", data={"csrf": token, "q": question}) as done:
+        assert done.status == 200
+        assert question not in unquote_plus(str(done.url))
+        return await done.text()
+
+
 async def test_try_it_shows_the_answer_and_why(console: Console) -> None:
     async with console.client() as client:
         await console.sign_in(client)
-        async with client.get(f"{console.base}/try",
-                              params={"q": "can our shelter have a curfew"}) as page:
-            html = await page.text()
+        html = await tried(client, console, "can our shelter have a curfew")
         assert "Practical guidance about shelter curfew." in html
         assert "Outcome <strong>answer</strong>" in html and "matched words" in html.lower()
-        async with client.get(f"{console.base}/try",
-                              params={"q": "how do I fix my bicycle chain"}) as page:
-            html = await page.text()
+        html = await tried(client, console, "how do I fix my bicycle chain")
         assert "Practical guidance" not in html and "Outcome <strong>" in html
+
+
+async def test_a_tried_question_never_goes_in_an_address(console: Console) -> None:
+    """In a URL (`/console/try?q=...`) the question, perhaps pasted from a survivor's
+    message, is kept in browser history and proxy logs: the forms post it instead."""
+    question = "can our shelter have a curfew"
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/knowledge/{CURFEW}") as page:
+            entry_page = await page.text()
+        async with client.get(f"{console.base}/try") as page:
+            try_page = await page.text()
+        for html in (entry_page, try_page):
+            assert re.search(r'<form method="post" action="/console/try"', html)
+            assert 'method="get" action="/console/try"' not in html
+        assert "Practical guidance" in await tried(client, console, question)
+        async with client.get(f"{console.base}/try", params={"q": question}) as page:
+            assert "Practical guidance" not in await page.text()  # not read from a URL
+        async with client.post(f"{console.base}/try", data={"q": question}) as forged:
+            assert forged.status == 403  # a form from another site cannot try questions
 
 
 async def test_try_it_adds_the_question_as_a_phrasing_in_one_click(console: Console) -> None:
     question = "are residents allowed out after ten at night"
     async with console.client() as client:
         await console.sign_in(client)
-        async with client.get(f"{console.base}/try", params={"q": question}) as page:
-            token = csrf_of(await page.text())
+        token = csrf_of(await tried(client, console, question))
         async with client.post(f"{console.base}/try/phrasing",
                                data={"csrf": token, "q": question, "entry": CURFEW}) as added:
             assert added.status == 200 and f"Added as a phrasing of {CURFEW}" in \
@@ -76,8 +107,7 @@ async def test_a_tried_question_with_personal_details_is_not_added_anywhere(
     before = path.read_bytes()
     async with console.client() as client:
         await console.sign_in(client)
-        async with client.get(f"{console.base}/try", params={"q": WITH_DETAILS}) as page:
-            token = csrf_of(await page.text())
+        token = csrf_of(await tried(client, console, WITH_DETAILS))
         async with client.post(f"{console.base}/try/phrasing", data={
                 "csrf": token, "q": WITH_DETAILS, "entry": CURFEW}) as refused:
             html = await refused.text()
@@ -193,3 +223,49 @@ async def test_the_gaps_say_how_many_days_of_records_are_left_after_a_purge(
             html = await page.text()
     assert "last 90 days" not in html
     assert re.search(r"records go back only \d+ days", html)
+
+
+async def holding_the_lock(console: Console) -> asyncio.subprocess.Process:
+    """Another process (`tabot kb learn approve`, a second console) writing the knowledge
+    directory: it holds the directory's lock until told to go."""
+    holder = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", HOLD_LOCK, str(console.kb_dir),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    assert (await holder.stdout.readline()).strip() == b"locked"
+    return holder
+
+
+def add_by_hand(console: Console, entry_id: str, wording: str) -> None:
+    """What the other process writes while it holds the lock (this process has not reloaded)."""
+    path = console.kb_dir / f"{entry_id}.yaml"
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data["questions"].append(wording)
+    path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
+
+
+@pytest.mark.parametrize("action", ["approve", "edit"])
+async def test_a_decision_is_checked_after_another_process_has_finished_writing(
+        console: Console, action: str) -> None:
+    """Checked before taking the directory's lock, a phrasing was checked against the files
+    as they were, then written after another process had made the same wording a phrasing of
+    another entry: a lint error, served."""
+    wording = "may residents come back after the doors lock"
+    proposal = await propose(console, wording if action == "approve" else "late return??")
+    async with console.client() as client:
+        await console.sign_in(client)
+        async with client.get(f"{console.base}/learning") as page:
+            token = csrf_of(await page.text())
+        holder = await holding_the_lock(console)
+        deciding = asyncio.create_task(client.post(
+            f"{console.base}/learning/{action}",
+            data={"csrf": token, "id": str(proposal), "text": wording}))
+        await asyncio.sleep(3.0)  # long enough for a check made without the lock to be done
+        assert not deciding.done()
+        add_by_hand(console, "dv-definition", wording)
+        holder.stdin.write(b"go\n")
+        await holder.stdin.drain()
+        await holder.wait()
+        async with await asyncio.wait_for(deciding, 60) as decided:
+            html = await decided.text()
+            assert decided.status == 409 and "also a phrasing of" in html
+    assert wording not in phrasings(console, CURFEW)

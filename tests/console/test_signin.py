@@ -195,6 +195,35 @@ async def test_repeated_sign_in_attempts_are_rate_limited_and_logged_without_tok
     assert "guess-" not in logged and "/console/signin/<token>" in logged
 
 
+async def test_a_valid_link_signs_in_after_a_flood_of_bogus_ones_from_the_same_address(
+        console: Console) -> None:
+    """Behind a proxy every visitor has the proxy's address: 20 junk links locked every
+    staff member out for a minute. Only refused attempts count, and never against a link
+    that works."""
+    async with aiohttp.ClientSession() as junk:
+        for n in range(25):
+            async with junk.get(f"{console.base}/signin/guess-{n:04d}") as page:
+                assert page.status in (403, 429)
+        async with junk.get(f"{console.base}/signin/guess-last") as page:
+            assert page.status == 429
+    async with console.client() as client:
+        html = await console.sign_in(client)
+        assert "<h1>Queue</h1>" in html
+
+
+async def test_behind_a_proxy_on_this_machine_each_visitor_has_their_own_limit(
+        console: Console) -> None:
+    """uvicorn takes the visitor's address from X-Forwarded-For when the request comes from
+    an address in FORWARDED_ALLOW_IPS (by default this machine), as the README says."""
+    async with aiohttp.ClientSession() as client:
+        for visitor, count, status in (("203.0.113.5", 21, 429), ("203.0.113.6", 1, 403)):
+            for n in range(count):
+                async with client.get(f"{console.base}/signin/guess-{n:04d}",
+                                      headers={"X-Forwarded-For": visitor}) as page:
+                    last = page.status
+            assert last == status, visitor
+
+
 async def test_cli_link_command_prints_a_link_only_for_staff(console: Console,
                                                              monkeypatch, capsys) -> None:
     monkeypatch.setenv("DATABASE_URL", console.db.url)
