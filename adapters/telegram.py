@@ -112,6 +112,7 @@ SEVERAL_NAMED = ("Not sent: that message names several questions ({references}).
                  "question's own notice, or send /answer {first} followed by your answer.")
 _REFERENCE = re.compile(r"\bTA-\d{4,}\b")
 _SEEN = re.compile(r"[0-9a-f]{16}")  # an `answer_seen` token, as a notice's Answer button keeps it
+_TAG = re.compile(r"<[^>]*>")  # a tag in the HTML the adapter writes (text in it is escaped)
 _BOT_ID = re.compile(r"[0-9]+")  # a bot token: the bot's number, a colon, the secret
 _SECRET = re.compile(r"[A-Za-z0-9_-]+")
 _WEBHOOK_SECRET = re.compile(r"[A-Za-z0-9_-]{1,256}")  # what Telegram accepts as secret_token
@@ -233,8 +234,20 @@ def render(reply: Reply) -> list[tuple[str, InlineKeyboardMarkup | None]]:
         case CategoryReply():
             return _topic_lists(reply)
         case EscalatedReply() | TextReply():
-            return [(piece, None) for piece in split_text(html.escape(reply.text), LIMIT)]
+            return [(piece, None) for piece in _escaped(reply.text)]
     raise TypeError(f"cannot render {type(reply).__name__}")
+
+
+def _escaped(text: str, limit: int = LIMIT) -> list[str]:
+    """`text` split for Telegram, then escaped: Telegram counts its limit on the text the HTML
+    shows, and a piece split after escaping could be cut inside an entity ("&am" for "&amp;",
+    shown as typed)."""
+    return [html.escape(piece) for piece in split_text(text, limit)]
+
+
+def _shown(text: str) -> int:
+    """The length of HTML as Telegram counts it against its limit: tags and entities parsed."""
+    return len(html.unescape(_TAG.sub("", text)))
 
 
 def _in_reply_to(to: Message) -> ReplyParameters | None:
@@ -278,15 +291,29 @@ def _related_rows(reply: AnswerReply) -> list[list[tuple[str, str]]]:
 
 
 def full_answer(reply: AnswerReply) -> list[str]:
-    """The whole answer with sources, split for Telegram."""
-    sources = "\n".join(
-        f'• <a href="{html.escape(s.url, quote=True)}">{html.escape(s.title)}</a>' if s.url
-        else f"• {html.escape(s.title)}" for s in reply.sources)
-    body = (f"<b>{html.escape(reply.title)}</b>\n\n{html.escape(reply.answer)}\n\n"
-            f"<b>Sources</b>\n{sources}")
+    """The whole answer with sources, split for Telegram. The answer is split before it is
+    escaped, and the title, each source and the disclaimer are kept whole: a cut inside an
+    entity shows it garbled, and one inside a tag gets the part refused."""
+    title = f"<b>{html.escape(reply.title)}</b>"
+    answer = _escaped(reply.answer, LIMIT - len(reply.title) - 2)
+    pieces = [f"{title}\n\n{answer[0]}" if answer else title, *answer[1:]]
+    for gap, block in _after_answer(reply):
+        if _shown(pieces[-1]) + len(gap) + _shown(block) <= LIMIT:
+            pieces[-1] += gap + block
+        else:
+            pieces.append(block)
+    return pieces
+
+
+def _after_answer(reply: AnswerReply) -> list[tuple[str, str]]:
+    """What follows a full answer, in blocks never cut, each with what goes before it: the
+    sources, then the disclaimer."""
+    sources = [("\n", f'• <a href="{html.escape(s.url, quote=True)}">{html.escape(s.title)}</a>'
+                if s.url else f"• {html.escape(s.title)}") for s in reply.sources]
+    blocks = [("\n\n", "<b>Sources</b>"), *sources]
     if reply.disclaimer:
-        body += f"\n\n<i>{html.escape(reply.disclaimer)}</i>"
-    return split_text(body, LIMIT)
+        blocks.append(("\n\n", f"<i>{html.escape(reply.disclaimer)}</i>"))
+    return blocks
 
 
 def _answer_value(reference: str, seen: str) -> str:
@@ -296,20 +323,31 @@ def _answer_value(reference: str, seen: str) -> str:
     return reference if seen == UNANSWERED else f"{reference}|{seen}"
 
 
+def _answer_button(reference: str, seen: str) -> tuple[str, str]:
+    """The Answer button of a notice, and of the prompts its buttons bring: it carries the
+    answer the notice went out over, which a reply to any of them is checked against."""
+    return "Answer", _data("ta", None, _answer_value(reference, seen))
+
+
+def _answer_target(value: str) -> tuple[str, str]:
+    """An Answer button's question and the answer it was sent over. A button with no token (a
+    new question, or a notice from before tokens) was sent before any answer."""
+    reference, _, seen = value.partition("|")
+    return reference, seen if _SEEN.fullmatch(seen) else UNANSWERED
+
+
 def _notice(message: TelegramMessage | None) -> tuple[str, str] | None:
-    """For a notice (known by its Answer button), its question's reference and the answer it
-    was sent over, so a reply after someone else has answered is refused rather than sent as
-    a correction nobody meant; None for any other message, where a reply is a deliberate
-    correction. The reference comes from the button: the notice's text quotes the asker, who
-    may name another question. A button with no token (a new question, or a notice from
-    before tokens) was sent before any answer."""
-    markup = message.reply_markup if message is not None else None
+    """For a notice or a prompt its buttons brought (known by the Answer button), its
+    question's reference and the answer the notice was sent over, so a reply after someone
+    else has answered is refused rather than sent as a correction nobody meant; None for any
+    other message, where a reply is a deliberate correction. The reference comes from the
+    button: the notice's text quotes the asker, who may name another question."""
+    markup = getattr(message, "reply_markup", None)  # a message too old to read has none
     for row in markup.inline_keyboard if markup is not None else ():
         for button in row:
             kind, _, value = _parse(str(button.callback_data or ""))
             if kind == "ta":
-                reference, _, seen = value.partition("|")
-                return reference, seen if _SEEN.fullmatch(seen) else UNANSWERED
+                return _answer_target(value)
     return None
 
 
@@ -586,16 +624,31 @@ class TelegramAdapter(Adapter):
 
     async def _staff_button(self, message: TelegramMessage, actor: Actor, kind: str,
                             value: str) -> None:
-        reference = value.partition("|")[0]  # an Answer button also carries an answer token
+        """Claim or Answer on a notice. The prompt either brings carries the notice's Answer
+        button: staff reply to the prompt as readily as to the notice, and the reply must be
+        checked against the answer the notice went out over, or one sent after someone else
+        answered (in the console, say) would reach the asker as a second answer."""
         if not self.core.is_staff(actor):
             await message.reply_text(ONLY_STAFF)
-        elif kind == "ta":
+            return
+        reference, seen = _answer_target(value) if kind == "ta" else self._claimed(message, value)
+        answer = _keyboard([[_answer_button(reference, seen)]])
+        if kind == "ta":
             await message.reply_text(f"Reply to the message about {reference} with your "
-                                     "answer, and I'll send it to the asker.")
-        else:
-            result = await self.core.staff_act(actor, StaffAction.CLAIM, reference)
-            await message.reply_text(f"{reference} is yours. Reply to its message with the "
-                                     "answer." if result.done else result.text)
+                                     "answer, and I'll send it to the asker.", reply_markup=answer)
+            return
+        result = await self.core.staff_act(actor, StaffAction.CLAIM, reference)
+        await message.reply_text(f"{reference} is yours. Reply to its message with the answer."
+                                 if result.done else result.text,
+                                 reply_markup=answer if result.done else None)
+
+    @staticmethod
+    def _claimed(message: TelegramMessage, reference: str) -> tuple[str, str]:
+        """The question a Claim button names, and the answer its notice went out over (as the
+        notice's Answer button keeps it); a press from anything else counts as before any
+        answer, so a reply to the prompt is refused if there is one by then."""
+        notice = _notice(message)
+        return reference, notice[1] if notice and notice[0] == reference else UNANSWERED
 
     # --- sending ---------------------------------------------------------------------------
 
@@ -649,7 +702,7 @@ class TelegramAdapter(Adapter):
                 seen = await self._seen_now(delivery.reference)
                 await self._notify_staff(delivery, delivery.text, _keyboard([[
                     ("Claim", _data("tc", None, delivery.reference)),
-                    ("Answer", _data("ta", None, _answer_value(delivery.reference, seen)))]]))
+                    _answer_button(delivery.reference, seen)]]))
             case ReviewPost() | StaffAlert():
                 await self._notify_staff(delivery, delivery.text, None)
             case TriageUpdate():
@@ -665,7 +718,7 @@ class TelegramAdapter(Adapter):
                 await self._once_each(delivery, {str(n): functools.partial(
                     self.application.bot.send_message, chat_id=int(to.conversation_id),
                     text=piece, parse_mode=ParseMode.HTML, reply_parameters=_in_reply_to(to))
-                    for n, piece in enumerate(split_text(html.escape(delivery.text), LIMIT))})
+                    for n, piece in enumerate(_escaped(delivery.text))})
 
     async def _seen_now(self, reference: str) -> str:
         """The answer a notice goes out over, for a reply to it to be checked against: a
@@ -681,10 +734,12 @@ class TelegramAdapter(Adapter):
 
     async def _notify_staff(self, delivery: Delivery, text: str,
                             keyboard: InlineKeyboardMarkup | None) -> None:
-        """Each Telegram staff member gets new questions with Claim / Answer buttons."""
+        """Each Telegram staff member gets new questions with Claim / Answer buttons. A long
+        notice is cut before it is escaped, as Telegram counts its limit on the text shown:
+        cut after, it would end in a garbled entity ("&am") at a fraction of the length."""
         await self._once_each(delivery, {staff_id: functools.partial(
             self.application.bot.send_message, chat_id=int(staff_id),
-            text=html.escape(text)[:LIMIT], parse_mode=ParseMode.HTML, reply_markup=keyboard)
+            text=html.escape(text[:LIMIT]), parse_mode=ParseMode.HTML, reply_markup=keyboard)
             for staff_id in sorted(self.core.staff_on(self.name))
             if staff_id.lstrip("-").isdigit()}, in_order=False)
 

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from adapters.base import ONLY_TEXT
 from adapters.telegram import LIMIT, TelegramConfig, render
 from bot.app import Runtime
-from bot.chat.messages import CategoryReply, Choice
+from bot.chat.messages import AnswerReply, CategoryReply, Choice, Source, TextReply
 from bot.chat.text import split_text
 from bot.config import ConfigError, Settings
 from bot.knowledge.base import KnowledgeBase
@@ -30,7 +30,7 @@ from bot.triage.escalations import ANSWERED_WITH
 from bot.triage.workflow import Actor, relay_text
 from tests.conftest import REPO, logged, running
 from tests.fakes.slack_api import FakeSlackAPI
-from tests.fakes.telegram_api import BOT, FakeTelegramAPI
+from tests.fakes.telegram_api import BOT, FakeTelegramAPI, shown_html
 
 STAFF = 100
 ADVOCATE = 200
@@ -212,6 +212,55 @@ async def test_a_reply_to_a_notice_answered_meanwhile_is_refused_not_sent_as_a_c
     assert "Sent to the asker of TA-0001" in sent["text"]
 
 
+PROMPTS = [("tc", "TA-0001 is yours. Reply to its message"),
+           ("ta", "Reply to the message about TA-0001 with your answer")]
+
+
+async def prompted(h: Harness, button: str, wording: str) -> dict:
+    """TA-0001 announced to staff, and the notice's `button` pressed: the prompt it got back,
+    which staff reply to as readily as to the notice."""
+    await register(h)
+    h.api.text(TO_STAFF, ADVOCATE)
+    await h.replies_to(ADVOCATE)
+    await h.deliver()
+    [notice] = await h.replies_to(STAFF)
+    h.api.press(h.button(notice, button), STAFF, h.api.as_message(notice))
+    _, prompt = await h.replies_to(STAFF, 2)
+    assert wording in prompt["text"]
+    return prompt
+
+
+@pytest.mark.parametrize(("button", "wording"), PROMPTS)
+async def test_a_reply_to_a_buttons_prompt_answered_meanwhile_is_refused_not_sent_twice(
+        telegram: Harness, button: str, wording: str) -> None:
+    """The prompt stands for the notice it came from: a reply to it after someone else
+    answered (here in the console) is refused, as a reply to the notice would be."""
+    prompt = await prompted(telegram, button, wording)
+    first = await telegram.runtime.core.staff_act(Actor("telegram", str(STAFF)),
+                                                  StaffAction.ANSWER, "TA-0001", "First answer.")
+    assert first.done
+    telegram.api.text("Second answer.", STAFF, reply_to=telegram.api.as_message(prompt))
+    *_, refused = await telegram.replies_to(STAFF, 3)
+    assert f"TA-0001 was answered by telegram:{STAFF} after you opened it" in refused["text"]
+    await telegram.deliver()
+    relayed = (await telegram.replies_to(ADVOCATE, 2))[1:]
+    assert [("First answer." in r["text"], "Second answer." in r["text"]) for r in relayed] \
+        == [(True, False)]
+
+
+@pytest.mark.parametrize(("button", "wording"), PROMPTS)
+async def test_a_reply_to_a_buttons_prompt_answers_a_question_still_waiting(
+        telegram: Harness, button: str, wording: str) -> None:
+    prompt = await prompted(telegram, button, wording)
+    telegram.api.text("Ask your bookkeeper first.", STAFF,
+                      reply_to=telegram.api.as_message(prompt))
+    *_, sent = await telegram.replies_to(STAFF, 3)
+    assert "Sent to the asker of TA-0001" in sent["text"]
+    await telegram.deliver()
+    _, relayed = await telegram.replies_to(ADVOCATE, 2)
+    assert "Ask your bookkeeper first." in relayed["text"]
+
+
 async def reopened_and_reannounced(h: Harness) -> dict:
     """TA-0001 answered ("First answer."), reopened, and announced to staff again by the
     sweep: the re-announced notice."""
@@ -319,8 +368,8 @@ async def test_a_long_answer_that_failed_part_way_is_resent_from_the_part_that_f
         return [p["text"] for p in telegram.api.sent()[before:] if p["chat_id"] == ADVOCATE]
 
     await telegram.deliver()
-    parts = split_text(html.escape(relay_text("TA-0001", UNMATCHED, "A long answer. " * 700)),
-                       LIMIT)
+    parts = [html.escape(part) for part in split_text(
+        relay_text("TA-0001", UNMATCHED, "A long answer. " * 700), LIMIT)]
     assert tried() == parts[:2] and len(parts) >= 3
     await asyncio.sleep(outbox.FIRST_RETRY.total_seconds() + 0.2)
     await telegram.deliver()
@@ -437,7 +486,59 @@ async def test_long_messages_are_split_under_telegrams_limit(telegram: Harness) 
                                          "A long answer. " * 700)
     await telegram.deliver()
     relayed = (await telegram.replies_to(ADVOCATE, 4))[1:]
-    assert len(relayed) >= 3 and all(len(p["text"]) <= LIMIT for p in relayed)
+    assert len(relayed) >= 3 and all(len(shown_html(p["text"])) <= LIMIT for p in relayed)
+
+
+AMPERSANDS = "Legal & safety's \"R&D\" & more " * 130  # each '&' and quote grows when escaped
+
+
+async def test_a_staff_notice_full_of_ampersands_shows_the_question_as_asked_within_the_limit(
+        telegram: Harness) -> None:
+    """Telegram counts its limit on the text its HTML shows: a notice is cut before it is
+    escaped, never through an escaped "&amp;", which would show as "&am" in place of the
+    question's last words, and at a fraction of the length Telegram allows."""
+    await register(telegram)
+    telegram.api.text(f"/staff {AMPERSANDS}", ADVOCATE)
+    await telegram.replies_to(ADVOCATE)
+    await telegram.deliver()
+    [notice] = await telegram.replies_to(STAFF)
+    [row] = [r for r in await outbox_rows(telegram.db) if r.kind == "staff-notice"]
+    assert len(html.escape(row.text)) > LIMIT and row.delivered_at is not None
+    assert shown_html(notice["text"]) == row.text[:LIMIT]
+
+
+async def test_a_staff_answer_full_of_ampersands_reaches_the_asker_as_written(
+        telegram: Harness) -> None:
+    """An answer is split before it is escaped: a piece cut through an escaped entity (an
+    unbroken run leaves no better place to cut) would show the asker "&am" or "&#x2"."""
+    await register(telegram)
+    telegram.api.text(TO_STAFF, ADVOCATE)
+    await telegram.replies_to(ADVOCATE)
+    answer = "See https://example.org/?" + "a=1&b='2'&" * 900
+    await telegram.runtime.triage.answer("TA-0001", Actor("telegram", str(STAFF)), answer)
+    await telegram.deliver()
+    relayed = [shown_html(p["text"]) for p in (await telegram.replies_to(ADVOCATE, 4))[1:]]
+    assert all(len(piece) <= LIMIT for piece in relayed)
+    assert "".join("".join(relayed).split()) == "".join(
+        relay_text("TA-0001", UNMATCHED, answer).split())
+
+
+@pytest.mark.parametrize("reply", [
+    TextReply("&" * 3000 + " " + "'\"" * 2000),
+    AnswerReply("e", "R&D <grants>", "&" * 6000 + "\n\nThe \"rest\" & more.",
+                (Source("A & B's \"guide\"", "https://example.org/?a=1&b=2"),
+                 Source("Q&A " * 700)), 1.0, disclaimer="Not legal advice & so on.",
+                full=True)], ids=["text", "full answer"])
+def test_long_replies_full_of_escaped_characters_are_split_into_valid_html(
+        reply: TextReply | AnswerReply) -> None:
+    """Each piece is HTML Telegram takes, within its limit, and together they show every
+    word: no piece is cut inside an escaped entity or a tag."""
+    pieces = [shown_html(text) for text, _ in render(reply)]
+    assert len(pieces) > 1 and all(len(piece) <= LIMIT for piece in pieces)
+    expected = (reply.text if isinstance(reply, TextReply) else
+                reply.title + reply.answer + "Sources" + "".join(
+                    "• " + s.title for s in reply.sources) + reply.disclaimer)
+    assert "".join("".join(pieces).split()) == "".join(expected.split())
 
 
 async def test_a_duplicated_update_is_handled_once_across_a_restart(

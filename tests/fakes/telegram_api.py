@@ -11,6 +11,7 @@ import asyncio
 import contextlib
 import itertools
 import json
+import re
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,71 @@ from tests.fakes.server import serve
 BOT = {"id": 999, "is_bot": True, "first_name": "tabot", "username": "tabot_test_bot"}
 STRUCTURED = {"reply_markup", "allowed_updates", "commands", "reply_parameters", "chat_id",
               "message_id", "reply_to_message_id", "offset", "limit", "timeout"}
+LIMIT = 4096  # characters of a message's text, counted after its HTML is parsed
+TAGS = {"a", "b", "strong", "i", "em", "s", "strike", "del", "u", "ins", "pre", "code", "span",
+        "tg-spoiler", "tg-emoji", "blockquote"}
+NAMED = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+_ENTITY = re.compile(r"&(#x[0-9a-fA-F]*|#[0-9]*|[a-zA-Z]*);?")
+_TAG = re.compile(r"<(/?)([^\s>]*)[^>]*(>?)")
+
+
+class HtmlRefused(ValueError):
+    """What Telegram's HTML parser refuses, said as Telegram says it."""
+
+
+def shown_html(text: str) -> str:
+    """The text Telegram shows for `text` sent with parse_mode HTML, read as its parser (TDLib's
+    parse_html) reads it: an entity it knows is decoded, with or without its ";", and one it
+    does not know (such as "&am", a cut "&amp;") is shown as typed; a tag it does not support,
+    or one left open or closed unopened, is refused (`HtmlRefused`)."""
+    shown: list[str] = []
+    open_tags: list[str] = []
+    i = 0
+    while i < len(text):
+        if text[i] == "<":
+            i = _tag(text, i, open_tags)
+        elif text[i] == "&" and (decoded := _entity(text, i)):
+            shown.append(decoded[0])
+            i = decoded[1]
+        else:
+            shown.append(text[i])
+            i += 1
+    if open_tags:
+        raise HtmlRefused(f"Can't find end tag corresponding to start tag {open_tags[-1]}")
+    return "".join(shown)
+
+
+def _entity(text: str, at: int) -> tuple[str, int] | None:
+    """The character an entity at `at` stands for and where it ends; None if it is none."""
+    found = _ENTITY.match(text, at)
+    name = found.group(1) if found else ""
+    if name.startswith("#"):
+        digits = name[2:] if name.startswith("#x") else name[1:]
+        value = int(digits, 16 if name.startswith("#x") else 10) if digits else 0
+        if value == 0 or value >= 0x10FFFF or len(name) >= 9:
+            return None
+        return chr(value), found.end()
+    return (NAMED[name], found.end()) if name in NAMED else None
+
+
+def _tag(text: str, at: int, open_tags: list[str]) -> int:
+    """Read the tag at `at` into `open_tags`; where it ends."""
+    tag = _TAG.match(text, at)
+    closing, name, closed = tag.group(1), tag.group(2).lower(), tag.group(3)
+    offset = len(text[:at].encode())
+    if not closed:
+        raise HtmlRefused(f"Unclosed {'end' if closing else 'start'} tag at byte offset {offset}")
+    if not closing and name not in TAGS:
+        raise HtmlRefused(f'Unsupported start tag "{name}" at byte offset {offset}')
+    if not closing:
+        open_tags.append(name)
+    elif not open_tags:
+        raise HtmlRefused(f"Unexpected end tag at byte offset {offset}")
+    elif name and name != open_tags[-1]:
+        raise HtmlRefused(f"Unmatched end tag at byte offset {offset}")
+    else:
+        open_tags.pop()
+    return tag.end()
 
 
 @dataclass
@@ -135,6 +201,9 @@ class FakeTelegramAPI:
                                      status=400)
         if (statuses := self.failures.get(method)) and (status := statuses.pop(0)) != 200:
             return self._failure(status)
+        if refused := self._unparsable(method, payload):
+            return web.json_response({"ok": False, "error_code": 400,
+                                      "description": f"Bad Request: {refused}"}, status=400)
         result = await self._result(method, payload)
         if method == "sendMessage" and self.delay:
             await asyncio.sleep(self.delay)  # sent already: a crash now leaves it ambiguous
@@ -149,6 +218,18 @@ class FakeTelegramAPI:
                                      status=429)
         return web.json_response({"ok": False, "error_code": status,
                                   "description": "Bad Gateway"}, status=status)
+
+    @staticmethod
+    def _unparsable(method: str, payload: dict[str, Any]) -> str | None:
+        """Why Telegram would refuse a message's HTML, or its length once parsed; None if it
+        would not, or if the text is not HTML."""
+        if method not in {"sendMessage", "editMessageText"} or payload.get("parse_mode") != "HTML":
+            return None
+        try:
+            shown = shown_html(str(payload.get("text", "")))
+        except HtmlRefused as refused:
+            return f"can't parse entities: {refused}"
+        return "message is too long" if len(shown) > LIMIT else None
 
     def _replies_to_deleted(self, payload: dict[str, Any]) -> bool:
         """Telegram refuses a reply to a deleted message unless told to send it anyway."""
