@@ -7,8 +7,9 @@ events, finishes the work in flight (for at most `DRAIN_SECONDS`), sends what th
 and closes everything in the reverse order. Modelled on python-telegram-bot's `Application`:
 `initialize()`, `run()`, `shutdown()`, or `async with Runtime(...)`.
 
-Adapters are found by name (`adapters.<name>`, which exports `ADAPTER`), so nothing in `bot/`
-imports one; what the runtime needs of them is the `PlatformAdapter` protocol below.
+Adapters are found by name (`adapters.<name>`, which exports an `ADAPTER` named `<name>`), so
+nothing in `bot/` imports one; what the runtime needs of them is the `PlatformAdapter` protocol
+below.
 """
 
 from __future__ import annotations
@@ -96,21 +97,32 @@ class Schedule:
 
 def load_adapter(name: str) -> type[PlatformAdapter]:
     """`adapters.<name>`: adding a platform is adding one module there."""
-    if not name.isidentifier():
-        raise ConfigError(f"{name!r} is not an adapter name")
+    adapter = _adapter_in(name) if name.isidentifier() else None
+    if adapter is None:
+        raise ConfigError(f"there is no adapter named {name!r}; the adapters are "
+                          f"{', '.join(name for name, _ in _adapters())}")
+    return adapter
+
+
+def _adapter_in(module_name: str) -> type[PlatformAdapter] | None:
+    """The adapter `adapters.<module_name>` defines, or None. An adapter is an `ADAPTER`
+    whose `name` is its module's, as staff identities (`slack:U1`) and notices rely on:
+    `base` and `http` are helpers with none, and `testing`'s queue adapter (named "test")
+    is a double for the tests, which would wait on a queue nobody fills."""
     try:
-        module = importlib.import_module(f"adapters.{name}")
+        module = importlib.import_module(f"adapters.{module_name}")
     except ModuleNotFoundError as exc:
-        if exc.name != f"adapters.{name}":
+        if exc.name != f"adapters.{module_name}":
             raise
-        raise ConfigError(f"there is no adapter named {name!r} (adapters/{name}.py)") from None
-    return module.ADAPTER
+        return None
+    adapter = getattr(module, "ADAPTER", None)
+    return adapter if getattr(adapter, "name", None) == module_name else None
 
 
 def _adapters() -> Iterator[tuple[str, type[PlatformAdapter]]]:
-    """Every module in adapters/ that exports an adapter, by module name."""
-    for module in pkgutil.iter_modules(importlib.import_module("adapters").__path__):
-        adapter = getattr(importlib.import_module(f"adapters.{module.name}"), "ADAPTER", None)
+    """Every module in adapters/ that defines an adapter, by module name."""
+    for module in sorted(pkgutil.iter_modules(importlib.import_module("adapters").__path__)):
+        adapter = _adapter_in(module.name)
         if adapter is not None:
             yield module.name, adapter
 

@@ -87,17 +87,23 @@ def default_database_url() -> str:
     return f"sqlite+aiosqlite:///{path}"
 
 
+NO_SQLITE_FILE = ("DATABASE_URL names no SQLite file: put the file's path after sqlite:///, as "
+                  "in sqlite:///path/to/tabot.db (sqlite:////srv/tabot.db for a full path)")
+
+
 def async_database_url(url: str) -> str:
     """Accept the URL forms hosts hand out and pick the async driver for each."""
     for prefix, replacement in (
         ("postgres://", "postgresql+asyncpg://"),
         ("postgresql://", "postgresql+asyncpg://"),
-        ("sqlite:///", "sqlite+aiosqlite:///"),
+        ("sqlite://", "sqlite+aiosqlite://"),
     ):
         if url.startswith(prefix):
             return _checked_url(replacement + url.removeprefix(prefix))
     if url.startswith(("postgresql+asyncpg://", "sqlite+aiosqlite://")):
         return _checked_url(url)
+    if url.split(":", 1)[0] in ("sqlite", "sqlite+aiosqlite"):  # `sqlite:`, `sqlite:/x.db`
+        raise ConfigError(NO_SQLITE_FILE)
     raise ConfigError(
         f"DATABASE_URL {url.split(':', 1)[0]}:... is not supported; use postgresql://user@host/db "
         "or sqlite:///path/to/file.db"
@@ -114,18 +120,32 @@ def _checked_url(url: str) -> str:
         raise ConfigError("DATABASE_URL is not a valid URL (is the port a number?); use "
                           "postgresql://user:password@host:5432/db or "
                           "sqlite:///path/to/file.db") from None
+    if parsed.get_backend_name() == "sqlite":
+        return _sqlite(url, parsed)
     if not parsed.database:
         raise ConfigError("DATABASE_URL names no database: add its name, as in "
-                          "postgresql://user@host/tabot, or a file, as in "
-                          "sqlite:///path/to/tabot.db")
+                          "postgresql://user@host/tabot")
+    return _asyncpg(url, parsed)
+
+
+def _sqlite(url: str, parsed: URL) -> str:
+    """A SQLite URL is the path of a file, and nothing more. Its `?` parameters go to
+    Python's sqlite3, which fails on one it cannot read (`?timeout=abc`) with a traceback,
+    ignores others (`?mode=ro` without `uri=true`), or is overruled by tabot (`?timeout=`:
+    tabot sets the busy timeout on every connection); none is worth a surprise."""
+    if parsed.host or not parsed.database:  # `sqlite://`, `sqlite://tabot.db`
+        raise ConfigError(NO_SQLITE_FILE)
     if parsed.database == ":memory:" or parsed.database.startswith("file::memory:"):
         raise ConfigError("DATABASE_URL is an in-memory SQLite database, which would lose every "
                           "question for staff when tabot stops; name a file, as in "
                           "sqlite:///path/to/tabot.db")
-    if parsed.get_backend_name() == "sqlite" and parsed.database.startswith("~"):
+    if parsed.query:
+        plain = parsed.set(drivername="sqlite", query={})
+        raise ConfigError(f"DATABASE_URL: tabot takes no ?parameters on a SQLite URL "
+                          f"({', '.join(sorted(parsed.query))}) and sets SQLite's options "
+                          f"itself; remove them: DATABASE_URL={_rendered(plain)}")
+    if parsed.database.startswith("~"):
         return _rendered(parsed.set(database=str(_home_path(parsed.database))))
-    if parsed.drivername == "postgresql+asyncpg":
-        return _asyncpg(url, parsed)
     return url
 
 

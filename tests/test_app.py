@@ -26,6 +26,7 @@ from bot.app import (
     check_staff,
     configured_platforms,
     known_platforms,
+    load_adapter,
     notice_platforms,
 )
 from bot.chat.messages import Actor
@@ -118,6 +119,27 @@ async def test_the_runtime_refuses_staff_on_an_unknown_platform_before_it_opens_
     runtime = Runtime(replace(settings, staff=frozenset({"slak:U1"})), ["console"], env={},
                       handle_signals=False)
     with pytest.raises(ConfigError, match="fix 'slak:U1'"):
+        async with runtime:
+            pass
+    assert not (tmp_path / "tabot.db").exists()
+
+
+@pytest.mark.parametrize("name", ["base", "http", "testing", "nope", "slack.listeners"])
+def test_only_a_module_defining_an_adapter_is_one_and_the_refusal_lists_them(name: str) -> None:
+    """`--adapter base` raised AttributeError; `--adapter testing` ran the tests' queue
+    adapter, which waits for messages nobody can send."""
+    with pytest.raises(ConfigError) as refused:
+        load_adapter(name)
+    assert str(refused.value) == (f"there is no adapter named {name!r}; the adapters are "
+                                  "console, slack, telegram")
+    assert load_adapter("telegram").name == "telegram"
+    assert "test" not in known_platforms()
+
+
+async def test_the_runtime_refuses_the_test_double_before_it_opens_anything(
+        settings: Settings, tmp_path: Path) -> None:
+    runtime = Runtime(settings, ["testing"], env={}, handle_signals=False)
+    with pytest.raises(ConfigError, match="no adapter named 'testing'"):
         async with runtime:
             pass
     assert not (tmp_path / "tabot.db").exists()

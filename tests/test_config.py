@@ -65,7 +65,7 @@ def test_an_unsupported_database_names_the_variable() -> None:
 
 
 @pytest.mark.parametrize(("url", "message"), [
-    ("sqlite:///", "names no database"),
+    ("sqlite:///", "names no SQLite file"),
     ("sqlite:///:memory:", "in-memory SQLite database, which would lose every question"),
     ("postgresql://", "names no database"),
     ("postgresql://postgres@127.0.0.1:notaport/test", "is the port a number"),
@@ -74,6 +74,30 @@ def test_a_database_url_that_would_lose_data_or_cannot_be_read_is_refused(
         url: str, message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_settings({"DATABASE_URL": url})
+
+
+@pytest.mark.parametrize("url", ["sqlite://", "sqlite:", "sqlite://tabot.db",
+                                 "sqlite+aiosqlite://"])
+def test_a_sqlite_url_without_a_file_path_asks_for_the_path(url: str) -> None:
+    """`sqlite://` was called an unsupported database; what it lacks is the file."""
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"DATABASE_URL": url})
+    assert str(refused.value).startswith("DATABASE_URL names no SQLite file: put the file's "
+                                         "path after sqlite:///, as in sqlite:///path/to/")
+
+
+@pytest.mark.parametrize("query", ["check_same_thread=x", "timeout=abc", "timeout=3", "mode=ro",
+                                   "uri=true&mode=ro"])
+def test_sqlite_url_parameters_are_refused_at_start_saying_what_to_use(
+        tmp_path: Path, query: str) -> None:
+    """Python's sqlite3 failed on some with a traceback, ignored others (`?mode=ro`), and
+    tabot's own busy timeout overrules `?timeout=`."""
+    with pytest.raises(ConfigError) as refused:
+        load_settings({"DATABASE_URL": f"sqlite:///{tmp_path}/tabot.db?{query}"})
+    message = str(refused.value)
+    assert message.startswith("DATABASE_URL: tabot takes no ?parameters on a SQLite URL (")
+    assert message.endswith(f"remove them: DATABASE_URL=sqlite:///{tmp_path}/tabot.db")
+    assert all(name in message for name, _ in (pair.split("=") for pair in query.split("&")))
 
 
 @pytest.mark.parametrize(("name", "value", "message"), [

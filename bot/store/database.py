@@ -17,7 +17,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 from alembic.util import CommandError
 from sqlalchemy import event, text
-from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.engine import URL, Connection, make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, OperationalError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -72,26 +72,10 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        parsed = make_url(url)
-        if parsed.get_backend_name() == "sqlite":
-            if parsed.database not in (None, "", ":memory:"):
-                Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
-                # One connection: SQLite takes one writer at a time, and writers that find the
-                # lock taken poll for it with sleeps of up to 100 ms (busy_timeout), which put
-                # p99 near a second at 16 askers. Queued for the one connection, they wait in
-                # order and wake as soon as it is free.
-                self.engine = create_async_engine(url, pool_size=1, max_overflow=0,
-                                                  pool_reset_on_return=None)
-                _tune_sqlite(self.engine)
-                _roll_back_only_if_open(self.engine)
-            else:
-                self.engine = create_async_engine(url)
-        else:
-            # libpq's connect_timeout, application_name and options, as asyncpg takes them.
-            target, arguments = connect_arguments(asyncpg_url(parsed))
-            self.engine = create_async_engine(target, connect_args=arguments,
-                                              pool_size=POOL_SIZE, max_overflow=MAX_OVERFLOW)
-            _ping_when_idle(self.engine, PING_IDLE_SECONDS)
+        try:
+            self.engine = _engine(make_url(url))
+        except (OSError, ValueError) as exc:  # a file in the path; a value the driver refuses
+            raise DatabaseUnavailable(_unusable(url, exc)) from None
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property
@@ -117,10 +101,7 @@ class Database:
                                              {"key": MIGRATION_LOCK_KEY})
                 await connection.run_sync(_upgrade, safe_url(self.url))
         except (OperationalError, DBAPIError, OSError) as exc:
-            raise DatabaseUnavailable(
-                f"cannot use the database at DATABASE_URL={safe_url(self.url)}: "
-                f"{_reason(exc)}. Check that the server is running and the URL is right."
-            ) from None
+            raise DatabaseUnavailable(_unusable(self.url, exc)) from None
 
     def _file_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
         """SQLite has no advisory locks: a file beside the database stands in for one. An
@@ -133,6 +114,39 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+
+
+def _engine(parsed: URL) -> AsyncEngine:
+    """An engine tuned for the backend; a SQLite file's folder is made if it is missing."""
+    if parsed.get_backend_name() != "sqlite":
+        # libpq's connect_timeout, application_name and options, as asyncpg takes them.
+        target, arguments = connect_arguments(asyncpg_url(parsed))
+        engine = create_async_engine(target, connect_args=arguments, pool_size=POOL_SIZE,
+                                     max_overflow=MAX_OVERFLOW)
+        _ping_when_idle(engine, PING_IDLE_SECONDS)
+        return engine
+    if parsed.database in (None, "", ":memory:"):
+        return create_async_engine(parsed)
+    Path(parsed.database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+    # One connection: SQLite takes one writer at a time, and writers that find the lock taken
+    # poll for it with sleeps of up to 100 ms (busy_timeout), which put p99 near a second at
+    # 16 askers. Queued for the one connection, they wait in order and wake as soon as it is
+    # free.
+    engine = create_async_engine(parsed, pool_size=1, max_overflow=0, pool_reset_on_return=None)
+    _tune_sqlite(engine)
+    _roll_back_only_if_open(engine)
+    return engine
+
+
+def _unusable(url: str, exc: BaseException) -> str:
+    """Why the database cannot be used, and what to check: SQLite has no server to be down,
+    only a path that must lead, through folders, to a file tabot can write."""
+    if make_url(url).get_backend_name() == "sqlite":
+        remedy = ("Check that DATABASE_URL's path names a file you can write to, and that "
+                  "every part before the file name is a folder.")
+    else:
+        remedy = "Check that the server is running and reachable, and the URL is right."
+    return f"cannot use the database at DATABASE_URL={safe_url(url)}: {_reason(exc)}. {remedy}"
 
 
 def _tune_sqlite(engine: AsyncEngine) -> None:
@@ -206,6 +220,9 @@ def _ping_when_idle(engine: AsyncEngine, idle_seconds: float) -> None:
 
 
 def _reason(exc: BaseException) -> str:
+    """The first line of the driver's error; an OS error's text without its `[Errno 17]`."""
+    if isinstance(exc, OSError) and exc.strerror:
+        return f"{exc.strerror}: {exc.filename}" if exc.filename else exc.strerror
     original = getattr(exc, "orig", None) or exc
     return str(original).strip().splitlines()[0] if str(original).strip() else type(exc).__name__
 

@@ -24,6 +24,34 @@ async def test_an_unreachable_server_raises_a_message_naming_database_url() -> N
     await db.close()
 
 
+@pytest.mark.parametrize("below", ["tabot.db", "sub/tabot.db"])
+def test_a_sqlite_path_through_a_file_is_refused_naming_database_url(
+        tmp_path: Path, below: str) -> None:
+    """Making the file's folder failed with a bare `[Errno 17] File exists`."""
+    (tmp_path / "afile").write_text("not a folder")
+    with pytest.raises(DatabaseUnavailable) as caught:
+        Database(f"sqlite+aiosqlite:///{tmp_path}/afile/{below}")
+    message = str(caught.value)
+    assert message.startswith(f"cannot use the database at DATABASE_URL=sqlite+aiosqlite:///"
+                              f"{tmp_path}/afile/")
+    assert f"{tmp_path}/afile" in message and "Errno" not in message
+    assert message.endswith("every part before the file name is a folder.")
+
+
+async def test_a_folder_as_the_sqlite_database_is_explained_without_any_server(
+        tmp_path: Path) -> None:
+    """SQLite has no server; "check that the server is running" sent the admin looking
+    for one."""
+    db = Database(f"sqlite+aiosqlite:///{tmp_path}")
+    with pytest.raises(DatabaseUnavailable) as caught:
+        await db.upgrade()
+    await db.close()
+    message = str(caught.value)
+    assert message.startswith(f"cannot use the database at DATABASE_URL=sqlite+aiosqlite:///"
+                              f"{tmp_path}: unable to open database file. ")
+    assert "server" not in message and "names a file you can write to" in message
+
+
 async def test_a_write_left_unfinished_on_sqlite_is_undone_before_the_next_caller(
         tmp_path: Path) -> None:
     db = Database(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
