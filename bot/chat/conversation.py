@@ -176,6 +176,14 @@ class Conversation:
         if assessment.crisis:
             self._prompts.forget(message)
             return await self._crisis(message, text)  # before any limit: safety comes first
+        replies = await self._typed(message, text)
+        if assessment.topic:  # whatever the reply, a limit's included: danger was mentioned
+            replies.append(TextReply(copy.CRISIS_ADDED + self.knowledge.crisis.hotlines()))
+        return replies
+
+    async def _typed(self, message: Message, text: str) -> list[Reply]:
+        """Typed text that is no crisis: a reply to the last prompt, a command or a question,
+        within the limits."""
         if problem := self._too_long(text):
             return [problem]
         if limited := self._limited(message):
@@ -185,10 +193,7 @@ class Conversation:
         command, rest = parse_command(text)
         if command is not None:
             return await self._on_command(message, command, rest)
-        replies = await self._ask(message, text)
-        if assessment.topic:
-            replies.append(TextReply(copy.CRISIS_ADDED + self.knowledge.crisis.hotlines()))
-        return replies
+        return await self._ask(message, text)
 
     async def _staff_typed(self, message: Message) -> list[Reply] | None:
         """A staff command typed by staff is an instruction, not a question: an answer that

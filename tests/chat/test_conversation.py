@@ -10,6 +10,7 @@ from bot.chat.conversation import Conversation
 from bot.chat.copy import (
     ALREADY_SENT,
     ALREADY_WITH_STAFF,
+    CRISIS_ADDED,
     HELPED,
     NO_CHOICES,
     NOT_YOUR_QUESTION,
@@ -305,6 +306,25 @@ async def test_more_and_browsing_are_rate_limited_and_more_is_recorded(
     [limited] = await conversation.handle(msg(action=Action(ActionKind.MORE, "pets-in-shelter")))
     assert isinstance(limited, TextReply) and "faster than I can help" in limited.text
     assert [r.feedback for r in await rows(database, Interaction)] == ["more"]
+
+
+async def test_a_message_touching_on_danger_gets_the_hotlines_whatever_else_it_gets(
+        shipped_kb: KnowledgeBase, database: Database, tmp_path: Path) -> None:
+    """Hotlines follow a mention of danger under a rate limit, a length limit and /staff too,
+    not only under an answer: the asker may be the one in danger."""
+    settings = Settings(database_url=database.url, knowledge_dir=tmp_path,
+                        rate_limit_per_minute=2, max_message_chars=200)
+    conversation = Conversation(shipped_kb, database, settings)
+    danger = "how should our lethality assessment ask about strangulation"
+    [escalated, added] = await conversation.handle(msg(f"/staff {danger}"))
+    assert isinstance(escalated, EscalatedReply) and added.text.startswith(CRISIS_ADDED)
+    [too_long, added] = await conversation.handle(msg(f"{danger} {'and more ' * 30}"))
+    assert "characters" in too_long.text and added.text.startswith(CRISIS_ADDED)
+    await conversation.handle(msg("what are the shelter rules on pets"))  # the limit's 2nd
+    [limited] = await conversation.handle(msg("what are the shelter rules on pets"))
+    assert "faster than I can help" in limited.text
+    [limited, added] = await conversation.handle(msg(danger))
+    assert "faster than I can help" in limited.text and added.text.startswith(CRISIS_ADDED)
 
 
 async def test_choosing_a_suggestion_answers_with_that_entry(conversation: Conversation) -> None:
