@@ -10,6 +10,7 @@ runtime drives its lifecycle: `start()` to begin taking events, `run()` for any 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -77,6 +78,14 @@ class Adapter(ABC):
             except NotSent as unsent:
                 await self.core.keep_unsent(message, replies, unsent)
         return replies
+
+    async def hotlines_if_in_danger(self, message: Message) -> None:
+        """For a message the adapter does not hand to the core (a stranger's, or one while the
+        database cannot say who may ask): safety comes before membership, so a person in
+        danger still gets the hotlines. Nothing is stored, so nothing is kept to send later."""
+        if replies := self.core.hotlines_only(message.text):
+            with contextlib.suppress(NotSent):
+                await self.send(message, replies)
 
     @abstractmethod
     async def send(self, to: Message, replies: list[Reply]) -> None:

@@ -492,18 +492,38 @@ class TelegramAdapter(Adapter):
     def _actor(self, update: Update) -> Actor:
         return Actor(self.name, str(update.effective_user.id))
 
-    async def _admit(self, message: TelegramMessage, actor: Actor) -> Admitted | None:
+    async def _admit(self, message: TelegramMessage, actor: Actor,
+                     said: str | None = None) -> Admitted | None:
         """Members and staff are let in, with their program; anyone else is told how to join.
 
-        Staff need no membership, so they are let in without asking the database."""
+        Staff need no membership, so they are let in without asking the database. What a
+        person `said`, if they are not let in or the database cannot say, still gets the
+        hotlines if it reads as danger."""
         if self.core.is_staff(actor):
             return Admitted(None)
-        program = await self.core.program_of(actor)
+        try:
+            program = await self.core.program_of(actor)
+        except Unavailable:
+            await self._hotlines(message, actor, said)
+            raise
         if program is not None:
             return Admitted(program)
+        await self._hotlines(message, actor, said)
         if message.chat.type == ChatType.PRIVATE:
             await message.reply_text(NOT_A_MEMBER)
         return None
+
+    async def _hotlines(self, message: TelegramMessage, actor: Actor, said: str | None) -> None:
+        if said:
+            await self.hotlines_if_in_danger(self._as_message(message, actor, said))
+
+    def _as_message(self, message: TelegramMessage, actor: Actor, text: str,
+                    program: str | None = None, action: Action | None = None) -> Message:
+        """The core's message for a Telegram one; in a group, replies quote it."""
+        group = message.chat.type != ChatType.PRIVATE
+        return Message(self.name, actor.user_id, str(message.chat.id), text,
+                       thread_id=str(message.message_id) if group else None,
+                       program=program, action=action)
 
     async def _on_start(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message, actor = update.effective_message, self._actor(update)
@@ -517,7 +537,8 @@ class TelegramAdapter(Adapter):
     async def _on_command(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         message = update.effective_message
         async with self._working(message):
-            if not (admitted := await self._admit(message, self._actor(update))):
+            if not (admitted := await self._admit(message, self._actor(update),
+                                                  message.text)):
                 return
             command = message.text.split()[0].lstrip("/").split("@")[0].casefold()
             rest = " ".join(context.args or [])
@@ -546,7 +567,7 @@ class TelegramAdapter(Adapter):
                 return
             text = text.replace(f"@{context.bot.username}", " ")
         async with self._working(message):
-            if not (admitted := await self._admit(message, actor)):
+            if not (admitted := await self._admit(message, actor, text)):
                 return
             if self.core.is_staff(actor) and await self._staff_reply(message, actor, text):
                 return
@@ -599,11 +620,7 @@ class TelegramAdapter(Adapter):
     async def _ask(self, update: Update, admitted: Admitted, text: str,
                    action: Action | None = None) -> None:
         message, actor = update.effective_message, self._actor(update)
-        group = message.chat.type != ChatType.PRIVATE
-        await self.dispatch(Message(
-            self.name, actor.user_id, str(message.chat.id), text,
-            thread_id=str(message.message_id) if group else None,
-            program=admitted.program, action=action))
+        await self.dispatch(self._as_message(message, actor, text, admitted.program, action))
 
     async def _on_button(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
         query = update.callback_query

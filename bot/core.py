@@ -122,6 +122,11 @@ class Core:
         async with self.working():
             return await self._conversation.handle(message)
 
+    def hotlines_only(self, text: str) -> list[Reply]:
+        """The hotlines for a message an adapter cannot hand in (see
+        `Conversation.hotlines_only`); none if it does not read as danger."""
+        return self._conversation.hotlines_only(text)
+
     async def keep_unsent(self, to: Message, replies: list[Reply], unsent: NotSent) -> None:
         """Replies the platform did not take (`NotSent`): those not sent go to the outbox, to
         follow when it takes them again, after a word that they come late. Text that must not

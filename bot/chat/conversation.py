@@ -207,6 +207,16 @@ class Conversation:
         return self._limited(message) or [await self._staff_command_reply(message, command,
                                                                            rest)]
 
+    def hotlines_only(self, text: str) -> list[Reply]:
+        """For a message that cannot be taken in (a stranger's, or one that arrives while the
+        database cannot say who is a member): the hotlines if it reads as danger. Nothing is
+        filed or stored, which is what lets it run with no database."""
+        assessment = self.knowledge.crisis.assess(clean(text))
+        hotlines = self.knowledge.crisis.hotlines()
+        if assessment.crisis:
+            return [TextReply(copy.CRISIS_FIRST + hotlines)]
+        return [TextReply(copy.CRISIS_ADDED + hotlines)] if assessment.topic else []
+
     def _limited(self, message: Message) -> list[Reply]:
         if self._rate.allow(message.actor):
             return []

@@ -30,6 +30,7 @@ from bot.triage.escalations import ANSWERED_WITH
 from bot.triage.workflow import Actor, relay_text
 from tests.conftest import REPO, logged, running
 from tests.fakes.slack_api import FakeSlackAPI
+from tests.fakes.tcp_proxy import TcpProxy
 from tests.fakes.telegram_api import BOT, FakeTelegramAPI, shown_html
 
 STAFF = 100
@@ -124,6 +125,43 @@ async def test_strangers_are_refused_and_codes_register(telegram: Harness) -> No
     assert "subpoena" in answer["text"].lower()
     assert await members.program_of(telegram.db, "telegram",
                                     str(STRANGER)) == "Riverside Shelter"
+
+
+DANGER = "he is outside my house with a gun"
+
+
+async def test_a_stranger_in_danger_gets_the_hotlines_before_how_to_join(
+        telegram: Harness) -> None:
+    """Safety comes before membership: someone who found the bot without an invite code may
+    be the survivor. Nothing is filed for them, as nobody let them in."""
+    telegram.api.text(DANGER, STRANGER)
+    hotlines, refusal = await telegram.replies_to(STRANGER, 2)
+    assert "911" in hotlines["text"] and "invite code" in refusal["text"]
+    async with telegram.db.session() as session:
+        assert await session.scalar(select(func.count()).select_from(Interaction)) == 0
+
+
+async def test_a_member_in_danger_gets_the_hotlines_while_the_database_is_down(
+        shipped_kb: KnowledgeBase, postgres_database: Database, tmp_path: Path) -> None:
+    """Membership cannot be looked up, so the message cannot be taken in; the hotlines need
+    no database and go first."""
+    proxy = TcpProxy(target_port=5432)
+    await proxy.open()
+    proxied = Database(postgres_database.url.replace("@127.0.0.1:5432/",
+                                                     f"@127.0.0.1:{proxy.port}/"))
+    api = FakeTelegramAPI()
+    await api.start()
+    try:
+        async with telegram_runtime(shipped_kb, proxied, api, tmp_path) as telegram:
+            await register(telegram)
+            await proxy.close()
+            before = len(api.sent())
+            api.text(DANGER, ADVOCATE)
+            *_, hotlines, down = await telegram.replies_to(ADVOCATE, before + 2)
+    finally:
+        await api.stop()
+        await proxied.close()
+    assert "911" in hotlines["text"] and "database" in down["text"]
 
 
 async def test_an_answer_is_short_first_with_more_and_sources(telegram: Harness) -> None:
