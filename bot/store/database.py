@@ -40,6 +40,12 @@ POOL_SIZE = 20
 MAX_OVERFLOW = 10
 # PostgreSQL: a pooled connection idle for longer than this is checked before it is used.
 PING_IDLE_SECONDS = 10.0
+# A server that takes the connection and never answers must not hold a reply for long: a
+# crisis message's hotlines wait for its urgent filing, which spools once the database fails.
+# asyncpg's own default is 60 s to connect and no limit on a statement. The URL's
+# connect_timeout / command_timeout override these.
+CONNECT_SECONDS = 10.0
+STATEMENT_SECONDS = 60.0
 # PostgreSQL: the advisory lock every tabot process holds while it migrates ("tabot" in ASCII,
 # easy to spot in pg_locks). SQLite: the lock file next to the database file does the same.
 MIGRATION_LOCK_KEY = 0x7461626F74
@@ -121,8 +127,10 @@ def _engine(parsed: URL) -> AsyncEngine:
     if parsed.get_backend_name() != "sqlite":
         # libpq's connect_timeout, application_name and options, as asyncpg takes them.
         target, arguments = connect_arguments(asyncpg_url(parsed))
+        arguments = {"timeout": CONNECT_SECONDS, "command_timeout": STATEMENT_SECONDS,
+                     **arguments}
         engine = create_async_engine(target, connect_args=arguments, pool_size=POOL_SIZE,
-                                     max_overflow=MAX_OVERFLOW)
+                                     max_overflow=MAX_OVERFLOW, hide_parameters=True)
         _ping_when_idle(engine, PING_IDLE_SECONDS)
         return engine
     if parsed.database in (None, "", ":memory:"):
@@ -132,7 +140,8 @@ def _engine(parsed: URL) -> AsyncEngine:
     # poll for it with sleeps of up to 100 ms (busy_timeout), which put p99 near a second at
     # 16 askers. Queued for the one connection, they wait in order and wake as soon as it is
     # free.
-    engine = create_async_engine(parsed, pool_size=1, max_overflow=0, pool_reset_on_return=None)
+    engine = create_async_engine(parsed, pool_size=1, max_overflow=0, pool_reset_on_return=None,
+                                 hide_parameters=True)
     _tune_sqlite(engine)
     _roll_back_only_if_open(engine)
     return engine

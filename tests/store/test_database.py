@@ -1,8 +1,12 @@
+import asyncio
+import time
 from pathlib import Path
 
 import pytest
 from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
 
+from bot.store import database as database_module
 from bot.store.database import Database, DatabaseUnavailable, safe_url
 from bot.store.tables import reference_for
 
@@ -72,3 +76,35 @@ def test_references_are_short_and_zero_padded() -> None:
 
 def test_safe_url_hides_passwords() -> None:
     assert safe_url("postgresql+asyncpg://u:pw@h/db") == "postgresql+asyncpg://u:***@h/db"
+
+
+async def test_a_server_that_takes_the_connection_and_never_answers_is_given_up_on_soon(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """asyncpg alone waits a minute to connect, and a crisis message's hotlines wait for its
+    urgent filing: the engine must give up soon, so the filing is spooled instead."""
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # never answers the startup message
+
+    server = await asyncio.start_server(silent, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    monkeypatch.setattr(database_module, "CONNECT_SECONDS", 0.5)
+    db = Database(f"postgresql+asyncpg://postgres@127.0.0.1:{port}/test")
+    began = time.monotonic()
+    try:
+        with pytest.raises((TimeoutError, OSError, DBAPIError)):
+            async with db.engine.connect():
+                pass
+        assert time.monotonic() - began < 5
+    finally:
+        await db.close()
+        server.close()
+
+
+async def test_a_failed_statement_is_reported_without_the_text_it_carried(
+        database: Database) -> None:
+    """SQL errors reach the log; their parameters can be a question's text."""
+    async with database.engine.connect() as connection:
+        with pytest.raises(DBAPIError) as failed:
+            await connection.execute(text("SELECT CAST(:value AS INTEGER) + no_such_column"),
+                                     {"value": "Invented Name 555-0100"})
+    assert "555-0100" not in str(failed.value)
