@@ -1,4 +1,6 @@
-"""The tables. Only redacted text is ever written to them.
+"""The tables. What askers wrote is written to them only redacted; staff answers and notes
+are kept as staff wrote them (they carry the contacts an answer needs), and purged with
+their question.
 
 The schema is owned by the Alembic migrations in bot/store/migrations; `Database.upgrade()`
 applies them.
