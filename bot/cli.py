@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import datetime as dt
+import difflib
 import getpass
 import json
 import logging
@@ -381,8 +382,10 @@ def explain(match: Match) -> str:
 
 def cmd_eval(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
-    kb = load_knowledge(settings, quiet=True)
+    kb = load_knowledge(settings)  # files it skips, on stderr: their questions count as wrong
     questions = evaluation.read_questions(args.questions)
+    for notice in evaluation.check_labels(questions, kb, args.questions):
+        print(f"tabot: {notice}", file=sys.stderr)
     redactor = (Redactor.knowing(kb.index.normalizer)
                 if args.as_chat else None)
     outcomes = evaluation.run(Matcher(kb.index, settings.thresholds), questions, redactor)
@@ -449,7 +452,10 @@ def cmd_escalations(args: argparse.Namespace) -> int:
 
 
 async def _escalations(settings: Settings, args: argparse.Namespace) -> int:
-    knowledge = load_knowledge(settings, quiet=True) if args.action == "entry" else None
+    knowledge = load_knowledge(settings) if args.action == "entry" else None
+    if knowledge is not None and (refusal := _no_such_entry(knowledge, args.text)):
+        print(f"tabot: {refusal}", file=sys.stderr)
+        return 1
     async with open_database(settings) as db:
         triage = build_triage(db, settings, knowledge)
         try:
@@ -458,6 +464,23 @@ async def _escalations(settings: Settings, args: argparse.Namespace) -> int:
             print(f"tabot: {exc}", file=sys.stderr)
             return 1
     return 0
+
+
+def _no_such_entry(kb: KnowledgeBase, words: list[str]) -> str | None:
+    """Why `escalations entry` cannot answer with the entry named, said for a terminal: the
+    triage's own message points at `topics`, a chat command, and cannot tell a missing entry
+    from one whose file failed to load. None when there is such an entry (or not one id)."""
+    [entry_id, *more] = " ".join(words).split() or [""]
+    if more or not entry_id or kb.get(entry_id) is not None:
+        return None
+    if errors := kb.load_errors_naming(entry_id):
+        return (f"the entry '{entry_id}' did not load: {'; '.join(map(str, errors))}. Fix its "
+                "file (`tabot kb lint` checks it), then answer again.")
+    close = difflib.get_close_matches(entry_id, list(kb.entries), n=3)
+    hint = f" Did you mean {', '.join(close)}?" if close else ""
+    return (f"no entry '{entry_id}' in the knowledge base at {kb.directory}.{hint} "
+            "`tabot ask 'the question' --json` names the entry that answers a question "
+            "(entry_id, or suggestions when unsure).")
 
 
 async def _triage_action(triage: Triage, actor: Actor, args: argparse.Namespace,
@@ -523,7 +546,7 @@ def cmd_learn(args: argparse.Namespace) -> int:
     settings = _staff_settings(kb=args.kb)
     if (actor := _staff_at_terminal(settings)) is None:
         return 1
-    kb = load_knowledge(settings, quiet=True)
+    kb = load_knowledge(settings)  # files it skips, on stderr: their entries seem missing
     try:
         print(asyncio.run(_with_database(settings, lambda db: _learn(db, kb, args, actor))))
     except LearningError as exc:
@@ -559,9 +582,7 @@ def learn_text(groups: list[EntryProposals]) -> str:
                "a suggestion or marked an answer helpful, and from `/entry` answers."
     blocks = []
     for group in groups:
-        where = (f"{group.entry.title}  ({group.entry.path})" if group.entry
-                 else "no longer in the knowledge base: dismiss these")
-        lines = [f"{group.entry_id}: {where}"]
+        lines = [f"{group.entry_id}: {_learn_where(group)}"]
         for p in group.proposals:
             note = "  [already listed]" if p.already_listed else ""
             lines.append(f"  #{p.id:<6} {p.confirmations:>4}x  ({p.how()})  {p.text}{note}")
@@ -570,8 +591,20 @@ def learn_text(groups: list[EntryProposals]) -> str:
         "dismiss with `tabot kb learn dismiss ID...`."
 
 
+def _learn_where(group: EntryProposals) -> str:
+    """Where the entry is; if it did not load, its file's errors, for an entry that only looks
+    gone must not have its confirmed phrasings dismissed."""
+    if group.entry:
+        return f"{group.entry.title}  ({group.entry.path})"
+    if group.load_errors:
+        return ("not loaded, its file has errors; fix them (`tabot kb lint` checks), then "
+                "approve these" + "".join(f"\n    {p}" for p in group.load_errors))
+    return "no longer in the knowledge base: dismiss these"
+
+
 def _group_json(group: EntryProposals) -> dict:
     return {"entry_id": group.entry_id, "in_knowledge_base": group.entry is not None,
+            "load_errors": [str(p) for p in group.load_errors],
             "proposals": [{"id": p.id, "text": p.text, "confirmations": p.confirmations,
                            "picked": p.picked, "helped": p.helped, "staff": p.by_staff,
                            "already_listed": p.already_listed} for p in group.proposals]}
@@ -686,10 +719,17 @@ def cmd_gaps(args: argparse.Namespace) -> int:
 
 def cmd_review(args: argparse.Namespace) -> int:
     settings = load_settings(kb=args.kb)
-    kb = load_knowledge(settings, quiet=True)
+    kb = load_knowledge(settings)  # files it skips, on stderr: their entries go unchecked
     months = args.months or settings.review_months
     today = dt.datetime.now(settings.timezone).date()  # the coalition's date, as the bot's
-    print(gaps.review_text(gaps.due_for_review(kb, today, months), months))
+    due = gaps.due_for_review(kb, today, months)
+    unchecked = sorted({str(p.path) for p in kb.entry_errors()})  # not "every entry" then
+    print(gaps.review_text(due, months) if due or not unchecked
+          else f"No loaded knowledge entry is overdue for review ({months} months).")
+    if unchecked:
+        print(f"Not checked, for their files have errors: the entries in "
+              f"{', '.join(unchecked)}. Fix them (`tabot kb lint` shows how), then run this "
+              "again.")
     return 0
 
 

@@ -94,6 +94,46 @@ def test_eval_names_the_line_of_a_bad_question_file(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
+@pytest.fixture
+def curfew_kb(tmp_path: Path) -> Path:
+    kb = tmp_path / "kb"
+    write_yaml(kb / "shelter-curfew.yaml", entry("shelter-curfew", ["can we have a curfew"]))
+    write_yaml(kb / "shelter-pets.yaml", entry("shelter-pets", ["can residents bring a dog"]))
+    return kb
+
+
+@pytest.mark.parametrize(("content", "said"), [
+    ('{"text": "curfew?", "expect": "shelter-curfew"}\n{"text": "r\u00e9sident", '
+     '"expect": null}\n'.encode("latin-1"), "q.jsonl:2: not valid UTF-8 (byte 0xe9)"),
+    (b'{"text": "curfew?", "expect": "shelter-curfw"}\n',
+     "q.jsonl:1: 'shelter-curfw' (did you mean 'shelter-curfew'?)"),
+    (b'{"text": "curfew?", "expect": ["shelter-curfew", "shelter-pets"]}\n',
+     'q.jsonl:1: "expect" is one entry id (a string) or null, not a list'),
+])
+def test_eval_refuses_a_file_it_would_misread_naming_the_line(
+        curfew_kb: Path, tmp_path: Path, content: bytes, said: str) -> None:
+    """A file not in UTF-8 ended in a traceback; a mistyped or listed label was scored as a
+    wrong answer without a word."""
+    questions = tmp_path / "q.jsonl"
+    questions.write_bytes(content)
+    result = tabot("eval", "--kb", str(curfew_kb), "--questions", str(questions))
+    assert result.returncode == 2 and said in result.stderr, result.stderr
+    assert result.stdout == "" and "Traceback" not in result.stderr
+
+
+def test_eval_counts_labels_of_an_entry_whose_file_failed_and_says_so(
+        curfew_kb: Path, tmp_path: Path) -> None:
+    write_text(curfew_kb / "shelter-pets.yaml", "id: shelter-pets\ntitle: [\n")
+    questions = write_text(tmp_path / "q.jsonl", '{"text": "curfew?", "expect": '
+                           '"shelter-curfew"}\n{"text": "dogs?", "expect": "shelter-pets"}\n')
+    result = tabot("eval", "--kb", str(curfew_kb), "--questions", str(questions), "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["n"] == 2
+    assert f"knowledge: {curfew_kb / 'shelter-pets.yaml'}:" in result.stderr
+    assert (f"tabot: {questions}: 1 question(s) expect 'shelter-pets', whose file did not load"
+            in result.stderr)
+
+
 def test_lint_passes_on_the_shipped_knowledge() -> None:
     result = tabot("kb", "lint")
     assert result.returncode == 0, result.stdout
@@ -387,6 +427,61 @@ def test_kb_learn_refuses_unknown_ids_and_non_staff_in_one_line(
     assert "Traceback" not in unknown.stderr + garbled.stderr + stranger.stderr
 
 
+def break_file(path: Path) -> str:
+    """An unclosed quote in the entry's title: the file no longer loads."""
+    broken = path.read_text(encoding="utf-8").replace("title: ", 'title: "', 1)
+    path.write_text(broken, encoding="utf-8")
+    return broken
+
+
+def test_kb_learn_shows_a_broken_entry_file_and_never_advises_dismissing(
+        learning_setup: tuple[Path, dict[str, str]]) -> None:
+    """Staff were told the entry was gone and to dismiss its confirmed phrasings."""
+    kb_dir, env = learning_setup
+    pets = kb_dir / "shelter-pets.yaml"
+    broken = break_file(pets)
+    listing = tabot("kb", "learn", "--kb", str(kb_dir), env=env)
+    assert listing.returncode == 0, listing.stderr
+    assert "shelter-pets: not loaded, its file has errors" in listing.stdout
+    assert f"{pets}:" in listing.stdout and "YAML syntax error" in listing.stdout
+    assert "dismiss these" not in listing.stdout
+    assert f"knowledge: {pets}:" in listing.stderr
+    [group] = [g for g in json.loads(tabot("kb", "learn", "--kb", str(kb_dir), "--json",
+                                           env=env).stdout) if g["entry_id"] == "shelter-pets"]
+    assert group["in_knowledge_base"] is False and "YAML syntax error" in group["load_errors"][0]
+    approved = tabot("kb", "learn", "approve", "2", "--kb", str(kb_dir), env=env)
+    assert approved.returncode == 1
+    refusal = approved.stderr.splitlines()[-1]
+    assert refusal.startswith(f"tabot: #2 ('shelter-pets'): its file did not load: {pets}:")
+    assert "YAML syntax error" in refusal and "dismiss" not in refusal
+    assert pets.read_text(encoding="utf-8") == broken
+
+
+def test_escalations_entry_points_at_a_terminal_command_and_a_broken_file(
+        learning_setup: tuple[Path, dict[str, str]]) -> None:
+    """`topics`, which it pointed at, is a chat command; and an entry whose file failed to
+    load was said not to exist."""
+    kb_dir, env = learning_setup
+    env = {**env, "TABOT_KB": str(kb_dir)}
+    asked = tabot("chat", env=env, stdin="/staff can a resident keep a parrot\nquit\n")
+    assert "TA-0001" in asked.stdout, asked.stdout + asked.stderr
+    typo = tabot("escalations", "entry", "TA-0001", "shelter-pet", env=env)
+    assert typo.returncode == 1
+    assert typo.stderr.strip() == (
+        f"tabot: no entry 'shelter-pet' in the knowledge base at {kb_dir}. Did you mean "
+        "shelter-pets, shelter-curfew? `tabot ask 'the question' --json` names the entry "
+        "that answers a question (entry_id, or suggestions when unsure).")
+    pets = kb_dir / "shelter-pets.yaml"
+    break_file(pets)
+    broken = tabot("escalations", "entry", "TA-0001", "shelter-pets", env=env)
+    assert broken.returncode == 1
+    refusal = broken.stderr.splitlines()[-1]
+    assert refusal.startswith(f"tabot: the entry 'shelter-pets' did not load: {pets}:")
+    assert "YAML syntax error" in refusal and "`topics`" not in refusal
+    shown = json.loads(tabot("escalations", "show", "TA-0001", "--json", env=env).stdout)
+    assert shown["state"] == "open"
+
+
 def test_escalations_entry_answers_with_the_entry_and_proposes_the_question(
         learning_setup: tuple[Path, dict[str, str]]) -> None:
     kb_dir, env = learning_setup
@@ -489,3 +584,20 @@ def test_kb_review_counts_days_in_the_coalitions_time_zone(tmp_path: Path) -> No
     shown = tabot("kb", "review", "--kb", str(kb), "--months", "1",
                   env={"TZ": "Pacific/Kiritimati", "TABOT_TIMEZONE": zone}).stdout
     assert "Every knowledge entry was reviewed in the last 1 months." in shown
+
+
+def test_kb_review_names_the_files_it_could_not_check(tmp_path: Path) -> None:
+    """With the only overdue entry in a broken file, it said every entry was reviewed."""
+    kb = tmp_path / "kb"
+    write_yaml(kb / "board-minutes.yaml", entry("board-minutes", ["how long to keep minutes"]))
+    old = write_yaml(kb / "shelter-rules.yaml", entry("shelter-rules", ["can we have a curfew"],
+                                                      reviewed="2020-01-01"))
+    break_file(old)
+    result = tabot("kb", "review", "--kb", str(kb))
+    assert result.returncode == 0, result.stderr
+    assert "Every knowledge entry" not in result.stdout
+    assert result.stdout.splitlines() == [
+        "No loaded knowledge entry is overdue for review (12 months).",
+        f"Not checked, for their files have errors: the entries in {old}. Fix them "
+        "(`tabot kb lint` shows how), then run this again."]
+    assert f"knowledge: {old}:" in result.stderr

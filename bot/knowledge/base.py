@@ -9,13 +9,14 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 
 from bot.knowledge.calibration import CACHE, DEFAULT_MAX_WRONG, Calibration, off_topic_questions
 from bot.knowledge.crisis import CrisisCheck, load_crisis
 from bot.knowledge.entries import Entry
-from bot.knowledge.files import entry_files, load_entry_file, load_synonyms
+from bot.knowledge.files import SETTINGS_FILES, entry_files, load_entry_file, load_synonyms
 from bot.knowledge.matcher import Index
 from bot.knowledge.problems import Problem, Severity
 from bot.knowledge.semantic import (
@@ -89,6 +90,30 @@ class KnowledgeBase:
 
     def get(self, entry_id: str) -> Entry | None:
         return self._snapshot.entries.get(entry_id)
+
+    def files_defining(self, entry_id: str) -> list[Path]:
+        """Every file that defines `entry_id`, in file order. More than one is a duplicate id:
+        only one of them is served (see `_unique`), and which depends on what a running bot
+        loaded first, so a writer cannot tell which file to change."""
+        return [path for path, group in self._snapshot.files.items()
+                if any(entry.id == entry_id for entry in group)]
+
+    def load_errors_naming(self, entry_id: str) -> list[Problem]:
+        """For an id this knowledge base lacks, the errors of files with an `id:` line naming
+        it: such an entry is broken, not gone. What refers to it (proposed phrasings, labels)
+        should wait for the file to be fixed, not be dismissed. Empty when none names it."""
+        if entry_id in self.entries:
+            return []
+        broken = {p.path for p in self.problems if p.severity is Severity.ERROR}
+        naming = {path for path in broken if _has_id_line(path, entry_id)}
+        return [p for p in self.problems if p.path in naming and p.severity is Severity.ERROR]
+
+    def entry_errors(self) -> list[Problem]:
+        """Errors in entry files (not the settings files): the entries those files hold may
+        be missing from what was loaded, so a listing of entries is short by them."""
+        settings = {self.directory / name for name in SETTINGS_FILES}
+        return [p for p in self.problems
+                if p.severity is Severity.ERROR and p.path not in settings]
 
     def by_category(self) -> dict[str, list[Entry]]:
         grouped: dict[str, list[Entry]] = {}
@@ -177,6 +202,17 @@ class KnowledgeBase:
                                     f"duplicate id '{entry.id}' (also at {kept.path}:"
                                     f"{kept.line}, which is kept); give one of them a new id"))
         return entries
+
+
+def _has_id_line(path: Path, entry_id: str) -> bool:
+    """Whether `path` has a line `id: <entry_id>` (quoted or not, in a list or not), read as
+    text: the file may not parse, which is why it is asked."""
+    try:
+        text = path.read_bytes().decode("utf-8", "replace")
+    except OSError:  # a folder named like a file, a broken link: it names nothing
+        return False
+    line = rf"^[ \t-]*id:[ \t]*[\"']?{re.escape(entry_id)}[\"']?[ \t]*(#.*)?\r?$"
+    return re.search(line, text, re.MULTILINE) is not None
 
 
 def content_hash(entries: dict[str, Entry], synonyms: dict[str, list[str]]) -> str:

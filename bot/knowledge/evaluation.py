@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 import statistics
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.matcher import Matcher, Outcome
 from bot.privacy.redaction import Redactor, without_placeholders
 
@@ -64,19 +66,70 @@ class Outcomes:
 
 def read_questions(path: Path) -> list[LabeledQuestion]:
     questions = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            item = json.loads(line)
-            questions.append(LabeledQuestion(str(item["text"]), item["expect"], number))
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise QuestionFileError(
-                f"{path}:{number}: expected {{\"text\": ..., \"expect\": \"entry-id\" or null}} "
-                f"({exc.__class__.__name__})") from None
+    for number, line in enumerate(_text(path).splitlines(), 1):
+        if line.strip():
+            questions.append(_question(path, number, line))
     if not questions:
         raise QuestionFileError(f"{path}: no questions found")
     return questions
+
+
+def _text(path: Path) -> str:
+    """The file as UTF-8 text. Bytes that are not (a set saved by a spreadsheet, say) are the
+    file's fault, so they are named by line rather than raised from the decoder."""
+    raw = path.read_bytes()
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise QuestionFileError(f"{path}:{line}: not valid UTF-8 (byte 0x{raw[exc.start]:02x}); "
+                                "save the file as UTF-8") from None
+
+
+def _question(path: Path, number: int, line: str) -> LabeledQuestion:
+    try:
+        item = json.loads(line)
+        text, expect = str(item["text"]), item["expect"]
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise QuestionFileError(
+            f"{path}:{number}: expected {{\"text\": ..., \"expect\": \"entry-id\" or null}} "
+            f"({exc.__class__.__name__})") from None
+    if expect is not None and not isinstance(expect, str):
+        raise QuestionFileError(
+            f"{path}:{number}: \"expect\" is one entry id (a string) or null, not a "
+            f"{type(expect).__name__}; label the question with the entry that answers it best")
+    return LabeledQuestion(text, expect, number)
+
+
+def check_labels(questions: list[LabeledQuestion], kb: KnowledgeBase, path: Path) -> list[str]:
+    """Refuse labels naming no entry of `kb` (a typo, or another knowledge base's set): each
+    would be scored as a wrong answer and quietly lower every figure. A label whose entry is in
+    a file that failed to load is not refused, since the set is right and the file is wrong;
+    the notices returned say how many questions count as wrong until it is fixed."""
+    unknown: dict[str, list[int]] = {}
+    for q in questions:
+        if q.expect is not None and kb.get(q.expect) is None:
+            unknown.setdefault(q.expect, []).append(q.line)
+    unloaded = {label: lines for label, lines in unknown.items()
+                if kb.load_errors_naming(label)}
+    missing = [(lines[0], label) for label, lines in unknown.items() if label not in unloaded]
+    if missing:
+        raise QuestionFileError(_unknown_labels(sorted(missing), kb, path))
+    return [f"{path}: {len(lines)} question(s) expect '{label}', whose file did not load (see "
+            "above); they count as wrong until it is fixed" for label, lines in unloaded.items()]
+
+
+def _unknown_labels(missing: list[tuple[int, str]], kb: KnowledgeBase, path: Path) -> str:
+    """Up to five labels naming no entry, each at its first line, with close ids."""
+    named = []
+    for line, label in missing[:5]:
+        close = difflib.get_close_matches(label, list(kb.entries), n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        named.append(f"{path}:{line}: '{label}'{hint}")
+    more = f"; and {len(missing) - 5} more" if len(missing) > 5 else ""
+    return (f"\"expect\" names no entry of the knowledge base at {kb.directory}: "
+            f"{'; '.join(named)}{more}. Fix the labels, or pass --kb with the knowledge base "
+            "the questions were labelled for")
 
 
 def run(matcher: Matcher, questions: list[LabeledQuestion],

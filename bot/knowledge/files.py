@@ -238,12 +238,17 @@ def _validate(result: FileResult, item: Any, node: yaml.Node) -> Entry | None:
 
 
 def load_synonyms(directory: Path) -> tuple[dict[str, list[str]], list[Problem]]:
+    """The synonyms, or none with the problems that stopped them. An empty file is one of
+    those problems, not "no synonyms": it is most often a save cut short, and a reload must
+    keep the synonyms it had rather than drop them all (`{}` says none on purpose)."""
     path = directory / SYNONYMS_FILE
     if not path.exists():
         return {}, []
     result = FileResult(path)
     data, node = parse_yaml(result)
     if node is None:
+        if result.ok:
+            result.error(1, "file is empty; to use no synonyms, delete the file or write {}")
         return {}, result.problems
     try:
         synonyms = _SYNONYMS.validate_python(data)

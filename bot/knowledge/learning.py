@@ -32,6 +32,7 @@ from bot.knowledge.base import KnowledgeBase
 from bot.knowledge.editing import EditError, add_phrasings, editing_lock, write_atomically
 from bot.knowledge.entries import Entry
 from bot.knowledge.normalize import fold
+from bot.knowledge.problems import Problem
 from bot.privacy.redaction import PLACEHOLDER
 from bot.store import audit
 from bot.store.database import Database
@@ -82,12 +83,14 @@ class Proposal:
 
 @dataclass(frozen=True)
 class EntryProposals:
-    """One entry's pending proposals, most confirmed first; `entry` is None when the entry has
-    left the knowledge base (dismiss them)."""
+    """One entry's pending proposals, most confirmed first. `entry` is None when the entry is
+    not in the knowledge base: with `load_errors`, because a file defining it failed to load
+    (fix it; the proposals wait), without, because it has left (dismiss them)."""
 
     entry_id: str
     entry: Entry | None
     proposals: tuple[Proposal, ...]
+    load_errors: tuple[Problem, ...] = ()
 
     @property
     def confirmations(self) -> int:
@@ -160,7 +163,8 @@ async def proposals(db: Database, knowledge: KnowledgeBase) -> list[EntryProposa
     for row in rows:
         entry = knowledge.get(row.entry_id)
         grouped.setdefault(row.entry_id, []).append(_proposal(row, entry))
-    groups = [EntryProposals(entry_id, knowledge.get(entry_id), tuple(items))
+    groups = [EntryProposals(entry_id, knowledge.get(entry_id), tuple(items),
+                             tuple(knowledge.load_errors_naming(entry_id)))
               for entry_id, items in grouped.items()]
     return sorted(groups, key=lambda g: (-g.confirmations, g.entry_id))
 
@@ -190,11 +194,11 @@ async def approve(db: Database, knowledge: KnowledgeBase, ids: Sequence[int],
                   actor: str) -> Approved:
     """Write the proposals into their entries' files, mark them approved, reload `knowledge`.
 
-    All or nothing: every id must be pending, its entry still in the knowledge base and its file
-    loading cleanly, or nothing is written. The files are written inside the database
-    transaction and put back if it does not commit, so the table never says approved for a
-    phrasing that is not in its file. A running bot that did not make the change reloads on
-    SIGHUP (see the README)."""
+    All or nothing: every id must be pending, its entry still in the knowledge base, in one
+    file only, and that file loading cleanly, or nothing is written. The files are written
+    inside the database transaction and put back if it does not commit, so the table never
+    says approved for a phrasing that is not in its file. A running bot that did not make the
+    change reloads on SIGHUP (see the README)."""
     originals: dict[Path, bytes] = {}
     async with editing_lock(knowledge.directory), db.session() as session:
         try:
@@ -244,10 +248,8 @@ async def _pending(session: AsyncSession, ids: Sequence[int]) -> list[LearnedPhr
 def _planned_additions(knowledge: KnowledgeBase, rows: list[LearnedPhrasing],
                        ) -> tuple[dict[str, list[str]], dict[Path, dict[str, list[str]]]]:
     """Per entry and per file, the phrasings to add (those the entry lacks, each once)."""
-    gone = [f"#{r.id} ('{r.entry_id}')" for r in rows if knowledge.get(r.entry_id) is None]
-    if gone:
-        raise LearningError(f"{', '.join(gone)}: the entry is no longer in the knowledge base "
-                            f"at {knowledge.directory}; dismiss these. Nothing was changed.")
+    _refuse_missing(knowledge, rows)
+    _refuse_duplicated(knowledge, rows)
     _refuse_listed_elsewhere(knowledge, rows)
     added: dict[str, list[str]] = {}
     files: dict[Path, dict[str, list[str]]] = {}
@@ -258,6 +260,41 @@ def _planned_additions(knowledge: KnowledgeBase, rows: list[LearnedPhrasing],
             added.setdefault(entry.id, []).append(row.text)
             files.setdefault(entry.path, {}).setdefault(entry.id, []).append(row.text)
     return added, files
+
+
+def _refuse_missing(knowledge: KnowledgeBase, rows: list[LearnedPhrasing]) -> None:
+    """An entry missing because its file failed to load is broken, not gone: say the file's
+    errors, since dismissing its proposals would throw away confirmed phrasings. Only one
+    missing with no file naming it has left the knowledge base."""
+    missing = [r for r in rows if knowledge.get(r.entry_id) is None]
+    broken = {r.entry_id: errors for r in missing
+              if (errors := knowledge.load_errors_naming(r.entry_id))}
+    if broken:
+        said = "; ".join(f"{_ids(missing, entry_id)} ('{entry_id}'): its file did not load: "
+                         + "; ".join(map(str, errors)) for entry_id, errors in broken.items())
+        raise LearningError(f"{said}. Fix the file (`tabot kb lint` checks it), then approve "
+                            "again. Nothing was changed.")
+    if missing:
+        gone = ", ".join(f"#{r.id} ('{r.entry_id}')" for r in missing)
+        raise LearningError(f"{gone}: the entry is no longer in the knowledge base at "
+                            f"{knowledge.directory}; dismiss these. Nothing was changed.")
+
+
+def _refuse_duplicated(knowledge: KnowledgeBase, rows: list[LearnedPhrasing]) -> None:
+    """With an id in two files, the one this process loaded need not be the one a running bot
+    serves (it keeps the one it had), so a phrasing written into it might never be served."""
+    duplicated = {r.entry_id: paths for r in rows
+                  if len(paths := knowledge.files_defining(r.entry_id)) > 1}
+    if duplicated:
+        said = "; ".join(f"{_ids(rows, entry_id)}: '{entry_id}' is the id of entries in "
+                         + " and ".join(map(str, paths)) for entry_id, paths in duplicated.items())
+        raise LearningError(f"{said}. Give one of them a new id (or delete the copy), then "
+                            "approve again. Nothing was changed.")
+
+
+def _ids(rows: list[LearnedPhrasing], entry_id: str) -> str:
+    """'#3, #7': the proposals among `rows` for `entry_id`."""
+    return ", ".join(f"#{r.id}" for r in rows if r.entry_id == entry_id)
 
 
 def _refuse_listed_elsewhere(knowledge: KnowledgeBase, rows: list[LearnedPhrasing]) -> None:

@@ -25,7 +25,7 @@ import logging
 import os
 import threading
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -47,12 +47,14 @@ BATCH = 32
 PAD_TO = 4
 HEADS = 12
 _GELU = np.float32(np.sqrt(2 / np.pi))
+LFS_POINTER = b"version https://git-lfs"  # how a Git LFS pointer file begins
 # What reading a damaged or foreign .npz raises: such a file is passed over, never fatal.
 _UNREADABLE = (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile)
 
 
 class ModelMissing(RuntimeError):
-    """The sentence encoder's files are not where tabot looks for them."""
+    """The sentence encoder's files are not where tabot looks for them, or cannot be read
+    there (damaged, or Git LFS pointers in place of the files)."""
 
 
 def model_folder() -> Path:
@@ -74,15 +76,17 @@ class SentenceEncoder:
         weights_file, tokenizer_file = folder / "model.safetensors", folder / "tokenizer.json"
         if not weights_file.is_file() or not tokenizer_file.is_file():
             raise ModelMissing(f"no sentence model in {folder}: {INSTALL_HINT}")
-        weights = load_file(str(weights_file))
-        self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
+        with _unreadable_as_missing(weights_file):
+            weights = load_file(str(weights_file))
+            self._embeddings = {name: weights[f"embeddings.{name}"] for name in (
+                "word_embeddings.weight", "position_embeddings.weight",
+                "token_type_embeddings.weight", "LayerNorm.weight", "LayerNorm.bias")}
+            self._layers = [_layer(weights, f"encoder.layer.{n}.")
+                            for n in range(_layer_count(weights))]
+        with _unreadable_as_missing(tokenizer_file):
+            self.tokenizer = Tokenizer.from_file(str(tokenizer_file))
         self.tokenizer.enable_truncation(MAX_TOKENS)
         self.tokenizer.enable_padding(pad_to_multiple_of=pad_to)
-        self._embeddings = {name: weights[f"embeddings.{name}"] for name in (
-            "word_embeddings.weight", "position_embeddings.weight",
-            "token_type_embeddings.weight", "LayerNorm.weight", "LayerNorm.bias")}
-        self._layers = [_layer(weights, f"encoder.layer.{n}.")
-                        for n in range(_layer_count(weights))]
         self.dimensions = self._embeddings["word_embeddings.weight"].shape[1]
         self.version = hashlib.sha256(
             f"{weights_file.stat().st_size}:{tokenizer_file.read_bytes()[:4096]!r}".encode()
@@ -114,6 +118,30 @@ class SentenceEncoder:
         x = x.reshape(batch, length, -1)
         pooled = (x * mask[:, :, None]).sum(1) / mask.sum(1, keepdims=True)
         return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+
+
+@contextlib.contextmanager
+def _unreadable_as_missing(path: Path) -> Iterator[None]:
+    """A damaged model file raises whatever its reader raises (safetensors' SafetensorError,
+    the tokenizers library's bare Exception, a KeyError for a weight it lacks), which would
+    reach the admin as a traceback; they need the file and what to do instead."""
+    try:
+        yield
+    except Exception as exc:
+        raise ModelMissing(_unreadable_message(path, exc)) from None
+
+
+def _unreadable_message(path: Path, exc: Exception) -> str:
+    try:
+        with path.open("rb") as file:
+            pointer = file.read(len(LFS_POINTER)) == LFS_POINTER
+    except OSError:
+        pointer = False
+    why = ("is a Git LFS pointer, not the file itself: run `git lfs pull` there, or "
+           if pointer else f"cannot be read ({type(exc).__name__}: {exc}), so it is damaged "
+           "or not all-MiniLM-L6-v2's: ")
+    return (f"the sentence model's {path.name} in {path.parent} {why}{INSTALL_HINT}; or run "
+            "by words alone with TABOT_SENTENCE_MODEL=off")
 
 
 def _encodable(text: str) -> str:

@@ -56,6 +56,20 @@ def test_a_broken_file_at_first_load_does_not_stop_the_rest(small_kb_dir: Path) 
     assert [p.path.name for p in kb.problems] == ["broken.yaml"]
 
 
+def test_an_entry_missing_because_its_file_failed_is_told_from_one_never_there(
+        small_kb_dir: Path) -> None:
+    write_text(small_kb_dir / "shelter-curfew.yaml", "- id: 'shelter-curfew'  # kept\n"
+               "  title: [unclosed\n")
+    write_text(small_kb_dir / "notes.yaml", "id: shelter-curfew-2\ntitle: [\n")
+    write_text(small_kb_dir / "synonyms.yaml", "")  # an error too, but it holds no entries
+    kb = KnowledgeBase.load(small_kb_dir)
+    [error] = kb.load_errors_naming("shelter-curfew")
+    assert error.path.name == "shelter-curfew.yaml" and "YAML syntax error" in error.message
+    assert kb.load_errors_naming("shelter-curfews") == []  # a typo: no file names it
+    assert kb.load_errors_naming("dv-definition") == []  # loaded: nothing to explain
+    assert {p.path.name for p in kb.entry_errors()} == {"shelter-curfew.yaml", "notes.yaml"}
+
+
 def test_duplicate_ids_keep_the_first_and_name_both_files(small_kb_dir: Path) -> None:
     write_yaml(small_kb_dir / "zz-copy.yaml", entry("shelter-curfew", ["another curfew q"]))
     kb = KnowledgeBase.load(small_kb_dir)
@@ -87,6 +101,16 @@ def test_a_file_emptied_by_mistake_keeps_its_entry_on_reload(small_kb_dir: Path)
     [problem] = kb.reload()
     assert problem.severity is Severity.ERROR and "delete the file" in problem.message
     assert "shelter-curfew" in kb.entries
+
+
+def test_a_synonyms_file_emptied_by_mistake_keeps_every_synonym_on_reload(
+        small_kb_dir: Path) -> None:
+    kb = KnowledgeBase.load(small_kb_dir)
+    write_text(small_kb_dir / "synonyms.yaml", "")
+    [problem] = kb.reload()
+    assert problem.severity is Severity.ERROR and problem.path.name == "synonyms.yaml"
+    assert "file is empty" in problem.message
+    assert kb.synonyms["domestic violence"] == ["DV", "IPV", "intimate partner violence"]
 
 
 def test_a_new_file_copying_a_served_id_does_not_replace_the_served_entry(

@@ -1,5 +1,6 @@
 """Floors on matching quality, measured with default settings (see the README's figures)."""
 
+import json
 from pathlib import Path
 
 import pytest
@@ -74,6 +75,55 @@ def test_a_question_file_without_questions_is_an_error(tmp_path: Path) -> None:
         evaluation.read_questions(write_text(tmp_path / "empty.jsonl", "\n"))
 
 
+def test_a_question_file_that_is_not_utf8_names_the_line(tmp_path: Path) -> None:
+    path = tmp_path / "latin1.jsonl"
+    path.write_bytes('{"text": "curfew", "expect": null}\n{"text": "r\u00e9sident", '
+                     '"expect": null}\n'.encode("latin-1"))
+    with pytest.raises(evaluation.QuestionFileError, match=(
+            f"{path}:2: not valid UTF-8 \\(byte 0xe9\\); save the file as UTF-8")):
+        evaluation.read_questions(path)
+
+
+@pytest.mark.parametrize(("expect", "kind"), [(["a", "b"], "list"), (7, "int")])
+def test_an_expect_that_is_not_one_id_names_the_line(tmp_path: Path, expect: object,
+                                                     kind: str) -> None:
+    """A list was read as a label and scored as a wrong answer, whatever the bot said."""
+    path = write_text(tmp_path / "q.jsonl", '{"text": "ok", "expect": null}\n'
+                      f'{{"text": "curfew?", "expect": {json.dumps(expect)}}}\n')
+    with pytest.raises(evaluation.QuestionFileError,
+                       match=f'q.jsonl:2: "expect" is one entry id \\(a string\\) or null, '
+                             f"not a {kind}"):
+        evaluation.read_questions(path)
+
+
+def test_a_label_naming_no_entry_is_refused_with_its_line(small_kb_dir: Path,
+                                                          tmp_path: Path) -> None:
+    """A typo in a label was scored as a wrong answer, lowering every figure unseen."""
+    path = write_text(tmp_path / "q.jsonl", '{"text": "curfew?", "expect": "shelter-curfew"}\n'
+                      '{"text": "10pm?", "expect": "shelter-curfw"}\n'
+                      '{"text": "9pm?", "expect": "shelter-curfw"}\n')
+    kb = KnowledgeBase.load(small_kb_dir)
+    with pytest.raises(evaluation.QuestionFileError) as refused:
+        evaluation.check_labels(evaluation.read_questions(path), kb, path)
+    assert str(refused.value) == (
+        f'"expect" names no entry of the knowledge base at {small_kb_dir}: {path}:2: '
+        "'shelter-curfw' (did you mean 'shelter-curfew'?). Fix the labels, or pass --kb with "
+        "the knowledge base the questions were labelled for")
+
+
+def test_a_label_whose_entry_file_did_not_load_is_counted_not_refused(
+        small_kb_dir: Path, tmp_path: Path) -> None:
+    """The set is right and the file is wrong (as in BANKING77's two ids too long or not
+    kebab-case): the run goes on, saying how many questions count as wrong meanwhile."""
+    write_text(small_kb_dir / "shelter-curfew.yaml", "id: shelter-curfew\ntitle: [\n")
+    path = write_text(tmp_path / "q.jsonl", '{"text": "curfew?", "expect": "shelter-curfew"}\n'
+                      '{"text": "subpoena", "expect": "subpoena-response"}\n')
+    kb = KnowledgeBase.load(small_kb_dir)
+    notices = evaluation.check_labels(evaluation.read_questions(path), kb, path)
+    assert notices == [f"{path}: 1 question(s) expect 'shelter-curfew', whose file did not "
+                       "load (see above); they count as wrong until it is fixed"]
+
+
 # Floors under what we measure, not the targets: issue 12 asks 85% right and 95% resolved on
 # the held-out set, and since the sets were rewritten to read like advocates (issue 14: 31%
 # shorthand, 20% long, none close to a phrasing) we measure 79.4% and 94.9%, with 4.8% wrong.
@@ -83,11 +133,13 @@ TARGET_WRONG_ANSWER_RATE = 0.05
 SECOND_DOMAIN_SLACK = 0.05  # "within a few points" of the targets
 
 
-def evaluate(kb_dir: Path, questions: Path, as_chat: bool = False) -> evaluation.EvalResult:
+def evaluate(kb_dir: Path, path: Path, as_chat: bool = False) -> evaluation.EvalResult:
+    """As `tabot eval` does, whose label check each shipped set must pass."""
     kb = KnowledgeBase.load(kb_dir)
+    questions = evaluation.read_questions(path)
+    assert evaluation.check_labels(questions, kb, path) == []
     redactor = Redactor.knowing(kb.index.normalizer)
-    return evaluation.summarise(evaluation.run(Matcher(kb.index),
-                                               evaluation.read_questions(questions),
+    return evaluation.summarise(evaluation.run(Matcher(kb.index), questions,
                                                redactor if as_chat else None))
 
 

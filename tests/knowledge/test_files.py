@@ -1,5 +1,7 @@
 from pathlib import Path
 
+import pytest
+
 from bot.knowledge.files import entry_files, load_entry_file, load_synonyms
 from bot.knowledge.problems import Severity
 from tests.conftest import entry, write_text, write_yaml
@@ -200,3 +202,16 @@ def test_an_unreadable_entry_file_is_reported_and_the_rest_still_load(tmp_path: 
         assert not results[name].entries
         [message] = messages(results[name])
         assert message.startswith("1: could not be read (") and "fix or remove it" in message
+
+
+@pytest.mark.parametrize("content", ["", "# synonyms kept by the TA team\n"])
+def test_an_empty_synonyms_file_is_an_error_not_an_empty_list(tmp_path: Path,
+                                                               content: str) -> None:
+    """Read as "no synonyms", a save cut short dropped every synonym, even on a running bot's
+    reload, and lint said nothing."""
+    write_text(tmp_path / "synonyms.yaml", content)
+    synonyms, [problem] = load_synonyms(tmp_path)
+    assert synonyms == {} and problem.severity is Severity.ERROR
+    assert problem.message == "file is empty; to use no synonyms, delete the file or write {}"
+    write_text(tmp_path / "synonyms.yaml", "{}\n")
+    assert load_synonyms(tmp_path) == ({}, [])

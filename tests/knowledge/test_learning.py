@@ -303,6 +303,47 @@ async def test_a_proposal_for_an_entry_that_left_the_knowledge_base_is_refused(
     assert [r.state for r in await rows(database)] == ["pending", "pending"]
 
 
+async def test_an_entry_whose_file_does_not_load_is_broken_not_gone(
+        database: Database, kb: KnowledgeBase, tmp_path: Path) -> None:
+    """Told "no longer in the knowledge base: dismiss these", staff threw away confirmed
+    phrasings of an entry that only had a quote left open."""
+    await confirm(database, kb, "curfew at nine", "shelter-curfew")
+    path = kb.entries["shelter-curfew"].path
+    broken = path.read_text(encoding="utf-8").replace("title: Curfews in shelter",
+                                                      'title: "Curfews in shelter', 1)
+    path.write_text(broken, encoding="utf-8")
+    fresh = KnowledgeBase.load(tmp_path / "kb")  # as `tabot kb learn` loads it
+    [group] = await proposals(database, fresh)
+    assert group.entry is None and group.load_errors
+    assert all(p.path == path and "YAML syntax error" in p.message for p in group.load_errors)
+    with pytest.raises(LearningError) as refused:
+        await approve(database, fresh, [1], STAFF)
+    assert str(refused.value).startswith(f"#1 ('shelter-curfew'): its file did not load: "
+                                         f"{path}:")
+    assert "YAML syntax error" in str(refused.value) and "dismiss" not in str(refused.value)
+    assert path.read_text(encoding="utf-8") == broken
+    assert [r.state for r in await rows(database)] == ["pending"]
+
+
+async def test_a_proposal_is_refused_while_its_entry_id_is_in_two_files(
+        database: Database, kb: KnowledgeBase, tmp_path: Path) -> None:
+    """A fresh load keeps the copy that sorts first, a running bot the file it already
+    served: approving wrote only into a copy the bot never served, and said it succeeded."""
+    await confirm(database, kb, "curfew at nine", "shelter-curfew")
+    served = kb.entries["shelter-curfew"].path
+    copy = write_text(tmp_path / "kb" / "best-practice" / "copy.yaml",
+                      CURFEW[:CURFEW.index("- id: shelter-pets")])
+    before = {path: path.read_bytes() for path in (served, copy)}
+    fresh = KnowledgeBase.load(tmp_path / "kb")
+    assert fresh.entries["shelter-curfew"].path == copy
+    with pytest.raises(LearningError, match=(
+            f"#1: 'shelter-curfew' is the id of entries in {copy} and {served}. Give one of "
+            "them a new id")):
+        await approve(database, fresh, [1], STAFF)
+    assert {path: path.read_bytes() for path in (served, copy)} == before
+    assert [r.state for r in await rows(database)] == ["pending"]
+
+
 async def test_a_file_broken_since_it_loaded_is_left_alone(
         database: Database, kb: KnowledgeBase) -> None:
     await confirm(database, kb, "curfew at nine", "shelter-curfew")

@@ -3,6 +3,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from safetensors.numpy import save_file
 from threadpoolctl import threadpool_info
 
 from bot.cli import main
@@ -242,3 +243,57 @@ def test_a_damaged_vector_cache_is_encoded_again_not_fatal(
     counting = CountingEncoder(encoder)
     PhrasingVectors(tmp_path).vectors(counting, SEEDED)
     assert sorted(counting.encoded) == sorted(SEEDED)
+
+
+LFS_POINTER_TEXT = (b"version https://git-lfs.github.com/spec/v1\noid sha256:"
+                    + b"0" * 64 + b"\nsize 90868376\n")
+
+
+def damaged_model(folder: Path, name: str, content: bytes) -> Path:
+    """A model folder like the installed one, with `name` holding `content` instead."""
+    folder.mkdir()
+    for real in ("model.safetensors", "tokenizer.json"):
+        (folder / real).symlink_to(model_folder() / real)
+    (folder / name).unlink()
+    (folder / name).write_bytes(content)
+    return folder
+
+
+@pytest.mark.parametrize(("name", "content", "said"), [
+    ("model.safetensors", bytes(range(256)) * 16, "cannot be read (SafetensorError"),
+    ("model.safetensors", LFS_POINTER_TEXT, "is a Git LFS pointer, not the file itself"),
+    ("tokenizer.json", b"{bad json", "cannot be read (Exception"),
+    ("tokenizer.json", LFS_POINTER_TEXT, "is a Git LFS pointer, not the file itself"),
+])
+def test_a_damaged_model_file_is_named_with_what_to_do(
+        tmp_path: Path, name: str, content: bytes, said: str) -> None:
+    folder = damaged_model(tmp_path / "model", name, content)
+    with pytest.raises(ModelMissing) as raised:
+        SentenceEncoder(folder)
+    message = str(raised.value)
+    assert message.startswith(f"the sentence model's {name} in {folder} {said}")
+    assert "make install" in message and "TABOT_SENTENCE_MODEL=off" in message
+
+
+def test_weights_of_another_model_are_named_not_a_key_error(tmp_path: Path) -> None:
+    folder = damaged_model(tmp_path / "model", "model.safetensors", b"")
+    save_file({"classifier.weight": np.zeros((2, 2), np.float32)},
+              str(folder / "model.safetensors"))
+    with pytest.raises(ModelMissing, match=r"model.safetensors in .* cannot be read \(KeyError"):
+        SentenceEncoder(folder)
+
+
+def test_the_cli_reports_a_damaged_model_without_a_traceback(
+        small_kb_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    folder = damaged_model(tmp_path / "model", "model.safetensors", bytes(range(256)) * 16)
+    monkeypatch.setenv("TABOT_SENTENCE_MODEL", str(folder))
+    shared_encoder.cache_clear()
+    try:
+        assert main(["ask", "curfew", "--kb", str(small_kb_dir)]) == 2
+    finally:
+        shared_encoder.cache_clear()
+    error = capsys.readouterr().err
+    assert error.startswith(f"tabot: the sentence model's model.safetensors in {folder} "
+                            "cannot be read")
+    assert "Traceback" not in error
