@@ -285,6 +285,7 @@ class Runtime:
         classes = [load_adapter(name) for name in self.adapter_names]
         if self.knowledge is None:
             self.knowledge = load_knowledge(self.settings)
+        self.knowledge.require_crisis()
         self.reloader = KnowledgeReloader(self.knowledge)
         self.db = await self._exit.enter_async_context(open_database(self.settings))
         self.triage = build_triage(self.db, self.settings, self.knowledge)

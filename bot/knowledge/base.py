@@ -16,7 +16,13 @@ from pathlib import Path
 from bot.knowledge.calibration import CACHE, DEFAULT_MAX_WRONG, Calibration, off_topic_questions
 from bot.knowledge.crisis import CrisisCheck, load_crisis
 from bot.knowledge.entries import Entry
-from bot.knowledge.files import SETTINGS_FILES, entry_files, load_entry_file, load_synonyms
+from bot.knowledge.files import (
+    CRISIS_FILE,
+    SETTINGS_FILES,
+    entry_files,
+    load_entry_file,
+    load_synonyms,
+)
 from bot.knowledge.matcher import Index
 from bot.knowledge.problems import Problem, Severity
 from bot.knowledge.semantic import (
@@ -87,6 +93,19 @@ class KnowledgeBase:
     def crisis(self) -> CrisisCheck:
         """This directory's crisis settings, or the shipped ones if it has none."""
         return self._snapshot.crisis or shipped_crisis()
+
+    def require_crisis(self) -> CrisisCheck:
+        """The crisis settings, or a refusal naming what is wrong with them: a bot that cannot
+        give the hotlines must not start answering anyone. (A reload keeps the last good
+        settings; this is for a first start with a broken file and nothing to fall back on.)"""
+        try:
+            return self.crisis
+        except KnowledgeError:
+            found = "; ".join(str(p) for p in self.problems if p.path.name == CRISIS_FILE)
+            raise KnowledgeError(
+                f"{found or self.directory / CRISIS_FILE}: tabot will not answer anyone "
+                "without its crisis hotlines; fix the file (`tabot kb lint` lists every "
+                "problem), or restore it from the release") from None
 
     def get(self, entry_id: str) -> Entry | None:
         return self._snapshot.entries.get(entry_id)
