@@ -6,15 +6,35 @@ hotlines, and flags the message urgent to TA staff. An advocate asking *about* c
 still gets the knowledge answer, with the hotlines added. The phrases and numbers live in
 `crisis.yaml` in the knowledge directory, which the coalition edits.
 
-Framing that speaks as "we" ("what do we do") is weaker than the rest: a survivor with children
-writes it too. It outweighs only danger phrases that name no one ("suicidal"), never one that
-names the writer or him ("going to kill me", "hes outside with").
+What reads as danger (each part is a list in `crisis.yaml`):
+- a `danger` phrase ("going to kill me", "i overdosed");
+- one of `people`, then within three words one of `acts`, then one of `targets` ("he" "kicked"
+  "me", "my dad" "beats" "me", "hes going to" "kill" "the kids"), so a blow nobody listed in
+  that exact form is still caught;
+- one of `people`, then one of `places`, with only small words between ("hes" "at the door",
+  "my ex is still" "outside the window"), or one of `places_last` that ends the message ("hes"
+  "outside");
+- `fear` ("im scared") with a `now` in the message ("tonight"); without one, fear only adds
+  the hotlines, since "im so scared of the audit" is fear too;
+- a message that is only a `plea` ("help me", "call 911"), give or take "please" and "now".
+A `not_danger` phrase ("kicked me out", "end it with") cancels the danger it overlaps.
+
+Who the danger is about decides what may outweigh it:
+- danger that names the writer (i, me, my, us, we, our) is never outweighed: "they said he
+  would kill me if i left" is a survivor, whatever "they said" suggests;
+- danger that names only him ("he has a gun") is outweighed by framing that names a third
+  party or the program ("client", "the caller", "our policy"), by `someone_else` ("she") in a
+  message without i, me or my, by a `past` time with no `now` ("last week"), or by a
+  `hypothetical` just before it ("does it matter if he has a gun"); not by framing the writer
+  speaks in ("what do i say to 911", "what do we do"), which a survivor writes too;
+- danger that names no one ("suicidal", "has a gun") is outweighed by any of these.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,8 +55,21 @@ class CrisisConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     last_verified: dt.date
     hotlines: list[Hotline] = Field(min_length=1)
+    spellings: dict[str, str] = Field(default_factory=dict)
     danger: list[str] = Field(min_length=1)
+    people: list[str] = Field(default_factory=list)
+    acts: list[str] = Field(default_factory=list)
+    targets: list[str] = Field(default_factory=list)
+    places: list[str] = Field(default_factory=list)
+    places_last: list[str] = Field(default_factory=list)
+    fear: list[str] = Field(default_factory=list)
+    now: list[str] = Field(default_factory=list)
+    pleas: list[str] = Field(default_factory=list)
+    not_danger: list[str] = Field(default_factory=list)
     advocate_framing: list[str] = Field(default_factory=list)
+    someone_else: list[str] = Field(default_factory=list)
+    hypothetical: list[str] = Field(default_factory=list)
+    past: list[str] = Field(default_factory=list)
     crisis_topics: list[str] = Field(default_factory=list)
 
 
@@ -46,48 +79,180 @@ class Assessment:
     topic: bool  # touches on danger or crisis: add the hotlines to the answer
 
 
-def _flat(text: str) -> str:
+# Danger with one of these names the writer: nothing outweighs it.
+_WRITER = frozenset({"i", "im", "ive", "id", "me", "my", "mine", "myself", "us", "we", "our"})
+# A message with one of these is the writer speaking of themselves: `someone_else` ("she")
+# does not make it an advocate's question.
+_I = frozenset({"i", "im", "ive", "id", "me", "my", "mine", "myself"})
+# Danger with one of these (and none of _WRITER) names him, or her.
+_HIM = frozenset({"he", "hes", "hed", "hell", "his", "him", "she", "shes", "her"})
+# Framing with one of these is the writer speaking as themselves ("what do i say", "how do we"),
+# which a survivor writes too. Not "our": a family does not write "our policy" or "our shelter".
+_SELF_SPOKEN = frozenset({"i", "im", "we"})
+# Between one of `people` and one of `places`: "my ex is still outside the window".
+_PLACE_FILLERS = frozenset({"is", "s", "still", "just", "already", "now", "right", "back",
+                            "again", "literally", "been", "standing", "sitting", "waiting",
+                            "hiding", "parked", "got"})
+# Besides a plea, a message that is only a plea may hold these: "please help me now".
+_PLEA_FILLERS = frozenset({"please", "now", "right", "asap", "someone", "somebody", "anyone",
+                           "i", "need", "me", "us", "oh", "god", "omg", "hurry", "quick",
+                           "quickly", "help"})
+_WORDS_BETWEEN_PERSON_AND_ACT = 3
+_WORDS_AFTER_HYPOTHETICAL = 3
+# "we're" is "we are" before the apostrophe goes: dropped, it would read "were".
+_ARE = re.compile(r"\b(we|they|you)['\u2019]re\b", re.IGNORECASE)
+
+Span = tuple[int, int]  # word positions, end exclusive
+
+
+def _plain(text: str) -> list[str]:
     """Apostrophes dropped before folding, so "he's" meets the phrase "hes"."""
-    return f" {fold(text.replace(chr(39), '').replace(chr(8217), ''))} "
+    return fold(_ARE.sub(r"\1 are", text).replace("'", "").replace("\u2019", "")).split()
 
 
-# A danger phrase with one of these is about the writer, or the man they are writing about.
-_PERSONAL = frozenset({"i", "im", "me", "my", "myself", "us", "he", "hes", "his", "him"})
-# A framing line with this speaks as a group, which a family in danger is too. Not "our": a
-# family does not write "our policy" or "our shelter".
-_PLURAL = frozenset({"we"})
+class _Spellings:
+    """Typed forms read as one spelling, in messages and phrases alike ("gonna": "going to")."""
+
+    def __init__(self, spellings: dict[str, str]) -> None:
+        self._longest = 1
+        self._map: dict[tuple[str, ...], list[str]] = {}
+        for typed, meant in spellings.items():
+            key = tuple(_plain(typed))
+            if key:
+                self._map[key] = _plain(meant)
+                self._longest = max(self._longest, len(key))
+
+    def __call__(self, text: str) -> list[str]:
+        words, out, i = _plain(text), [], 0
+        while i < len(words):
+            for size in range(min(self._longest, len(words) - i), 0, -1):
+                meant = self._map.get(tuple(words[i:i + size]))
+                if meant is not None:
+                    out += meant
+                    i += size
+                    break
+            else:
+                out.append(words[i])
+                i += 1
+        return out
 
 
-def _words(phrase: str) -> set[str]:
-    return set(_flat(phrase).split())
+class _Phrases:
+    """A list of phrases, found in a message's words wherever they start."""
+
+    def __init__(self, phrases: Iterable[tuple[str, ...]]) -> None:
+        self._by_first: dict[str, set[tuple[str, ...]]] = {}
+        for phrase in phrases:
+            if phrase:
+                self._by_first.setdefault(phrase[0], set()).add(phrase)
+        self.phrases = frozenset(p for group in self._by_first.values() for p in group)
+
+    def ends(self, words: list[str], start: int) -> list[int]:
+        """Where each phrase that starts at `start` ends."""
+        if start >= len(words):
+            return []
+        return [start + len(p) for p in self._by_first.get(words[start], ())
+                if tuple(words[start:start + len(p)]) == p]
+
+    def find(self, words: list[str]) -> list[Span]:
+        return [(i, end) for i in range(len(words)) for end in self.ends(words, i)]
 
 
-def _phrases(items: list[str]) -> re.Pattern[str] | None:
-    folded = sorted({_flat(p).strip() for p in items if _flat(p).strip()}, key=len, reverse=True)
-    if not folded:
-        return None
-    return re.compile(r" (?:" + "|".join(re.escape(p) for p in folded) + r") ")
+def _overlap(a: Span, b: Span) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
 
 
 class CrisisCheck:
     def __init__(self, config: CrisisConfig) -> None:
         self.config = config
-        self._danger = _phrases(config.danger)
-        self._personal = _phrases([p for p in config.danger if _words(p) & _PERSONAL])
-        self._framing = _phrases([p for p in config.advocate_framing if not _words(p) & _PLURAL])
-        self._plural = _phrases([p for p in config.advocate_framing if _words(p) & _PLURAL])
-        self._topics = _phrases(config.crisis_topics)
+        self._read = _Spellings(config.spellings)
+
+        def phrases(items: list[str]) -> _Phrases:
+            return _Phrases(tuple(self._read(item)) for item in items)
+
+        self._danger = phrases(config.danger)
+        self._people = phrases(config.people)
+        self._acts = phrases(config.acts)
+        self._targets = phrases(config.targets)
+        self._places = phrases(config.places)
+        self._places_last = phrases(config.places_last)
+        self._fear = phrases(config.fear)
+        self._now = phrases(config.now)
+        self._pleas = phrases(config.pleas)
+        self._not_danger = phrases(config.not_danger)
+        framing = [tuple(self._read(item)) for item in config.advocate_framing]
+        self._framing = _Phrases(p for p in framing if not set(p) & _SELF_SPOKEN)
+        self._self_framing = _Phrases(p for p in framing if set(p) & _SELF_SPOKEN)
+        self._someone_else = phrases(config.someone_else)
+        self._hypothetical = phrases(config.hypothetical)
+        self._past = phrases(config.past)
+        self._topics = phrases(config.crisis_topics)
+
+    def _harm(self, words: list[str]) -> list[Span]:
+        """One of `people`, up to three words, one of `acts`, one of `targets`."""
+        found = []
+        for start, person in self._people.find(words):
+            for act in range(person, min(person + _WORDS_BETWEEN_PERSON_AND_ACT, len(words)) + 1):
+                for target in self._acts.ends(words, act):
+                    found += [(start, end) for end in self._targets.ends(words, target)]
+        return found
+
+    def _near(self, words: list[str]) -> list[Span]:
+        """One of `people`, then small words only, then one of `places`, or one of
+        `places_last` that ends the message."""
+        def ends(at: int) -> list[int]:
+            return self._places.ends(words, at) + [
+                end for end in self._places_last.ends(words, at) if end == len(words)]
+
+        found = []
+        for start, place in self._people.find(words):
+            while place < len(words) and not ends(place) and words[place] in _PLACE_FILLERS:
+                place += 1
+            found += [(start, end) for end in ends(place)]
+        return found
+
+    def _plea(self, words: list[str]) -> list[Span]:
+        """A message that is only a plea ("help me", "call 911") and small words."""
+        pleas = self._pleas.find(words)
+        covered = {i for start, end in pleas for i in range(start, end)}
+        if pleas and all(i in covered or w in _PLEA_FILLERS for i, w in enumerate(words)):
+            return [(0, len(words))]
+        return []
+
+    def _dangers(self, words: list[str]) -> list[Span]:
+        spans = self._danger.find(words) + self._harm(words) + self._near(words)
+        spans += self._plea(words)
+        if self._now.find(words):
+            spans += self._fear.find(words)
+        # Everyday speech cancels the danger it overlaps ("he kicked me out"), unless a longer
+        # danger phrase holds it whole.
+        excuses = [e for e in self._not_danger.find(words)
+                   if not any(s[0] <= e[0] and e[1] <= s[1] and s != e for s in spans)]
+        return [s for s in spans if not any(_overlap(s, e) for e in excuses)]
 
     def assess(self, text: str) -> Assessment:
-        flat = _flat(text)
+        words = self._read(text)
+        dangers = self._dangers(words)
+        # Said of someone else, or of the past: an advocate's question, unless the writer
+        # speaks of themselves ("she"), or of now ("last week", "tonight").
+        framed = bool(self._framing.find(words)
+                      or (self._someone_else.find(words) and not set(words) & _I)
+                      or (self._past.find(words) and not self._now.find(words)))
+        self_framed = bool(self._self_framing.find(words))
+        ifs = [end for _, end in self._hypothetical.find(words)]
 
-        def found(pattern: re.Pattern[str] | None) -> bool:
-            return bool(pattern and pattern.search(flat))
+        def outweighed(span: Span) -> bool:
+            named = set(words[span[0]:span[1]])
+            if named & _WRITER:
+                return False
+            supposed = any(0 <= span[0] - end <= _WORDS_AFTER_HYPOTHETICAL for end in ifs)
+            if named & _HIM:
+                return framed or supposed
+            return framed or self_framed or supposed
 
-        danger = found(self._danger)
-        framed = found(self._framing) or (found(self._plural) and not found(self._personal))
-        topic = danger or found(self._topics)
-        return Assessment(crisis=danger and not framed, topic=topic)
+        crisis = any(not outweighed(span) for span in dangers)
+        topic = bool(dangers or self._fear.find(words) or self._topics.find(words))
+        return Assessment(crisis=crisis, topic=topic)
 
     def hotlines(self) -> str:
         lines = "\n".join(f"- {h.name}: {h.contact}" for h in self.config.hotlines)

@@ -9,7 +9,7 @@ from bot.chat.messages import AnswerReply, Message, SuggestReply, TextReply
 from bot.chat.ratelimit import RateLimiter
 from bot.config import Settings
 from bot.knowledge.base import KnowledgeBase
-from bot.knowledge.crisis import load_crisis
+from bot.knowledge.crisis import CrisisCheck, CrisisConfig, load_crisis
 from bot.knowledge.problems import Severity
 from bot.store.database import Database
 from bot.store.tables import Escalation, Interaction, OutboxMessage
@@ -83,10 +83,216 @@ ORDINARY = [
     "would it hurt me to apply for the grant late",
 ]
 
+# A third review (2026-11-29) typed invented messages the phrase list missed. Each now reads as
+# danger through the structure in crisis.yaml (who, what he does, to whom, where he is, a plea
+# on its own), not through its own sentence; the variants below were written for the tests.
+REVIEW_DANGER = [
+    # He is here, or on his way.
+    "he's outside the window",
+    "hes at the door",
+    "he's in the house",
+    "he broke into my house",
+    "he kicked the door in",
+    "hes on his way",
+    "he is here with a gun",
+    "hez at the door",
+    "he's bangin on the door",
+    "my ex husband is outside the house rn",
+    "he is at the door again",
+    "hes outside",
+    "my ex is downstairs",
+    "he got in the house",
+    # Asking for help, and nothing else.
+    "help me",
+    "call 911",
+    "need help now",
+    "plz help",
+    "HELP ME NOW!!",
+    "someone call 911",
+    # What he did or will do, to the writer or the children.
+    "he tried to kill me",
+    "he pulled a gun on me",
+    "he put a gun to my head",
+    "he held a knife to me",
+    "he kicked me",
+    "he pushed me down the stairs",
+    "he broke my arm",
+    "im bleeding",
+    "he'll hurt me",
+    "my dad beats me",
+    "he shot at us",
+    "hes going to kill the kids",
+    "he's hurting my kids",
+    "hes tryna kill me",
+    "he tried 2 kil me",
+    "my bf pulled a knife on me",
+    "he threw me against the wall",
+    "my stepdad hits me every night",
+    "he'd hurt me if he knew",
+    "hes gonna hurt the baby",
+    "he grabbed me by the throat",
+    # Sexual violence and drugging.
+    "i got raped",
+    "he forced me to have sex",
+    "i was drugged",
+    "i think i got roofied",
+    # Suicide and self-harm.
+    "kms",
+    "i took a bunch of pills",
+    "i overdosed",
+    "i have no reason to live",
+    "i cant go on",
+    "nobody would miss me",
+    "i took too many pills",
+    "i cant go on like this",
+    "no one would miss me if i was gone",
+    # Stalking and fear, with a time that makes it now.
+    "he is stalking me",
+    "we're not safe",
+    "my ex keeps following me",
+    "i don't feel safe tonight",
+    "im scared rn",
+    # First-person danger that advocate-sounding words used to outweigh.
+    "what do i say to 911 he has a gun",
+    "they said he would kill me if i left",
+    "she said hes outside my house",
+    "what do i tell the police hes outside",
+    "they told me hed kill me if i call the cops",
+]
+# Read as someone who may be in danger but not as danger now: the answer, with the hotlines.
+REVIEW_HOTLINES = [
+    "he took the kids",
+    "my ex took the kids and wont give them back",
+    "i dont feel safe",
+    "i dont feel safe at home",
+    "i'm scared",
+]
+# Raised as danger before 2026-11-29 (the first eight, by the review), or ordinary questions
+# that sit close to the new structure: none may be filed as a crisis.
+NOT_DANGER = [
+    "if the respondent has a gun can the judge order him to surrender it",
+    "when the abuser has a gun what does federal law say about firearms",
+    "lethality assessment: does it matter if he has a gun",
+    "is breaking in a violation of the protective order",
+    "breaking in new advocates",
+    "im so scared of the audit",
+    "i am in danger of missing the deadline",
+    "i want to end it with this vendor",
+    "suicidal ideation, when do we call 988 vs 911",
+    "help",
+    "/help",
+    "can he stay in the house during the divorce if she has a PO",
+    "he is here on a student visa, can she self-petition",
+    "what if he shows up at the shelter",
+    "he hit the kids last week, do we have to report to CPS",
+    "he broke in last night and she wants to break her lease early",
+    "he threatened to kill the kids if she leaves, does that matter for custody",
+    "he is in the house on the lease, can she get exclusive possession",
+    "the survivor says he kicked the door in, does that help the PO",
+    "what should we do if he shows up with a gun at the shelter",
+    "he kicked her out of the apartment, is that an illegal eviction",
+    "our ED kicked me off the committee",
+    "he keeps pushing me to apply for the director job",
+    "he shot me an email about the monitoring visit",
+    "he beat me to the grant application",
+    "can you help me with the VOCA match",
+    "help me find the ROI template",
+    "i need help with the OVW progress report now",
+    "police showed up at the shelter asking if someone is here",
+    "a man is at the door asking for a resident, what do we do",
+    "i'm terrified of public speaking at the conference",
+    "im afraid we will lose VOCA funding now",
+    "hes coming to the hearing tomorrow, can she bring an advocate",
+]
+
 
 @pytest.fixture(scope="module")
 def crisis(shipped_kb: KnowledgeBase):
     return shipped_kb.crisis
+
+
+@pytest.mark.parametrize("text", REVIEW_DANGER)
+def test_danger_the_third_review_found_gets_the_hotlines_first(crisis, text: str) -> None:
+    assert crisis.assess(text).crisis
+
+
+@pytest.mark.parametrize("text", REVIEW_HOTLINES)
+def test_fear_without_danger_now_gets_the_answer_with_the_hotlines(crisis, text: str) -> None:
+    found = crisis.assess(text)
+    assert found.topic and not found.crisis
+
+
+@pytest.mark.parametrize("text", NOT_DANGER)
+def test_questions_near_the_danger_structure_are_not_filed_as_a_crisis(crisis, text: str) -> None:
+    assert not crisis.assess(text).crisis
+
+
+def _check(**lists: list[str]) -> CrisisCheck:
+    return CrisisCheck(CrisisConfig.model_validate({
+        "last_verified": "2026-11-29", "hotlines": [{"name": "Emergency", "contact": "911"}],
+        "danger": ["kill myself"], **lists}))
+
+
+def test_an_act_added_once_is_found_with_every_person_and_target() -> None:
+    check = _check(people=["he", "my ex"], acts=["smack", "smacked"], targets=["me", "the kids"],
+                   spellings={"gonna": "going to"})
+    for text in ("he smacked me", "my ex just smacked the kids", "he is gonna smack me"):
+        assert check.assess(text).crisis, text
+    assert not check.assess("she smacked the table").crisis
+    assert not check.assess("he smacked the table, me and the kids left").crisis
+
+
+def test_everyday_speech_cancels_the_danger_it_overlaps_unless_a_longer_phrase_holds_it(
+        ) -> None:
+    check = _check(danger=["im in danger", "in danger of being"], not_danger=["in danger of"])
+    assert not check.assess("im in danger of missing the deadline").crisis
+    assert check.assess("im in danger of being hurt").crisis
+    assert check.assess("im in danger").crisis
+
+
+def test_what_outweighs_danger_depends_on_whom_it_names() -> None:
+    check = _check(danger=["has a gun", "he has a gun", "going to kill me"],
+                   advocate_framing=["client", "what do i say"], someone_else=["she"],
+                   hypothetical=["if"], past=["last week"], now=["now"])
+    assert not check.assess("what do i say when a caller has a gun").crisis  # names no one
+    assert check.assess("what do i say he has a gun").crisis  # names him: the writer's words
+    assert not check.assess("my client says he has a gun").crisis  # names him: a third party
+    assert not check.assess("does it matter if he has a gun").crisis
+    assert not check.assess("he has a gun and she wants a PO").crisis
+    assert check.assess("he has a gun and she is with me").crisis
+    assert not check.assess("he has a gun, he bought it last week").crisis
+    assert check.assess("he bought it last week and now he has a gun").crisis
+    assert check.assess("my client says he is going to kill me").crisis  # names the writer
+
+
+def test_a_place_alone_counts_only_where_the_message_ends() -> None:
+    check = _check(people=["he is"], places_last=["outside"], spellings={"he is": "hes"})
+    assert check.assess("he's outside").crisis
+    assert not check.assess("he is outside the jurisdiction").crisis
+
+
+def test_a_crisis_file_with_only_the_first_lists_still_loads(tmp_path: Path) -> None:
+    write_text(tmp_path / "crisis.yaml", """\
+        last_verified: 2026-11-29
+        hotlines: [{name: Emergency, contact: call 911}]
+        danger: [going to kill me]
+        advocate_framing: [client]
+        """)
+    check, problems = load_crisis(tmp_path)
+    assert problems == [] and check is not None
+    assert check.assess("he is going to kill me").crisis
+    assert not check.assess("client says he is going to kill her").crisis
+
+
+def test_a_misspelt_list_name_in_the_crisis_file_is_an_error_on_its_line(tmp_path: Path) -> None:
+    write_text(tmp_path / "crisis.yaml", """\
+        last_verified: 2026-11-29
+        hotlines: [{name: Emergency, contact: call 911}]
+        danger: [going to kill me]
+        peeple: [he]
+        """)
+    check, problems = load_crisis(tmp_path)
+    assert check is None and [(p.line, p.severity) for p in problems] == [(4, Severity.ERROR)]
 
 
 @pytest.mark.parametrize("text", IN_DANGER)
@@ -110,7 +316,7 @@ def test_the_question_sets_raise_no_new_false_alarms(crisis) -> None:
              for line in path.read_text().splitlines() if line.strip()]
     alarms = [text for text in texts if crisis.assess(text).crisis]
     assert len(texts) >= 1200
-    assert len(alarms) <= 1, alarms  # "suicidal ideation, when do we call 988 vs 911"
+    assert alarms == []
 
 
 def test_hotlines_carry_the_numbers_and_the_date_they_were_checked(crisis) -> None:
