@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python -m benchmarks.bench_handle
 	$(BIN)/python -m benchmarks.bench_concurrency
 	$(BIN)/python -m benchmarks.bench_redaction
+	$(BIN)/python -m benchmarks.bench_crisis
 	$(BIN)/python -m benchmarks.bench_console
 
 clean:
