@@ -31,14 +31,24 @@ def load_console_settings(env: Mapping[str, str] | None = None,
                           port: int | None = None) -> ConsoleSettings:
     env = os.environ if env is None else env
     raw = env.get("TABOT_PUBLIC_URL", "").strip().rstrip("/") or localhost_url(port)
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query \
-            or parts.fragment:
+    if not _web_address(raw):
         raise ConfigError(f"TABOT_PUBLIC_URL must be the address staff open tabot at, like "
                           f"https://tabot.example.org, got {raw!r}")
     timezone = timezone_setting(env.get("TABOT_TIMEZONE", ""))
     bot = env.get("TELEGRAM_BOT_USERNAME", "").strip().lstrip("@")
     return ConsoleSettings(raw, timezone, bot)
+
+
+def _web_address(raw: str) -> bool:
+    """http(s), a host, a port that is a number, and nothing a link could not carry (spaces,
+    a query or fragment that the sign-in path would be appended after)."""
+    parts = urlsplit(raw)
+    try:
+        parts.port  # noqa: B018 - reading the port is what checks it
+    except ValueError:
+        return False
+    return (parts.scheme in ("http", "https") and bool(parts.hostname)
+            and not any(ch.isspace() for ch in raw) and not parts.query and not parts.fragment)
 
 
 def localhost_url(port: int | None) -> str:
