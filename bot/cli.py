@@ -312,9 +312,12 @@ def _warn_of_localhost_links(settings: Settings, names: list[str]) -> None:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
+    text = " ".join(args.text)
+    if not any(ch.isalnum() for ch in text):
+        raise ConfigError("give a question with words in it, e.g. tabot ask \"can our shelter "
+                          "have a curfew\"")
     settings = load_settings(kb=args.kb)
     kb = load_knowledge(settings)  # files it skips, on stderr: the answer may have missed them
-    text = " ".join(args.text)
     match = Matcher(kb.index, settings.thresholds).match(text)
     crisis = kb.crisis.assess(text)
     if args.json:

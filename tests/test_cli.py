@@ -61,6 +61,13 @@ def test_ask_shows_what_chat_would_do_for_someone_in_danger() -> None:
     assert json.loads(tabot("ask", SUBPOENA, "--json").stdout)["crisis"] is False
 
 
+@pytest.mark.parametrize("question", ["", "  ", "?!"])
+def test_ask_without_words_says_to_give_a_question(question: str) -> None:
+    result = tabot("ask", question)
+    assert result.returncode != 0 and "give a question with words" in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+
+
 def test_ask_json_for_an_unrelated_question_names_no_entry() -> None:
     data = json.loads(tabot("ask", "best", "pizza", "toppings", "--json").stdout)
     assert data["outcome"] == "off-topic" and data["entry_id"] is None
