@@ -5,11 +5,16 @@ Order matters: a pattern runs on what the ones before it left, so the specific s
 A-number, a USCIS receipt number, a number after "passport") come before the general ones (nine
 digits as a social security number, any code of capitals and digits). Every pattern accepts the
 spaced, dashed and lower-case forms advocates type ("a 123 456 789", "eac-21-900-12345").
+
+A pattern that costs tens of microseconds a message and rarely matches (a spelled-out e-mail, a
+handle after its platform, a phone without its dash, a ZIP code) is tried only when a test that
+costs a few finds what it needs (GATES).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 _I = re.IGNORECASE
 _STREET = (
@@ -68,6 +73,111 @@ _CODE = (r"(?=(?:[A-Za-z0-9][ -]?){5})(?:[A-Za-z]{1,4}[ -]?)?\d[A-Za-z0-9]*"
          r"(?:[ -][A-Za-z0-9]*\d[A-Za-z0-9]*)*")
 
 
+# An e-mail address spelled out so that filters miss it: "jane dot doe at gmail dot com",
+# "jdoe (at) gmail.com". Only with a spoken "dot" before the ending, or a bracketed "at":
+# "look at thehotline.org" is a link, not an address.
+_SPOKEN_DOT = r"(?:\s+dot\s+|\s*[(\[{<]\s*dot\s*[)\]}>]\s*)"
+_MAIL_END = r"(?:com|net|org|edu|gov|us|co|io|me|info|biz)\b"
+_LOCAL_PART = (rf"\b(?>[\w+-]+)(?:(?:{_SPOKEN_DOT}|\s+(?:underscore|dash)\s+|[._-])"
+               r"(?>[\w+-]+))*")
+_SPELLED_EMAIL = (rf"{_LOCAL_PART}(?:\s+at\s+(?>[\w-]+)(?:(?:{_SPOKEN_DOT}|\.)(?>[\w-]+))*?"
+                  rf"{_SPOKEN_DOT}{_MAIL_END}|\s*[(\[{{<]\s*at\s*[)\]}}>]\s*(?>[\w-]+)"
+                  rf"(?:(?:{_SPOKEN_DOT}|\.)(?>[\w-]+))*?(?:{_SPOKEN_DOT}|\.){_MAIL_END})")
+# A handle after the platform it is on: "insta jane_doe88", "snap: janedoe22", "her ig is
+# jane.doe". Shaped like a handle (a digit, an underscore or a dot inside), so "snap
+# benefits", "the IG report" and "fb group" stay; after "username" or "handle is", any word.
+_PLATFORM = (r"insta|instagram|ig|snap|snapchat|tiktok|tik\s+tok|twitter|fb|facebook|messenger|"
+             r"threads|telegram|kik|discord|whatsapp|venmo|cash\s*app|zelle|paypal|onlyfans|"
+             r"reddit|youtube|twitch|tumblr|pinterest|linkedin|tinder|bumble|hinge|grindr|"
+             r"xbox|psn|roblox")
+_HANDLE_SHAPE = (r"(?=[A-Za-z_][\w.]*?(?:\d|_|[A-Za-z0-9]{2}\.[A-Za-z0-9]{2}))"
+                 r"[A-Za-z_][\w.]*[A-Za-z0-9_]")
+_USERNAME_WORDS = r"user\s?name|screen\s?name|gamer\s?tag"
+_USERNAME = rf"{_USERNAME_WORDS}|handle(?=\s+is\b|\s*:)"
+# What follows "her username is" when it is no username: "the same", "not", "changed".
+_NOT_A_HANDLE = (r"is|was|the|a|an|her|his|their|my|our|and|or|not|still|also|now|just|same|"
+                 r"different|unknown|private|public|changed|hacked|deleted|blocked|so|that|on|in")
+# Words before a phone number typed without its dash: "call her at", "cell #", "her number is".
+_PHONE_CUE = (r"\b(?:call|calls|called|calling|text|texts|texted|txt|phone|ph|cell|mobile|tel|"
+              r"reach|reached|dial|at|(?:her|his|my|their|new|old|home|work)\s+(?:number|num))\b"
+              r"(?:\s+number)?(?:\s+(?:her|him|them|me|us|back))?(?:\s+(?:at|on|is|was)\b|\s*[:#])?"
+              r"\s*")
+# A ZIP code, where one is meant: after "zip" or "postal code", after a state ("Fargo, ND
+# 58102", "bismarck nd 58501", "Fargo, North Dakota 58102"), or closing a street address
+# ("12 Oak St Fargo 58102"). Five digits alone are not one: "42 U.S.C. 10406", "28 CFR
+# 94.115", "$5000", "2023" stay.
+STATE_CODES = (
+    "AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|"
+    "NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC|PR|GU|VI|AS|MP"
+)
+# State codes that are also English words ("in", "or", "me") take a ZIP code only after a comma
+# or, in capitals, a capitalised word ("Portland OR 97201"): not "the IN 46204 office".
+_WORD_STATE_CODES = r"al|as|co|de|hi|id|in|la|ma|me|mo|ms|mt|ne|oh|ok|or|pa|va|wa|ga|ar|mp"
+_STATE_NAMES = (r"alabama|alaska|arizona|arkansas|california|colorado|connecticut|delaware|"
+                r"florida|georgia|hawaii|idaho|illinois|indiana|iowa|kansas|kentucky|louisiana|"
+                r"maine|maryland|massachusetts|michigan|minnesota|mississippi|missouri|montana|"
+                r"nebraska|nevada|new\s+hampshire|new\s+jersey|new\s+mexico|new\s+york|"
+                r"(?:north|south)\s+(?:carolina|dakota)|ohio|oklahoma|oregon|pennsylvania|"
+                r"rhode\s+island|tennessee|texas|utah|vermont|(?:west\s+)?virginia|washington|"
+                r"wisconsin|wyoming|puerto\s+rico")
+_ZIP = r"\d{5}(?:-\d{4})?(?![\w.,-]*\d)"
+# Words that put a number after an address in a question, not a ZIP code: "[ADDRESS] under
+# section 10406".
+_NOT_TOWN = (r"section|sec|title|part|chapter|form|grant|award|case|docket|room|usc|cfr|code|"
+             r"and|or|of|for|to|by|under|per|than|since|about|is|was|are|costs?|pays?|owes?")
+
+SPELLED_EMAIL = re.compile(_SPELLED_EMAIL, _I)
+# Seven digits are a local number: dashed or dotted anywhere ("555-0100", the pattern after
+# the social security one); run together or spaced only after a cue ("my client at 5550100",
+# "call her at 555 0100", "her cell is 555 0100"): "she makes 3500000 a year" and "case number
+# 2345678" are no phones.
+CUED_LOCAL_PHONE = re.compile(rf"(?P<cue>{_PHONE_CUE})[2-9]\d{{2}} ?\d{{4}}{_EXTENSION}"
+                              r"(?![ .,-]?\d)(?!\s*(?:dollars|usd|bucks)\b)", _I)
+CUED_HANDLE = re.compile(
+    rf"(?P<cue>\b(?i:{_PLATFORM})\b(?:'?s)?(?:\s+(?i:handle|user\s?name|name|account|acct|id|"
+    rf"profile|page))?(?:\s+(?i:is|was)\b|\s*[:=])?\s*){_HANDLE_SHAPE}\b"
+    rf"|(?P<go>\b(?i:{_USERNAME})(?:'?s)?\s+){_HANDLE_SHAPE}\b"
+    rf"|(?P<named>\b(?i:{_USERNAME})(?:'?s)?(?:\s+(?i:is|was)\b|\s*[:=])\s*)"
+    rf"(?!(?i:{_NOT_A_HANDLE})\b)[A-Za-z0-9_][\w.]*[A-Za-z0-9_]")
+ZIP_CODE = re.compile(
+    rf"(?P<cue>\b(?i:zip|zipcode|zip\s+code|postal\s+code|postcode)(?:'?s)?"
+    rf"(?:\s*(?i:is|was|:|#|-))?\s*){_ZIP}"
+    rf"|(?P<go>(?:\b[A-Z][\w'’-]*|\]),?\s+(?:{STATE_CODES}),?\s+"
+    rf"|(?<=[A-Za-z\]]),\s+(?i:{STATE_CODES}|{_STATE_NAMES}),?\s+"
+    rf"|(?<=[A-Za-z\]])\s+(?!(?i:{_WORD_STATE_CODES})\b)(?i:{STATE_CODES}|{_STATE_NAMES})"
+    rf",?\s+){_ZIP}"
+    rf"|(?P<tail>\[ADDRESS\](?:,?\s+(?!(?i:{_NOT_TOWN})\b)[A-Za-z][A-Za-z.'’-]*){{0,4}}"
+    rf",?\s+){_ZIP}")
+
+_LETTERS = re.compile(r"[a-z]+")
+_SPACE = re.compile(r"\\s[*+?]")
+# A word that starts a platform or "username" cue, written as one word or two ("cashapp", "cash
+# app"): without one, the handle pattern has nothing to follow.
+_HANDLE_CUES = frozenset(_LETTERS.findall(form)[0]
+                         for cue in f"{_PLATFORM}|{_USERNAME_WORDS}|handle".split("|")
+                         for form in (_SPACE.sub(" ", cue), _SPACE.sub("", cue)))
+_BRACKETED_AT = re.compile(r"[(\[{<]\s*at\s*[)\]}>]", _I)
+_SEVEN_DIGITS = re.compile(r"[2-9]\d\d ?\d{4}")
+_FIVE_DIGITS = re.compile(r"\d{5}")
+
+
+def _names_a_platform(text: str) -> bool:
+    return not _HANDLE_CUES.isdisjoint(_LETTERS.findall(text.lower()))
+
+
+def _spells_an_address(text: str) -> bool:
+    return "dot" in text.lower() or _BRACKETED_AT.search(text) is not None
+
+
+# What a costly pattern needs before it is worth trying.
+GATES: dict[re.Pattern[str], Callable[[str], bool]] = {
+    SPELLED_EMAIL: _spells_an_address,
+    CUED_HANDLE: _names_a_platform,
+    CUED_LOCAL_PHONE: lambda text: _SEVEN_DIGITS.search(text) is not None,
+    ZIP_CODE: lambda text: _FIVE_DIGITS.search(text) is not None,
+}
+
+
 def _cued(cue: str, value: str = _CODE) -> re.Pattern[str]:
     """A value after a cue and an optional "number"/"#"/"is"/":" ("passport no. X12345")."""
     return re.compile(rf"(?P<cue>\b(?:{cue})(?:'?s)?(?:\s*{_NUMBER_WORD})?(?:\s*(?:is|was|:|#))?"
@@ -76,6 +186,7 @@ def _cued(cue: str, value: str = _CODE) -> re.Pattern[str]:
 
 SHAPES: list[tuple[str, re.Pattern[str]]] = [
     ("[EMAIL]", re.compile(r"\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+\b")),
+    ("[EMAIL]", SPELLED_EMAIL),
     # "@jolene_b_88", "venmo @tam-ok", "cashapp $tamok91": an account someone can be found by.
     ("[HANDLE]", re.compile(r"(?<![\w.+@-])@[A-Za-z0-9_](?:[\w.-]*[A-Za-z0-9_])?"
                             r"|(?<![\w$])\$[A-Za-z][\w-]*\d[\w-]*|(?<![\w$])\$[A-Za-z][\w-]{5,}")),
@@ -114,6 +225,8 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
     ("[ACCOUNT NUMBER]", _cued(
         r"account|acct|acc|routing|aba|checking|savings|bank|iban|card\s+ending\s+in|"
         r"ending\s+in", value=r"\d(?:[ -]?\d){3,16}")),
+    # After the member and account numbers: "snap 12345678" is a SNAP card, not a handle.
+    ("[HANDLE]", CUED_HANDLE),
     ("[BADGE NUMBER]", _cued(r"badge|shield|officer|deputy|trooper|employee\s+id",
                              value=r"\d(?:[ -]?\d){2,9}")),
     # Before the card and social security shapes, which would take part of its digits.
@@ -126,6 +239,7 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
                          r"(?:\s*(?:is|:))?\s*)\d(?:[ -]?\d){8}\b", _I)),
     ("[PHONE]", re.compile(r"(?<![\w-])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?"
                            rf"\d{{4}}{_EXTENSION}|(?<![\w-])\d{{3}}[-.]\d{{4}}{_EXTENSION}", _I)),
+    ("[PHONE]", CUED_LOCAL_PHONE),
     ("[DATE]", re.compile(rf"\b\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}\b|\b(?:{_MONTHS})\.?\s+"
                           rf"\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b"
                           rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\b\.?,?\s+"
@@ -152,6 +266,7 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
         r"\s*[:#]?\s*(?:(?:is|was|reads)\s+)?"
         r"(?=[A-Za-z]{0,4}[ -]?\d)(?=[A-Za-z0-9-]*[A-Za-z]|[A-Za-z]{1,4}[ -])[A-Za-z0-9]{1,4}"
         r"(?:[ -](?=[A-Za-z0-9]*\d)[A-Za-z0-9]{2,8}|[A-Za-z0-9-]{2,8})\b", _I)),
+    ("[ZIP CODE]", ZIP_CODE),
     # Any code mixing capitals and digits: case numbers, plates, record ids ("26CV04041").
     # Not a form the knowledge base names ("HUD-5382", "SF-424", "DS-260").
     ("[ID]", re.compile(rf"\b(?!{_FORM})(?=[A-Z0-9-]*\d[A-Z0-9-]*\d)"

@@ -5,9 +5,10 @@ core (database, logs, staff, other platforms) goes through `redact()` first. Typ
 keep the question readable: "[NAME] in [PLACE] has an [A-NUMBER] and needs a PO".
 
 Two layers:
-* identifiers with a shape (bot/privacy/identifiers.py): phones, e-mails, A-numbers, USCIS
-  receipt and I-94 numbers, passport, licence, member, card and account numbers, IP addresses,
-  coordinates, street addresses, schools, dates, case numbers, plates, links;
+* identifiers with a shape (bot/privacy/identifiers.py): phones, e-mails, handles, A-numbers,
+  USCIS receipt and I-94 numbers, passport, licence, member, card and account numbers, IP
+  addresses, coordinates, street addresses, ZIP codes, schools, dates, case numbers, plates,
+  links, also as spoken ("jane dot doe at gmail dot com", "call her at 555 0100");
 * names and places, which have no shape, decided from data (bot/privacy/lexicon.py): the SSA
   first-name and Census surname lists say how strongly a word is a name, the Census gazetteer
   whether it is a place, and SCOWL how common an English word it is. A word the knowledge base
@@ -18,7 +19,10 @@ Two layers:
   is also as common a name as a word ("Judge Young", not "Judge Said no"); in lower case, a
   first name that is no English word and a listed surname after it are one name, even when the
   surname is a word ("keisha white"), unless the knowledge base uses that word ("keisha house
-  was searched", "jose bond hearing"): then only the first name is redacted.
+  was searched", "jose bond hearing"): then only the first name is redacted. Right after a cue,
+  a top first name that is at most a less common English word is a name ("client ana", "her
+  ex john"); after "name is", "named" or "goes by", any listed first name is ("her name is
+  maria"), since only a name follows those.
 """
 
 from __future__ import annotations
@@ -31,12 +35,12 @@ from typing import Protocol
 
 from bot.knowledge.normalize import STOPWORDS
 from bot.privacy import lexicon
-from bot.privacy.identifiers import SCHOOL, SHAPES, WITHOUT_DIGITS
+from bot.privacy.identifiers import GATES, SCHOOL, SHAPES, STATE_CODES, WITHOUT_DIGITS
 from bot.privacy.lexicon import Claims, Lexicon
 
 _NAME_CUES = (
     r"client|clinet|cleint|cient|clent|survivor|resident|victim|caller|participant|advocate|"
-    r"named|name is|name's|names|called|mom|mother|dad|father|husband|wife|boyfriend|"
+    r"named|name is|name's|names|goes by|called|mom|mother|dad|father|husband|wife|boyfriend|"
     r"girlfriend|bf|gf|partner|ex|fiance|fiancé|stepdad|stepmom|abuser|perp|son|daughter|kid|"
     r"child|baby|sister|brother|aunt|uncle|grandma|grandmother|grandpa|cousin|niece|nephew|"
     r"friend|neighbor|neighbour|coworker|roommate|officer|detective|deputy|judge|attorney|"
@@ -71,13 +75,9 @@ _LOWERCASE_ADJECTIVES = frozenset({"christian"})
 _CUED = re.compile(rf"\b((?i:{_NAME_CUES})\.?,?\s+(?:(?i:is|was)\s+)?)"
                    rf"((?:{_WORD})(?:\s+(?:{_WORD}))?)")
 _PLACE_CUED = re.compile(rf"\b((?i:{_PLACE_CUES})\s+)((?:{_WORD})(?:\s+(?:{_WORD})){{0,3}})")
-_STATE_CODES = (
-    "AL|AK|AZ|AR|CA|CO|CT|DE|FL|GA|HI|ID|IL|IN|IA|KS|KY|LA|ME|MD|MA|MI|MN|MS|MO|MT|NE|NV|NH|NJ|"
-    "NM|NY|NC|ND|OH|OK|OR|PA|RI|SC|SD|TN|TX|UT|VT|VA|WA|WV|WI|WY|DC|PR|GU|VI|AS|MP"
-)
 # "Fargo, ND" or "Dry Creek ND": a town named by its state, whether or not the lists know it.
 _TOWN_STATE = re.compile(rf"\b[A-Z][a-z][\w'’-]*(?:\s+[A-Z][a-z][\w'’-]*){{0,2}}"
-                         rf"(?=,?\s+(?:{_STATE_CODES})\b(?!-))")
+                         rf"(?=,?\s+(?:{STATE_CODES})\b(?!-))")
 _GAP = re.compile(r"\s+")
 _CAPITALISED_RUN = re.compile(r"(?<!\[)\b[A-Z](?:[a-z'’-]*[a-z]|[A-Z'’-]*[A-Z])?"
                               r"(?:\s+[A-Z](?:[a-z'’-]*[a-z]|[A-Z'’-]*[A-Z])?)*\b")
@@ -122,6 +122,9 @@ _AFTER_NAME = re.compile(r"\[NAME\]([ \t]+)([A-Za-z][A-Za-z'’-]*)")
 STRONG_NAME = 2  # Claims.name at or above this: a name the lists know well (see lexicon.py)
 _EMPTY = Lexicon({}, frozenset(), frozenset())
 _DIGIT = re.compile(r"\d")
+# Each shape with its gate, looked up once: hashing a compiled pattern hashes all its code.
+_SHAPES = [(placeholder, pattern, GATES.get(pattern))
+           for placeholder, pattern in [*SHAPES, ("[SCHOOL]", SCHOOL)]]
 _CACHE_SIZE = 50_000
 
 REDACTED_TOKEN = "0redacted"  # no knowledge base uses it, and it is never "corrected"
@@ -192,9 +195,11 @@ class Redactor:
             text = "" if text is None else str(text)
         kinds: set[str] = set()
         digits = _DIGIT.search(text) is not None
-        for placeholder, pattern in [*SHAPES, ("[SCHOOL]", SCHOOL)]:
+        for placeholder, pattern, gate in _SHAPES:
             if not digits and placeholder not in WITHOUT_DIGITS:
                 continue  # most shapes need a digit: skipping them halves the time
+            if gate is not None and not gate(text):
+                continue  # a costly pattern, and nothing it needs is there
             text, count = _substitute(pattern, placeholder, text)
             if count:
                 kinds.add(placeholder)
@@ -295,30 +300,63 @@ class Redactor:
         return claims.name >= claims.english
 
     def _cued_names(self, text: str) -> tuple[str, set[str]]:
-        """ "my client Rosa Delgado", "her son pim": up to two words after a cue."""
-        def replace(found: re.Match[str]) -> str:
+        """ "my client Rosa Delgado", "her son pim": up to two words after a cue. When they
+        are no name, the search goes on from the first of them, which may be a cue of its own
+        ("a child named ana", "her son goes by Tico")."""
+        out: list[str] = []
+        at = 0
+        while (found := _CUED.search(text, at)) is not None:
             words = found.group(2).split()
             kept = self._cued_words(found.group(1), words)
             if kept == 0:
-                return found.group(0)
+                out.append(text[at:found.start(2)])
+                at = found.start(2)
+                continue
             tail = " ".join(words[kept:])
-            return found.group(1) + _name(words[kept - 1]) + (" " + tail if tail else "")
-        return _changes(_CUED, replace, text, NAME)
+            out.append(text[at:found.end(1)] + _name(words[kept - 1])
+                       + (" " + tail if tail else ""))
+            at = found.end()
+        if not out:
+            return text, set()
+        out.append(text[at:])
+        new = "".join(out)
+        return new, {NAME} if new != text else set()
 
     def _cued_words(self, cue: str, words: list[str]) -> int:
         """How many of the words after a cue are a name: "my client keisha white" is a
         lower-case first name and surname, though "white" alone is a word."""
-        if len(words) == 2 and all(w.islower() for w in words) and (
-                self._lowercase_first_name(words[0]) and self._lowercase_surname(words[1])):
-            return 2
         naming = _NAMING.search(cue) is not None
         christening = _CHRISTENING.search(cue) is not None
+        if len(words) == 2 and all(w.islower() for w in words) and (
+                self._cued_first_name(words[0], christening)
+                and self._lowercase_surname(words[1])):
+            return 2
         kept = 0
         while kept < len(words) and (
                 self._cued_name(words[kept], naming)
-                or (christening and kept == 0 and _capitalised_word(words[0]))):
+                or (christening and kept == 0 and (_capitalised_word(words[0])
+                                                    or self._christened(words[0])))):
             kept += 1
         return kept
+
+    def _cued_first_name(self, word: str, christening: bool) -> bool:
+        """A lower-case first name right after a cue: a listed one that is at most a
+        less common English word ("client ana", "her ex john"), or after "name is" any
+        listed one ("her name is maria")."""
+        if self._lowercase_first_name(word) or (christening and self._christened(word)):
+            return True
+        claims = self._claims(word)
+        return (claims.first == 3 and claims.english <= 2 and not self._claimed(word)
+                and not self._wordlike(word) and _bare(word) not in _LOWERCASE_ADJECTIVES)
+
+    def _christened(self, word: str) -> bool:
+        """After "her name is" or "named", only a name follows: a listed first name is one
+        in lower case too, even one that is also a common word ("maria", "hope", "may"),
+        but not a function word or a word shaped like a verb ("her name is on the lease",
+        "her name is spelled wrong")."""
+        bare = _bare(word)
+        return (word.islower() and bare not in STOPWORDS and not self._wordlike(word)
+                and self._claims(word).first > 0)
 
     def _cued_name(self, word: str, naming: bool) -> bool:
         if self._claimed(word):
@@ -328,6 +366,8 @@ class Redactor:
             return True
         if word[0].isupper():  # "her son Will": a listed name, unless a very common word
             return (claims.name > 0 and claims.name + 1 >= claims.english) or self._unknown(word)
+        if self._cued_first_name(word, christening=False):
+            return True  # "client ana": a name, though "ana" is also a rare English word
         if claims.english:  # "her husband beat her", "a resident overdoses"
             return False
         # "her son brody": after a cue a well-known name is a name, though it is one letter
@@ -604,11 +644,12 @@ def _name(last_word: str) -> str:
 
 
 def _substitute(pattern: re.Pattern[str], placeholder: str, text: str) -> tuple[str, int]:
-    """Replace each match, keeping a cue the pattern names ("passport no. [PASSPORT NUMBER]")."""
-    if not {"cue", "go"} & set(pattern.groupindex):
+    """Replace each match, keeping what the pattern names: a cue ("passport no. [PASSPORT
+    NUMBER]", "zip [ZIP CODE]") or the words before a ZIP code ("Fargo, ND [ZIP CODE]")."""
+    if not pattern.groupindex:
         return pattern.subn(placeholder, text)
-    cues = [name for name in pattern.groupindex if name in ("cue", "go")]
-    return pattern.subn(lambda m: "".join(m.group(c) or "" for c in cues) + placeholder, text)
+    kept = list(pattern.groupindex)  # each alternative names its own: one at most matches
+    return pattern.subn(lambda m: "".join(m.group(c) or "" for c in kept) + placeholder, text)
 
 
 def _changes(pattern: re.Pattern[str], replace: Callable[[re.Match[str]], str], text: str,
