@@ -100,7 +100,8 @@ class Database:
         unlocked, they ran the same migrations together and collided in the catalog. Whoever
         waited finds the schema at head and has nothing left to do."""
         try:
-            async with self._file_lock(), self.engine.begin() as connection:
+            async with self._file_lock(), self._migrating() as engine, \
+                    engine.begin() as connection:
                 if connection.dialect.name == "postgresql":
                     # Released with the transaction: when the migrations commit or roll back.
                     await connection.execute(text("SELECT pg_advisory_xact_lock(:key)"),
@@ -108,6 +109,20 @@ class Database:
                 await connection.run_sync(_upgrade, safe_url(self.url))
         except (OperationalError, DBAPIError, OSError) as exc:
             raise DatabaseUnavailable(_unusable(self.url, exc)) from None
+
+    @contextlib.asynccontextmanager
+    async def _migrating(self) -> AsyncIterator[AsyncEngine]:
+        """The engine to migrate with: on PostgreSQL one with no limit on a statement, since
+        waiting for another process's migrations, or a migration itself, may take minutes."""
+        parsed = make_url(self.url)
+        if parsed.get_backend_name() == "sqlite":
+            yield self.engine
+            return
+        engine = _engine(parsed, limit_statements=False)
+        try:
+            yield engine
+        finally:
+            await engine.dispose()
 
     def _file_lock(self) -> contextlib.AbstractAsyncContextManager[None]:
         """SQLite has no advisory locks: a file beside the database stands in for one. An
@@ -122,12 +137,14 @@ class Database:
         await self.engine.dispose()
 
 
-def _engine(parsed: URL) -> AsyncEngine:
-    """An engine tuned for the backend; a SQLite file's folder is made if it is missing."""
+def _engine(parsed: URL, limit_statements: bool = True) -> AsyncEngine:
+    """An engine tuned for the backend; a SQLite file's folder is made if it is missing.
+    On PostgreSQL a statement may run `STATEMENT_SECONDS` unless `limit_statements` is off."""
     if parsed.get_backend_name() != "sqlite":
         # libpq's connect_timeout, application_name and options, as asyncpg takes them.
         target, arguments = connect_arguments(asyncpg_url(parsed))
-        arguments = {"timeout": CONNECT_SECONDS, "command_timeout": STATEMENT_SECONDS,
+        arguments = {"timeout": CONNECT_SECONDS,
+                     "command_timeout": STATEMENT_SECONDS if limit_statements else None,
                      **arguments}
         engine = create_async_engine(target, connect_args=arguments, pool_size=POOL_SIZE,
                                      max_overflow=MAX_OVERFLOW, hide_parameters=True)

@@ -108,3 +108,24 @@ async def test_a_failed_statement_is_reported_without_the_text_it_carried(
             await connection.execute(text("SELECT CAST(:value AS INTEGER) + no_such_column"),
                                      {"value": "Invented Name 555-0100"})
     assert "555-0100" not in str(failed.value)
+
+
+async def test_a_chat_statement_is_cut_off_but_a_migration_may_wait_its_turn(
+        postgres_database: Database, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A hung statement must not hold a reply (a crisis message's filing among them), but a
+    process starting while another migrates waits for the lock as long as that takes."""
+    monkeypatch.setattr(database_module, "STATEMENT_SECONDS", 0.5)
+    db = Database(postgres_database.url)
+    try:
+        with pytest.raises((TimeoutError, DBAPIError)):
+            async with db.engine.connect() as connection:
+                await connection.execute(text("SELECT pg_sleep(2)"))
+        async with postgres_database.engine.begin() as other:
+            await other.execute(text("SELECT pg_advisory_xact_lock(:key)"),
+                                {"key": database_module.MIGRATION_LOCK_KEY})
+            waiting = asyncio.create_task(db.upgrade())
+            await asyncio.sleep(1.5)  # three times the statement limit
+            assert not waiting.done()
+        await asyncio.wait_for(waiting, 30)
+    finally:
+        await db.close()
