@@ -540,8 +540,9 @@ class TelegramAdapter(Adapter):
             if not (admitted := await self._admit(message, self._actor(update),
                                                   message.text)):
                 return
-            command = message.text.split()[0].lstrip("/").split("@")[0].casefold()
-            rest = " ".join(context.args or [])
+            head, *after = message.text.split(None, 1)  # context.args would lose line breaks
+            command = head.lstrip("/").split("@")[0].casefold()
+            rest = after[0] if after else ""
             await self._ask(update, admitted, f"/{command} {rest}".strip()
                             if command in {"staff", *STAFF_COMMANDS} else command)
 

@@ -808,12 +808,13 @@ async def test_staff_slash_commands_act_and_an_unknown_command_is_answered(
     telegram.api.text("/queue", STAFF)
     [listing] = await telegram.replies_to(STAFF)
     assert "TA-0001" in listing["text"]
-    telegram.api.text("/answer TA-0001 Ask your bookkeeper first.", STAFF)
+    telegram.api.text("/answer TA-0001 Ask your bookkeeper first.\n\nThen call us.", STAFF)
     await telegram.replies_to(STAFF, 2)
     await telegram.deliver()
     relayed = [p for p in await telegram.replies_to(ADVOCATE, 2)
                if "Ask your bookkeeper first." in p["text"]]
     assert len(relayed) == 1
+    assert "first.\n\nThen call us." in relayed[0]["text"]  # the answer's paragraphs kept
     telegram.api.text("/foo", ADVOCATE)
     unknown = (await telegram.replies_to(ADVOCATE, 3))[-1]
     assert "/help" in unknown["text"]
