@@ -10,6 +10,7 @@ The alert names the question and the reason, never the message's text: staff hav
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from sqlalchemy import exists, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +26,7 @@ DELAYED = "delayed"  # the event for a message to an asker still failing after `
 # How long a message to an asker may keep failing, for a reason that is not a refusal for good
 # (a group where the bot may no longer post, a platform down), before staff are told once.
 DELAY_ALERT = dt.timedelta(hours=1)
+DELAY_WORDS = "an hour"  # `DELAY_ALERT`, as the alert says it
 _WHAT = {DeliveryKind.ANSWER: "the answer", DeliveryKind.LATE: "the notice that the answer "
          "is late", DeliveryKind.FILED: "the reference of their question"}
 
@@ -52,13 +54,7 @@ async def still_failing(db: Database, message_id: int, error: str,
         row = await session.get(OutboxMessage, message_id)
         if row is None or not _long_failing(row) or await _told(session, row):
             return False
-        what = _WHAT[DeliveryKind(row.kind)]
-        session.add(EscalationEvent(escalation_id=row.escalation_id, kind=DELAYED,
-                                    actor=SYSTEM.id, detail=f"{what} ({error})",
-                                    created_at=utcnow()))
-        text = delayed_text(reference_for(row.escalation_id), what, row.platform, error)
-        for platform in notify:
-            outbox.to_staff(session, DeliveryKind.STAFF_ALERT, platform, text, row.escalation_id)
+        _record_and_alert(session, row, DELAYED, error, delayed_text, notify)
     return True
 
 
@@ -70,15 +66,18 @@ def _long_failing(row: OutboxMessage) -> bool:
 
 
 async def _told(session: AsyncSession, row: OutboxMessage) -> bool:
-    """Told already about this message: an event since it was queued."""
+    """Told already about this message: an event about its kind of message ("the answer",
+    not the reference that is failing too) since it was queued."""
     return bool(await session.scalar(select(exists().where(
         EscalationEvent.escalation_id == row.escalation_id, EscalationEvent.kind == DELAYED,
+        EscalationEvent.detail.startswith(f"{_WHAT[DeliveryKind(row.kind)]} ("),
         EscalationEvent.created_at >= row.created_at))))
 
 
 def delayed_text(reference: str, what: str, platform: str, error: str) -> str:
-    return (f"{reference}: {what} has not reached the asker on {platform} for over an hour "
-            f"({error}). tabot keeps trying; if it matters soon, reach them another way.")
+    return (f"{reference}: {what} has not reached the asker on {platform} for over "
+            f"{DELAY_WORDS} ({error}). tabot keeps trying; if it matters soon, reach them "
+            "another way.")
 
 
 def tell_staff(session: AsyncSession, row: OutboxMessage, reason: str,
@@ -86,10 +85,18 @@ def tell_staff(session: AsyncSession, row: OutboxMessage, reason: str,
     """The history event and the alerts for one asker's message given up, inside the
     caller's transaction. An alert that is itself refused is given up like any staff message,
     with no alert about it."""
+    _record_and_alert(session, row, EVENT, reason, alert_text, notify)
+
+
+def _record_and_alert(session: AsyncSession, row: OutboxMessage, kind: str, reason: str,
+                      wording: Callable[[str, str, str, str], str],
+                      notify: tuple[str, ...]) -> None:
+    """An event of `kind` in the question's history, and an alert worded by `wording` for
+    staff on each of the `notify` platforms."""
     what = _WHAT[DeliveryKind(row.kind)]
-    session.add(EscalationEvent(escalation_id=row.escalation_id, kind=EVENT, actor=SYSTEM.id,
+    session.add(EscalationEvent(escalation_id=row.escalation_id, kind=kind, actor=SYSTEM.id,
                                 detail=f"{what} ({reason})", created_at=utcnow()))
-    text = alert_text(reference_for(row.escalation_id), what, row.platform, reason)
+    text = wording(reference_for(row.escalation_id), what, row.platform, reason)
     for platform in notify:
         outbox.to_staff(session, DeliveryKind.STAFF_ALERT, platform, text, row.escalation_id)
 

@@ -181,6 +181,28 @@ async def test_staff_are_told_once_when_an_answer_keeps_failing_for_over_an_hour
     assert await dispatcher.deliver_pending() == 1  # still tried, and delivered in the end
 
 
+async def test_an_answer_failing_for_an_hour_is_told_even_after_its_reference_was(
+        core: Core, database: Database) -> None:
+    """Staff told that the asker never got the reference still need to know the answer they
+    wrote has not reached them either."""
+    adapter = FlakyAdapter(core)
+    adapter.failures = 10
+    dispatcher = Dispatcher(database, [adapter], notify=("telegram",))
+    message = Message("test", "U1", "dm-U1", "a question")
+    escalation = await new_escalation(database, message, "a question", Reason.NO_MATCH, [])
+    for kind, text in ((DeliveryKind.FILED, "Invented reference."),
+                       (DeliveryKind.ANSWER, "Invented answer.")):
+        async with database.session() as session, session.begin():
+            outbox.to_asker(session, kind, escalation, text)
+        [*_, row] = await rows(database)
+        await age(database, row.id, undelivered.DELAY_ALERT + dt.timedelta(minutes=1))
+        await lapse(database, row.id)
+        assert await dispatcher.deliver_pending() == 0
+    alerts = [r.text for r in await rows(database) if r.kind == DeliveryKind.STAFF_ALERT]
+    assert [a.split(" has not")[0] for a in alerts] == ["TA-0001: the reference of their question",
+                                                        "TA-0001: the answer"]
+
+
 async def test_each_failure_waits_longer_before_the_next_try(core: Core,
                                                               database: Database) -> None:
     adapter = FlakyAdapter(core)
