@@ -144,7 +144,7 @@ def check_staff(staff: frozenset[str]) -> None:
     if all(item.startswith(f"{TERMINAL}:") for item in staff):
         return  # no need to import every adapter to know the terminal
     adapters = {adapter.name: adapter for _, adapter in _adapters()}
-    known = known_platforms()
+    known = {TERMINAL, *adapters}
     unknown = sorted(item for item in staff if item.split(":", 1)[0] not in known)
     if unknown:
         raise ConfigError(f"TABOT_STAFF entries must start with a platform tabot knows "

@@ -31,7 +31,8 @@ from bot.app import (
 )
 from bot.chat.messages import Actor
 from bot.config import ConfigError, Settings
-from bot.knowledge.base import SHIPPED_KNOWLEDGE, KnowledgeBase
+from bot.knowledge import base as knowledge_base
+from bot.knowledge.base import SHIPPED_KNOWLEDGE, KnowledgeBase, KnowledgeError
 from bot.store.database import Database
 from bot.store.tables import AuditEntry, Interaction, InteractionCount
 from tests.conftest import (
@@ -142,6 +143,27 @@ async def test_the_runtime_refuses_the_test_double_before_it_opens_anything(
     with pytest.raises(ConfigError, match="no adapter named 'testing'"):
         async with runtime:
             pass
+    assert not (tmp_path / "tabot.db").exists()
+
+
+async def test_a_broken_crisis_file_with_nothing_to_fall_back_on_stops_the_start(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The default knowledge folder is the shipped one: a coalition that breaks its
+    crisis.yaml there has no other to fall back on, and every message would fail. The start
+    says so, before a database is opened or a message taken."""
+    shipped = tmp_path / "knowledge"
+    shutil.copytree(SHIPPED_KNOWLEDGE, shipped)
+    (shipped / "crisis.yaml").write_text('hotlines: ["unclosed\n', encoding="utf-8")
+    monkeypatch.setattr(knowledge_base, "SHIPPED_KNOWLEDGE", shipped)
+    knowledge_base.shipped_crisis.cache_clear()
+    settings = Settings(database_url=f"sqlite+aiosqlite:///{tmp_path / 'tabot.db'}",
+                        knowledge_dir=shipped)
+    try:
+        with pytest.raises(KnowledgeError, match=r"crisis\.yaml.*without its crisis hotlines"):
+            async with Runtime(settings, ["console"], env={}, handle_signals=False):
+                pass
+    finally:
+        knowledge_base.shipped_crisis.cache_clear()
     assert not (tmp_path / "tabot.db").exists()
 
 

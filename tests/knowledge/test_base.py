@@ -1,9 +1,7 @@
-import shutil
 from pathlib import Path
 
 import pytest
 
-from bot.knowledge import base
 from bot.knowledge.base import KnowledgeBase, KnowledgeError
 from bot.knowledge.problems import Severity
 from tests.conftest import entry, write_text, write_yaml
@@ -146,24 +144,6 @@ def test_the_shipped_knowledge_base_meets_the_content_contract(shipped_kb) -> No
     assert all(len(e.questions) >= 6 for e in entries)
     assert all(e.sources for e in entries)
     assert not [p for p in shipped_kb.problems if p.severity is Severity.ERROR]
-
-
-def test_a_broken_crisis_file_with_nothing_to_fall_back_on_refuses_to_start(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The default knowledge folder is the shipped one: a coalition that breaks its
-    crisis.yaml there has no other to fall back on, and every message would fail. Start-up
-    must say so instead of serving a bot that cannot give the hotlines."""
-    shipped = tmp_path / "knowledge"
-    shutil.copytree(base.SHIPPED_KNOWLEDGE, shipped)
-    (shipped / "crisis.yaml").write_text('hotlines: ["unclosed\n', encoding="utf-8")
-    monkeypatch.setattr(base, "SHIPPED_KNOWLEDGE", shipped)
-    base.shipped_crisis.cache_clear()
-    try:
-        kb = KnowledgeBase.load(shipped)
-        with pytest.raises(KnowledgeError, match=r"crisis\.yaml.*without its crisis hotlines"):
-            kb.require_crisis()
-    finally:
-        base.shipped_crisis.cache_clear()
 
 
 def test_a_broken_crisis_file_falls_back_on_the_shipped_hotlines(tmp_path: Path) -> None:
