@@ -178,7 +178,7 @@ class Conversation:
             return await self._crisis(message, text)  # before any limit: safety comes first
         replies = await self._typed(message, text)
         if assessment.topic:  # whatever the reply, a limit's included: danger was mentioned
-            replies.append(TextReply(copy.CRISIS_ADDED + self.knowledge.crisis.hotlines()))
+            replies.append(self._hotlines(copy.CRISIS_ADDED))
         return replies
 
     async def _typed(self, message: Message, text: str) -> list[Reply]:
@@ -212,10 +212,13 @@ class Conversation:
         database cannot say who is a member): the hotlines if it reads as danger. Nothing is
         filed or stored, which is what lets it run with no database."""
         assessment = self.knowledge.crisis.assess(clean(text))
-        hotlines = self.knowledge.crisis.hotlines()
         if assessment.crisis:
-            return [TextReply(copy.CRISIS_FIRST + hotlines)]
-        return [TextReply(copy.CRISIS_ADDED + hotlines)] if assessment.topic else []
+            return [self._hotlines(copy.CRISIS_FIRST)]
+        return [self._hotlines(copy.CRISIS_ADDED)] if assessment.topic else []
+
+    def _hotlines(self, lead: str) -> TextReply:
+        """The hotlines under `lead`: first for a crisis, added for a mention of danger."""
+        return TextReply(lead + self.knowledge.crisis.hotlines())
 
     def _limited(self, message: Message) -> list[Reply]:
         if self._rate.allow(message.actor):
@@ -274,7 +277,7 @@ class Conversation:
 
     async def _crisis(self, message: Message, text: str) -> list[Reply]:
         """Hotlines first and at once; staff flagged urgent; no counselling."""
-        replies: list[Reply] = [TextReply(copy.CRISIS_FIRST + self.knowledge.crisis.hotlines())]
+        replies: list[Reply] = [self._hotlines(copy.CRISIS_FIRST)]
         # A crisis is never refused for its length, but no more than the limit is kept: cut
         # after redacting, since a cut through a phone number or name would hide it from the
         # redactor.
