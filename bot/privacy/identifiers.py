@@ -97,9 +97,11 @@ _USERNAME = rf"{_USERNAME_WORDS}|handle(?=\s+is\b|\s*:)"
 # What follows "her username is" when it is no username: "the same", "not", "changed".
 _NOT_A_HANDLE = (r"is|was|the|a|an|her|his|their|my|our|and|or|not|still|also|now|just|same|"
                  r"different|unknown|private|public|changed|hacked|deleted|blocked|so|that|on|in")
-# Words before a phone number typed without its dash: "call her at", "cell #", "her number is".
+# Words before a phone number typed without its dash: "call her at", "cell #", "her number is",
+# "reach her at". Not a bare "at" or "reach": "spending is at 2500000", "reach 2000000 survivors".
 _PHONE_CUE = (r"\b(?:call|calls|called|calling|text|texts|texted|txt|phone|ph|cell|mobile|tel|"
-              r"reach|reached|dial|at|(?:her|his|my|their|new|old|home|work)\s+(?:number|num))\b"
+              r"dial|reach(?:ed)?(?=(?:\s+(?:her|him|them|me|us))?\s+(?:at|on)\b)|"
+              r"(?:her|his|my|their|new|old|home|work)\s+(?:number|num))\b"
               r"(?:\s+number)?(?:\s+(?:her|him|them|me|us|back))?(?:\s+(?:at|on|is|was)\b|\s*[:#])?"
               r"\s*")
 # A ZIP code, where one is meant: after "zip" or "postal code", after a state ("Fargo, ND
@@ -121,6 +123,19 @@ _STATE_NAMES = (r"alabama|alaska|arizona|arkansas|california|colorado|connecticu
                 r"rhode\s+island|tennessee|texas|utah|vermont|(?:west\s+)?virginia|washington|"
                 r"wisconsin|wyoming|puerto\s+rico")
 _ZIP = r"\d{5}(?:-\d{4})?(?![\w.,-]*\d)"
+# What is counted, not dialled or mailed to: "reach 2000000 survivors", "Ohio 45000 in match".
+_COUNTED = (r"advocates?|survivors?|victims?|clients?|people|persons?|families|households?|"
+            r"children|kids|women|men|youth|staff|members?|programs?|shelters?|meals?|nights?|"
+            r"beds?|calls?|texts?|hours?|days?|weeks?|months?|years?|times|visits?|dollars?|"
+            r"usd|bucks|cents")
+# After a state, five digits are an amount when a count or "for", "or", "in" follows ("In
+# California 50000 advocates", "Virginia 75000 for audits", "Texas 75000 or 750000"); with no
+# comma before the state they are a ZIP code only at the end of a clause ("bismarck nd 58501",
+# "fargo nd 58102, she said"), not in "in texas 75001 was the old limit".
+_NOT_COUNTED = rf"(?!\s+(?i:{_COUNTED}|for|or|in|per|of|to|than)\b)"
+_CLAUSE_END = r"(?=\s*(?:$|[.,;:!?)\]\n]))"
+# Capitalised words that open a sentence, not a town before a state code: "In TX 75000".
+_NOT_TOWN_CAPS = r"In|At|On|For|Of|Across|From|To|And|Or|The|Our|Their|All|By|With|Is|Are"
 # Words that put a number after an address in a question, not a ZIP code: "[ADDRESS] under
 # section 10406".
 _NOT_TOWN = (r"section|sec|title|part|chapter|form|grant|award|case|docket|room|usc|cfr|code|"
@@ -128,11 +143,18 @@ _NOT_TOWN = (r"section|sec|title|part|chapter|form|grant|award|case|docket|room|
 
 SPELLED_EMAIL = re.compile(_SPELLED_EMAIL, _I)
 # Seven digits are a local number: dashed or dotted anywhere ("555-0100", the pattern after
-# the social security one); run together or spaced only after a cue ("my client at 5550100",
-# "call her at 555 0100", "her cell is 555 0100"): "she makes 3500000 a year" and "case number
-# 2345678" are no phones.
-CUED_LOCAL_PHONE = re.compile(rf"(?P<cue>{_PHONE_CUE})[2-9]\d{{2}} ?\d{{4}}{_EXTENSION}"
-                              r"(?![ .,-]?\d)(?!\s*(?:dollars|usd|bucks)\b)", _I)
+# the social security one); run together or spaced only after a cue ("call her at 5550100",
+# "her cell is 555 0100", spaced after "at": "maria at 555 0100"): "she makes 3500000 a year",
+# "case number 2345678" and "we called 2500000 households" are no phones.
+_PHONE_END = rf"{_EXTENSION}(?![ .,-]?\d)(?!\s*(?:{_COUNTED})\b)"
+CUED_LOCAL_PHONE = re.compile(rf"(?P<cue>{_PHONE_CUE}|\bat\s+(?=\d{{3}} ))[2-9]\d{{2}} ?\d{{4}}"
+                              rf"{_PHONE_END}", _I)
+# "my client maria at 5550100": seven digits run together after a bare "at" are a phone only
+# when the message also speaks of calling (GATES); "the award is at 2500000" is an amount.
+AT_LOCAL_PHONE = re.compile(rf"(?P<cue>\bat\s+)[2-9]\d{{6}}{_PHONE_END}", _I)
+_CALLING = re.compile(r"\b(?:call|calls|called|calling|text|texts|texted|texting|txt|phone|"
+                      r"cell|mobile|tel|dial|reach|reached|(?:her|his|my|their|new|old|home|"
+                      r"work)\s+(?:number|num))\b", _I)
 CUED_HANDLE = re.compile(
     rf"(?P<cue>\b(?i:{_PLATFORM})\b(?:'?s)?(?:\s+(?i:handle|user\s?name|name|account|acct|id|"
     rf"profile|page))?(?:\s+(?i:is|was)\b|\s*[:=])?\s*){_HANDLE_SHAPE}\b"
@@ -142,10 +164,10 @@ CUED_HANDLE = re.compile(
 ZIP_CODE = re.compile(
     rf"(?P<cue>\b(?i:zip|zipcode|zip\s+code|postal\s+code|postcode)(?:'?s)?"
     rf"(?:\s*(?i:is|was|:|#|-))?\s*){_ZIP}"
-    rf"|(?P<go>(?:\b[A-Z][\w'’-]*|\]),?\s+(?:{STATE_CODES}),?\s+"
-    rf"|(?<=[A-Za-z\]]),\s+(?i:{STATE_CODES}|{_STATE_NAMES}),?\s+"
-    rf"|(?<=[A-Za-z\]])\s+(?!(?i:{_WORD_STATE_CODES})\b)(?i:{STATE_CODES}|{_STATE_NAMES})"
-    rf",?\s+){_ZIP}"
+    rf"|(?P<go>(?:\b(?!(?:{_NOT_TOWN_CAPS})\b)[A-Z][\w'’-]*|\]),?\s+(?:{STATE_CODES}),?\s+"
+    rf"|(?<=[A-Za-z\]]),\s+(?i:{STATE_CODES}|{_STATE_NAMES}),?\s+){_ZIP}{_NOT_COUNTED}"
+    rf"|(?P<loose>(?<=[A-Za-z\]])\s+(?!(?i:{_WORD_STATE_CODES})\b)"
+    rf"(?i:{STATE_CODES}|{_STATE_NAMES}),?\s+){_ZIP}{_CLAUSE_END}"
     rf"|(?P<tail>\[ADDRESS\](?:,?\s+(?!(?i:{_NOT_TOWN})\b)[A-Za-z][A-Za-z.'’-]*){{0,4}}"
     rf",?\s+){_ZIP}")
 
@@ -174,6 +196,8 @@ GATES: dict[re.Pattern[str], Callable[[str], bool]] = {
     SPELLED_EMAIL: _spells_an_address,
     CUED_HANDLE: _names_a_platform,
     CUED_LOCAL_PHONE: lambda text: _SEVEN_DIGITS.search(text) is not None,
+    AT_LOCAL_PHONE: lambda text: (_SEVEN_DIGITS.search(text) is not None
+                                  and _CALLING.search(text) is not None),
     ZIP_CODE: lambda text: _FIVE_DIGITS.search(text) is not None,
 }
 
@@ -240,6 +264,7 @@ SHAPES: list[tuple[str, re.Pattern[str]]] = [
     ("[PHONE]", re.compile(r"(?<![\w-])(?:\+?1[\s.-]?)?\(?\d{3}\)?[\s.-]?\d{3}[\s.-]?"
                            rf"\d{{4}}{_EXTENSION}|(?<![\w-])\d{{3}}[-.]\d{{4}}{_EXTENSION}", _I)),
     ("[PHONE]", CUED_LOCAL_PHONE),
+    ("[PHONE]", AT_LOCAL_PHONE),
     ("[DATE]", re.compile(rf"\b\d{{1,2}}[/.-]\d{{1,2}}[/.-]\d{{2,4}}\b|\b(?:{_MONTHS})\.?\s+"
                           rf"\d{{1,2}}(?:st|nd|rd|th)?,?\s+\d{{4}}\b"
                           rf"|\b\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?(?:{_MONTHS})\b\.?,?\s+"

@@ -18,8 +18,14 @@ from tests.privacy.conftest import surviving
 
 # (message, placeholder, what must not survive)
 SPOKEN_IDENTIFIERS = [
-    # Seven-digit phones, run together or spaced, after a word that introduces a number.
-    ("my client maria at 5550100", "[PHONE]", "5550100"),
+    # Seven-digit phones, run together or spaced, after a word that introduces a number; after
+    # a bare "at", spaced or with calling named in the message ("my client maria at 5550100"
+    # alone passes: amounts after "at" are far more common, see UNCHANGED).
+    ("my client maria at 555 0100", "[PHONE]", "0100"),
+    ("my client maria at 5550100, can I text her", "[PHONE]", "5550100"),
+    ("you can reach maria at 5550100", "[PHONE]", "5550100"),
+    ("she can be reached at 5550100", "[PHONE]", "5550100"),
+    ("her cell is at 5550100", "[PHONE]", "5550100"),
     ("call her at 555 0100", "[PHONE]", "0100"),
     ("her cell is 555 0199", "[PHONE]", "0199"),
     ("text him at 5550142 after 5", "[PHONE]", "5550142"),
@@ -48,6 +54,9 @@ SPOKEN_IDENTIFIERS = [
     ("po box 123, fargo, nd 58102", "[ZIP CODE]", "58102"),
     ("Fargo, North Dakota 58102", "[ZIP CODE]", "58102"),
     ("12 quillby st fargo 58102", "[ZIP CODE]", "58102"),
+    ("Fargo ND 58102 is her zip", "[ZIP CODE]", "58102"),
+    ("she moved to Bismarck, North Dakota 58501 last year", "[ZIP CODE]", "58501"),
+    ("she is in bismarck nd 58501, is that far", "[ZIP CODE]", "58501"),
 ]
 
 
@@ -128,6 +137,33 @@ UNCHANGED = [
     ("the victim bill of rights", "the victim bill of rights"),
     ("as time goes by she is less afraid", "as time goes by she is less afraid"),
     ("my client mom is sick", "my client mom is sick"),
+    # Amounts and counts after "at", "reach" or a state (review of the spoken-form rules): no
+    # phone, no ZIP code. Still redacted, as ambiguous: a state and five digits closing a
+    # clause ("in texas 75001", "the cap in Florida 33000, is that right?") are a ZIP code.
+    ("Our spending is at 2500000", "Our spending is at 2500000"),
+    ("Can we reach 2000000 survivors", "Can we reach 2000000 survivors"),
+    ("In California 50000 advocates", "In California 50000 advocates"),
+    ("Is the threshold in Virginia 75000 for audits",
+     "Is the threshold in Virginia 75000 for audits"),
+    ("Texas 75000 or 750000", "Texas 75000 or 750000"),
+    ("is it Texas 75000 or 750000", "is it Texas 75000 or 750000"),
+    ("we served 1500000 meals", "we served 1500000 meals"),
+    ("the award is at 1200000", "the award is at 1200000"),
+    ("the award is at 2200000", "the award is at 2200000"),
+    ("our match is at 3000000 this year", "our match is at 3000000 this year"),
+    ("we hope to reach 5000000 in donations", "we hope to reach 5000000 in donations"),
+    ("the program reached 2500000 people", "the program reached 2500000 people"),
+    ("we called 2500000 households", "we called 2500000 households"),
+    ("we texted 3000000 survivors about the change",
+     "we texted 3000000 survivors about the change"),
+    ("Ohio 45000 in match", "Ohio 45000 in match"),
+    ("our match in Ohio 45000 in cash", "our match in Ohio 45000 in cash"),
+    ("in texas 75001 was the old limit?", "in texas 75001 was the old limit?"),
+    ("funding in New York 60000 per program", "funding in New York 60000 per program"),
+    ("does Montana 25000 cover rent", "does Montana 25000 cover rent"),
+    ("in Washington 98000 survivors were served", "in Washington 98000 survivors were served"),
+    ("In TX 75000 were served", "In TX 75000 were served"),
+    ("in Georgia 30000 is the cap", "in Georgia 30000 is the cap"),
 ]
 
 
