@@ -1,4 +1,5 @@
 import json
+import time
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,9 @@ ORDINARY = [
 # on its own), not through its own sentence; the variants below were written for the tests.
 REVIEW_DANGER = [
     # He is here, or on his way.
+    "hes here",
+    "he is here. what do i do",
+    "im scared he will come tonight",
     "he's outside the window",
     "hes at the door",
     "he's in the house",
@@ -204,6 +208,78 @@ NOT_DANGER = [
     "im afraid we will lose VOCA funding now",
     "hes coming to the hearing tomorrow, can she bring an advocate",
 ]
+
+# A review of that structure (2026-11-29) found it filing ordinary TA messages as a crisis:
+# workplace verbs after "he" or "my partner", a place word that ends a question or runs into
+# the next sentence, fear with a deadline, and a request for help with nothing else. The first
+# fifteen are the review's; the rest are variants written for the tests. None may be a crisis.
+REVIEW_FALSE_ALARMS = [
+    "he forced us to redo the whole budget",
+    "he locked me out of the database",
+    "he followed me on LinkedIn after the training",
+    "he threatened us with a lawsuit",
+    "he said the audit broke us",
+    "my partner organization pushed us to sign the MOU",
+    "is he coming",
+    "the monitor wants the files, is he here?",
+    "the board chair was away but he's back",
+    "my husband is here with me at the conference",
+    "I'm scared we'll miss the deadline tonight",
+    "we are scared the grant will be cut now",
+    "I need help",
+    "need help",
+    "i need help.",
+    # Variants.
+    "he forced me to rewrite the narrative section twice",
+    "he locked us out of the grant portal again",
+    "he followed us on facebook after the webinar",
+    "he threatened me with a grievance over the schedule",
+    "he threatened us with legal action over the subgrant",
+    "he said the visit broke me",
+    "my partner agency pushed us to cut the prevention budget",
+    "my partner organization threatened us with a complaint to the funder",
+    "he forced us to sign the new MOU before friday",
+    "our director is at lunch. is he back",
+    "the trainer just arrived. is he coming",
+    "my husband is here with our kids for the retreat, is there childcare",
+    "i'm terrified we'll lose the VOCA grant tonight",
+    "we are scared the board will vote on the cuts tonight",
+    "I'm scared the monitor will find gaps in our files right now",
+    "we are terrified the new rule will apply now",
+    "i need help!",
+    "Need help.",
+]
+
+
+@pytest.mark.parametrize("text", REVIEW_FALSE_ALARMS)
+def test_ordinary_ta_messages_shaped_like_danger_are_not_filed_as_a_crisis(crisis,
+                                                                           text: str) -> None:
+    assert not crisis.assess(text).crisis
+
+
+def test_a_bare_request_for_help_gets_the_hotlines_but_an_urgent_one_is_a_crisis(crisis) -> None:
+    for text in ("i need help", "need help", "I need help."):
+        assert crisis.assess(text) == type(crisis.assess(text))(crisis=False, topic=True), text
+    for text in ("need help now", "i need help right now", "help me", "call 911"):
+        assert crisis.assess(text).crisis, text
+
+
+def test_danger_is_read_within_a_sentence_not_across_one() -> None:
+    check = _check(people=["he"], places=["here now"], places_last=["outside"])
+    assert check.assess("he is here now").crisis
+    assert not check.assess("yes he is here. now can we start").crisis
+    assert check.assess("he is outside. what do i do").crisis
+    assert not check.assess("he is outside the scope; we checked").crisis
+
+
+def test_a_long_message_is_assessed_quickly(crisis) -> None:
+    # A coarse guard against work that grows with the square of the message: benchmarks
+    # measure speed.
+    text = ("he kicked me out " * 6000)[:100_000]
+    start = time.perf_counter()
+    crisis.assess(text)
+    assert time.perf_counter() - start < 1.0
+    assert crisis.assess("lorem ipsum " * 9000 + "he is going to kill me tonight").crisis
 
 
 @pytest.fixture(scope="module")
