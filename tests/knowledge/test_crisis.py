@@ -84,7 +84,7 @@ ORDINARY = [
     "would it hurt me to apply for the grant late",
 ]
 
-# A third review (2026-11-29) typed invented messages the phrase list missed. Each now reads as
+# A third review (2026-11-28) typed invented messages the phrase list missed. Each now reads as
 # danger through the structure in crisis.yaml (who, what he does, to whom, where he is, a plea
 # on its own), not through its own sentence; the variants below were written for the tests.
 REVIEW_DANGER = [
@@ -171,7 +171,7 @@ REVIEW_HOTLINES = [
     "i dont feel safe at home",
     "i'm scared",
 ]
-# Raised as danger before 2026-11-29 (the first eight, by the review), or ordinary questions
+# Raised as danger before 2026-11-28 (the first eight, by the review), or ordinary questions
 # that sit close to the new structure: none may be filed as a crisis.
 NOT_DANGER = [
     "if the respondent has a gun can the judge order him to surrender it",
@@ -209,7 +209,7 @@ NOT_DANGER = [
     "hes coming to the hearing tomorrow, can she bring an advocate",
 ]
 
-# A review of that structure (2026-11-29) found it filing ordinary TA messages as a crisis:
+# A review of that structure (2026-11-28) found it filing ordinary TA messages as a crisis:
 # workplace verbs after "he" or "my partner", a place word that ends a question or runs into
 # the next sentence, fear with a deadline, and a request for help with nothing else. The first
 # fifteen are the review's; the rest are variants written for the tests. None may be a crisis.
